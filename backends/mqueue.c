@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mqueue.c - POSIX message-queue backend (mq_open(3)).
+ *
+ * The kernel keeps message boundaries and queues each message whole, so many
+ * producers and many consumers need no lock, and a producer killed mid-send leaves a
+ * whole message or none. Limits come from /proc/sys/fs/mqueue: a message may not
+ * exceed msgsize_max and a queue may not hold more than msg_max messages. We keep to
+ * these soft ceilings even when privileged, so the limit we report is the one any
+ * user of this host gets.
+ *
+ * Hygiene: the queue is created with an unpredictable name, O_EXCL and mode 0600,
+ * and unlinked at once: children inherit the descriptor through fork, so nothing can
+ * be left under /dev/mqueue even if every process is killed.
+ *
+ * End-of-stream: a message queue has none, and closing every sender does not wake a
+ * blocked receiver. Each direction therefore carries a pair of life pipes (util.c):
+ * a receiver polls the queue together with the "senders" pipe, whose POLLHUP means
+ * every sender has closed or died; a sender polls the "receivers" pipe likewise. The
+ * descriptor is O_NONBLOCK (only our processes share its open file description) and
+ * every wait is a poll(2) against one deadline.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+struct mqueue_dir {
+    mqd_t q;
+    struct ipcm_life life;
+};
+
+struct mqueue_link {
+    struct mqueue_dir dir[2];
+    unsigned ndirs;
+};
+
+struct mqueue_chan {
+    struct mqueue_dir send, recv; /* q == -1 where the role does not use it */
+};
+
+static int mqueue_limits(struct ipcm_limits *out)
+{
+    unsigned long msg_max, msgsize_max, msg_default, msgsize_default;
+    int r;
+
+    if ((r = ipcm_read_sysctl("/proc/sys/fs/mqueue/msgsize_max", &msgsize_max)) < 0 ||
+        (r = ipcm_read_sysctl("/proc/sys/fs/mqueue/msg_max", &msg_max)) < 0)
+        return r == -ENOENT ? -ENOSYS : r;
+    if (ipcm_read_sysctl("/proc/sys/fs/mqueue/msg_default", &msg_default) < 0)
+        msg_default = msg_max;
+    if (ipcm_read_sysctl("/proc/sys/fs/mqueue/msgsize_default", &msgsize_default) < 0)
+        msgsize_default = msgsize_max;
+    memset(out, 0, sizeof(*out));
+    out->max_msg = msgsize_max;
+    out->default_msg = msgsize_default < msgsize_max ? msgsize_default : msgsize_max;
+    out->max_depth = (unsigned)msg_max;
+    out->default_depth = (unsigned)(msg_default < msg_max ? msg_default : msg_max);
+    out->buffer_bytes = 0;
+    snprintf(out->max_msg_source, sizeof(out->max_msg_source),
+             "fs.mqueue.msgsize_max = %lu", msgsize_max);
+    return 0;
+}
+
+static void mqueue_dir_init(struct mqueue_dir *d)
+{
+    d->q = (mqd_t)-1;
+    ipcm_life_init(&d->life);
+}
+
+static void mqueue_dir_close(struct mqueue_dir *d)
+{
+    if (d->q != (mqd_t)-1)
+        mq_close(d->q);
+    d->q = (mqd_t)-1;
+    ipcm_life_close(&d->life);
+}
+
+static void mqueue_destroy(struct ipcm_link *l)
+{
+    struct mqueue_link *ml = l->priv;
+    for (unsigned i = 0; i < ml->ndirs; i++)
+        mqueue_dir_close(&ml->dir[i]);
+}
+
+static int mqueue_dir_create(struct mqueue_dir *d, const struct ipcm_config *cfg)
+{
+    struct mq_attr attr = {.mq_maxmsg = (long)cfg->depth,
+                           .mq_msgsize = (long)(cfg->max_msg ? cfg->max_msg : 1)};
+    char name[48];
+
+    ipcm_make_name(name, sizeof(name));
+    d->q = mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC, 0600, &attr);
+    if (d->q == (mqd_t)-1)
+        return -errno;
+    /* Forked children inherit the descriptor: the name is no longer needed. */
+    mq_unlink(name);
+    return ipcm_life_create(&d->life);
+}
+
+static int mqueue_create(struct ipcm_link *l)
+{
+    struct mqueue_link *ml = l->priv;
+    int err = 0;
+
+    ml->ndirs = l->shape == IPCM_SHAPE_PIPE ? 2 : 1;
+    for (unsigned i = 0; i < 2; i++)
+        mqueue_dir_init(&ml->dir[i]);
+    for (unsigned i = 0; i < ml->ndirs && !err; i++)
+        err = mqueue_dir_create(&ml->dir[i], &l->cfg);
+    if (err)
+        mqueue_destroy(l);
+    return err;
+}
+
+static void mqueue_take(struct mqueue_dir *to, struct mqueue_dir *from, bool sends)
+{
+    *to = *from;
+    mqueue_dir_init(from);
+    ipcm_life_open(&to->life, sends, !sends);
+}
+
+static int mqueue_open(struct ipcm_chan *c)
+{
+    struct mqueue_link *ml = c->link->priv;
+    struct mqueue_chan *mc = c->priv;
+
+    mqueue_dir_init(&mc->send);
+    mqueue_dir_init(&mc->recv);
+    switch (c->role) {
+    case IPCM_ROLE_SEND: mqueue_take(&mc->send, &ml->dir[0], true); break;
+    case IPCM_ROLE_RECV: mqueue_take(&mc->recv, &ml->dir[0], false); break;
+    case IPCM_ROLE_BOTH:
+        /* One queue used both ways: hold a sender and a receiver token. */
+        mc->send = ml->dir[0];
+        mqueue_dir_init(&ml->dir[0]);
+        ipcm_life_open(&mc->send.life, true, true);
+        break;
+    case IPCM_ROLE_A:
+        mqueue_take(&mc->send, &ml->dir[0], true);
+        mqueue_take(&mc->recv, &ml->dir[1], false);
+        break;
+    case IPCM_ROLE_B:
+        mqueue_take(&mc->send, &ml->dir[1], true);
+        mqueue_take(&mc->recv, &ml->dir[0], false);
+        break;
+    }
+    mqueue_destroy(c->link);
+    return 0;
+}
+
+static ssize_t mqueue_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+    struct mqueue_chan *mc = c->priv;
+    struct mqueue_dir *d = &mc->send;
+    struct ipcm_deadline dl;
+    int gone = ipcm_life_receivers_gone_fd(&d->life);
+
+    if (d->q == (mqd_t)-1)
+        return -EBADF;
+    /* Refuse before queueing: a queue with no receiver left would swallow messages. */
+    if (ipcm_life_hup(gone))
+        return -EPIPE;
+    ipcm_deadline_init(&dl, timeout_ms);
+    for (;;) {
+        if (mq_send(d->q, buf, len, 0) == 0)
+            return (ssize_t)len;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        struct pollfd p[2] = {{.fd = d->q, .events = POLLOUT}, {.fd = gone, .events = POLLIN}};
+        int r = ipcm_wait_fds(p, gone >= 0 ? 2 : 1, &dl);
+        if (r < 0)
+            return r;
+        if (gone >= 0 && (p[1].revents & (POLLHUP | POLLERR)))
+            return -EPIPE;
+    }
+}
+
+static ssize_t mqueue_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+    struct mqueue_chan *mc = c->priv;
+    struct mqueue_dir *d = mc->recv.q != (mqd_t)-1 ? &mc->recv : &mc->send;
+    struct ipcm_deadline dl;
+    int gone = ipcm_life_senders_gone_fd(&d->life);
+    bool eof_seen = false;
+
+    if (d->q == (mqd_t)-1)
+        return -EBADF;
+    ipcm_deadline_init(&dl, timeout_ms);
+    for (;;) {
+        ssize_t n = mq_receive(d->q, buf, cap, NULL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        /* Every sender was gone before this empty read: nothing more can arrive. */
+        if (eof_seen)
+            return -EPIPE;
+        struct pollfd p[2] = {{.fd = d->q, .events = POLLIN}, {.fd = gone, .events = POLLIN}};
+        int r = ipcm_wait_fds(p, gone >= 0 ? 2 : 1, &dl);
+        if (r < 0)
+            return r;
+        if (gone >= 0 && (p[1].revents & (POLLHUP | POLLERR)))
+            eof_seen = true; /* try the queue once more: it may hold their last words */
+    }
+}
+
+static int mqueue_shutdown(struct ipcm_chan *c)
+{
+    struct mqueue_chan *mc = c->priv;
+    /* A process that also receives on this queue keeps the descriptor. */
+    if (c->role == IPCM_ROLE_BOTH)
+        ipcm_life_shutdown(&mc->send.life);
+    else
+        mqueue_dir_close(&mc->send);
+    return 0;
+}
+
+static void mqueue_close(struct ipcm_chan *c)
+{
+    struct mqueue_chan *mc = c->priv;
+    mqueue_dir_close(&mc->send);
+    mqueue_dir_close(&mc->recv);
+}
+
+static int mqueue_pollfd(const struct ipcm_chan *c)
+{
+    const struct mqueue_chan *mc = c->priv;
+    const struct mqueue_dir *d = mc->recv.q != (mqd_t)-1 ? &mc->recv : &mc->send;
+    return d->q != (mqd_t)-1 ? (int)d->q : -EBADF;
+}
+
+const struct ipcm_backend ipcm_backend_mqueue = {
+    .abi = IPCM_BACKEND_ABI,
+    .name = "mqueue",
+    .summary = "POSIX message queues (mq_open(3)), with life pipes for end-of-stream",
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_NAMED,
+    .link_priv = sizeof(struct mqueue_link),
+    .chan_priv = sizeof(struct mqueue_chan),
+    .limits = mqueue_limits,
+    .create = mqueue_create,
+    .open = mqueue_open,
+    .send = mqueue_send,
+    .recv = mqueue_recv,
+    .shutdown = mqueue_shutdown,
+    .close = mqueue_close,
+    .destroy = mqueue_destroy,
+    .pollfd = mqueue_pollfd,
+};

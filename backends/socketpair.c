@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * socketpair.c - AF_UNIX socketpair(2) backend, SOCK_SEQPACKET for both shapes.
+ *
+ * Why SEQPACKET and not framing on SOCK_STREAM: each sendmsg is queued as one record
+ * and each recvmsg returns one record, so many producers and many consumers share one
+ * socket with no lock and no torn messages, and a producer killed mid-send leaves
+ * either a whole record or nothing. The price is a per-record size limit: a record
+ * must fit in the sender's SO_SNDBUF minus 32 bytes (unix(7)), so the largest message
+ * follows net.core.wmem_max and is reported as the backend's limit.
+ *
+ * Why a one-byte tag before every payload: a zero-length SEQPACKET record reads as 0,
+ * which is indistinguishable from end-of-stream. With the tag an empty message is a
+ * one-byte record and a 0 return always means every sender has closed.
+ *
+ * Queue shape: producers hold sv[0], consumers sv[1]; the kernel's own EOF and EPIPE
+ * give end-of-stream and "no receivers". Pipe shape: end A holds sv[0], end B sv[1].
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define SOCKPAIR_TAG_MSG 0x6d       /* 'm' */
+#define SOCKPAIR_OVERHEAD 32        /* bytes of SO_SNDBUF a record costs beyond its data */
+
+struct socketpair_link {
+    int sv[2];
+};
+
+struct socketpair_chan {
+    int sfd, rfd; /* equal for a pipe end */
+};
+
+static int socketpair_limits(struct ipcm_limits *out)
+{
+    unsigned long wmem_max, wmem_default;
+    int r = ipcm_read_sysctl("/proc/sys/net/core/wmem_max", &wmem_max);
+    if (r < 0)
+        return r;
+    if (ipcm_read_sysctl("/proc/sys/net/core/wmem_default", &wmem_default) < 0)
+        wmem_default = wmem_max;
+    memset(out, 0, sizeof(*out));
+    /* SO_SNDBUF is doubled by the kernel; a record needs its data + 32 B of it. */
+    out->max_msg = 2 * wmem_max - SOCKPAIR_OVERHEAD - 1;
+    out->default_msg = 2 * wmem_default - SOCKPAIR_OVERHEAD - 1;
+    if (out->default_msg > 65536)
+        out->default_msg = 65536;
+    out->max_depth = 0;
+    out->default_depth = 16;
+    out->buffer_bytes = 2 * wmem_default;
+    snprintf(out->max_msg_source, sizeof(out->max_msg_source),
+             "net.core.wmem_max = %lu (a record must fit in 2 x SO_SNDBUF - 32 B)",
+             wmem_max);
+    return 0;
+}
+
+static void socketpair_destroy(struct ipcm_link *l)
+{
+    struct socketpair_link *sl = l->priv;
+    ipcm_close_fd(&sl->sv[0]);
+    ipcm_close_fd(&sl->sv[1]);
+}
+
+static int socketpair_create(struct ipcm_link *l)
+{
+    struct socketpair_link *sl = l->priv;
+    sl->sv[0] = sl->sv[1] = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sl->sv) < 0)
+        return -errno;
+    /* Room for one maximum record; the kernel doubles the value and caps it at
+     * wmem_max, which the limit check in channel.c already respected. */
+    size_t need = l->cfg.max_msg + 1 + SOCKPAIR_OVERHEAD;
+    int val = (int)((need + 1) / 2);
+    for (int i = 0; i < 2; i++) {
+        int cur = 0;
+        socklen_t len = sizeof(cur);
+        if (getsockopt(sl->sv[i], SOL_SOCKET, SO_SNDBUF, &cur, &len) == 0 && (size_t)cur >= need)
+            continue;
+        if (setsockopt(sl->sv[i], SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) < 0) {
+            int err = -errno;
+            socketpair_destroy(l);
+            return err;
+        }
+    }
+    return 0;
+}
+
+static int socketpair_open(struct ipcm_chan *c)
+{
+    struct socketpair_link *sl = c->link->priv;
+    struct socketpair_chan *sc = c->priv;
+
+    sc->sfd = sc->rfd = -1;
+    switch (c->role) {
+    case IPCM_ROLE_SEND: sc->sfd = sl->sv[0], sl->sv[0] = -1; break;
+    case IPCM_ROLE_RECV: sc->rfd = sl->sv[1], sl->sv[1] = -1; break;
+    case IPCM_ROLE_BOTH:
+        sc->sfd = sl->sv[0], sc->rfd = sl->sv[1];
+        sl->sv[0] = sl->sv[1] = -1;
+        break;
+    case IPCM_ROLE_A: sc->sfd = sc->rfd = sl->sv[0], sl->sv[0] = -1; break;
+    case IPCM_ROLE_B: sc->sfd = sc->rfd = sl->sv[1], sl->sv[1] = -1; break;
+    }
+    socketpair_destroy(c->link); /* close what this role must not hold */
+    return 0;
+}
+
+static int socketpair_wait(int fd, short events, const struct ipcm_deadline *d)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    return ipcm_wait_fds(&p, 1, d);
+}
+
+static ssize_t socketpair_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+    struct socketpair_chan *sc = c->priv;
+    unsigned char tag = SOCKPAIR_TAG_MSG;
+    struct iovec iov[2] = {{&tag, 1}, {(void *)buf, len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    struct ipcm_deadline d;
+    /* MSG_NOSIGNAL: a vanished reader is -EPIPE, not a SIGPIPE death. Waiting forever
+     * uses the kernel's own blocking send: one syscall. */
+    int flags = MSG_NOSIGNAL | (timeout_ms < 0 ? 0 : MSG_DONTWAIT);
+
+    if (sc->sfd < 0)
+        return -EBADF;
+    ipcm_deadline_init(&d, timeout_ms);
+    for (;;) {
+        ssize_t n = sendmsg(sc->sfd, &mh, flags);
+        if (n >= 0)
+            return (ssize_t)len;
+        if (errno == EINTR)
+            continue;
+        if (errno == ECONNREFUSED || errno == ECONNRESET || errno == ENOTCONN)
+            return -EPIPE;
+        if (errno != EAGAIN)
+            return -errno;
+        int r = socketpair_wait(sc->sfd, POLLOUT, &d);
+        if (r < 0)
+            return r;
+    }
+}
+
+static ssize_t socketpair_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+    struct socketpair_chan *sc = c->priv;
+    unsigned char tag;
+    struct iovec iov[2] = {{&tag, 1}, {buf, cap}};
+    struct ipcm_deadline d;
+    int flags = timeout_ms < 0 ? 0 : MSG_DONTWAIT;
+
+    if (sc->rfd < 0)
+        return -EBADF;
+    ipcm_deadline_init(&d, timeout_ms);
+    for (;;) {
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        ssize_t n = recvmsg(sc->rfd, &mh, flags);
+        if (n > 0) {
+            /* cap >= max_msg >= any record the peer may send; anything else is a bug. */
+            if (tag != SOCKPAIR_TAG_MSG || (mh.msg_flags & MSG_TRUNC))
+                return -EPROTO;
+            return n - 1;
+        }
+        if (n == 0)
+            return -EPIPE;
+        /* A peer that closed with our data unread makes the next recv fail once with
+         * ECONNRESET before its queued records: absorb it, never drop them. */
+        if (errno == EINTR || errno == ECONNRESET)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        int r = socketpair_wait(sc->rfd, POLLIN, &d);
+        if (r < 0)
+            return r;
+    }
+}
+
+static int socketpair_shutdown(struct ipcm_chan *c)
+{
+    struct socketpair_chan *sc = c->priv;
+    if (sc->sfd < 0)
+        return 0;
+    if (sc->sfd == sc->rfd) {
+        /* A pipe end: half-close, the peer drains then reads end-of-stream. */
+        if (shutdown(sc->sfd, SHUT_WR) < 0 && errno != ENOTCONN)
+            return -errno;
+        sc->sfd = -1;
+        return 0;
+    }
+    ipcm_close_fd(&sc->sfd);
+    return 0;
+}
+
+static void socketpair_close(struct ipcm_chan *c)
+{
+    struct socketpair_chan *sc = c->priv;
+    if (sc->sfd == sc->rfd)
+        sc->sfd = -1;
+    ipcm_close_fd(&sc->sfd);
+    ipcm_close_fd(&sc->rfd);
+}
+
+static int socketpair_pollfd(const struct ipcm_chan *c)
+{
+    const struct socketpair_chan *sc = c->priv;
+    return sc->rfd >= 0 ? sc->rfd : -EBADF;
+}
+
+const struct ipcm_backend ipcm_backend_socketpair = {
+    .abi = IPCM_BACKEND_ABI,
+    .name = "socketpair",
+    .summary = "AF_UNIX SOCK_SEQPACKET socketpair(2), one record per message, lock-free",
+    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD,
+    .link_priv = sizeof(struct socketpair_link),
+    .chan_priv = sizeof(struct socketpair_chan),
+    .limits = socketpair_limits,
+    .create = socketpair_create,
+    .open = socketpair_open,
+    .send = socketpair_send,
+    .recv = socketpair_recv,
+    .shutdown = socketpair_shutdown,
+    .close = socketpair_close,
+    .destroy = socketpair_destroy,
+    .pollfd = socketpair_pollfd,
+};

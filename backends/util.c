@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * util.c - helpers shared by the backends: deadlines, fd waits, life pipes, sysctls,
+ * robust process-shared mutexes and shared anonymous mappings.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t ipcm_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ipcm_deadline_init(struct ipcm_deadline *d, int timeout_ms)
+{
+    d->timeout_ms = timeout_ms;
+    d->at_ns = timeout_ms > 0 ? ipcm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
+}
+
+int ipcm_deadline_left_ms(const struct ipcm_deadline *d)
+{
+    if (d->timeout_ms <= 0)
+        return d->timeout_ms < 0 ? -1 : 0;
+    uint64_t now = ipcm_now_ns();
+    if (now >= d->at_ns)
+        return 0;
+    /* Round up so a wait never ends a fraction of a millisecond early. */
+    return (int)((d->at_ns - now + 999999u) / 1000000u);
+}
+
+int ipcm_deadline_err(const struct ipcm_deadline *d)
+{
+    return d->timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+}
+
+int ipcm_wait_fds(struct pollfd *fds, unsigned n, const struct ipcm_deadline *d)
+{
+    for (;;) {
+        int left = ipcm_deadline_left_ms(d);
+        int r = poll(fds, n, left);
+        if (r > 0)
+            return r;
+        if (r == 0) {
+            /* poll may return a little early; only give up once the deadline has passed. */
+            if (left == 0 || ipcm_deadline_left_ms(d) == 0)
+                return ipcm_deadline_err(d);
+            continue;
+        }
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+void ipcm_close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+        *fd = -1;
+    }
+}
+
+int ipcm_read_sysctl(const char *path, unsigned long *out)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    int r = fscanf(f, "%lu", out) == 1 ? 0 : -EINVAL;
+    fclose(f);
+    return r;
+}
+
+void ipcm_make_name(char *name, size_t len)
+{
+    uint64_t nonce = ((uint64_t)arc4random() << 32) | arc4random();
+    snprintf(name, len, "/ipcmark-%ld-%016llx", (long)getpid(), (unsigned long long)nonce);
+}
+
+void ipcm_life_init(struct ipcm_life *lf)
+{
+    lf->senders[0] = lf->senders[1] = -1;
+    lf->receivers[0] = lf->receivers[1] = -1;
+}
+
+int ipcm_life_create(struct ipcm_life *lf)
+{
+    ipcm_life_init(lf);
+    if (pipe2(lf->senders, O_CLOEXEC) < 0)
+        return -errno;
+    if (pipe2(lf->receivers, O_CLOEXEC) < 0) {
+        int err = -errno;
+        ipcm_life_close(lf);
+        return err;
+    }
+    return 0;
+}
+
+void ipcm_life_open(struct ipcm_life *lf, bool sends, bool receives)
+{
+    /* A receiver watches the senders' pipe and holds a receiver token; a process that
+     * also sends holds a sender token too, so it never sees its own queue end. */
+    if (!sends) {
+        ipcm_close_fd(&lf->senders[1]);
+        ipcm_close_fd(&lf->receivers[0]);
+    }
+    if (!receives) {
+        ipcm_close_fd(&lf->receivers[1]);
+        ipcm_close_fd(&lf->senders[0]);
+    }
+}
+
+void ipcm_life_shutdown(struct ipcm_life *lf)
+{
+    ipcm_close_fd(&lf->senders[1]);
+}
+
+void ipcm_life_close(struct ipcm_life *lf)
+{
+    ipcm_close_fd(&lf->senders[0]);
+    ipcm_close_fd(&lf->senders[1]);
+    ipcm_close_fd(&lf->receivers[0]);
+    ipcm_close_fd(&lf->receivers[1]);
+}
+
+int ipcm_life_senders_gone_fd(const struct ipcm_life *lf)
+{
+    return lf->senders[0];
+}
+
+int ipcm_life_receivers_gone_fd(const struct ipcm_life *lf)
+{
+    return lf->receivers[0];
+}
+
+bool ipcm_life_hup(int fd)
+{
+    if (fd < 0)
+        return false;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+int ipcm_robust_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    int r = pthread_mutexattr_init(&a);
+    if (r)
+        return -r;
+    if (!(r = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)) &&
+        !(r = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)))
+        r = pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+    return -r;
+}
+
+int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
+{
+    int r;
+
+    if (d->timeout_ms < 0) {
+        r = pthread_mutex_lock(m);
+    } else if (d->timeout_ms == 0) {
+        r = pthread_mutex_trylock(m);
+        if (r == EBUSY)
+            r = EAGAIN;
+    } else {
+        struct timespec ts = {.tv_sec = (time_t)(d->at_ns / 1000000000u),
+                              .tv_nsec = (long)(d->at_ns % 1000000000u)};
+        /* clocklock measures against CLOCK_MONOTONIC, like every other wait here. */
+        r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+    }
+    return -r;
+}
+
+void ipcm_robust_consistent(pthread_mutex_t *m)
+{
+    pthread_mutex_consistent(m);
+}
+
+void ipcm_robust_unlock(pthread_mutex_t *m)
+{
+    pthread_mutex_unlock(m);
+}
+
+void *ipcm_shared_alloc(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void ipcm_shared_free(void *p, size_t len)
+{
+    if (p)
+        munmap(p, len);
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * channel.c - links and ends: the one place where calls are validated and dispatched
+ * to a backend's vtable (SQLite os.c style), so backends see only well-formed calls.
+ */
+#include "backend.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
+                     const struct ipcm_config *cfg, struct ipcm_link **out)
+{
+    struct ipcm_limits lim;
+    struct ipcm_link *l;
+    int err;
+
+    *out = NULL;
+    if (shape != IPCM_SHAPE_QUEUE && shape != IPCM_SHAPE_PIPE)
+        return -EINVAL;
+    if ((err = be->limits(&lim)) < 0)
+        return err;
+    struct ipcm_config want = cfg ? *cfg : (struct ipcm_config){0};
+    if (want.max_msg == 0)
+        want.max_msg = lim.default_msg;
+    if (want.depth == 0)
+        want.depth = lim.default_depth;
+    if (want.max_msg > lim.max_msg)
+        return -EMSGSIZE;
+    if (lim.max_depth && want.depth > lim.max_depth)
+        return -EINVAL;
+
+    l = calloc(1, sizeof(*l) + be->link_priv);
+    if (!l)
+        return -ENOMEM;
+    l->be = be;
+    l->shape = shape;
+    l->cfg = want;
+    l->priv = l + 1;
+    if ((err = be->create(l)) < 0) {
+        free(l);
+        return err;
+    }
+    *out = l;
+    return 0;
+}
+
+void ipcm_link_destroy(struct ipcm_link *l)
+{
+    if (!l)
+        return;
+    l->be->destroy(l);
+    free(l);
+}
+
+enum ipcm_shape ipcm_link_shape(const struct ipcm_link *l)
+{
+    return l->shape;
+}
+
+size_t ipcm_link_max_msg(const struct ipcm_link *l)
+{
+    return l->cfg.max_msg;
+}
+
+unsigned ipcm_link_depth(const struct ipcm_link *l)
+{
+    return l->cfg.depth;
+}
+
+const struct ipcm_backend *ipcm_link_backend(const struct ipcm_link *l)
+{
+    return l->be;
+}
+
+static bool role_fits(enum ipcm_shape shape, enum ipcm_role role)
+{
+    if (shape == IPCM_SHAPE_QUEUE)
+        return role == IPCM_ROLE_SEND || role == IPCM_ROLE_RECV || role == IPCM_ROLE_BOTH;
+    return role == IPCM_ROLE_A || role == IPCM_ROLE_B;
+}
+
+int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out)
+{
+    const struct ipcm_backend *be = l->be;
+    struct ipcm_chan *c;
+    int err;
+
+    *out = NULL;
+    if (!role_fits(l->shape, role))
+        return -EINVAL;
+    if (l->opened)
+        return -EBADF;
+    c = calloc(1, sizeof(*c) + be->chan_priv);
+    if (!c)
+        return -ENOMEM;
+    c->be = be;
+    c->link = l;
+    c->role = role;
+    c->max_msg = l->cfg.max_msg;
+    c->priv = c + 1;
+    if ((err = be->open(c)) < 0) {
+        free(c);
+        return err;
+    }
+    l->opened = true;
+    *out = c;
+    return 0;
+}
+
+static bool role_sends(enum ipcm_role r)
+{
+    return r != IPCM_ROLE_RECV;
+}
+
+static bool role_receives(enum ipcm_role r)
+{
+    return r != IPCM_ROLE_SEND;
+}
+
+ssize_t ipcm_chan_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+    if (!c || c->closed || !role_sends(c->role))
+        return -EBADF;
+    if (len > c->max_msg)
+        return -EMSGSIZE;
+    if (!buf && len)
+        return -EINVAL;
+    return c->be->send(c, buf, len, timeout_ms);
+}
+
+ssize_t ipcm_chan_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+    if (!c || c->closed || !role_receives(c->role))
+        return -EBADF;
+    if (cap < c->max_msg)
+        return -EMSGSIZE;
+    if (!buf)
+        return -EINVAL;
+    return c->be->recv(c, buf, cap, timeout_ms);
+}
+
+int ipcm_chan_shutdown(struct ipcm_chan *c)
+{
+    if (!c || c->closed)
+        return -EBADF;
+    if (!role_sends(c->role))
+        return 0;
+    return c->be->shutdown(c);
+}
+
+void ipcm_chan_close(struct ipcm_chan *c)
+{
+    if (!c)
+        return;
+    if (!c->closed)
+        c->be->close(c);
+    c->closed = true;
+    free(c);
+}
+
+int ipcm_chan_pollfd(const struct ipcm_chan *c)
+{
+    if (!c || c->closed)
+        return -EBADF;
+    if (!c->be->pollfd || !role_receives(c->role))
+        return -ENOTSUP;
+    return c->be->pollfd(c);
+}
+
+size_t ipcm_chan_max_msg(const struct ipcm_chan *c)
+{
+    return c->max_msg;
+}
+
+enum ipcm_role ipcm_chan_role(const struct ipcm_chan *c)
+{
+    return c->role;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.c - argument parsing helpers shared by the sub-commands: sizes with suffixes
+ * (libbsd expand_number), bounded integers (libbsd strtonum), lists and backends.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <libutil.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ipcm_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "ipcmark%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return IPCM_EXIT_USAGE;
+}
+
+int ipcm_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -EINVAL;
+    /* expand_number takes K, M, G... as powers of 1024, and bare numbers. */
+    if (expand_number(s, out) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int ipcm_parse_count(const char *s, long long min, long long max, long long *out)
+{
+    const char *err = NULL;
+    long long v = strtonum(s, min, max, &err);
+    if (err)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int ipcm_parse_list(const char *s, bool sizes, uint64_t *out, size_t max)
+{
+    char *copy = strdup(s), *save = NULL;
+    int n = 0;
+    if (!copy)
+        return -ENOMEM;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        uint64_t v;
+        long long c;
+        if ((size_t)n >= max) {
+            n = -E2BIG;
+            break;
+        }
+        if (sizes ? ipcm_parse_size(tok, &v) < 0
+                  : (ipcm_parse_count(tok, 0, 1000000000LL, &c) < 0 || ((v = (uint64_t)c), 0))) {
+            n = -EINVAL;
+            break;
+        }
+        out[n++] = v;
+    }
+    if (n == 0)
+        n = -EINVAL;
+    free(copy);
+    return n;
+}
+
+int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t max,
+                        const char **bad)
+{
+    static char badname[64];
+    int n = 0;
+
+    if (strcmp(s, "all") == 0) {
+        for (size_t i = 0; i < ipcm_backend_count() && (size_t)n < max; i++)
+            out[n++] = ipcm_backend_at(i);
+        return n;
+    }
+    char *copy = strdup(s), *save = NULL;
+    if (!copy)
+        return -ENOMEM;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        const struct ipcm_backend *be = ipcm_backend_find(tok);
+        if (!be) {
+            snprintf(badname, sizeof(badname), "%s", tok);
+            *bad = badname;
+            n = -ENOENT;
+            break;
+        }
+        if ((size_t)n < max)
+            out[n++] = be;
+    }
+    free(copy);
+    if (n == 0) {
+        *bad = "";
+        n = -ENOENT;
+    }
+    return n;
+}
+
+const char *ipcm_format_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const char *const unit[] = {"", "K", "M", "G", "T"};
+    int u = 0;
+    while (u < 4 && bytes >= 1024 && bytes % 1024 == 0) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%llu%s", (unsigned long long)bytes, unit[u]);
+    return buf;
+}

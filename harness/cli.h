@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - what the sub-commands of the ipcmark tool share: exit codes, argument
+ * parsing helpers and the sub-command entry points.
+ */
+#ifndef IPCM_HARNESS_CLI_H
+#define IPCM_HARNESS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipcmark.h"
+
+/* Exit codes of the tool (DESIGN.md §5). */
+enum ipcm_exit_code {
+    IPCM_EXIT_OK = 0,
+    IPCM_EXIT_FAIL = 1,  /* a failed check or a detected regression */
+    IPCM_EXIT_USAGE = 2, /* bad command line */
+    IPCM_EXIT_ENV = 3,   /* the environment cannot run the request */
+};
+
+/* Print "ipcmark <cmd>: <message>" on stderr. Returns IPCM_EXIT_USAGE. */
+int ipcm_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * ipcm_parse_size - a byte count with an optional binary suffix ("64", "64K", "1M",
+ * via libbsd expand_number). Returns 0 or -EINVAL.
+ */
+int ipcm_parse_size(const char *s, uint64_t *out);
+/* ipcm_parse_count - a plain non-negative integer in [min, max] (libbsd strtonum). */
+int ipcm_parse_count(const char *s, long long min, long long max, long long *out);
+/*
+ * ipcm_parse_list - a comma list of sizes (sizes = true) or counts into out[max].
+ * Returns the number of items, or -EINVAL (bad item), -E2BIG (too many).
+ */
+int ipcm_parse_list(const char *s, bool sizes, uint64_t *out, size_t max);
+/*
+ * ipcm_parse_backends - "all" or a comma list of backend names into out[max].
+ * Returns the number of backends, or -ENOENT with *bad pointing at the unknown name
+ * (a static copy).
+ */
+int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t max,
+                        const char **bad);
+
+/* Human-readable size: 65536 -> "64K". Returns buf. */
+const char *ipcm_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* Sub-commands: each gets argv starting at its own name and returns an exit code. */
+int ipcm_cmd_list(int argc, char **argv);
+int ipcm_cmd_selftest(int argc, char **argv);
+
+#endif /* IPCM_HARNESS_CLI_H */

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_list.c - `ipcmark list`: backends, capabilities and this host's limits.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    uint32_t bit;
+    const char *name;
+} cap_names[] = {
+    {IPCM_CAP_DUPLEX, "duplex"},   {IPCM_CAP_NATIVE_MSG, "native-msg"},
+    {IPCM_CAP_POLLFD, "pollfd"},   {IPCM_CAP_NAMED, "named"},
+    {IPCM_CAP_SPINS, "spins"},     {IPCM_CAP_STREAM, "stream"},
+};
+
+/* Comma list of capability names into buf. */
+const char *ipcm_caps_describe(uint32_t caps, char *buf, size_t len);
+const char *ipcm_caps_describe(uint32_t caps, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+        if ((caps & cap_names[i].bit) && off < len)
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+                                    cap_names[i].name);
+    return buf;
+}
+
+int ipcm_cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            printf("usage: ipcmark list\n\nBackends, their shapes and capabilities, and the "
+                   "limits this host sets on them.\n");
+            return IPCM_EXIT_OK;
+        }
+        return ipcm_usage_error("list", "unknown option (try --help)");
+    }
+    if (optind < argc)
+        return ipcm_usage_error("list", "unexpected argument '%s'", argv[optind]);
+
+    printf("%-11s %-11s %-30s %9s %6s  %s\n", "backend", "shapes", "capabilities", "max msg",
+           "depth", "limit from");
+    for (size_t i = 0; i < ipcm_backend_count(); i++) {
+        const struct ipcm_backend *be = ipcm_backend_at(i);
+        struct ipcm_limits lim;
+        char caps[128], size[32], depth[16];
+        ipcm_caps_describe(ipcm_backend_caps(be), caps, sizeof(caps));
+        int r = ipcm_backend_limits(be, &lim);
+        if (r < 0) {
+            printf("%-11s %-11s %-30s %9s %6s  unavailable: %s\n", ipcm_backend_name(be),
+                   "queue,pipe", caps, "-", "-", ipcm_strerror(r));
+            continue;
+        }
+        if (lim.max_depth)
+            snprintf(depth, sizeof(depth), "%u", lim.max_depth);
+        else
+            snprintf(depth, sizeof(depth), "bytes");
+        snprintf(size, sizeof(size), "%zu", lim.max_msg);
+        printf("%-11s %-11s %-30s %9s %6s  %s\n", ipcm_backend_name(be), "queue,pipe", caps,
+               size, depth, lim.max_msg_source);
+    }
+    return IPCM_EXIT_OK;
+}

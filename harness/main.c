@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the ipcmark command line: a table of sub-commands. The only place (with
+ * the sub-command files) that prints errors and chooses exit codes.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+struct ipcm_command {
+    const char *name;
+    const char *summary;
+    int (*fn)(int argc, char **argv);
+};
+
+static const struct ipcm_command commands[] = {
+    {"list", "backends, capabilities and this host's limits", ipcm_cmd_list},
+    {"selftest", "a short round trip on every backend and shape", ipcm_cmd_selftest},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ipcmark [--help] [--version] [COMMAND [ARGS]]\n\n"
+               "Measure and verify inter-process communication mechanisms on this host.\n"
+               "Without a command, runs the default suite.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nEach command takes --help. Exit codes: 0 ok, 1 failed check or regression,\n"
+               "2 usage error, 3 environment error.\n");
+}
+
+/* The default suite: what a user wants to see first on a new host. */
+static int default_suite(void)
+{
+    char *list_argv[] = {"list", NULL};
+    char *self_argv[] = {"selftest", NULL};
+    int r = ipcm_cmd_list(1, list_argv);
+    if (r != IPCM_EXIT_OK)
+        return r;
+    putchar('\n');
+    return ipcm_cmd_selftest(1, self_argv);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return default_suite();
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return IPCM_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ipcmark %s\n", IPCM_VERSION);
+        return IPCM_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        return ipcm_usage_error(NULL, "unknown option '%s' (try --help)", cmd);
+    return ipcm_usage_error(NULL, "unknown command '%s' (try --help)", cmd);
+}

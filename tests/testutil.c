@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testutil.c - runner and hygiene probes shared by the test suites.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int ipcm_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    const char *tap = getenv("CK_TAP_LOG_FILE_NAME");
+    if (tap)
+        srunner_set_tap(sr, tap);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    int run = srunner_ntests_run(sr);
+    srunner_free(sr);
+    if (failed)
+        return 1;
+    return run == 0 ? IPCM_TEST_SKIP : 0;
+}
+
+const struct ipcm_backend *ipcm_test_backend(void)
+{
+    const char *name = getenv("IPCM_BACKEND");
+    return name ? ipcm_backend_find(name) : NULL;
+}
+
+static int count_dir(const char *path, const char *prefix)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (!prefix || strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int ipcm_test_fd_count(void)
+{
+    /* opendir itself holds one fd while counting. */
+    return count_dir("/proc/self/fd", NULL) - 1;
+}
+
+int ipcm_test_named_leftovers(pid_t pid)
+{
+    char prefix[40];
+    snprintf(prefix, sizeof(prefix), "ipcmark-%ld-", (long)pid);
+    return count_dir("/dev/shm", prefix) + count_dir("/dev/mqueue", prefix);
+}
+
+int ipcm_test_child_count(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+    FILE *f = fopen(path, "re");
+    int n = 0;
+    long pid;
+    if (!f)
+        return 0;
+    while (fscanf(f, "%ld", &pid) == 1)
+        n++;
+    fclose(f);
+    return n;
+}

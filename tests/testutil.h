@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testutil.h - what the libcheck suites share: the runner, the backend under test
+ * and hygiene probes (open fds, named IPC objects, child processes).
+ */
+#ifndef IPCM_TESTS_TESTUTIL_H
+#define IPCM_TESTS_TESTUTIL_H
+
+#include <check.h>
+
+#include "ipcmark.h"
+
+/* Exit status ctest reads as "skipped". */
+#define IPCM_TEST_SKIP 77
+
+/*
+ * ipcm_test_run - run a suite and return 0 (all passed), 1 (a failure) or 77 (the
+ * backend under test is unavailable here). TAP output when CK_TAP_LOG_FILE_NAME is set.
+ */
+int ipcm_test_run(Suite *s);
+
+/* The backend named by $IPCM_BACKEND (NULL if unset or unknown). */
+const struct ipcm_backend *ipcm_test_backend(void);
+
+/* Number of open file descriptors in this process. */
+int ipcm_test_fd_count(void);
+/* Number of entries under /dev/shm and /dev/mqueue whose name starts "ipcmark-<pid>". */
+int ipcm_test_named_leftovers(pid_t pid);
+/* Number of children of this process (any state, zombies included). */
+int ipcm_test_child_count(void);
+
+#endif /* IPCM_TESTS_TESTUTIL_H */
