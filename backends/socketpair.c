@@ -28,6 +28,7 @@
 
 #define SOCKPAIR_TAG_MSG 0x6d       /* 'm' */
 #define SOCKPAIR_OVERHEAD 32        /* bytes of SO_SNDBUF a record costs beyond its data */
+#define SOCKPAIR_KMALLOC_MAX (4u << 20) /* largest linear skb part the kernel allocates */
 
 struct socketpair_link {
     int sv[2];
@@ -46,8 +47,14 @@ static int socketpair_limits(struct ipcm_limits *out)
     if (ipcm_read_sysctl("/proc/sys/net/core/wmem_default", &wmem_default) < 0)
         wmem_default = wmem_max;
     memset(out, 0, sizeof(*out));
-    /* SO_SNDBUF is doubled by the kernel; a record needs its data + 32 B of it. */
+    /* SO_SNDBUF is doubled by the kernel; a record needs its data + 32 B of it. The
+     * kernel also builds a record's linear part with one kmalloc (only ~68 KiB goes
+     * into page fragments), which stops at KMALLOC_MAX_SIZE (4 MiB with 4 KiB pages):
+     * above it sendmsg fails with ENOBUFS whatever SO_SNDBUF says (probe: 4,263,616 B
+     * was the largest record), so the declared max is capped there. */
     out->max_msg = 2 * wmem_max - SOCKPAIR_OVERHEAD - 1;
+    if (out->max_msg > SOCKPAIR_KMALLOC_MAX - 1)
+        out->max_msg = SOCKPAIR_KMALLOC_MAX - 1;
     out->default_msg = 2 * wmem_default - SOCKPAIR_OVERHEAD - 1;
     if (out->default_msg > 65536)
         out->default_msg = 65536;
@@ -55,8 +62,7 @@ static int socketpair_limits(struct ipcm_limits *out)
     out->default_depth = 16;
     out->buffer_bytes = 2 * wmem_default;
     snprintf(out->max_msg_source, sizeof(out->max_msg_source),
-             "net.core.wmem_max = %lu (a record must fit in 2 x SO_SNDBUF - 32 B)",
-             wmem_max);
+             "net.core.wmem_max = %lu (2 x SO_SNDBUF - 32 B), kmalloc max 4 MiB", wmem_max);
     return 0;
 }
 
