@@ -12,6 +12,7 @@ extern const struct ipcm_backend ipcm_backend_socketpair;
 #ifdef IPCM_HAVE_MQUEUE
 extern const struct ipcm_backend ipcm_backend_mqueue;
 #endif
+extern const struct ipcm_backend ipcm_backend_shm;
 
 static const struct ipcm_backend *const registry[] = {
     &ipcm_backend_pipe,
@@ -19,6 +20,7 @@ static const struct ipcm_backend *const registry[] = {
 #ifdef IPCM_HAVE_MQUEUE
     &ipcm_backend_mqueue,
 #endif
+    &ipcm_backend_shm,
 };
 
 size_t ipcm_backend_count(void)

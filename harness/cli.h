@@ -50,5 +50,11 @@ const char *ipcm_format_size(uint64_t bytes, char *buf, size_t len);
 /* Sub-commands: each gets argv starting at its own name and returns an exit code. */
 int ipcm_cmd_list(int argc, char **argv);
 int ipcm_cmd_selftest(int argc, char **argv);
+int ipcm_cmd_bench(int argc, char **argv);
+/* The short benchmark of the default `ipcmark` run: table, ranking, results/ files. */
+int ipcm_cmd_bench_default(void);
+int ipcm_cmd_check(int argc, char **argv);
+int ipcm_cmd_compare(int argc, char **argv);
+int ipcm_cmd_plot(int argc, char **argv);
 
 #endif /* IPCM_HARNESS_CLI_H */

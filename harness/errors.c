@@ -28,7 +28,11 @@
     X(EEXIST, "already exists")                                                        \
     X(EOWNERDEAD, "previous owner died")                                               \
     X(EPROTO, "protocol error")                                                        \
-    X(EIO, "input/output error")
+    X(EIO, "input/output error")                                                      \
+    X(EREMOTEIO, "a task failed in a pool worker")                                     \
+    X(ESHUTDOWN, "pool not running: closed or terminated")                            \
+    X(EDEADLK, "refused: would deadlock (called from a callback)")                    \
+    X(ECANCELED, "cancelled before it completed")
 
 const char *ipcm_strerror(int err)
 {

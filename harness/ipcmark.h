@@ -244,4 +244,210 @@ void ipcm_gate_destroy(struct ipcm_gate *g);
 /* ipcm_now_ns - CLOCK_MONOTONIC in nanoseconds. */
 uint64_t ipcm_now_ns(void);
 
+/* ---------------------------------------------------------------- pool */
+
+/*
+ * A process pool, Python's multiprocessing.Pool in C: workers forked once, tasks and
+ * results as byte buffers over channels of any backend. One thread uses a pool.
+ *
+ * Channels: every worker has its own task queue and result queue (two queue-shaped
+ * links of the pool's backend). Why not one shared task queue: a link's ends are
+ * opened once per process, so a shared queue cannot give a replacement worker a new
+ * reader end; and a worker killed while it holds a shared queue's read lock, or
+ * mid-message on a byte stream, breaks that queue for every worker (CPython gh-96062).
+ * With per-worker queues a death breaks only the dead worker's channels, which the
+ * pool discards; the pool also knows exactly which tasks the dead worker held. The
+ * parent dispatches chunks to idle workers (up to `depth` chunks in flight each), so
+ * load still balances, and it never blocks on a send, so it cannot deadlock against a
+ * worker blocked on a full result queue.
+ *
+ * Deaths are seen through the workers' pidfds (polled with the result queues), never
+ * by waiting on a queue, and reported within one poll wake-up.
+ *
+ * Delivery policy: AT-MOST-ONCE. A task is never re-run. When a worker dies (signal,
+ * _exit, crash) with tasks of the running map in flight, the map stops dispatching,
+ * returns -EPIPE naming the worker, its pid, its exit (signal or status) and the first
+ * lost index; the lost tasks get status -EPIPE, tasks never finished get -ECANCELED,
+ * results already received are intact. "Lost" is every task sent to that worker whose
+ * result had not arrived, including tasks it finished but whose results it was still
+ * holding back: a worker sends the results of consecutive quick tasks together (for at
+ * most 50 us) to save wake-ups. The pool starts a replacement worker, so the next map
+ * works. Results of an abandoned map (error, timeout) that arrive later are discarded
+ * by map id. Why not re-run: a task that killed its worker would kill the next one too,
+ * and a re-run of a task with side effects is not the caller's to discover.
+ *
+ * Message size: a chunk whose tasks do not fit in one message is split transparently
+ * at task boundaries (a chunk is a scheduling unit, not a wire unit). One task's input
+ * or output must fit in one message (max_task_bytes, see ipcm_pool_info): an input
+ * that does not fails the whole map with -EMSGSIZE before anything is sent, the error
+ * naming the index and the limit (with the backend's max_msg_source); an output that
+ * does not fit is that task's own -EMSGSIZE. Why not fragment single tasks: it would
+ * need reassembly state in every worker, and on mqueue the limit is a host setting
+ * the user should see, not hide.
+ *
+ * Workers are fork(2)ed copies of the caller and die with it (PR_SET_PDEATHSIG). The
+ * task function is sent as a pointer, which is valid because workers are forks of
+ * this program (no exec). A worker closes the pool's other channels it inherited.
+ * Limits: a pool holds two channels per worker, so per-user limits on channels bound
+ * its size (mqueue: RLIMIT_MSGQUEUE and fs.mqueue.queues_max; create then fails with
+ * the kernel's -EMFILE/-ENOSPC). Not thread-safe: one thread uses a pool.
+ */
+
+/*
+ * A task: read in_len bytes at in (not aligned), write at most out_cap bytes of result
+ * at out and set *out_len (bytes; 0 if not set). out_cap is the pool's max_task_bytes
+ * (max_msg - 40). Return
+ * >= 0 on success (kept as the result's status) or a negative errno: the task failed.
+ * Runs in a worker process.
+ */
+typedef int (*ipcm_task_fn)(const void *in, size_t in_len, void *out, size_t out_cap,
+                            size_t *out_len);
+
+/* Per-worker initializer: runs once in each worker (slot 0..workers-1) before its first
+ * task, replacements included. A negative return fails that worker (see create). */
+typedef int (*ipcm_pool_init_fn)(unsigned worker, void *arg);
+
+/* Options; a zero field takes its default. */
+struct ipcm_pool_options {
+    ipcm_pool_init_fn initializer; /* NULL: none */
+    void *initializer_arg;         /* passed as is (the worker sees its fork's copy) */
+    /* Recycle a worker after this many chunks (a piece of a chunk split to fit a message
+     * counts as one), as CPython's maxtasksperchild counts chunks. 0: never. */
+    unsigned max_tasks_per_worker;
+    size_t max_msg;       /* bytes per message on the pool's channels; 0: backend default */
+    /* Chunks in flight per worker; 0: 8. Those queued for one worker travel in as few
+     * messages as fit (fewer wake-ups); more depth, less balancing of uneven tasks. */
+    unsigned depth;
+    int start_timeout_ms; /* how long create waits for every worker to be ready; 0: 10000 */
+};
+
+/* An input: len bytes at data. */
+struct ipcm_pool_buf {
+    const void *data;
+    size_t len;
+};
+
+/*
+ * One output of map. data is malloc'd by the pool (NULL when len is 0); free a whole
+ * array with ipcm_pool_results_free. status: the task's return (>= 0), its negative
+ * errno if it failed, -EPIPE if lost with a dead worker, -ECANCELED if the map ended
+ * (error, timeout) before the task's result came.
+ */
+struct ipcm_pool_result {
+    void *data;
+    size_t len;
+    int status;
+};
+
+/* What went wrong in the last pool call that failed (ipcm_pool_last_error). */
+struct ipcm_pool_error {
+    int err;             /* the value the call returned; 0 if the last call succeeded */
+    size_t index;        /* first failing (or lost) input index; SIZE_MAX if none */
+    int task_status;     /* the failing task's own return value, or 0 */
+    size_t failed;       /* tasks that failed or were lost in that call */
+    int worker;          /* worker slot involved, or -1 */
+    pid_t pid;           /* that worker's pid, or 0 */
+    struct ipcm_exit exit; /* how it ended, when a worker died */
+    char what[224];      /* one line for people, e.g. "worker 1 (pid 42) killed by SIGKILL
+                          * with tasks 40..49 in flight" */
+};
+
+/* Counters and sizes of a pool (ipcm_pool_info). */
+struct ipcm_pool_info {
+    unsigned workers;               /* slots */
+    size_t max_msg;                 /* bytes per message on the pool's channels */
+    size_t max_task_bytes;          /* largest single task input or output, bytes */
+    unsigned depth;                 /* chunks in flight per worker */
+    size_t last_chunk_size;         /* chunk size the last map used (tasks) */
+    unsigned long workers_started;  /* every worker ever started, replacements included */
+    unsigned long workers_died;     /* workers that ended unexpectedly */
+    unsigned long task_messages;    /* chunks (or pieces of split chunks) sent */
+};
+
+struct ipcm_pool; /* opaque */
+
+/*
+ * ipcm_pool_create - start a pool of `workers` processes whose channels use backend be,
+ * and wait (at most start_timeout_ms) until every worker has run its initializer.
+ * opt may be NULL. On failure *out is NULL and every started worker has been reaped.
+ * Returns: 0; -EINVAL (workers 0, be NULL, depth beyond the backend's limit);
+ * -EMSGSIZE (max_msg beyond the backend's limit or too small for the pool's 64 B of
+ * headers); the initializer's own negative value if it failed in any worker; -EPIPE if
+ * a worker died while starting; -ETIMEDOUT; -ENOSYS; -ENOMEM; -EAGAIN (fork);
+ * -EMFILE/-ENFILE/-ENOSPC and other -errno from creating channels.
+ */
+int ipcm_pool_create(struct ipcm_pool **out, unsigned workers, const struct ipcm_backend *be,
+                     const struct ipcm_pool_options *opt);
+
+/* ipcm_pool_default_chunk - CPython's rule: ceil(n / (4 x workers)); 0 for n == 0. */
+size_t ipcm_pool_default_chunk(size_t n, unsigned workers);
+
+/*
+ * ipcm_pool_map - run fn over in[0..n-1] in the workers, chunk_size tasks per chunk
+ * (0: ipcm_pool_default_chunk), and fill out[0..n-1] in input order. Every result is
+ * collected even after a task failed (no fail-fast), so the pool is idle again when
+ * map returns. timeout_ms bounds the whole call (< 0: no limit).
+ * Returns: 0; -EREMOTEIO (a task returned an error: out[i].status has it, the other
+ * results are intact, ipcm_pool_last_error names the first failing index); -EPIPE (a
+ * worker died with tasks of this map; see the delivery policy above); -EMSGSIZE (an
+ * input larger than max_task_bytes; nothing was run); -ETIMEDOUT; -EINVAL (fn NULL,
+ * in/out NULL with n > 0); -ESHUTDOWN (the pool was closed or terminated);
+ * -ENOTRECOVERABLE (a replacement worker's initializer failed: the pool stopped
+ * respawning; terminate it); -EDEADLK (called from a map_unordered callback); -ENOMEM.
+ */
+int ipcm_pool_map(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in, size_t n,
+                  size_t chunk_size, struct ipcm_pool_result *out, int timeout_ms);
+
+/*
+ * A map_unordered callback: one result, in completion order. data is valid during the
+ * call only. Return 0 to go on, or a negative errno to abandon the map (map_unordered
+ * then returns that value; results still in flight are discarded).
+ */
+typedef int (*ipcm_pool_result_cb)(size_t index, int status, const void *data, size_t len,
+                                   void *arg);
+/*
+ * ipcm_pool_map_unordered - as map, but each result goes to cb(index, ...) as it
+ * arrives. Lost and cancelled tasks are not reported through cb.
+ * Returns: as map, plus a callback's own negative value.
+ */
+int ipcm_pool_map_unordered(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
+                            size_t n, size_t chunk_size, ipcm_pool_result_cb cb, void *cb_arg,
+                            int timeout_ms);
+
+/* ipcm_pool_apply - run one task; a map of one. Returns: as map. */
+int ipcm_pool_apply(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
+                    struct ipcm_pool_result *out, int timeout_ms);
+
+/*
+ * ipcm_pool_close - accept no more work; workers finish and exit once their task
+ * queue is closed. Idempotent. Returns: 0; -EDEADLK (from a callback).
+ */
+int ipcm_pool_close(struct ipcm_pool *p);
+/*
+ * ipcm_pool_join - wait for every worker to exit and reap it, at most timeout_ms
+ * (< 0: forever). Call after close or terminate (Python's rule).
+ * Returns: 0 (no worker process and no pool channel left); -EINVAL (the pool is still
+ * running); -ETIMEDOUT (some worker is still running: join again or terminate);
+ * -EDEADLK (from a callback).
+ */
+int ipcm_pool_join(struct ipcm_pool *p, int timeout_ms);
+/*
+ * ipcm_pool_terminate - SIGKILL every worker, reap it and close every channel, at
+ * once, in any state (busy, idle, closed, after deaths). Idempotent.
+ * Returns: 0; -EDEADLK from a map_unordered callback (refused: the map's loop owns
+ * the workers; return a negative value from the callback instead).
+ */
+int ipcm_pool_terminate(struct ipcm_pool *p);
+/* ipcm_pool_destroy - terminate if needed and free the pool. Accepts NULL. */
+void ipcm_pool_destroy(struct ipcm_pool *p);
+
+/* ipcm_pool_last_error - copy what the last failing call recorded. Returns 0. */
+int ipcm_pool_last_error(const struct ipcm_pool *p, struct ipcm_pool_error *out);
+/* ipcm_pool_info - sizes and counters. Returns 0. */
+int ipcm_pool_info(const struct ipcm_pool *p, struct ipcm_pool_info *out);
+/* ipcm_pool_worker_pid - the pid in a slot, or -ESRCH (none, or slot out of range). */
+pid_t ipcm_pool_worker_pid(const struct ipcm_pool *p, unsigned slot);
+/* ipcm_pool_results_free - free data of out[0..n-1] and set it to NULL. Accepts NULL. */
+void ipcm_pool_results_free(struct ipcm_pool_result *out, size_t n);
+
 #endif /* IPCM_HARNESS_IPCMARK_H */

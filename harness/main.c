@@ -18,6 +18,11 @@ struct ipcm_command {
 static const struct ipcm_command commands[] = {
     {"list", "backends, capabilities and this host's limits", ipcm_cmd_list},
     {"selftest", "a short round trip on every backend and shape", ipcm_cmd_selftest},
+    {"bench", "verified throughput and latency per backend, size, placement", ipcm_cmd_bench},
+    {"check", "conformance suite: every case on every backend", ipcm_cmd_check},
+    {"compare", "regression gate: two results files, significance and threshold",
+     ipcm_cmd_compare},
+    {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot},
 };
 
 static void usage(FILE *f)
@@ -40,7 +45,11 @@ static int default_suite(void)
     if (r != IPCM_EXIT_OK)
         return r;
     putchar('\n');
-    return ipcm_cmd_selftest(1, self_argv);
+    r = ipcm_cmd_selftest(1, self_argv);
+    if (r != IPCM_EXIT_OK)
+        return r;
+    putchar('\n');
+    return ipcm_cmd_bench_default();
 }
 
 int main(int argc, char **argv)

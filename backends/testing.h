@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testing.h - test-only hooks into backends (fault injection, layout pokes, threads mode).
+ * On the include path of tests only; never used by the harness or the CLI.
+ */
+#ifndef IPCM_BACKENDS_TESTING_H
+#define IPCM_BACKENDS_TESTING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/*
+ * Named steps of a put and a get on the shm ring. After ipcm_shm_test_kill_at(point,
+ * sig) the calling process raises sig (SIGKILL, or SIGSTOP for the slow-peer tests) when
+ * it reaches that step; 0 disarms. Per process, so a test arms it in a child after fork.
+ */
+enum ipcm_shm_point {
+    IPCM_SHM_AT_NONE = 0,
+    IPCM_SHM_AT_PUT_RESERVED,  /* producer lock held, space found, nothing written */
+    IPCM_SHM_AT_PUT_HEADER,    /* record header written */
+    IPCM_SHM_AT_PUT_HALF,      /* half the payload copied */
+    IPCM_SHM_AT_PUT_PAYLOAD,   /* whole payload copied, not committed */
+    IPCM_SHM_AT_PUT_COMMITTED, /* tail published, lock still held, nobody woken */
+    IPCM_SHM_AT_GET_CLAIMED,   /* consumer lock held, record header validated */
+    IPCM_SHM_AT_GET_HALF,      /* half the payload copied out */
+    IPCM_SHM_AT_GET_COPIED,    /* whole payload copied out, head not yet released */
+    IPCM_SHM_AT_WAIT_DATA,     /* registered as a waiter for data, about to sleep */
+    IPCM_SHM_AT_WAIT_SPACE,    /* registered as a waiter for space, about to sleep */
+    IPCM_SHM_AT_COUNT
+};
+void ipcm_shm_test_kill_at(enum ipcm_shm_point point, int sig);
+
+/* Fields a test may overwrite in direction dir of a link's shared segment. */
+enum ipcm_shm_field {
+    IPCM_SHM_F_MAGIC,
+    IPCM_SHM_F_VERSION,
+    IPCM_SHM_F_ENDIAN,
+    IPCM_SHM_F_CAP,
+    IPCM_SHM_F_HEAD,
+    IPCM_SHM_F_TAIL,
+    IPCM_SHM_F_REC_LEN, /* the length word of the record at head */
+    IPCM_SHM_F_EPOCHS,  /* both futex epochs of the direction */
+};
+/* Returns 0, or -EINVAL (not an shm link, bad dir or field, link already opened). */
+int ipcm_shm_test_poke(struct ipcm_link *l, unsigned dir, enum ipcm_shm_field f, uint64_t v);
+
+/* Start an unused link at byte position pos (multiple of 8) and futex epoch epoch. */
+int ipcm_shm_test_set_positions(struct ipcm_link *l, uint64_t pos, uint32_t epoch);
+
+struct ipcm_shm_stats {
+    uint64_t head, tail, cap, max_msg;
+    uint32_t data_waiters, space_waiters;
+    uint32_t broken;       /* reason code, 0 when healthy */
+    uint64_t recoveries;   /* locks taken over from dead owners */
+};
+/* A snapshot of direction dir as seen through the link's mapping. Returns 0 or -EINVAL. */
+int ipcm_shm_test_stats(const struct ipcm_link *l, unsigned dir, struct ipcm_shm_stats *out);
+
+/* True when every atomic type the ring keeps in shared memory is lock-free here. */
+bool ipcm_shm_test_lock_free(void);
+
+/*
+ * Threads mode: open an end that borrows the link's mapping and duplicates its
+ * descriptors, leaving the link intact, so several threads of one process can each
+ * open an end of one link. Close such ends with ipcm_shm_test_close_shared before
+ * destroying the link.
+ */
+int ipcm_shm_test_open_shared(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
+void ipcm_shm_test_close_shared(struct ipcm_chan *c);
+
+#endif /* IPCM_BACKENDS_TESTING_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_internal.h - what the files of harness/bench/ share and nobody else uses: the
+ * verified message format and shared mappings for worker results.
+ */
+#ifndef IPCM_HARNESS_BENCH_INTERNAL_H
+#define IPCM_HARNESS_BENCH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The message format every benchmark moves, so that each message is verified on receipt:
+ *   bytes 0..7   tag: sequence (bits 0..39), producer id (bits 40..47), and in the compact
+ *                form a 16-bit check (bits 48..63)
+ *   full form (size >= IPCM_MSG_FULL = 24):
+ *   bytes 8..15  send timestamp in ns (CLOCK_MONOTONIC; the intended send time in
+ *                open-loop runs; 0 when not stamped)
+ *   bytes 16..23 XXH3-64 of bytes 24.. seeded with tag and timestamp
+ *   bytes 24..   payload, written afresh by the producer for every message
+ *   compact form (8 <= size < 24): the check is XXH3 of bytes 8.. seeded with the tag.
+ */
+#define IPCM_MSG_MIN 8u
+#define IPCM_MSG_FULL 24u
+#define IPCM_MSG_MAX_PRODUCERS 255u /* == IPCM_BENCH_MAX_PRODUCERS */
+#define IPCM_MSG_SEQ_MASK ((UINT64_C(1) << 40) - 1)
+
+/* Write a whole message of size bytes into buf (size >= IPCM_MSG_MIN). */
+void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint64_t send_ns);
+/*
+ * Check a received message of len bytes that should be `size` long. On success sets
+ * *producer, *seq and *send_ns (0 in the compact form) and returns 0; -EBADMSG if it
+ * is corrupt (wrong length or checksum).
+ */
+int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer,
+                   uint64_t *seq, uint64_t *send_ns);
+
+/* A zeroed MAP_SHARED anonymous mapping that forked workers write results into. */
+void *ipcm_bench_shared_alloc(size_t bytes);
+void ipcm_bench_shared_free(void *p, size_t bytes);
+
+/* Fill rep->reason (printf-style). Returns err, so `return rep_fail(rep, -E, ...)`. */
+struct ipcm_bench_rep;
+int ipcm_bench_fail(struct ipcm_bench_rep *rep, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* IPCM_HARNESS_BENCH_INTERNAL_H */

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_latency.c - the `latency` mode. Closed loop (default): ping-pong on the pipe
+ * shape, end A timing every round trip into the histogram; the message is built before
+ * the clock starts and verified after it stops, so only send + receive are timed.
+ * Open loop (--rate N/s): one producer sends on a fixed schedule through the queue
+ * shape and the consumer records latency from the *intended* send time, so a stall
+ * delays every later message in the record too (no coordinated omission).
+ */
+#include "bench.h"
+#include "bench_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+/* Untimed round trips at the start of each repetition: first-touch faults and cold
+ * caches of the fresh processes stay out of the histogram. */
+#define WARM_TRIPS 50u
+
+struct lat_shared {
+    struct ipcm_hist hist;
+    uint64_t start_ns, end_ns, count;
+    uint64_t lost, reordered, corrupt;
+    int err[2];
+};
+
+struct lat_arg {
+    const struct ipcm_bench_params *p;
+    struct ipcm_link *link;
+    struct ipcm_gate *gate;
+    struct lat_shared *sh;
+};
+
+static bool more(const struct ipcm_bench_params *p, uint64_t i, uint64_t start, uint64_t now)
+{
+    return p->messages ? i < p->messages : now - start < p->duration_ns;
+}
+
+/* End A: send, wait for the echo, time it; verify the echo outside the timed region. */
+static int pinger_main(const void *varg, size_t len)
+{
+    const struct lat_arg *a = varg;
+    const struct ipcm_bench_params *p = a->p;
+    struct lat_shared *sh = a->sh;
+    struct ipcm_chan *c;
+    (void)len;
+
+    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 0));
+    int r = ipcm_chan_open(a->link, IPCM_ROLE_A, &c);
+    if (r < 0) {
+        sh->err[0] = r;
+        return 99;
+    }
+    size_t cap = ipcm_chan_max_msg(c);
+    unsigned char *out = malloc(p->size), *in = malloc(cap);
+    if (!out || !in) {
+        sh->err[0] = -ENOMEM;
+        return 99;
+    }
+    memset(in, 0, cap);
+    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
+        sh->err[0] = r;
+        return 99;
+    }
+    uint64_t i = 0, now = 0, start = 0;
+    for (uint64_t k = 0;; k++) {
+        bool timed = k >= WARM_TRIPS;
+        if (k == WARM_TRIPS)
+            sh->start_ns = start = now = ipcm_now_ns();
+        if (timed && !more(p, i, start, now))
+            break;
+        ipcm_msg_fill(out, p->size, 0, k, 0);
+        uint64_t t0 = ipcm_now_ns();
+        ssize_t n = ipcm_chan_send(c, out, p->size, p->timeout_ms);
+        if (n >= 0)
+            n = ipcm_chan_recv(c, in, cap, p->timeout_ms);
+        now = ipcm_now_ns();
+        if (n < 0) {
+            sh->err[0] = (int)n;
+            break;
+        }
+        if (timed) {
+            ipcm_hist_record(&sh->hist, now - t0);
+            i++;
+        }
+        unsigned prod;
+        uint64_t seq, ts;
+        if (ipcm_msg_check(in, (size_t)n, p->size, &prod, &seq, &ts) < 0)
+            sh->corrupt++;
+        else if (seq != k)
+            sh->reordered++;
+    }
+    sh->end_ns = now;
+    sh->count = i;
+    ipcm_chan_close(c); /* end B sees end-of-stream and leaves */
+    free(out);
+    free(in);
+    return sh->err[0] ? 1 : 0;
+}
+
+/* End B: echo every message as it came, until end-of-stream. */
+static int echo_main(const void *varg, size_t len)
+{
+    const struct lat_arg *a = varg;
+    const struct ipcm_bench_params *p = a->p;
+    struct ipcm_chan *c;
+    (void)len;
+
+    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 1));
+    int r = ipcm_chan_open(a->link, IPCM_ROLE_B, &c);
+    if (r < 0) {
+        a->sh->err[1] = r;
+        return 99;
+    }
+    size_t cap = ipcm_chan_max_msg(c);
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        a->sh->err[1] = -ENOMEM;
+        return 99;
+    }
+    memset(buf, 0, cap);
+    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
+        a->sh->err[1] = r;
+        return 99;
+    }
+    for (;;) {
+        ssize_t n = ipcm_chan_recv(c, buf, cap, p->timeout_ms);
+        if (n == -EPIPE)
+            break;
+        if (n >= 0)
+            n = ipcm_chan_send(c, buf, (size_t)n, p->timeout_ms);
+        if (n < 0) {
+            a->sh->err[1] = (int)n;
+            break;
+        }
+    }
+    ipcm_chan_close(c);
+    free(buf);
+    return a->sh->err[1] ? 1 : 0;
+}
+
+/* Open loop, producer: message i leaves at start + i * period, late or not. */
+static int paced_main(const void *varg, size_t len)
+{
+    const struct lat_arg *a = varg;
+    const struct ipcm_bench_params *p = a->p;
+    struct lat_shared *sh = a->sh;
+    struct ipcm_chan *c;
+    (void)len;
+
+    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 0));
+    int r = ipcm_chan_open(a->link, IPCM_ROLE_SEND, &c);
+    if (r < 0) {
+        sh->err[0] = r;
+        return 99;
+    }
+    unsigned char *out = malloc(p->size);
+    if (!out) {
+        sh->err[0] = -ENOMEM;
+        return 99;
+    }
+    ipcm_msg_fill(out, p->size, 0, 0, 1);
+    /* The default 50 us timer slack would make every send late by design. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
+        sh->err[0] = r;
+        return 99;
+    }
+    double period = 1e9 / p->rate_per_s;
+    uint64_t start = ipcm_now_ns() + 1000000u, i = 0; /* first send 1 ms after the gate */
+    sh->start_ns = start;
+    for (;; i++) {
+        uint64_t intended = start + (uint64_t)((double)i * period);
+        if (!more(p, i, start, intended))
+            break;
+        if (ipcm_now_ns() < intended) {
+            struct timespec ts = {(time_t)(intended / 1000000000u),
+                                  (long)(intended % 1000000000u)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                ;
+        }
+        ipcm_msg_fill(out, p->size, 0, i, intended);
+        ssize_t n = ipcm_chan_send(c, out, p->size, p->timeout_ms);
+        if (n < 0) {
+            sh->err[0] = (int)n;
+            break;
+        }
+    }
+    sh->count = i;
+    ipcm_chan_close(c);
+    free(out);
+    return sh->err[0] ? 1 : 0;
+}
+
+/* Open loop, consumer: latency from the intended send time carried in the message. */
+static int sink_main(const void *varg, size_t len)
+{
+    const struct lat_arg *a = varg;
+    const struct ipcm_bench_params *p = a->p;
+    struct lat_shared *sh = a->sh;
+    struct ipcm_chan *c;
+    (void)len;
+
+    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 1));
+    int r = ipcm_chan_open(a->link, IPCM_ROLE_RECV, &c);
+    if (r < 0) {
+        sh->err[1] = r;
+        return 99;
+    }
+    size_t cap = ipcm_chan_max_msg(c);
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        sh->err[1] = -ENOMEM;
+        return 99;
+    }
+    memset(buf, 0, cap);
+    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
+        sh->err[1] = r;
+        return 99;
+    }
+    uint64_t expect = 0;
+    for (;;) {
+        ssize_t n = ipcm_chan_recv(c, buf, cap, p->timeout_ms);
+        uint64_t now = ipcm_now_ns();
+        if (n == -EPIPE)
+            break;
+        if (n < 0) {
+            sh->err[1] = (int)n;
+            break;
+        }
+        unsigned prod;
+        uint64_t seq, ts;
+        if (ipcm_msg_check(buf, (size_t)n, p->size, &prod, &seq, &ts) < 0 || prod != 0) {
+            sh->corrupt++;
+            continue;
+        }
+        ipcm_hist_record(&sh->hist, now > ts ? now - ts : 0);
+        if (seq < expect)
+            sh->reordered++;
+        else
+            sh->lost += seq - expect, expect = seq + 1;
+        sh->end_ns = now;
+    }
+    ipcm_chan_close(c);
+    free(buf);
+    return sh->err[1] ? 1 : 0;
+}
+
+static enum ipcm_shape lat_shape(const struct ipcm_bench_config *c)
+{
+    return c->rate_per_s > 0 ? IPCM_SHAPE_QUEUE : IPCM_SHAPE_PIPE;
+}
+
+static int lat_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
+{
+    bool open_loop = p->shape == IPCM_SHAPE_QUEUE;
+    struct ipcm_config cfg = {.max_msg = p->size, .depth = 0};
+    struct ipcm_process procs[2];
+    struct ipcm_link *link = NULL;
+    struct ipcm_gate gate = {{-1, -1}, {-1, -1}};
+    unsigned spawned = 0;
+    int r;
+
+    if (open_loop && p->size < IPCM_MSG_FULL)
+        return ipcm_bench_fail(rep, -EOPNOTSUPP,
+                               "open-loop latency needs %u B for the send time", IPCM_MSG_FULL);
+    if (open_loop && !(p->rate_per_s > 0))
+        return ipcm_bench_fail(rep, -EINVAL, "open loop without a rate");
+    struct lat_shared *sh = ipcm_bench_shared_alloc(sizeof(*sh));
+    if (!sh)
+        return ipcm_bench_fail(rep, -ENOMEM, "cannot map shared results");
+    ipcm_hist_init(&sh->hist);
+    if ((r = ipcm_link_create(p->be, p->shape, &cfg, &link)) < 0) {
+        ipcm_bench_fail(rep, r, "link create: %s", ipcm_strerror(r));
+        goto out;
+    }
+    if ((r = ipcm_gate_create(&gate)) < 0) {
+        ipcm_bench_fail(rep, r, "gate: %s", ipcm_strerror(r));
+        goto out;
+    }
+    struct lat_arg a = {.p = p, .link = link, .gate = &gate, .sh = sh};
+    static const char *const names[2][2] = {{"bench ping", "bench echo"},
+                                            {"bench paced", "bench sink"}};
+    ipcm_worker_fn fns[2][2] = {{pinger_main, echo_main}, {paced_main, sink_main}};
+    for (unsigned w = 0; w < 2; w++) {
+        r = ipcm_process_spawn(&procs[w], names[open_loop][w], fns[open_loop][w], &a, sizeof(a));
+        if (r < 0) {
+            ipcm_bench_fail(rep, r, "spawn: %s", ipcm_strerror(r));
+            goto out;
+        }
+        spawned++;
+    }
+    ipcm_link_destroy(link);
+    link = NULL;
+    if ((r = ipcm_gate_open(&gate, 2, p->timeout_ms)) < 0) {
+        ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
+        goto out;
+    }
+    int join_ms = p->timeout_ms + (int)(p->duration_ns / 1000000u) * 2;
+    for (unsigned w = 0; w < 2; w++) {
+        struct ipcm_exit ex;
+        if (ipcm_process_stop(&procs[w], join_ms, &ex) == 0 && !ipcm_exit_ok(&ex) && r == 0) {
+            char why[48];
+            r = sh->err[w] ? sh->err[w] : -EPROTO;
+            ipcm_bench_fail(rep, r, "%s: %s (%s)", names[open_loop][w],
+                            ipcm_exit_describe(&ex, why, sizeof(why)),
+                            sh->err[w] ? ipcm_strerror(sh->err[w]) : "no error recorded");
+        }
+    }
+    spawned = 0;
+    if (r < 0)
+        goto out;
+    rep->messages = open_loop ? ipcm_hist_count(&sh->hist) : sh->count;
+    rep->bytes = rep->messages * p->size;
+    rep->elapsed_ns = sh->end_ns > sh->start_ns ? sh->end_ns - sh->start_ns : 1;
+    rep->verified.messages = open_loop ? ipcm_hist_count(&sh->hist) + sh->corrupt : sh->count;
+    rep->verified.corrupt = sh->corrupt;
+    rep->verified.reordered = sh->reordered;
+    rep->verified.lost = sh->lost;
+    if (open_loop && sh->count > rep->verified.messages + sh->lost)
+        rep->verified.lost += sh->count - rep->verified.messages - sh->lost;
+    if (rep->latency)
+        ipcm_hist_merge(rep->latency, &sh->hist);
+out:
+    for (unsigned w = 0; w < spawned; w++)
+        ipcm_process_stop(&procs[w], 0, NULL);
+    ipcm_gate_destroy(&gate);
+    ipcm_link_destroy(link);
+    ipcm_bench_shared_free(sh, sizeof(*sh));
+    return r;
+}
+
+const struct ipcm_bench_mode ipcm_bench_mode_latency = {
+    .name = "latency",
+    .summary = "ping-pong round trips per placement (or open-loop one-way with --rate)",
+    .shape = IPCM_SHAPE_PIPE,
+    .axes = IPCM_BENCH_AXIS_SIZES | IPCM_BENCH_AXIS_PLACEMENT,
+    .metrics = IPCM_BENCH_METRIC_LATENCY,
+    .min_size = IPCM_MSG_MIN,
+    .shape_of = lat_shape,
+    .run = lat_run,
+};

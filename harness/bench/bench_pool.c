@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_pool.c - the `pool` mode: tasks per second of ipcm_pool_map with W workers,
+ * tasks of one size, a trivial task body (it returns the 8-byte index its input
+ * carries) and a chunk size (0: CPython's default). Pool start-up is outside the clock;
+ * every result is checked against its index.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_BENCH_MIN 8u
+/* Inputs of one map live in one buffer of at most this many bytes. */
+#define POOL_BENCH_BATCH_BYTES (64u << 20)
+#define POOL_BENCH_BATCH_MAX 20000u
+#define POOL_BENCH_OVERHEAD 64u /* the pool's headers per message, rounded up */
+
+static int pool_bench_task(const void *in, size_t in_len, void *out, size_t out_cap,
+                           size_t *out_len)
+{
+    if (in_len < POOL_BENCH_MIN || out_cap < POOL_BENCH_MIN)
+        return -EINVAL;
+    memcpy(out, in, POOL_BENCH_MIN);
+    *out_len = POOL_BENCH_MIN;
+    return 0;
+}
+
+static int pool_bench_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
+{
+    struct ipcm_limits lim;
+    struct ipcm_pool *pool = NULL;
+    int r = ipcm_backend_limits(p->be, &lim);
+    if (r < 0)
+        return r;
+    size_t need = p->size + POOL_BENCH_OVERHEAD;
+    if (need > lim.max_msg) {
+        snprintf(rep->reason, sizeof(rep->reason),
+                 "a %zu B task needs %zu B messages; %s allows %zu B (%.60s)", p->size, need,
+                 ipcm_backend_name(p->be), lim.max_msg, lim.max_msg_source);
+        return -EOPNOTSUPP;
+    }
+    /* At least the backend's default message, so a default-size chunk of small tasks
+     * travels in few messages, as it would with CPython's pickled chunks. */
+    struct ipcm_pool_options opt = {.max_msg = need > lim.default_msg ? need : lim.default_msg,
+                                    .start_timeout_ms = p->timeout_ms};
+    uint64_t batch = POOL_BENCH_BATCH_BYTES / p->size;
+    if (batch > POOL_BENCH_BATCH_MAX)
+        batch = POOL_BENCH_BATCH_MAX;
+    if (p->messages && p->messages < batch)
+        batch = p->messages;
+    if (batch == 0)
+        batch = 1;
+    unsigned char *data = calloc(batch, p->size);
+    struct ipcm_pool_buf *in = calloc(batch, sizeof(*in));
+    struct ipcm_pool_result *out = calloc(batch, sizeof(*out));
+    if (!data || !in || !out) {
+        r = -ENOMEM;
+        snprintf(rep->reason, sizeof(rep->reason), "out of memory for %llu tasks",
+                 (unsigned long long)batch);
+        goto done;
+    }
+    for (uint64_t i = 0; i < batch; i++) {
+        in[i] = (struct ipcm_pool_buf){data + i * p->size, p->size};
+        memset(data + i * p->size, (int)(i & 0xff), p->size);
+    }
+    r = ipcm_pool_create(&pool, p->workers, p->be, &opt);
+    if (r < 0) {
+        snprintf(rep->reason, sizeof(rep->reason), "pool of %u workers: %s", p->workers,
+                 ipcm_strerror(r));
+        goto done;
+    }
+    uint64_t seq = 0, t0 = ipcm_now_ns(), end = t0 + p->duration_ns;
+    for (;;) {
+        uint64_t n = batch;
+        if (p->messages && p->messages - seq < n)
+            n = p->messages - seq;
+        if (n == 0)
+            break;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t v = seq + i;
+            memcpy(data + i * p->size, &v, sizeof(v));
+        }
+        r = ipcm_pool_map(pool, pool_bench_task, in, n, p->chunk, out, p->timeout_ms);
+        if (r < 0) {
+            struct ipcm_pool_error e;
+            ipcm_pool_last_error(pool, &e);
+            snprintf(rep->reason, sizeof(rep->reason), "map: %.150s", e.what);
+            ipcm_pool_results_free(out, n);
+            goto done;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t v = 0;
+            if (out[i].len == sizeof(v))
+                memcpy(&v, out[i].data, sizeof(v));
+            if (out[i].status != 0 || out[i].len != sizeof(v) || v != seq + i)
+                rep->verified.corrupt++;
+        }
+        ipcm_pool_results_free(out, n);
+        seq += n;
+        rep->verified.messages += n;
+        if (!p->messages && ipcm_now_ns() >= end)
+            break;
+    }
+    rep->elapsed_ns = ipcm_now_ns() - t0;
+    rep->tasks = seq - rep->verified.corrupt;
+    if (rep->verified.corrupt) {
+        snprintf(rep->reason, sizeof(rep->reason), "%llu wrong results",
+                 (unsigned long long)rep->verified.corrupt);
+        r = -EPROTO;
+    }
+done:
+    if (pool) {
+        ipcm_pool_close(pool);
+        if (ipcm_pool_join(pool, p->timeout_ms) < 0)
+            ipcm_pool_terminate(pool);
+        ipcm_pool_destroy(pool);
+    }
+    free(data);
+    free(in);
+    free(out);
+    return r;
+}
+
+const struct ipcm_bench_mode ipcm_bench_mode_pool = {
+    .name = "pool",
+    .summary = "tasks/s of a process pool's map: W workers, task size, chunk size (0: default)",
+    .shape = IPCM_SHAPE_QUEUE,
+    .axes = IPCM_BENCH_AXIS_SIZES | IPCM_BENCH_AXIS_WORKERS | IPCM_BENCH_AXIS_CHUNKS,
+    .metrics = IPCM_BENCH_METRIC_TASKS,
+    .min_size = POOL_BENCH_MIN,
+    .run = pool_bench_run,
+};

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * calibrate.c - measure the limits every figure is read against (see calibrate.h).
+ * The line round trip is the floor of any cross-CPU hand-off; memcpy bandwidth is the
+ * ceiling of any copying transport. On a VM both move with the host's placement of the
+ * vCPUs, so they are measured at the start and the end of every run.
+ */
+#include "calibrate.h"
+#include "ipcmark.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+#define LINE_TRIALS 5
+
+struct line_shared {
+    _Alignas(64) volatile int64_t flag; /* the bounced line: odd = A's turn done */
+    _Alignas(64) volatile int stop;
+    double trial_ns[LINE_TRIALS];
+    int ok;
+};
+
+struct line_arg {
+    struct line_shared *sh;
+    int cpu;
+    unsigned budget_ms;
+};
+
+static int pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+/* Side B: answer every odd value with the next even one. */
+static int line_b(const void *varg, size_t len)
+{
+    const struct line_arg *a = varg;
+    struct line_shared *sh = a->sh;
+    (void)len;
+    if (pin(a->cpu) < 0)
+        return 1;
+    /* A gives up after a long stall; B outlives it by a margin, then leaves on its own. */
+    uint64_t deadline = ipcm_now_ns() + (uint64_t)a->budget_ms * 8000000u + 3000000000u;
+    unsigned spins = 0;
+    while (!sh->stop) {
+        int64_t v = __atomic_load_n(&sh->flag, __ATOMIC_ACQUIRE);
+        if (v & 1) {
+            __atomic_store_n(&sh->flag, v + 1, __ATOMIC_RELEASE);
+            continue;
+        }
+        cpu_relax();
+        if (++spins % 4096 == 0 && ipcm_now_ns() > deadline)
+            return 1;
+    }
+    return 0;
+}
+
+/* Side A: time round trips in trials of budget / LINE_TRIALS. */
+static int line_a(const void *varg, size_t len)
+{
+    const struct line_arg *a = varg;
+    struct line_shared *sh = a->sh;
+    (void)len;
+    if (pin(a->cpu) < 0) {
+        sh->stop = 1;
+        return 1;
+    }
+    uint64_t trial_ns = (uint64_t)a->budget_ms * 1000000u / (LINE_TRIALS + 1);
+    /* On a loaded host the other side may be descheduled for a while; a round trip that
+     * takes longer than this means B is not running at all. */
+    const uint64_t stall_ns = 500000000u;
+    int64_t v = 0;
+    for (int t = -1; t < LINE_TRIALS; t++) { /* trial -1 warms up */
+        uint64_t t0 = ipcm_now_ns(), now = t0, n = 0;
+        while (now - t0 < trial_ns) {
+            bool slow = false; /* a stalled round trip: look at the clock sooner */
+            for (int k = 0; k < 256 && !slow; k++, n++) {
+                __atomic_store_n(&sh->flag, v + 1, __ATOMIC_RELEASE);
+                unsigned spins = 0;
+                uint64_t w0 = 0;
+                while (__atomic_load_n(&sh->flag, __ATOMIC_ACQUIRE) != v + 2) {
+                    cpu_relax();
+                    if (++spins % 65536 == 0) {
+                        uint64_t w = ipcm_now_ns();
+                        slow = true;
+                        if (!w0)
+                            w0 = w;
+                        else if (w - w0 > stall_ns) {
+                            sh->stop = 1;
+                            return 1;
+                        }
+                    }
+                }
+                v += 2;
+            }
+            now = ipcm_now_ns();
+        }
+        if (t >= 0)
+            sh->trial_ns[t] = (double)(now - t0) / (double)n;
+    }
+    sh->ok = 1;
+    sh->stop = 1;
+    return 0;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static bool cpu_usable(int cpu)
+{
+    cpu_set_t set;
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(set), &set) < 0)
+        return false;
+    return CPU_ISSET(cpu, &set);
+}
+
+int ipcm_calibrate_line_rtt(int cpu_a, int cpu_b, unsigned budget_ms, double *rtt_ns)
+{
+    *rtt_ns = NAN;
+    if (cpu_a == cpu_b || !cpu_usable(cpu_a) || !cpu_usable(cpu_b))
+        return -EINVAL;
+    struct line_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        return -errno;
+    memset(sh, 0, sizeof(*sh));
+    struct line_arg aa = {sh, cpu_a, budget_ms}, ab = {sh, cpu_b, budget_ms};
+    struct ipcm_process pa, pb;
+    int r = ipcm_process_spawn(&pb, "calibrate line B", line_b, &ab, sizeof(ab));
+    if (r == 0) {
+        r = ipcm_process_spawn(&pa, "calibrate line A", line_a, &aa, sizeof(aa));
+        if (r < 0)
+            sh->stop = 1;
+        else
+            ipcm_process_stop(&pa, (int)budget_ms * 8 + 3000, NULL);
+        sh->stop = 1;
+        ipcm_process_stop(&pb, 1000, NULL);
+    }
+    if (r == 0 && !sh->ok)
+        r = -ETIMEDOUT;
+    if (r == 0) {
+        qsort(sh->trial_ns, LINE_TRIALS, sizeof(double), cmp_double);
+        *rtt_ns = sh->trial_ns[LINE_TRIALS / 2];
+    }
+    munmap(sh, sizeof(*sh));
+    return r;
+}
+
+int ipcm_calibrate_memcpy(size_t bytes, unsigned budget_ms, double *gbs)
+{
+    *gbs = NAN;
+    unsigned char *src = NULL, *dst = NULL;
+    if (posix_memalign((void **)&src, 4096, bytes) || posix_memalign((void **)&dst, 4096, bytes)) {
+        free(src);
+        return -ENOMEM;
+    }
+    memset(src, 0x5a, bytes);
+    memset(dst, 0xa5, bytes);
+    uint64_t trial_ns = (uint64_t)budget_ms * 1000000u / 5;
+    double rate[5];
+    for (int t = -1; t < 5; t++) {
+        uint64_t t0 = ipcm_now_ns(), now = t0, n = 0;
+        while (now - t0 < trial_ns) {
+            for (int k = 0; k < 16; k++, n++) {
+                memcpy(dst, src, bytes);
+                __asm__ volatile("" ::"r"(dst) : "memory"); /* keep every copy */
+            }
+            now = ipcm_now_ns();
+        }
+        if (t >= 0)
+            rate[t] = (double)bytes * (double)n / (double)(now - t0);
+    }
+    qsort(rate, 5, sizeof(double), cmp_double);
+    *gbs = rate[2];
+    free(src);
+    free(dst);
+    return 0;
+}
+
+int ipcm_calibrate_timer(double *overhead_ns, uint64_t *resolution_ns)
+{
+    struct timespec res;
+    enum { N = 100000 };
+    uint64_t sink = 0, t0 = ipcm_now_ns();
+    for (int i = 0; i < N; i++)
+        sink += ipcm_now_ns();
+    uint64_t t1 = ipcm_now_ns();
+    __asm__ volatile("" ::"r"(sink));
+    *overhead_ns = (double)(t1 - t0) / N;
+    *resolution_ns = clock_getres(CLOCK_MONOTONIC, &res) == 0
+                         ? (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec
+                         : 0;
+    return 0;
+}
+
+int ipcm_calibrate(struct ipcm_calibration *out)
+{
+    cpu_set_t set;
+    memset(out, 0, sizeof(*out));
+    out->cpu_a = out->cpu_b = -1;
+    out->line_rtt_ns = NAN;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        for (int i = 0; i < CPU_SETSIZE; i++)
+            if (CPU_ISSET(i, &set)) {
+                if (out->cpu_a < 0)
+                    out->cpu_a = i;
+                else if (out->cpu_b < 0)
+                    out->cpu_b = i;
+            }
+    if (out->cpu_b >= 0)
+        ipcm_calibrate_line_rtt(out->cpu_a, out->cpu_b, 150, &out->line_rtt_ns);
+    ipcm_calibrate_memcpy(65536, 100, &out->memcpy_64k_gbs);
+    ipcm_calibrate_timer(&out->timer_overhead_ns, &out->timer_resolution_ns);
+    return 0;
+}

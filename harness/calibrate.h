@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * calibrate.h - this host's own limits, measured in a few hundred milliseconds at the
+ * start and end of a run (DESIGN.md §6): the cross-CPU cache-line round trip, single-core
+ * memcpy bandwidth at 64 KiB, and the cost of reading the clock.
+ */
+#ifndef IPCM_HARNESS_CALIBRATE_H
+#define IPCM_HARNESS_CALIBRATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ipcm_calibration {
+    double line_rtt_ns;    /* cache-line round trip between two pinned processes; NAN if
+                            * fewer than two CPUs are usable */
+    int cpu_a, cpu_b;      /* the CPUs it was measured between */
+    double memcpy_64k_gbs; /* single-core memcpy of 64 KiB, 1e9 bytes per second */
+    double timer_overhead_ns;  /* one clock_gettime(CLOCK_MONOTONIC) */
+    uint64_t timer_resolution_ns; /* clock_getres */
+};
+
+/*
+ * ipcm_calibrate_line_rtt - bounce one cache line between two child processes pinned to
+ * cpu_a and cpu_b (busy spin, never sleeping) for about budget_ms; the median of a few
+ * trials, in ns per round trip. Returns 0, -EINVAL (a == b or a CPU not usable),
+ * -ETIMEDOUT (a side never ran), or -errno.
+ */
+int ipcm_calibrate_line_rtt(int cpu_a, int cpu_b, unsigned budget_ms, double *rtt_ns);
+/* ipcm_calibrate_memcpy - memcpy bandwidth for `bytes`-sized copies on this core, the
+ * median of 5 trials of about budget_ms / 5 each. Returns 0 or -ENOMEM. */
+int ipcm_calibrate_memcpy(size_t bytes, unsigned budget_ms, double *gbs);
+/* ipcm_calibrate_timer - mean cost of one CLOCK_MONOTONIC read, and its resolution. */
+int ipcm_calibrate_timer(double *overhead_ns, uint64_t *resolution_ns);
+/* ipcm_calibrate - all of the above (about 300 ms). Fields that cannot be measured are
+ * NAN. Returns 0. */
+int ipcm_calibrate(struct ipcm_calibration *out);
+
+#endif /* IPCM_HARNESS_CALIBRATE_H */

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.h - the conformance suite: one table of cases (CONFORMANCE.md §5) that drives
+ * both `ipcmark check` and the libcheck runs (tests/test_conform.c), the runner that
+ * executes a case in its own process group under a watchdog, and the helpers cases use.
+ *
+ * Adding a group of cases (e.g. the pool's, group H):
+ *   1. write harness/check/cases_<group>.c defining
+ *          const struct ipcm_check_case ipcm_check_cases_GROUP[] = { {...}, ..., {0} };
+ *      (zero-terminated; ids "<area>.<fact>", the catalogue number in .num);
+ *   2. declare it in the "groups" block at the end of this header;
+ *   3. add one line to groups[] in runner.c and the file to harness/CMakeLists.txt.
+ *   For the pool: delete cases_pool_todo.c (the placeholders registering the H ids as
+ *   "not yet implemented") and its groups[] line, keeping the ids.
+ * Nothing else changes: `ipcmark check --list`, the matrix, JSON/JUnit and the ctest
+ * runs all read the table.
+ */
+#ifndef IPCM_HARNESS_CHECK_CHECK_H
+#define IPCM_HARNESS_CHECK_CHECK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipcmark.h"
+
+/* Shapes a case runs on (the runner calls the case once per shape that applies). */
+#define IPCM_CHECK_Q (1u << 0) /* queue shape */
+#define IPCM_CHECK_P (1u << 1) /* pipe shape */
+#define IPCM_CHECK_QP (IPCM_CHECK_Q | IPCM_CHECK_P)
+
+/* Case flags. */
+#define IPCM_CHECK_QUICK (1u << 0) /* part of `ipcmark check --quick` */
+
+/* How a case ended. */
+enum ipcm_check_outcome {
+    IPCM_CHECK_PASS,
+    IPCM_CHECK_FAIL, /* a check failed, a worker failed, or the case leaked */
+    IPCM_CHECK_HANG, /* the watchdog expired; the case's process group was killed */
+    IPCM_CHECK_NA,   /* does not apply: the reason names the capability or limit */
+    IPCM_CHECK_TODO, /* registered but not yet implemented (never counted as passed) */
+};
+
+/* Integrity counts of a case (self-checking payloads). */
+struct ipcm_check_counts {
+    long long messages;   /* messages verified */
+    long long lost;       /* sent with an OK return, never received */
+    long long duplicated; /* received more than once */
+    long long reordered;  /* a producer's messages out of order at one consumer */
+    long long corrupt;    /* bad checksum, wrong length (torn or truncated) */
+};
+
+/* The outcome of one case on one backend, as the runner reports it. */
+struct ipcm_check_result {
+    enum ipcm_check_outcome outcome;
+    double duration_s;
+    struct ipcm_check_counts counts;
+    char message[512]; /* FAIL: "file:line: expr: a vs b"; HANG: last phase; NA: reason */
+};
+
+/* What a suite run is about: one backend, its limits, the seed. */
+struct ipcm_check_env {
+    const struct ipcm_backend *be;
+    struct ipcm_limits lim;
+    int lim_err; /* < 0: the backend cannot run here (every case n/a) */
+    uint32_t caps;
+    uint64_t seed;
+    bool quick;            /* smaller message counts and iterations */
+    double timeout_scale;  /* watchdog multiplier (CK_TIMEOUT_MULTIPLIER) */
+};
+
+/*
+ * Memory shared between the runner, the case process and every worker it spawns, so
+ * a worker's failure and the last phase before a hang survive the process.
+ */
+#define IPCM_CHECK_MAX_PIDS 512
+struct ipcm_check_shared {
+    atomic_int failures;
+    atomic_int na; /* a case declared itself not applicable at run time */
+    char message[512];
+    char phase[128];
+    _Atomic long long messages, lost, duplicated, reordered, corrupt;
+    atomic_int npids;
+    pid_t pids[IPCM_CHECK_MAX_PIDS]; /* every process the case spawned (name sweep) */
+};
+
+/* What a case function sees. */
+struct ipcm_check_ctx {
+    const struct ipcm_check_env *env;
+    const struct ipcm_backend *be;
+    const struct ipcm_limits *lim;
+    uint32_t caps;
+    enum ipcm_shape shape; /* the shape of this call */
+    uint64_t seed;         /* per case: env seed mixed with the case id */
+    bool quick;
+    struct ipcm_check_shared *sh;
+};
+
+typedef void (*ipcm_check_fn)(struct ipcm_check_ctx *ctx);
+/* Returns NULL when the case applies, else a static reason or one written into why. */
+typedef const char *(*ipcm_check_applies_fn)(const struct ipcm_check_env *env, char *why,
+                                             size_t len);
+
+struct ipcm_check_case {
+    const char *id;      /* stable, dotted: "order.fifo_single_producer" */
+    unsigned num;        /* CONFORMANCE.md §5 number */
+    const char *summary; /* one line */
+    unsigned shapes;     /* IPCM_CHECK_Q / _P */
+    uint32_t caps;       /* IPCM_CAP_* the backend must declare */
+    unsigned flags;      /* IPCM_CHECK_QUICK */
+    int timeout_ms;      /* watchdog bound for the whole case (all shapes) */
+    ipcm_check_fn fn;    /* NULL: not yet implemented */
+    const char *na;      /* non-NULL: never applies here, for this reason */
+    ipcm_check_applies_fn applies; /* optional run-time applicability (limits) */
+};
+
+/* ---------------------------------------------------------------- the table */
+
+size_t ipcm_check_count(void);
+const struct ipcm_check_case *ipcm_check_at(size_t i);
+const struct ipcm_check_case *ipcm_check_find(const char *id);
+
+/* ---------------------------------------------------------------- the runner */
+
+/*
+ * ipcm_check_env_init - prepare a run on be: read its limits, set the seed.
+ * timeout_scale comes from $CK_TIMEOUT_MULTIPLIER (sanitizer builds) when set.
+ */
+void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be,
+                         uint64_t seed, bool quick);
+/*
+ * ipcm_check_applies - NULL if case c applies to env, else the reason (the missing
+ * capability, the limit, or the API the library lacks), written into why if needed.
+ */
+const char *ipcm_check_applies(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
+                               char *why, size_t len);
+/*
+ * ipcm_check_run - run case c on env in a forked process group under its watchdog,
+ * then check hygiene (descriptors of this process, /dev/shm and /dev/mqueue names of
+ * every process the case spawned, children). Fills *res; never hangs.
+ * Returns: 0, or -errno if the case process could not be started (res says FAIL).
+ */
+int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
+                   struct ipcm_check_result *res);
+/* Whether id matches globs, a comma list of fnmatch(3) patterns (NULL/empty: all). */
+bool ipcm_check_match(const char *id, const char *globs);
+/* "pass", "FAIL", "HANG", "n/a", "todo". */
+const char *ipcm_check_outcome_name(enum ipcm_check_outcome o);
+
+/* ---------------------------------------------------------------- recording */
+
+/* Record a failure (the first one's text is kept). Safe in workers. */
+void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+/* Record that the case does not apply after all, with the reason. */
+void ipcm_check_naf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Name the step the case is in, shown if the watchdog fires. */
+void ipcm_check_phase(struct ipcm_check_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Format a value for a failure message: negative errno values get their name. */
+const char *ipcm_check_fmt_val(long long v, char *buf, size_t len);
+void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line,
+                         const char *expr, long long a, long long b);
+bool ipcm_check_failed(const struct ipcm_check_ctx *ctx);
+
+/*
+ * Checks that record instead of aborting: both values, file and line are kept, and
+ * the calling function returns (IPCM_CHECK_*: from a void case function; IPCM_WCHECK_*:
+ * with 1 from a worker body, whose exit status the case then checks too).
+ */
+#define IPCM_CHECK_OP_(ctx, a, op, b, ret)                                                 \
+    do {                                                                                   \
+        long long a_ = (long long)(a), b_ = (long long)(b);                               \
+        if (!(a_ op b_)) {                                                                 \
+            ipcm_check_fail_cmp((ctx), __FILE__, __LINE__, #a " " #op " " #b, a_, b_);     \
+            ret;                                                                           \
+        }                                                                                  \
+    } while (0)
+#define IPCM_CHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return)
+#define IPCM_CHECK_NE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, !=, b, return)
+#define IPCM_CHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return)
+#define IPCM_CHECK_LT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <, b, return)
+#define IPCM_CHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return)
+#define IPCM_CHECK_GT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >, b, return)
+#define IPCM_WCHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return 1)
+#define IPCM_WCHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return 1)
+#define IPCM_WCHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return 1)
+/* A condition with a formatted message. */
+#define IPCM_CHECK(ctx, cond, ...)                                                         \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                      \
+            return;                                                                        \
+        }                                                                                  \
+    } while (0)
+#define IPCM_WCHECK(ctx, cond, ...)                                                        \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                      \
+            return 1;                                                                      \
+        }                                                                                  \
+    } while (0)
+/* Succeeds when a worker exited 0; else records how it ended. */
+#define IPCM_CHECK_JOIN(ctx, proc, timeout_ms)                                             \
+    do {                                                                                   \
+        if (!ipcm_check_join((ctx), (proc), (timeout_ms), __FILE__, __LINE__))            \
+            return;                                                                        \
+    } while (0)
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Spawn a worker and record its pid for the name sweep. Returns 0 or -errno. */
+int ipcm_check_spawn(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                     ipcm_worker_fn fn, const void *arg, size_t len);
+/* Join within timeout_ms (scaled); on timeout kill it. False (and a failure) unless exit 0. */
+bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int timeout_ms,
+                     const char *file, int line);
+/* Wait for p to end (any status) and reap it; SIGKILL after timeout_ms. */
+void ipcm_check_reap(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *ex);
+/* The watchdog-scaled form of a timeout for the case's own waits. */
+int ipcm_check_scaled_ms(const struct ipcm_check_ctx *ctx, int ms);
+
+/* Create a link of the case's shape; records a failure on error. */
+struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                  size_t max_msg, unsigned depth);
+/* The role of "this side" and "the other side" for the case's shape: SEND/RECV or A/B. */
+enum ipcm_role ipcm_check_tx_role(enum ipcm_shape s);
+enum ipcm_role ipcm_check_rx_role(enum ipcm_shape s);
+
+/* A zeroed MAP_SHARED anonymous mapping that survives fork (NULL on failure). */
+void *ipcm_check_shared_alloc(size_t len);
+void ipcm_check_shared_free(void *p, size_t len);
+
+/* Deterministic random numbers (splitmix64). */
+uint64_t ipcm_check_rand(uint64_t *state);
+/* Milliseconds sleep (EINTR-safe). */
+void ipcm_check_sleep_ms(int ms);
+/* Number of open fds of this process. */
+int ipcm_check_fd_count(void);
+/* Number of children of this process (any state). */
+int ipcm_check_child_count(void);
+
+/*
+ * Self-checking payloads. A message of at least IPCM_PAYLOAD_HDR bytes carries a magic,
+ * its producer id, sequence number, length and an XXH3 checksum of the body (seeded by
+ * the header fields), so loss, duplication, reordering, tearing and truncation are
+ * told apart. Shorter messages carry a pattern derived from (producer, seq, length).
+ */
+#define IPCM_PAYLOAD_HDR 32u
+void ipcm_payload_make(void *buf, size_t len, uint32_t producer, uint64_t seq);
+/*
+ * ipcm_payload_check - verify a received message of n bytes. For n < IPCM_PAYLOAD_HDR
+ * the expected producer/seq must be passed in *producer and *seq.
+ * Returns: 0; -EPROTO (bad magic or checksum: corrupt or torn); -EMSGSIZE (the length
+ * recorded differs from n: truncated or merged).
+ */
+int ipcm_payload_check(const void *buf, size_t n, uint32_t *producer, uint64_t *seq);
+
+/*
+ * A delivery ledger in shared memory: how often each (producer, seq) arrived, so the
+ * case can count lost and duplicated messages across consumer processes.
+ */
+struct ipcm_ledger {
+    unsigned nprod;
+    uint64_t nseq;
+    size_t bytes;
+    _Atomic unsigned char seen[]; /* nprod * nseq */
+};
+struct ipcm_ledger *ipcm_ledger_new(unsigned nprod, uint64_t nseq);
+void ipcm_ledger_free(struct ipcm_ledger *lg);
+/*
+ * Verify and record one received message: checksum, then per-consumer order (last[]
+ * holds this consumer's last seq per producer, initialised to UINT64_MAX), then the
+ * count. Corrupt/duplicate/reordered messages are counted in ctx. Returns false if the
+ * message was bad.
+ */
+bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf,
+                      size_t n, uint64_t *last);
+/*
+ * Count lost messages: for producer p, every seq below sent[p] must have arrived once
+ * (sent[p]: messages whose send returned OK). Adds to ctx's counts and returns the
+ * number lost + duplicated.
+ */
+long long ipcm_ledger_finish(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg,
+                             const uint64_t *sent);
+
+/*
+ * A peer process: opens role on l, sends nsend payload messages of size bytes (producer
+ * 9, seq 0..), then stays attached until released, then closes its end and exits 0.
+ */
+struct ipcm_check_peer {
+    struct ipcm_process proc;
+    int ctl; /* closing it releases the peer */
+};
+int ipcm_check_peer_start(struct ipcm_check_ctx *ctx, struct ipcm_link *l, enum ipcm_role role,
+                          unsigned nsend, size_t size, struct ipcm_check_peer *peer);
+/* Release the peer and join it (a failure is recorded if it did not exit 0). */
+bool ipcm_check_peer_release(struct ipcm_check_ctx *ctx, struct ipcm_check_peer *peer);
+
+/*
+ * np producers x nc consumers over one new link of the given shape, depth and max_msg;
+ * each producer sends per messages (fixed size max_msg, or random sizes up to it when
+ * random_sizes), consumers verify into a ledger; lost/duplicated/reordered/corrupt must
+ * all be zero. The calling process holds no end.
+ */
+void ipcm_check_mpmc(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, unsigned np, unsigned nc,
+                     uint64_t per, size_t max_msg, unsigned depth, bool random_sizes);
+
+/* ---------------------------------------------------------------- groups */
+
+extern const struct ipcm_check_case ipcm_check_cases_delivery[]; /* A */
+extern const struct ipcm_check_case ipcm_check_cases_blocking[]; /* B */
+extern const struct ipcm_check_case ipcm_check_cases_close[];    /* C */
+extern const struct ipcm_check_case ipcm_check_cases_signals[];  /* D */
+extern const struct ipcm_check_case ipcm_check_cases_faults[];   /* E */
+extern const struct ipcm_check_case ipcm_check_cases_hygiene[];  /* F */
+extern const struct ipcm_check_case ipcm_check_cases_poll[];     /* G */
+extern const struct ipcm_check_case ipcm_check_cases_pool[];     /* H (cases_pool_todo.c) */
+extern const struct ipcm_check_case ipcm_check_cases_backend[];  /* I, J, K */
+
+#endif /* IPCM_HARNESS_CHECK_CHECK_H */

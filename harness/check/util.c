@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * util.c - what conformance cases share: failure recording that works across the
+ * case's worker processes, worker spawn/join with deadlines, self-checking payloads
+ * (XXH3) and a shared delivery ledger that counts loss, duplicates and reordering.
+ */
+#include "check.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+/* ---------------------------------------------------------------- recording */
+
+static void record(struct ipcm_check_ctx *ctx, const char *text)
+{
+    /* First failure wins: later ones are usually consequences of it. */
+    if (atomic_fetch_add(&ctx->sh->failures, 1) == 0)
+        snprintf(ctx->sh->message, sizeof(ctx->sh->message), "%s", text);
+}
+
+void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt, ...)
+{
+    char text[512];
+    const char *base = strrchr(file, '/');
+    int n = snprintf(text, sizeof(text), "%s:%d: %s%s", base ? base + 1 : file, line,
+                     ctx->shape == IPCM_SHAPE_PIPE ? "[pipe] " : "[queue] ", "");
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof(text))
+        vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+    va_end(ap);
+    record(ctx, text);
+}
+
+void ipcm_check_naf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    if (atomic_fetch_add(&ctx->sh->na, 1) != 0 || atomic_load(&ctx->sh->failures))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(ctx->sh->message, sizeof(ctx->sh->message), fmt, ap);
+    va_end(ap);
+}
+
+void ipcm_check_phase(struct ipcm_check_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->sh->phase, sizeof(ctx->sh->phase), fmt, ap);
+    va_end(ap);
+}
+
+const char *ipcm_check_fmt_val(long long v, char *buf, size_t len)
+{
+    if (v < 0 && v > -4096 && strerrorname_np((int)-v))
+        snprintf(buf, len, "%lld (%s)", v, strerrorname_np((int)-v));
+    else
+        snprintf(buf, len, "%lld", v);
+    return buf;
+}
+
+void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line,
+                         const char *expr, long long a, long long b)
+{
+    char va[48], vb[48];
+    ipcm_check_failf(ctx, file, line, "%s: %s vs %s", expr, ipcm_check_fmt_val(a, va, sizeof(va)),
+                     ipcm_check_fmt_val(b, vb, sizeof(vb)));
+}
+
+bool ipcm_check_failed(const struct ipcm_check_ctx *ctx)
+{
+    return atomic_load(&ctx->sh->failures) > 0;
+}
+
+/* ---------------------------------------------------------------- processes */
+
+int ipcm_check_scaled_ms(const struct ipcm_check_ctx *ctx, int ms)
+{
+    return (int)((double)ms * ctx->env->timeout_scale);
+}
+
+int ipcm_check_spawn(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                     ipcm_worker_fn fn, const void *arg, size_t len)
+{
+    int r = ipcm_process_spawn(p, name, fn, arg, len);
+    if (r < 0) {
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "spawn %s: %s", name, ipcm_strerror(r));
+        return r;
+    }
+    int i = atomic_fetch_add(&ctx->sh->npids, 1);
+    if (i < IPCM_CHECK_MAX_PIDS)
+        ctx->sh->pids[i] = p->pid;
+    return 0;
+}
+
+void ipcm_check_reap(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *ex)
+{
+    struct ipcm_exit dummy;
+    if (p->pid > 0)
+        ipcm_process_stop(p, timeout_ms, ex ? ex : &dummy);
+}
+
+bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int timeout_ms,
+                     const char *file, int line)
+{
+    struct ipcm_exit ex = {0};
+    char why[48];
+    if (p->pid <= 0)
+        return true;
+    int r = ipcm_process_join(p, ipcm_check_scaled_ms(ctx, timeout_ms), &ex);
+    if (r == -ETIMEDOUT) {
+        ipcm_process_stop(p, 0, &ex);
+        ipcm_check_failf(ctx, file, line, "worker '%s' still running after %d ms (killed)",
+                         p->name, timeout_ms);
+        return false;
+    }
+    if (r < 0) {
+        ipcm_check_failf(ctx, file, line, "join '%s': %s", p->name, ipcm_strerror(r));
+        return false;
+    }
+    if (!ipcm_exit_ok(&ex)) {
+        ipcm_check_failf(ctx, file, line, "worker '%s' ended with %s", p->name,
+                         ipcm_exit_describe(&ex, why, sizeof(why)));
+        return false;
+    }
+    return true;
+}
+
+struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                  size_t max_msg, unsigned depth)
+{
+    struct ipcm_config cfg = {.max_msg = max_msg, .depth = depth};
+    struct ipcm_link *l = NULL;
+    int r = ipcm_link_create(ctx->be, shape, &cfg, &l);
+    if (r < 0)
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "link create (max_msg %zu, depth %u): %s (%s)",
+                         max_msg, depth, ipcm_strerror(r), ipcm_err_name(r));
+    return l;
+}
+
+enum ipcm_role ipcm_check_tx_role(enum ipcm_shape s)
+{
+    return s == IPCM_SHAPE_QUEUE ? IPCM_ROLE_SEND : IPCM_ROLE_A;
+}
+
+enum ipcm_role ipcm_check_rx_role(enum ipcm_shape s)
+{
+    return s == IPCM_SHAPE_QUEUE ? IPCM_ROLE_RECV : IPCM_ROLE_B;
+}
+
+void *ipcm_check_shared_alloc(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void ipcm_check_shared_free(void *p, size_t len)
+{
+    if (p)
+        munmap(p, len);
+}
+
+uint64_t ipcm_check_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void ipcm_check_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+int ipcm_check_fd_count(void)
+{
+    return count_entries("/proc/self/fd") - 1; /* minus the one opendir holds */
+}
+
+int ipcm_check_child_count(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+    FILE *f = fopen(path, "re");
+    int n = 0;
+    long pid;
+    if (!f)
+        return 0;
+    while (fscanf(f, "%ld", &pid) == 1)
+        n++;
+    fclose(f);
+    return n;
+}
+
+/* ---------------------------------------------------------------- payloads */
+
+#define PAYLOAD_MAGIC 0x6b636863u /* "chck" */
+
+struct payload_hdr {
+    uint32_t magic;
+    uint32_t producer;
+    uint64_t seq;
+    uint64_t len;
+    uint64_t hash;
+};
+_Static_assert(sizeof(struct payload_hdr) == IPCM_PAYLOAD_HDR, "payload header size");
+
+static void fill_body(unsigned char *p, size_t n, uint64_t key)
+{
+    uint64_t st = key;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = ipcm_check_rand(&st);
+        memcpy(p + i, &v, 8);
+    }
+    if (i < n) {
+        uint64_t v = ipcm_check_rand(&st);
+        memcpy(p + i, &v, n - i);
+    }
+}
+
+static uint64_t payload_key(uint32_t producer, uint64_t seq, uint64_t len)
+{
+    return ((uint64_t)producer << 40) ^ (seq * 0x100000001b3ull) ^ (len << 1) ^ PAYLOAD_MAGIC;
+}
+
+void ipcm_payload_make(void *buf, size_t len, uint32_t producer, uint64_t seq)
+{
+    if (len < IPCM_PAYLOAD_HDR) {
+        fill_body(buf, len, payload_key(producer, seq, len));
+        return;
+    }
+    struct payload_hdr h = {.magic = PAYLOAD_MAGIC, .producer = producer, .seq = seq, .len = len};
+    unsigned char *body = (unsigned char *)buf + IPCM_PAYLOAD_HDR;
+    size_t blen = len - IPCM_PAYLOAD_HDR;
+    /* Large bodies: a cheap pattern keyed by the message is enough, the hash does the
+     * detecting; it still differs between messages so a splice is caught. */
+    fill_body(body, blen < 4096 ? blen : 4096, payload_key(producer, seq, len));
+    for (size_t off = 4096; off < blen; off += 4096) {
+        size_t k = blen - off < 4096 ? blen - off : 4096;
+        memcpy(body + off, body, k);
+        body[off] ^= (unsigned char)(off >> 12);
+    }
+    h.hash = XXH3_64bits_withSeed(body, blen, payload_key(producer, seq, len));
+    memcpy(buf, &h, sizeof(h));
+}
+
+int ipcm_payload_check(const void *buf, size_t n, uint32_t *producer, uint64_t *seq)
+{
+    if (n < IPCM_PAYLOAD_HDR) {
+        unsigned char want[IPCM_PAYLOAD_HDR];
+        fill_body(want, n, payload_key(*producer, *seq, n));
+        return memcmp(want, buf, n) == 0 ? 0 : -EPROTO;
+    }
+    struct payload_hdr h;
+    memcpy(&h, buf, sizeof(h));
+    if (h.magic != PAYLOAD_MAGIC)
+        return -EPROTO;
+    if (h.len != n)
+        return -EMSGSIZE;
+    const unsigned char *body = (const unsigned char *)buf + IPCM_PAYLOAD_HDR;
+    if (XXH3_64bits_withSeed(body, n - IPCM_PAYLOAD_HDR, payload_key(h.producer, h.seq, n)) !=
+        h.hash)
+        return -EPROTO;
+    *producer = h.producer;
+    *seq = h.seq;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- ledger */
+
+struct ipcm_ledger *ipcm_ledger_new(unsigned nprod, uint64_t nseq)
+{
+    size_t bytes = sizeof(struct ipcm_ledger) + (size_t)nprod * nseq;
+    struct ipcm_ledger *lg = ipcm_check_shared_alloc(bytes);
+    if (!lg)
+        return NULL;
+    lg->nprod = nprod;
+    lg->nseq = nseq;
+    lg->bytes = bytes;
+    return lg;
+}
+
+void ipcm_ledger_free(struct ipcm_ledger *lg)
+{
+    if (lg)
+        ipcm_check_shared_free(lg, lg->bytes);
+}
+
+bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf,
+                      size_t n, uint64_t *last)
+{
+    uint32_t prod = 0;
+    uint64_t seq = 0;
+    int r = ipcm_payload_check(buf, n, &prod, &seq);
+    atomic_fetch_add(&ctx->sh->messages, 1);
+    if (r < 0 || prod >= lg->nprod || seq >= lg->nseq) {
+        atomic_fetch_add(&ctx->sh->corrupt, 1);
+        return false;
+    }
+    bool ok = true;
+    if (last) {
+        if (last[prod] != UINT64_MAX && seq <= last[prod]) {
+            atomic_fetch_add(&ctx->sh->reordered, 1);
+            ok = false;
+        }
+        last[prod] = seq;
+    }
+    if (atomic_fetch_add(&lg->seen[(size_t)prod * lg->nseq + seq], 1) != 0) {
+        atomic_fetch_add(&ctx->sh->duplicated, 1);
+        ok = false;
+    }
+    return ok;
+}
+
+long long ipcm_ledger_finish(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg,
+                             const uint64_t *sent)
+{
+    long long lost = 0, dup = 0;
+    for (unsigned p = 0; p < lg->nprod; p++)
+        for (uint64_t s = 0; s < lg->nseq; s++) {
+            unsigned char k = atomic_load(&lg->seen[(size_t)p * lg->nseq + s]);
+            if (s < sent[p] && k == 0)
+                lost++;
+            if (k > 1)
+                dup++;
+        }
+    atomic_fetch_add(&ctx->sh->lost, lost);
+    return lost + dup;
+}
+
+/* ---------------------------------------------------------------- peers */
+
+struct peer_args {
+    struct ipcm_check_ctx *ctx;
+    struct ipcm_link *l;
+    enum ipcm_role role;
+    unsigned nsend;
+    size_t size;
+    int ctl[2];
+};
+
+static int w_peer(const void *arg, size_t len)
+{
+    const struct peer_args *a = arg;
+    struct ipcm_chan *c;
+    char b;
+    (void)len;
+    close(a->ctl[1]);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
+    unsigned char *buf = malloc(a->size ? a->size : 1);
+    for (unsigned i = 0; i < a->nsend; i++) {
+        ipcm_payload_make(buf, a->size, 9, i);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, a->size, 10000), (ssize_t)a->size);
+    }
+    free(buf);
+    while (read(a->ctl[0], &b, 1) < 0 && errno == EINTR)
+        ;
+    ipcm_chan_close(c);
+    return 0;
+}
+
+int ipcm_check_peer_start(struct ipcm_check_ctx *ctx, struct ipcm_link *l, enum ipcm_role role,
+                          unsigned nsend, size_t size, struct ipcm_check_peer *peer)
+{
+    struct peer_args a = {.ctx = ctx, .l = l, .role = role, .nsend = nsend, .size = size};
+    peer->ctl = -1;
+    peer->proc.pid = 0;
+    if (pipe2(a.ctl, O_CLOEXEC) < 0)
+        return -errno;
+    int r = ipcm_check_spawn(ctx, &peer->proc, "peer", w_peer, &a, sizeof(a));
+    close(a.ctl[0]);
+    if (r < 0) {
+        close(a.ctl[1]);
+        return r;
+    }
+    peer->ctl = a.ctl[1];
+    return 0;
+}
+
+bool ipcm_check_peer_release(struct ipcm_check_ctx *ctx, struct ipcm_check_peer *peer)
+{
+    if (peer->ctl >= 0)
+        close(peer->ctl);
+    peer->ctl = -1;
+    return ipcm_check_join(ctx, &peer->proc, 10000, __FILE__, __LINE__);
+}

@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compare.c - regression verdicts between two results files, their renderings and the
+ * Google Benchmark / Bencher exports. A library: it writes only to the caller's FILE.
+ */
+#include "compare.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mannwhitney.h"
+
+/*
+ * A significant change beyond the threshold still counts on a noisy case when it is
+ * this many times the case's own spread: a 50% drop must not hide behind 12% noise.
+ */
+#define NOISE_ESCAPE 3.0
+
+/* Room for a warning naming both hosts (two sanitised host strings each). */
+#define WARN_LEN 1024
+
+static const char *const verdict_names[IPCM_V_COUNT] = {
+    [IPCM_V_UNCHANGED] = "unchanged",
+    [IPCM_V_REGRESSION] = "REGRESSION",
+    [IPCM_V_IMPROVEMENT] = "improvement",
+    [IPCM_V_NOISY] = "too noisy",
+    [IPCM_V_INSUFFICIENT] = "insufficient samples",
+    [IPCM_V_UNTESTED] = "untested",
+    [IPCM_V_FAILED] = "FAILED",
+    [IPCM_V_SKIPPED] = "skipped",
+};
+
+static const char *const metric_names[IPCM_CMP_NMETRICS] = {
+    [IPCM_CMP_MSGS] = "msgs/s",     [IPCM_CMP_TASKS] = "tasks/s", [IPCM_CMP_LAT_P50] = "lat p50",
+    [IPCM_CMP_LAT_P99] = "lat p99", [IPCM_CMP_STATUS] = "status",
+};
+
+const char *ipcm_cmp_verdict_name(enum ipcm_cmp_verdict v)
+{
+    return (unsigned)v < IPCM_V_COUNT ? verdict_names[v] : "?";
+}
+
+const char *ipcm_cmp_metric_name(enum ipcm_cmp_metric m)
+{
+    return (unsigned)m < IPCM_CMP_NMETRICS ? metric_names[m] : "?";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n) (n > 0), sorting a copy. NAN when out of memory. */
+static double median_of(const double *v, size_t n)
+{
+    double *s = malloc(n * sizeof(*s)), m;
+    if (!s)
+        return NAN;
+    memcpy(s, v, n * sizeof(*s));
+    qsort(s, n, sizeof(*s), cmp_double);
+    m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+    free(s);
+    return m;
+}
+
+/*
+ * Robust relative spread, 1.4826 MAD / median: the standard deviation a normal sample
+ * with this MAD would have, as a fraction of the median. Unlike (max - min) it is not
+ * driven by one outlying repetition. 0 when there are fewer than 3 samples.
+ */
+static double spread_of(const double *v, size_t n, double med)
+{
+    if (n < 3 || med <= 0)
+        return 0;
+    double *d = malloc(n * sizeof(*d));
+    if (!d)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        d[i] = fabs(v[i] - med);
+    double mad = median_of(d, n);
+    free(d);
+    return isfinite(mad) ? 1.4826 * mad / med : 0;
+}
+
+/* The samples and summary value of one metric of a case; false when it has none. */
+static bool metric_data(const struct ipcm_rr_case *c, enum ipcm_cmp_metric m, const double **s,
+                        size_t *n, double *summary)
+{
+    const struct ipcm_rr_stat *st = NULL;
+    *s = NULL;
+    *n = 0;
+    switch (m) {
+    case IPCM_CMP_MSGS: st = &c->msgs_per_s; break;
+    case IPCM_CMP_TASKS: st = &c->tasks_per_s; break;
+    case IPCM_CMP_LAT_P50:
+        if (!c->latency_ns.present)
+            return false;
+        *s = c->latency_ns.p50_samples;
+        *n = c->latency_ns.np50;
+        *summary = c->latency_ns.p50;
+        return true;
+    case IPCM_CMP_LAT_P99:
+        /* p99 is optional in schema 1: 0 means the writer did not record it. */
+        if (!c->latency_ns.present || (c->latency_ns.p99 <= 0 && !c->latency_ns.np99))
+            return false;
+        *s = c->latency_ns.p99_samples;
+        *n = c->latency_ns.np99;
+        *summary = c->latency_ns.p99;
+        return true;
+    default: return false;
+    }
+    if (!st->present)
+        return false;
+    *s = st->samples;
+    *n = st->nsamples;
+    *summary = st->median;
+    return true;
+}
+
+static bool higher_is_better(enum ipcm_cmp_metric m)
+{
+    return m == IPCM_CMP_MSGS || m == IPCM_CMP_TASKS;
+}
+
+static void judge(struct ipcm_cmp_row *row, const double *bs, const double *cs,
+                  const struct ipcm_cmp_opts *o)
+{
+    double worse = higher_is_better(row->metric) ? -row->change : row->change;
+    double noise = fmax(row->spread_base, row->spread_cur);
+    struct ipcm_mwu t;
+
+    row->p = 1.0;
+    if (!row->nbase || !row->ncur) {
+        row->verdict = IPCM_V_UNTESTED;
+        return;
+    }
+    /* With 3 vs 3 repetitions the smallest possible p is 0.1: never "unchanged". */
+    if (ipcm_mwu_min_p(row->nbase, row->ncur) >= o->alpha) {
+        row->verdict = IPCM_V_INSUFFICIENT;
+        return;
+    }
+    if (ipcm_mwu_test(bs, row->nbase, cs, row->ncur, &t) < 0) {
+        row->verdict = IPCM_V_UNTESTED;
+        return;
+    }
+    row->tested = true;
+    row->exact = t.exact;
+    row->p = t.p;
+    bool sig = t.p<o->alpha, big = fabs(row->change)> o->threshold;
+    bool noisy = noise > o->threshold;
+    if (sig && big && (!noisy || fabs(row->change) > NOISE_ESCAPE * noise))
+        row->verdict = worse > 0 ? IPCM_V_REGRESSION : IPCM_V_IMPROVEMENT;
+    else if (noisy)
+        row->verdict = IPCM_V_NOISY;
+    else
+        row->verdict = IPCM_V_UNCHANGED;
+}
+
+static int add_row(struct ipcm_cmp_report *rep, size_t *cap, const struct ipcm_cmp_row *row)
+{
+    if (rep->nrows == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 32;
+        struct ipcm_cmp_row *n = realloc(rep->rows, ncap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        rep->rows = n;
+        *cap = ncap;
+    }
+    rep->rows[rep->nrows++] = *row;
+    rep->count[row->verdict]++;
+    if (row->metric != IPCM_CMP_STATUS)
+        rep->metrics_compared++;
+    return 0;
+}
+
+static int compare_case(struct ipcm_cmp_report *rep, size_t *cap, const struct ipcm_rr_case *b,
+                        const struct ipcm_rr_case *c)
+{
+    struct ipcm_cmp_row row = {.base = b, .cur = c, .metric = IPCM_CMP_STATUS, .p = 1.0};
+    int r;
+
+    rep->cases_compared++;
+    if (b->status != IPCM_RR_OK || c->status != IPCM_RR_OK) {
+        row.verdict =
+            b->status == IPCM_RR_OK && c->status == IPCM_RR_FAILED ? IPCM_V_FAILED : IPCM_V_SKIPPED;
+        return add_row(rep, cap, &row);
+    }
+    for (int m = 0; m < IPCM_CMP_STATUS; m++) {
+        const double *bs, *cs;
+        double bsum = 0, csum = 0;
+        size_t bn, cn;
+        if (!metric_data(b, m, &bs, &bn, &bsum) || !metric_data(c, m, &cs, &cn, &csum))
+            continue;
+        row.metric = m;
+        row.nbase = bn;
+        row.ncur = cn;
+        row.base_median = bn ? median_of(bs, bn) : bsum;
+        row.cur_median = cn ? median_of(cs, cn) : csum;
+        /* A zero baseline has no relative change; nothing to judge. */
+        if (!(row.base_median > 0) || !isfinite(row.cur_median))
+            continue;
+        row.change = (row.cur_median - row.base_median) / row.base_median;
+        row.spread_base = spread_of(bs, bn, row.base_median);
+        row.spread_cur = spread_of(cs, cn, row.cur_median);
+        row.tested = row.exact = false;
+        judge(&row, bs, cs, &rep->opts);
+        if ((r = add_row(rep, cap, &row)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int cmp_case_ptr(const void *a, const void *b)
+{
+    const struct ipcm_rr_case *const *x = a, *const *y = b;
+    return ipcm_rr_case_cmp(*x, *y);
+}
+
+static const struct ipcm_rr_case **sorted_cases(const struct ipcm_results *r)
+{
+    const struct ipcm_rr_case **v = calloc(r->ncases ? r->ncases : 1, sizeof(*v));
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < r->ncases; i++)
+        v[i] = &r->cases[i];
+    qsort(v, r->ncases, sizeof(*v), cmp_case_ptr);
+    return v;
+}
+
+int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur,
+                 const struct ipcm_cmp_opts *opts, struct ipcm_cmp_report **out)
+{
+    const struct ipcm_rr_case **bv = NULL, **cv = NULL;
+    struct ipcm_cmp_report *rep;
+    size_t cap = 0, i = 0, j = 0;
+    int r = -ENOMEM;
+
+    *out = NULL;
+    if (!(opts->threshold > 0 && opts->threshold <= 10) || !(opts->alpha > 0 && opts->alpha < 1))
+        return -EINVAL;
+    rep = calloc(1, sizeof(*rep));
+    if (!rep)
+        return -ENOMEM;
+    rep->opts = *opts;
+    rep->base = base;
+    rep->cur = cur;
+    rep->added = calloc(cur->ncases ? cur->ncases : 1, sizeof(*rep->added));
+    rep->missing = calloc(base->ncases ? base->ncases : 1, sizeof(*rep->missing));
+    bv = sorted_cases(base);
+    cv = sorted_cases(cur);
+    if (!rep->added || !rep->missing || !bv || !cv)
+        goto fail;
+    /* Merge the two key-sorted lists. */
+    while (i < base->ncases || j < cur->ncases) {
+        int c = i == base->ncases ? 1 : j == cur->ncases ? -1 : ipcm_rr_case_cmp(bv[i], cv[j]);
+        if (c < 0) {
+            rep->missing[rep->nmissing++] = bv[i++];
+        } else if (c > 0) {
+            rep->added[rep->nadded++] = cv[j++];
+        } else {
+            if ((r = compare_case(rep, &cap, bv[i++], cv[j++])) < 0)
+                goto fail;
+        }
+    }
+    rep->host_differs =
+        strcmp(base->cpu_model, cur->cpu_model) != 0 || base->cpus_online != cur->cpus_online ||
+        (base->hostname[0] && cur->hostname[0] && strcmp(base->hostname, cur->hostname) != 0);
+    rep->kernel_differs = strcmp(base->kernel, cur->kernel) != 0;
+    free(bv);
+    free(cv);
+    *out = rep;
+    return 0;
+fail:
+    free(bv);
+    free(cv);
+    ipcm_cmp_report_free(rep);
+    return r;
+}
+
+void ipcm_cmp_report_free(struct ipcm_cmp_report *rep)
+{
+    if (!rep)
+        return;
+    free(rep->rows);
+    free(rep->added);
+    free(rep->missing);
+    free(rep);
+}
+
+bool ipcm_cmp_failed(const struct ipcm_cmp_report *rep)
+{
+    return rep->count[IPCM_V_REGRESSION] || rep->count[IPCM_V_FAILED];
+}
+
+/* ------------------------------------------------------------------ rendering */
+
+/* A value with its unit, 3 significant digits: "1.23M/s", "45.6us". */
+static const char *fmt_value(enum ipcm_cmp_metric m, double v, char *buf, size_t len)
+{
+    if (m == IPCM_CMP_STATUS) {
+        snprintf(buf, len, "-");
+    } else if (higher_is_better(m)) {
+        static const char *const pre[] = {"", "k", "M", "G", "T"};
+        int i = 0;
+        while (i < 4 && v >= 1000) {
+            v /= 1000;
+            i++;
+        }
+        snprintf(buf, len, "%.3g%s/s", v, pre[i]);
+    } else {
+        static const char *const unit[] = {"ns", "us", "ms", "s"};
+        int i = 0;
+        while (i < 3 && v >= 1000) {
+            v /= 1000;
+            i++;
+        }
+        snprintf(buf, len, "%.3g%s", v, unit[i]);
+    }
+    return buf;
+}
+
+static const char *status_name(enum ipcm_rr_status s)
+{
+    return s == IPCM_RR_OK ? "ok" : s == IPCM_RR_SKIPPED ? "skipped" : "failed";
+}
+
+/* Order of rows in the markdown: what needs attention first. */
+static int verdict_rank(enum ipcm_cmp_verdict v)
+{
+    static const int rank[IPCM_V_COUNT] = {
+        [IPCM_V_FAILED] = 0,  [IPCM_V_REGRESSION] = 1,   [IPCM_V_IMPROVEMENT] = 2,
+        [IPCM_V_NOISY] = 3,   [IPCM_V_INSUFFICIENT] = 4, [IPCM_V_UNTESTED] = 5,
+        [IPCM_V_SKIPPED] = 6, [IPCM_V_UNCHANGED] = 7,
+    };
+    return rank[v];
+}
+
+static void summary_line(const struct ipcm_cmp_report *rep, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "%zu cases and %zu metrics compared: %zu regressions, %zu failed, "
+             "%zu improvements, %zu unchanged, %zu too noisy, %zu insufficient samples, "
+             "%zu untested, %zu skipped; %zu new, %zu missing",
+             rep->cases_compared, rep->metrics_compared, rep->count[IPCM_V_REGRESSION],
+             rep->count[IPCM_V_FAILED], rep->count[IPCM_V_IMPROVEMENT],
+             rep->count[IPCM_V_UNCHANGED], rep->count[IPCM_V_NOISY],
+             rep->count[IPCM_V_INSUFFICIENT], rep->count[IPCM_V_UNTESTED],
+             rep->count[IPCM_V_SKIPPED], rep->nadded, rep->nmissing);
+}
+
+static void describe(const struct ipcm_results *r, const char *label, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s (%s; %s, %ld CPUs, kernel %s)", label ? label : "-",
+             r->created_utc[0] ? r->created_utc : "date unknown",
+             r->cpu_model[0] ? r->cpu_model : "CPU unknown", r->cpus_online,
+             r->kernel[0] ? r->kernel : "unknown");
+}
+
+/* The warnings every format shows; returns how many were written into w[]. */
+static int warnings(const struct ipcm_cmp_report *rep, char w[][WARN_LEN], int max)
+{
+    int n = 0;
+    if (rep->host_differs && n < max)
+        snprintf(w[n++], WARN_LEN,
+                 "different host: baseline '%s' (%ld CPUs%s%s) vs current '%s' (%ld CPUs%s%s); "
+                 "changes may reflect the machine, not the code",
+                 rep->base->cpu_model, rep->base->cpus_online, rep->base->hostname[0] ? ", " : "",
+                 rep->base->hostname, rep->cur->cpu_model, rep->cur->cpus_online,
+                 rep->cur->hostname[0] ? ", " : "", rep->cur->hostname);
+    if (rep->kernel_differs && n < max)
+        snprintf(w[n++], WARN_LEN, "different kernel: baseline '%s' vs current '%s'",
+                 rep->base->kernel, rep->cur->kernel);
+    if (rep->count[IPCM_V_INSUFFICIENT] && n < max)
+        snprintf(w[n++], WARN_LEN,
+                 "%zu metrics have too few repetitions for the U test to reach alpha %g "
+                 "(with equal counts: 4 or more each for 0.05, 9 or more recommended)",
+                 rep->count[IPCM_V_INSUFFICIENT], rep->opts.alpha);
+    if (rep->cases_compared == 0 && n < max)
+        snprintf(w[n++], WARN_LEN, "no case is in both files: nothing was compared");
+    return n;
+}
+
+static void key_of(const struct ipcm_rr_case *c, char *buf, size_t len)
+{
+    ipcm_rr_case_key(c, buf, len);
+}
+
+static void fmt_p(const struct ipcm_cmp_row *row, char *buf, size_t len)
+{
+    if (row->tested)
+        snprintf(buf, len, row->p < 0.001 ? "%.1e" : "%.3f", row->p);
+    else
+        snprintf(buf, len, "-");
+}
+
+static void fmt_change(const struct ipcm_cmp_row *row, char *buf, size_t len)
+{
+    if (row->metric == IPCM_CMP_STATUS)
+        snprintf(buf, len, "%s->%s", status_name(row->base->status), status_name(row->cur->status));
+    else
+        snprintf(buf, len, "%+.1f%%", 100.0 * row->change);
+}
+
+int ipcm_cmp_write_table(const struct ipcm_cmp_report *rep, FILE *f)
+{
+    char w[4][WARN_LEN], a[96], b[96], ch[40], p[24], key[256], line[512];
+    int nw = warnings(rep, w, 4);
+
+    describe(rep->base, rep->opts.base_label, line, sizeof(line));
+    fprintf(f, "baseline: %s\n", line);
+    describe(rep->cur, rep->opts.cur_label, line, sizeof(line));
+    fprintf(f, "current:  %s\n", line);
+    fprintf(f, "threshold %g%%, alpha %g (two-sided Mann-Whitney U over repetitions)\n",
+            100.0 * rep->opts.threshold, rep->opts.alpha);
+    for (int i = 0; i < nw; i++)
+        fprintf(f, "warning: %s\n", w[i]);
+    /* Keys vary from 30 to 60 characters; size the column to the longest. */
+    int kw = 4;
+    for (size_t i = 0; i < rep->nrows; i++) {
+        int l = (int)strlen((key_of(rep->rows[i].cur, key, sizeof(key)), key));
+        kw = l > kw ? l : kw;
+    }
+    fprintf(f, "\n%-*s %-8s %10s %10s %16s %8s %5s  %s\n", kw, "case", "metric", "baseline",
+            "current", "change", "p", "n", "verdict");
+    for (size_t i = 0; i < rep->nrows; i++) {
+        const struct ipcm_cmp_row *row = &rep->rows[i];
+        char n[24];
+        key_of(row->cur, key, sizeof(key));
+        fmt_change(row, ch, sizeof(ch));
+        fmt_p(row, p, sizeof(p));
+        snprintf(n, sizeof(n), "%zu/%zu", row->nbase, row->ncur);
+        fprintf(f, "%-*s %-8s %10s %10s %16s %8s %5s  %s\n", kw, key,
+                ipcm_cmp_metric_name(row->metric),
+                fmt_value(row->metric, row->base_median, a, sizeof(a)),
+                fmt_value(row->metric, row->cur_median, b, sizeof(b)), ch, p, n,
+                ipcm_cmp_verdict_name(row->verdict));
+    }
+    for (size_t i = 0; i < rep->nadded; i++)
+        fprintf(f, "new:     %s\n", (key_of(rep->added[i], key, sizeof(key)), key));
+    for (size_t i = 0; i < rep->nmissing; i++)
+        fprintf(f, "missing: %s\n", (key_of(rep->missing[i], key, sizeof(key)), key));
+    summary_line(rep, line, sizeof(line));
+    fprintf(f, "\n%s\n", line);
+    fprintf(f, "result: %s\n", ipcm_cmp_failed(rep) ? "REGRESSION" : "no regression");
+    fflush(f);
+    return ferror(f) ? -EIO : 0;
+}
+
+static void md_row(const struct ipcm_cmp_row *row, FILE *f)
+{
+    static const char *const mark[IPCM_V_COUNT] = {
+        [IPCM_V_UNCHANGED] = "",
+        [IPCM_V_REGRESSION] = ":x: ",
+        [IPCM_V_IMPROVEMENT] = ":rocket: ",
+        [IPCM_V_NOISY] = ":warning: ",
+        [IPCM_V_INSUFFICIENT] = ":grey_question: ",
+        [IPCM_V_UNTESTED] = "",
+        [IPCM_V_FAILED] = ":x: ",
+        [IPCM_V_SKIPPED] = "",
+    };
+    char a[96], b[96], ch[40], p[24], key[256];
+    key_of(row->cur, key, sizeof(key));
+    fmt_change(row, ch, sizeof(ch));
+    fmt_p(row, p, sizeof(p));
+    bool bold = row->verdict == IPCM_V_REGRESSION || row->verdict == IPCM_V_FAILED;
+    fprintf(f, "| `%s` | %s | %s | %s | %s%s%s | %s | %zu/%zu | %s%s%s%s |\n", key,
+            ipcm_cmp_metric_name(row->metric),
+            fmt_value(row->metric, row->base_median, a, sizeof(a)),
+            fmt_value(row->metric, row->cur_median, b, sizeof(b)), bold ? "**" : "", ch,
+            bold ? "**" : "", p, row->nbase, row->ncur, mark[row->verdict], bold ? "**" : "",
+            ipcm_cmp_verdict_name(row->verdict), bold ? "**" : "");
+}
+
+static void md_header(FILE *f)
+{
+    fprintf(f, "| Case | Metric | Baseline | Current | Change | p | n | Verdict |\n"
+               "|---|---|---:|---:|---:|---:|---:|---|\n");
+}
+
+int ipcm_cmp_write_markdown(const struct ipcm_cmp_report *rep, FILE *f)
+{
+    char w[4][WARN_LEN], line[512], key[256];
+    int nw = warnings(rep, w, 4);
+    size_t shown = 0;
+
+    fprintf(f, "### ipcmark compare: %s\n\n",
+            ipcm_cmp_failed(rep)
+                ? (rep->count[IPCM_V_REGRESSION] ? ":x: regression detected" : ":x: case failed")
+                : ":white_check_mark: no regression");
+    describe(rep->base, rep->opts.base_label, line, sizeof(line));
+    fprintf(f, "- Baseline: %s\n", line);
+    describe(rep->cur, rep->opts.cur_label, line, sizeof(line));
+    fprintf(f, "- Current: %s\n", line);
+    fprintf(f,
+            "- A regression is a change worse than **%g%%** that is significant at "
+            "**alpha %g** (two-sided Mann-Whitney U over the repetitions).\n",
+            100.0 * rep->opts.threshold, rep->opts.alpha);
+    summary_line(rep, line, sizeof(line));
+    fprintf(f, "- %s\n\n", line);
+    for (int i = 0; i < nw; i++)
+        fprintf(f, "> **Warning:** %s\n\n", w[i]);
+    /* What needs attention in the open; the unchanged rest folded away. */
+    for (int rank = 0; rank < 7; rank++)
+        for (size_t i = 0; i < rep->nrows; i++)
+            if (verdict_rank(rep->rows[i].verdict) == rank) {
+                if (!shown++)
+                    md_header(f);
+                md_row(&rep->rows[i], f);
+            }
+    if (shown)
+        fputc('\n', f);
+    if (rep->count[IPCM_V_UNCHANGED]) {
+        fprintf(f, "<details><summary>%zu unchanged metrics</summary>\n\n",
+                rep->count[IPCM_V_UNCHANGED]);
+        md_header(f);
+        for (size_t i = 0; i < rep->nrows; i++)
+            if (rep->rows[i].verdict == IPCM_V_UNCHANGED)
+                md_row(&rep->rows[i], f);
+        fprintf(f, "\n</details>\n\n");
+    }
+    if (rep->nadded) {
+        fprintf(f, "New cases (not in the baseline):");
+        for (size_t i = 0; i < rep->nadded; i++)
+            fprintf(f, "%s `%s`", i ? "," : "", (key_of(rep->added[i], key, sizeof(key)), key));
+        fprintf(f, "\n\n");
+    }
+    if (rep->nmissing) {
+        fprintf(f, "Missing cases (in the baseline only):");
+        for (size_t i = 0; i < rep->nmissing; i++)
+            fprintf(f, "%s `%s`", i ? "," : "", (key_of(rep->missing[i], key, sizeof(key)), key));
+        fprintf(f, "\n\n");
+    }
+    fflush(f);
+    return ferror(f) ? -EIO : 0;
+}
+
+/* Verdicts in JSON: stable lowercase identifiers, not the display names. */
+static const char *verdict_id(enum ipcm_cmp_verdict v)
+{
+    static const char *const id[IPCM_V_COUNT] = {
+        [IPCM_V_UNCHANGED] = "unchanged",
+        [IPCM_V_REGRESSION] = "regression",
+        [IPCM_V_IMPROVEMENT] = "improvement",
+        [IPCM_V_NOISY] = "noisy",
+        [IPCM_V_INSUFFICIENT] = "insufficient",
+        [IPCM_V_UNTESTED] = "untested",
+        [IPCM_V_FAILED] = "failed",
+        [IPCM_V_SKIPPED] = "skipped",
+    };
+    return (unsigned)v < IPCM_V_COUNT ? id[v] : "?";
+}
+
+/* jansson refuses non-finite reals (json_real returns NULL); write null instead. */
+static json_t *jnum(double d)
+{
+    return isfinite(d) ? json_real(d) : json_null();
+}
+
+static json_t *case_key_json(const struct ipcm_rr_case *c)
+{
+    char key[256];
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:s}", "key",
+                     (ipcm_rr_case_key(c, key, sizeof(key)), key), "mode", c->mode, "backend",
+                     c->backend, "shape", c->shape, "size", (json_int_t)c->size, "producers",
+                     (int)c->producers, "consumers", (int)c->consumers, "workers", (int)c->workers,
+                     "placement", c->placement);
+}
+
+static json_t *side_json(const struct ipcm_results *r, const char *label)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "file", label ? label : "", "created_utc",
+                     r->created_utc, "hostname", r->hostname, "kernel", r->kernel, "cpu_model",
+                     r->cpu_model, "cpus_online", (json_int_t)r->cpus_online);
+}
+
+static int dump(json_t *root, FILE *f)
+{
+    int r = 0;
+    if (!root)
+        return -ENOMEM;
+    if (json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0)
+        r = -EIO;
+    json_decref(root);
+    fputc('\n', f);
+    fflush(f);
+    return r || ferror(f) ? -EIO : 0;
+}
+
+int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
+{
+    char w[4][WARN_LEN];
+    int nw = warnings(rep, w, 4);
+    json_t *root = json_object(), *rows = json_array(), *added = json_array(),
+           *missing = json_array(), *warn = json_array(), *counts = json_object();
+
+    if (!root || !rows || !added || !missing || !warn || !counts) {
+        json_decref(root);
+        json_decref(rows);
+        json_decref(added);
+        json_decref(missing);
+        json_decref(warn);
+        json_decref(counts);
+        return -ENOMEM;
+    }
+    json_object_set_new(root, "schema", json_string("ipcmark-compare/1"));
+    json_object_set_new(root, "threshold", json_real(rep->opts.threshold));
+    json_object_set_new(root, "alpha", json_real(rep->opts.alpha));
+    json_object_set_new(root, "baseline", side_json(rep->base, rep->opts.base_label));
+    json_object_set_new(root, "current", side_json(rep->cur, rep->opts.cur_label));
+    json_object_set_new(root, "regression", json_boolean(ipcm_cmp_failed(rep)));
+    json_object_set_new(root, "cases_compared", json_integer((json_int_t)rep->cases_compared));
+    json_object_set_new(root, "metrics_compared", json_integer((json_int_t)rep->metrics_compared));
+    for (int v = 0; v < IPCM_V_COUNT; v++)
+        json_object_set_new(counts, verdict_id(v), json_integer((json_int_t)rep->count[v]));
+    json_object_set_new(root, "counts", counts);
+    for (int i = 0; i < nw; i++)
+        json_array_append_new(warn, json_string(w[i]));
+    json_object_set_new(root, "warnings", warn);
+    for (size_t i = 0; i < rep->nrows; i++) {
+        const struct ipcm_cmp_row *row = &rep->rows[i];
+        json_t *o = case_key_json(row->cur);
+        if (!o)
+            continue;
+        json_object_set_new(o, "metric", json_string(ipcm_cmp_metric_name(row->metric)));
+        json_object_set_new(o, "verdict", json_string(verdict_id(row->verdict)));
+        if (row->metric == IPCM_CMP_STATUS) {
+            json_object_set_new(o, "baseline_status", json_string(status_name(row->base->status)));
+            json_object_set_new(o, "current_status", json_string(status_name(row->cur->status)));
+        } else {
+            json_object_set_new(o, "baseline_median", jnum(row->base_median));
+            json_object_set_new(o, "current_median", jnum(row->cur_median));
+            json_object_set_new(o, "change", jnum(row->change));
+            json_object_set_new(o, "p", row->tested ? jnum(row->p) : json_null());
+            json_object_set_new(o, "exact", json_boolean(row->exact));
+            json_object_set_new(o, "n_baseline", json_integer((json_int_t)row->nbase));
+            json_object_set_new(o, "n_current", json_integer((json_int_t)row->ncur));
+            json_object_set_new(o, "spread_baseline", jnum(row->spread_base));
+            json_object_set_new(o, "spread_current", jnum(row->spread_cur));
+        }
+        json_array_append_new(rows, o);
+    }
+    json_object_set_new(root, "results", rows);
+    for (size_t i = 0; i < rep->nadded; i++)
+        json_array_append_new(added, case_key_json(rep->added[i]));
+    for (size_t i = 0; i < rep->nmissing; i++)
+        json_array_append_new(missing, case_key_json(rep->missing[i]));
+    json_object_set_new(root, "new", added);
+    json_object_set_new(root, "missing", missing);
+    return dump(root, f);
+}
+
+/* -------------------------------------------------------------------- exports */
+
+/* Per-repetition samples of a case's headline metric, as ns per operation. */
+struct export_metric {
+    const char *suffix; /* appended to the case key to name the benchmark */
+    const double *samples;
+    size_t n;
+    double median, lo, hi; /* in the metric's own unit */
+    bool rate;             /* per second (else ns) */
+};
+
+static int headline_metrics(const struct ipcm_rr_case *c, struct export_metric m[3])
+{
+    int n = 0;
+    if (c->status != IPCM_RR_OK)
+        return 0;
+    if (c->msgs_per_s.present)
+        m[n++] = (struct export_metric){"",
+                                        c->msgs_per_s.samples,
+                                        c->msgs_per_s.nsamples,
+                                        c->msgs_per_s.median,
+                                        c->msgs_per_s.min,
+                                        c->msgs_per_s.max,
+                                        true};
+    if (c->tasks_per_s.present) {
+        const char *suffix = n ? "/tasks" : "";
+        m[n++] = (struct export_metric){suffix,
+                                        c->tasks_per_s.samples,
+                                        c->tasks_per_s.nsamples,
+                                        c->tasks_per_s.median,
+                                        c->tasks_per_s.min,
+                                        c->tasks_per_s.max,
+                                        true};
+    }
+    if (c->latency_ns.present && n < 3)
+        m[n++] =
+            (struct export_metric){"/p50",
+                                   c->latency_ns.p50_samples,
+                                   c->latency_ns.np50,
+                                   c->latency_ns.p50,
+                                   c->latency_ns.min,
+                                   c->latency_ns.p99 > 0 ? c->latency_ns.p99 : c->latency_ns.max,
+                                   false};
+    return n;
+}
+
+static json_t *gbench_entry(const char *name, const struct export_metric *m, double v,
+                            const char *run_type, long rep_index, size_t reps)
+{
+    /* Google Benchmark times are per iteration; a rate becomes ns per operation. */
+    double ns = m->rate ? (v > 0 ? 1e9 / v : 0) : v;
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:o, s:s}", "name", name, "run_name", name,
+                  "run_type", run_type, "repetitions", (int)reps, "threads", 1, "iterations",
+                  (json_int_t)1, "real_time", jnum(ns), "cpu_time", jnum(ns), "time_unit", "ns");
+    if (!o)
+        return NULL;
+    if (rep_index >= 0)
+        json_object_set_new(o, "repetition_index", json_integer(rep_index));
+    else
+        json_object_set_new(o, "aggregate_name", json_string("median"));
+    if (m->rate)
+        json_object_set_new(o, "items_per_second", jnum(v));
+    return o;
+}
+
+int ipcm_export_gbench(const struct ipcm_results *r, FILE *f)
+{
+    json_t *root, *list = json_array();
+    char date[IPCM_RR_NAME_LEN + 8];
+    if (!list)
+        return -ENOMEM;
+    snprintf(date, sizeof(date), "%s", r->created_utc);
+    for (size_t i = 0; i < r->ncases; i++) {
+        struct export_metric m[3];
+        int nm = headline_metrics(&r->cases[i], m);
+        for (int k = 0; k < nm; k++) {
+            char name[300], key[256];
+            snprintf(name, sizeof(name), "%s%s", ipcm_rr_case_key(&r->cases[i], key, sizeof(key)),
+                     m[k].suffix);
+            size_t reps = m[k].n ? m[k].n : 1;
+            for (size_t s = 0; s < m[k].n; s++)
+                json_array_append_new(
+                    list, gbench_entry(name, &m[k], m[k].samples[s], "iteration", (long)s, reps));
+            char agg[320];
+            snprintf(agg, sizeof(agg), "%s_median", name);
+            json_t *a = gbench_entry(agg, &m[k], m[k].median, "aggregate", -1, reps);
+            if (a)
+                json_object_set_new(a, "run_name", json_string(name));
+            json_array_append_new(list, a);
+        }
+    }
+    root = json_pack("{s:{s:s, s:s, s:I, s:s, s:s, s:s}, s:o}", "context", "date", date,
+                     "host_name", r->hostname[0] ? r->hostname : r->cpu_model, "num_cpus",
+                     (json_int_t)r->cpus_online, "executable", "ipcmark", "library_build_type",
+                     "release", "ipcmark_schema", r->schema, "benchmarks", list);
+    return dump(root, f);
+}
+
+int ipcm_export_bencher(const struct ipcm_results *r, FILE *f)
+{
+    json_t *root = json_object();
+    if (!root)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        struct export_metric m[3];
+        int nm = headline_metrics(c, m);
+        char key[256];
+        json_t *bench;
+        if (!nm)
+            continue;
+        bench = json_object();
+        if (!bench)
+            break;
+        for (int k = 0; k < nm; k++) {
+            /* Bencher's built-in measures: "throughput" (ops/s) and "latency" (ns). */
+            json_t *v = json_pack("{s:o, s:o, s:o}", "value", jnum(m[k].median), "lower_value",
+                                  jnum(m[k].lo), "upper_value", jnum(m[k].hi));
+            json_object_set_new(
+                bench, m[k].rate ? (m[k].suffix[0] ? "throughput-tasks" : "throughput") : "latency",
+                v);
+        }
+        if (c->latency_ns.present && c->latency_ns.p99 > 0)
+            json_object_set_new(bench, "latency-p99",
+                                json_pack("{s:o}", "value", jnum(c->latency_ns.p99)));
+        json_object_set_new(root, ipcm_rr_case_key(c, key, sizeof(key)), bench);
+    }
+    return dump(root, f);
+}

@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * results_read.c - parse an ipcmark results file with jansson, checking every field
+ * that compare and plot use: type, range, finiteness and size limits.
+ */
+#include "results_read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Where an error was found, and the buffer the message goes to. */
+struct rr_ctx {
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct rr_ctx *cx, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct rr_ctx *cx, int code, const char *fmt, ...)
+{
+    if (cx->err && cx->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cx->err, cx->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/*
+ * Key strings end up in file names, markdown tables and gnuplot data, so they are
+ * restricted to a conservative set; anything else is refused rather than escaped.
+ */
+static bool key_char_ok(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_' || ch == '.' || ch == '+';
+}
+
+static int get_key_string(struct rr_ctx *cx, json_t *obj, const char *name, const char *where,
+                          bool required, char *dst, size_t dstlen)
+{
+    json_t *v = json_object_get(obj, name);
+    dst[0] = '\0';
+    if (!v) {
+        if (required)
+            return fail(cx, -EINVAL, "%s.%s: missing", where, name);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return fail(cx, -EINVAL, "%s.%s: not a string", where, name);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0 || n >= dstlen)
+        return fail(cx, -EINVAL, "%s.%s: length %zu outside 1..%zu", where, name, n, dstlen - 1);
+    for (size_t i = 0; i < n; i++)
+        if (!key_char_ok((unsigned char)s[i]))
+            return fail(cx, -EINVAL, "%s.%s: character %zu is not [A-Za-z0-9._+-]", where, name, i);
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
+/*
+ * Descriptive text (kernel, CPU model) is copied, truncated and sanitised: it is only
+ * shown, and a quote or control character in it must not reach a gnuplot command line.
+ */
+static int get_text(struct rr_ctx *cx, json_t *obj, const char *name, const char *where, char *dst,
+                    size_t dstlen)
+{
+    json_t *v = json_object_get(obj, name);
+    dst[0] = '\0';
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return fail(cx, -EINVAL, "%s.%s: not a string", where, name);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v), o = 0;
+    for (size_t i = 0; i < n && o + 1 < dstlen; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool ok = ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\'' && ch != '\\' && ch != '`' &&
+                  ch != '|' && ch != '$';
+        dst[o++] = ok ? (char)ch : '_';
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+static int get_uint(struct rr_ctx *cx, json_t *obj, const char *name, const char *where,
+                    bool required, uint64_t max, uint64_t *out)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = 0;
+    if (!v) {
+        if (required)
+            return fail(cx, -EINVAL, "%s.%s: missing", where, name);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return fail(cx, -EINVAL, "%s.%s: not an integer", where, name);
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || (uint64_t)i > max)
+        return fail(cx, -EINVAL, "%s.%s: %lld outside 0..%llu", where, name, (long long)i,
+                    (unsigned long long)max);
+    *out = (uint64_t)i;
+    return 0;
+}
+
+static int get_unsigned(struct rr_ctx *cx, json_t *obj, const char *name, const char *where,
+                        bool required, unsigned *out)
+{
+    uint64_t v;
+    int r = get_uint(cx, obj, name, where, required, IPCM_RR_MAX_COUNT, &v);
+    *out = (unsigned)v;
+    return r;
+}
+
+/* A finite, non-negative number (rates and latencies are never negative). */
+static int check_number(struct rr_ctx *cx, json_t *v, const char *where, const char *name,
+                        double *out)
+{
+    if (!json_is_number(v))
+        return fail(cx, -EINVAL, "%s.%s: not a number", where, name);
+    double d = json_number_value(v);
+    if (!isfinite(d) || d < 0 || d > 1e300)
+        return fail(cx, -EINVAL, "%s.%s: %g is not a finite non-negative number", where, name, d);
+    *out = d;
+    return 0;
+}
+
+static int get_number(struct rr_ctx *cx, json_t *obj, const char *name, const char *where,
+                      bool required, double *out)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = 0;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(cx, -EINVAL, "%s.%s: missing", where, name);
+        return 0;
+    }
+    return check_number(cx, v, where, name, out);
+}
+
+static int get_samples(struct rr_ctx *cx, json_t *obj, const char *name, const char *where,
+                       double **out, size_t *nout)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = NULL;
+    *nout = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return fail(cx, -EINVAL, "%s.%s: not an array", where, name);
+    size_t n = json_array_size(v);
+    if (n > IPCM_RR_MAX_SAMPLES)
+        return fail(cx, -E2BIG, "%s.%s: %zu samples, more than the limit %u", where, name, n,
+                    IPCM_RR_MAX_SAMPLES);
+    if (n == 0)
+        return 0;
+    double *s = calloc(n, sizeof(*s));
+    if (!s)
+        return fail(cx, -ENOMEM, "%s.%s: out of memory", where, name);
+    for (size_t i = 0; i < n; i++) {
+        char item[64];
+        snprintf(item, sizeof(item), "%s[%zu]", name, i);
+        int r = check_number(cx, json_array_get(v, i), where, item, &s[i]);
+        if (r < 0) {
+            free(s);
+            return r;
+        }
+    }
+    *out = s;
+    *nout = n;
+    return 0;
+}
+
+static int read_stat(struct rr_ctx *cx, json_t *cobj, const char *name, const char *where,
+                     struct ipcm_rr_stat *st)
+{
+    json_t *o = json_object_get(cobj, name);
+    char w[96];
+    int r;
+
+    if (!o || json_is_null(o))
+        return 0;
+    if (!json_is_object(o))
+        return fail(cx, -EINVAL, "%s.%s: not an object", where, name);
+    snprintf(w, sizeof(w), "%s.%s", where, name);
+    if ((r = get_number(cx, o, "median", w, true, &st->median)) < 0 ||
+        (r = get_number(cx, o, "min", w, false, &st->min)) < 0 ||
+        (r = get_number(cx, o, "max", w, false, &st->max)) < 0 ||
+        (r = get_number(cx, o, "mad", w, false, &st->mad)) < 0 ||
+        (r = get_samples(cx, o, "samples", w, &st->samples, &st->nsamples)) < 0)
+        return r;
+    /* min/max are optional; when absent the error bars collapse to the median. */
+    if (!json_object_get(o, "min"))
+        st->min = st->median;
+    if (!json_object_get(o, "max"))
+        st->max = st->median;
+    st->present = true;
+    return 0;
+}
+
+static int read_latency(struct rr_ctx *cx, json_t *cobj, const char *where,
+                        struct ipcm_rr_latency *l)
+{
+    json_t *o = json_object_get(cobj, "latency_ns");
+    char w[96];
+    int r;
+
+    if (!o || json_is_null(o))
+        return 0;
+    if (!json_is_object(o))
+        return fail(cx, -EINVAL, "%s.latency_ns: not an object", where);
+    snprintf(w, sizeof(w), "%s.latency_ns", where);
+    if ((r = get_number(cx, o, "p50", w, true, &l->p50)) < 0 ||
+        (r = get_number(cx, o, "min", w, false, &l->min)) < 0 ||
+        (r = get_number(cx, o, "p90", w, false, &l->p90)) < 0 ||
+        (r = get_number(cx, o, "p99", w, false, &l->p99)) < 0 ||
+        (r = get_number(cx, o, "p999", w, false, &l->p999)) < 0 ||
+        (r = get_number(cx, o, "max", w, false, &l->max)) < 0 ||
+        (r = get_number(cx, o, "mean", w, false, &l->mean)) < 0 ||
+        (r = get_samples(cx, o, "p50_samples", w, &l->p50_samples, &l->np50)) < 0 ||
+        (r = get_samples(cx, o, "p99_samples", w, &l->p99_samples, &l->np99)) < 0)
+        return r;
+    l->present = true;
+    return 0;
+}
+
+static void free_case(struct ipcm_rr_case *c)
+{
+    free(c->msgs_per_s.samples);
+    free(c->bytes_per_s.samples);
+    free(c->tasks_per_s.samples);
+    free(c->latency_ns.p50_samples);
+    free(c->latency_ns.p99_samples);
+}
+
+static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_case *c)
+{
+    char where[40], status[IPCM_RR_NAME_LEN];
+    uint64_t size;
+    int r;
+
+    snprintf(where, sizeof(where), "cases[%zu]", idx);
+    if (!json_is_object(o))
+        return fail(cx, -EINVAL, "%s: not an object", where);
+    if ((r = get_key_string(cx, o, "mode", where, true, c->mode, sizeof(c->mode))) < 0 ||
+        (r = get_key_string(cx, o, "backend", where, true, c->backend, sizeof(c->backend))) < 0 ||
+        (r = get_key_string(cx, o, "shape", where, false, c->shape, sizeof(c->shape))) < 0 ||
+        (r = get_key_string(cx, o, "placement", where, false, c->placement, sizeof(c->placement))) <
+            0 ||
+        (r = get_key_string(cx, o, "status", where, true, status, sizeof(status))) < 0 ||
+        (r = get_uint(cx, o, "size", where, false, IPCM_RR_MAX_SIZE, &size)) < 0 ||
+        (r = get_unsigned(cx, o, "producers", where, false, &c->producers)) < 0 ||
+        (r = get_unsigned(cx, o, "consumers", where, false, &c->consumers)) < 0 ||
+        (r = get_unsigned(cx, o, "workers", where, false, &c->workers)) < 0 ||
+        (r = get_unsigned(cx, o, "repetitions", where, false, &c->repetitions)) < 0)
+        return r;
+    c->size = size;
+    if (strcmp(status, "ok") == 0)
+        c->status = IPCM_RR_OK;
+    else if (strcmp(status, "skipped") == 0)
+        c->status = IPCM_RR_SKIPPED;
+    else if (strcmp(status, "failed") == 0)
+        c->status = IPCM_RR_FAILED;
+    else
+        return fail(cx, -EINVAL, "%s.status: '%s' is not ok, skipped or failed", where, status);
+    if ((r = read_stat(cx, o, "msgs_per_s", where, &c->msgs_per_s)) < 0 ||
+        (r = read_stat(cx, o, "bytes_per_s", where, &c->bytes_per_s)) < 0 ||
+        (r = read_stat(cx, o, "tasks_per_s", where, &c->tasks_per_s)) < 0 ||
+        (r = read_latency(cx, o, where, &c->latency_ns)) < 0)
+        return r;
+    return 0;
+}
+
+static int cmp_case_ptr(const void *a, const void *b)
+{
+    const struct ipcm_rr_case *const *x = a, *const *y = b;
+    return ipcm_rr_case_cmp(*x, *y);
+}
+
+/* Two cases with one key would make compare's matching ambiguous: refuse the file. */
+static int check_unique_keys(struct rr_ctx *cx, struct ipcm_results *res)
+{
+    const struct ipcm_rr_case **v;
+    int r = 0;
+
+    if (res->ncases < 2)
+        return 0;
+    v = calloc(res->ncases, sizeof(*v));
+    if (!v)
+        return fail(cx, -ENOMEM, "cases: out of memory");
+    for (size_t i = 0; i < res->ncases; i++)
+        v[i] = &res->cases[i];
+    qsort(v, res->ncases, sizeof(*v), cmp_case_ptr);
+    for (size_t i = 1; i < res->ncases; i++) {
+        if (ipcm_rr_case_cmp(v[i - 1], v[i]) == 0) {
+            char key[256];
+            r = fail(cx, -EINVAL, "cases[%zu] and cases[%zu]: same key %s",
+                     (size_t)(v[i - 1] - res->cases), (size_t)(v[i] - res->cases),
+                     ipcm_rr_case_key(v[i], key, sizeof(key)));
+            break;
+        }
+    }
+    free(v);
+    return r;
+}
+
+static int read_root(struct rr_ctx *cx, json_t *root, struct ipcm_results *res)
+{
+    json_t *v, *host, *tool, *cases;
+    int r;
+
+    if (!json_is_object(root))
+        return fail(cx, -EPROTO, "top level: not an object, so not an ipcmark results file");
+    v = json_object_get(root, "schema");
+    if (!v || !json_is_string(v))
+        return fail(cx, -EPROTO, "schema: missing or not a string; not an ipcmark results file");
+    snprintf(res->schema, sizeof(res->schema), "%s", json_string_value(v));
+    if (strcmp(json_string_value(v), IPCM_RESULTS_SCHEMA) != 0) {
+        char shown[IPCM_RR_NAME_LEN];
+        get_text(cx, root, "schema", "", shown, sizeof(shown));
+        return fail(cx, -EPROTO, "schema: '%s' is not supported (this ipcmark reads %s)", shown,
+                    IPCM_RESULTS_SCHEMA);
+    }
+    if ((r = get_text(cx, root, "created_utc", "", res->created_utc, sizeof(res->created_utc))) < 0)
+        return r;
+    tool = json_object_get(root, "tool");
+    if (tool && json_is_object(tool)) {
+        if ((r = get_text(cx, tool, "version", "tool", res->tool_version,
+                          sizeof(res->tool_version))) < 0 ||
+            (r = get_text(cx, tool, "git", "tool", res->tool_git, sizeof(res->tool_git))) < 0)
+            return r;
+    }
+    host = json_object_get(root, "host");
+    if (host && !json_is_object(host))
+        return fail(cx, -EINVAL, "host: not an object");
+    if (host) {
+        uint64_t cpus;
+        if ((r = get_text(cx, host, "hostname", "host", res->hostname, sizeof(res->hostname))) <
+                0 ||
+            (r = get_text(cx, host, "kernel", "host", res->kernel, sizeof(res->kernel))) < 0 ||
+            (r = get_text(cx, host, "cpu_model", "host", res->cpu_model, sizeof(res->cpu_model))) <
+                0 ||
+            (r = get_uint(cx, host, "cpus_online", "host", false, 1u << 20, &cpus)) < 0)
+            return r;
+        res->cpus_online = (long)cpus;
+    }
+    cases = json_object_get(root, "cases");
+    if (!cases)
+        return fail(cx, -EINVAL, "cases: missing");
+    if (!json_is_array(cases))
+        return fail(cx, -EINVAL, "cases: not an array");
+    size_t n = json_array_size(cases);
+    if (n > IPCM_RR_MAX_CASES)
+        return fail(cx, -E2BIG, "cases: %zu entries, more than the limit %u", n, IPCM_RR_MAX_CASES);
+    if (n) {
+        res->cases = calloc(n, sizeof(*res->cases));
+        if (!res->cases)
+            return fail(cx, -ENOMEM, "cases: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* Count it first so ipcm_results_free releases a partly read case too. */
+        res->ncases = i + 1;
+        if ((r = read_case(cx, json_array_get(cases, i), i, &res->cases[i])) < 0)
+            return r;
+    }
+    return check_unique_keys(cx, res);
+}
+
+int ipcm_results_parse(const char *buf, size_t len, struct ipcm_results **out, char *err,
+                       size_t errlen)
+{
+    struct rr_ctx cx = {err, errlen};
+    struct ipcm_results *res;
+    json_error_t jerr;
+    json_t *root;
+    int r;
+
+    *out = NULL;
+    if (err && errlen)
+        err[0] = '\0';
+    if (len > IPCM_RR_MAX_FILE_BYTES)
+        return fail(&cx, -EFBIG, "%zu bytes, more than the limit %u", len, IPCM_RR_MAX_FILE_BYTES);
+    /*
+     * jansson bounds nesting depth itself (JSON_PARSER_MAX_DEPTH) and refuses integers
+     * that overflow, reals that overflow, NaN and Infinity, which JSON does not have.
+     * Duplicate keys are refused so that no field can mean two things.
+     */
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return fail(&cx, -EINVAL, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    res = calloc(1, sizeof(*res));
+    if (!res) {
+        json_decref(root);
+        return fail(&cx, -ENOMEM, "out of memory");
+    }
+    r = read_root(&cx, root, res);
+    json_decref(root);
+    if (r < 0) {
+        ipcm_results_free(res);
+        return r;
+    }
+    *out = res;
+    return 0;
+}
+
+int ipcm_results_load(const char *path, struct ipcm_results **out, char *err, size_t errlen)
+{
+    struct rr_ctx cx = {err, errlen};
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd, r;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        return fail(&cx, r, "%s", strerror(-r));
+    }
+    if (fstat(fd, &st) < 0) {
+        r = -errno;
+        fail(&cx, r, "%s", strerror(-r));
+        goto fail;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        r = fail(&cx, -EISDIR, "is a directory");
+        goto fail;
+    }
+    /* Read up to one byte past the limit, so a pipe or a growing file is bounded too. */
+    buf = malloc(IPCM_RR_MAX_FILE_BYTES + 1u);
+    if (!buf) {
+        r = fail(&cx, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    while (len <= IPCM_RR_MAX_FILE_BYTES) {
+        ssize_t n = read(fd, buf + len, IPCM_RR_MAX_FILE_BYTES + 1u - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            fail(&cx, r, "%s", strerror(-r));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    fd = -1;
+    r = ipcm_results_parse(buf, len, out, err, errlen);
+fail:
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+void ipcm_results_free(struct ipcm_results *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->ncases; i++)
+        free_case(&r->cases[i]);
+    free(r->cases);
+    free(r);
+}
+
+const char *ipcm_rr_case_key(const struct ipcm_rr_case *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s/%s/%llu/%ux%u/w%u/%s", c->mode, c->backend,
+             c->shape[0] ? c->shape : "-", (unsigned long long)c->size, c->producers, c->consumers,
+             c->workers, c->placement[0] ? c->placement : "-");
+    return buf;
+}
+
+int ipcm_rr_case_cmp(const struct ipcm_rr_case *a, const struct ipcm_rr_case *b)
+{
+    int r;
+    if ((r = strcmp(a->mode, b->mode)) || (r = strcmp(a->backend, b->backend)) ||
+        (r = strcmp(a->shape, b->shape)))
+        return r;
+    if (a->size != b->size)
+        return a->size < b->size ? -1 : 1;
+    if (a->producers != b->producers)
+        return a->producers < b->producers ? -1 : 1;
+    if (a->consumers != b->consumers)
+        return a->consumers < b->consumers ? -1 : 1;
+    if (a->workers != b->workers)
+        return a->workers < b->workers ? -1 : 1;
+    return strcmp(a->placement, b->placement);
+}

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_compare.c - the regression gate: Mann-Whitney p-values against known values,
+ * verdicts on synthetic samples, the results reader on a corpus of malformed files.
+ */
+#include "compare.h"
+#include "mannwhitney.h"
+#include "results_read.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("IPCM_TEST_DATA");
+    return d ? d : "tests/data";
+}
+
+/* ------------------------------------------------------------ Mann-Whitney U */
+
+START_TEST(mwu_five_vs_five_fully_separated_is_2_over_252)
+{
+    double x[] = {1, 2, 3, 4, 5}, y[] = {6, 7, 8, 9, 10};
+    struct ipcm_mwu t;
+    ck_assert_int_eq(ipcm_mwu_test(x, 5, y, 5, &t), 0);
+    ck_assert(t.exact);
+    ck_assert_double_eq_tol(t.p, 2.0 / 252.0, 1e-12);
+    ck_assert_double_eq(t.u, 0);
+    /* Symmetric: swapping the samples gives the same two-sided p. */
+    ck_assert_int_eq(ipcm_mwu_test(y, 5, x, 5, &t), 0);
+    ck_assert_double_eq_tol(t.p, 2.0 / 252.0, 1e-12);
+    ck_assert_double_eq(t.u, 25);
+}
+END_TEST
+
+START_TEST(mwu_exact_matches_tables)
+{
+    struct ipcm_mwu t;
+    /* n = m = 4, U = 1: P(U <= 1) = 2/70, two-sided 4/70 (Mann & Whitney 1947 table). */
+    double a[] = {1, 2, 3, 5}, b[] = {4, 6, 7, 8};
+    ck_assert_int_eq(ipcm_mwu_test(a, 4, b, 4, &t), 0);
+    ck_assert_double_eq(t.u, 1);
+    ck_assert_double_eq_tol(t.p, 4.0 / 70.0, 1e-12);
+    /* n = 3, m = 3 fully separated: 2/20. */
+    double c[] = {1, 2, 3}, d[] = {4, 5, 6};
+    ck_assert_int_eq(ipcm_mwu_test(c, 3, d, 3, &t), 0);
+    ck_assert_double_eq_tol(t.p, 0.1, 1e-12);
+    double e[] = {1, 3, 5, 7}, f[] = {2, 4, 6, 8};
+    ck_assert_int_eq(ipcm_mwu_test(e, 4, f, 4, &t), 0);
+    /* Alternating: U = 6 against a mean of 8; P(U in 7..9) = 22/70, so p = 48/70. */
+    ck_assert_double_eq(t.u, 6);
+    ck_assert_double_eq_tol(t.p, 48.0 / 70.0, 1e-12);
+}
+END_TEST
+
+/* Brute force over all C(n, k) splits: the definition the DP must agree with. */
+static double brute_p(const double *x, size_t nx, const double *y, size_t ny)
+{
+    size_t n = nx + ny;
+    double all[16], rank[16];
+    for (size_t i = 0; i < nx; i++)
+        all[i] = x[i];
+    for (size_t i = 0; i < ny; i++)
+        all[nx + i] = y[i];
+    for (size_t i = 0; i < n; i++) {
+        double less = 0, eq = 0;
+        for (size_t j = 0; j < n; j++) {
+            less += all[j] < all[i];
+            eq += all[j] == all[i];
+        }
+        rank[i] = less + (eq + 1) / 2.0;
+    }
+    double obs = 0, mean = nx * (n + 1) / 2.0;
+    for (size_t i = 0; i < nx; i++)
+        obs += rank[i];
+    double hit = 0, tot = 0;
+    for (unsigned mask = 0; mask < (1u << n); mask++) {
+        if ((size_t)__builtin_popcount(mask) != nx)
+            continue;
+        double s = 0;
+        for (size_t i = 0; i < n; i++)
+            if (mask & (1u << i))
+                s += rank[i];
+        tot++;
+        hit += fabs(s - mean) >= fabs(obs - mean) - 1e-9;
+    }
+    return hit / tot;
+}
+
+START_TEST(mwu_ties_match_brute_force_permutation)
+{
+    double x[] = {1, 2, 2, 3, 5, 5}, y[] = {2, 3, 5, 6, 6, 7};
+    struct ipcm_mwu t;
+    ck_assert_int_eq(ipcm_mwu_test(x, 6, y, 6, &t), 0);
+    ck_assert(t.ties);
+    ck_assert_double_eq_tol(t.p, brute_p(x, 6, y, 6), 1e-12);
+    /* A second shape: unequal sizes, heavy ties. */
+    double u[] = {1, 1, 1, 2}, v[] = {1, 2, 2, 2, 3, 3, 3};
+    ck_assert_int_eq(ipcm_mwu_test(u, 4, v, 7, &t), 0);
+    ck_assert_double_eq_tol(t.p, brute_p(u, 4, v, 7), 1e-12);
+    /* Everything tied: no evidence at all. */
+    double w[] = {4, 4, 4}, z[] = {4, 4, 4};
+    ck_assert_int_eq(ipcm_mwu_test(w, 3, z, 3, &t), 0);
+    ck_assert_double_eq_tol(t.p, 1.0, 1e-12);
+}
+END_TEST
+
+START_TEST(mwu_normal_approximation_for_large_samples)
+{
+    double x[40], y[40];
+    struct ipcm_mwu t;
+    for (int i = 0; i < 40; i++) {
+        x[i] = i;
+        y[i] = i + 100;
+    }
+    ck_assert_int_eq(ipcm_mwu_test(x, 40, y, 40, &t), 0);
+    ck_assert(!t.exact);
+    ck_assert(t.p < 1e-10);
+    /* Same values: p = 1 (z clipped at 0 by the continuity correction). */
+    ck_assert_int_eq(ipcm_mwu_test(x, 40, x, 40, &t), 0);
+    ck_assert_double_eq_tol(t.p, 1.0, 1e-9);
+    /* n = m = 30 with a known z: U = 450 - 150 -> compare with erfc directly. */
+    for (int i = 0; i < 30; i++) {
+        x[i] = 2 * i;
+        y[i] = 2 * i + 11; /* y shifted by 5.5 ranks' worth */
+    }
+    ck_assert_int_eq(ipcm_mwu_test(x, 30, y, 30, &t), 0);
+    double mu = 450, sd = sqrt(30.0 * 30 * 61 / 12);
+    ck_assert_double_eq_tol(t.p, erfc((fabs(t.u - mu) - 0.5) / sd / sqrt(2)), 1e-12);
+}
+END_TEST
+
+START_TEST(mwu_min_p_and_bad_input)
+{
+    struct ipcm_mwu t;
+    double x[] = {1, NAN};
+    ck_assert_double_eq_tol(ipcm_mwu_min_p(3, 3), 0.1, 1e-12);
+    ck_assert_double_eq_tol(ipcm_mwu_min_p(4, 4), 2.0 / 70, 1e-12);
+    ck_assert_double_eq_tol(ipcm_mwu_min_p(5, 5), 2.0 / 252, 1e-12);
+    ck_assert_double_eq(ipcm_mwu_min_p(1, 1), 1.0);
+    ck_assert_int_eq(ipcm_mwu_test(x, 2, x, 1, &t), -EINVAL);
+    ck_assert_int_eq(ipcm_mwu_test(x, 0, x, 1, &t), -EINVAL);
+}
+END_TEST
+
+/* --------------------------------------------------------- compare verdicts */
+
+/* A results document with one throughput case per backend name, samples as given. */
+static struct ipcm_results *doc(const char *backend, const double *s, size_t n, const char *cpu)
+{
+    char samples[2048] = "", buf[4096], err[256];
+    size_t o = 0;
+    struct ipcm_results *r;
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(samples + o, sizeof(samples) - o, "%s%.6f", i ? "," : "", s[i]);
+    snprintf(buf, sizeof(buf),
+             "{\"schema\":\"ipcmark-results/1\",\"host\":{\"cpu_model\":\"%s\","
+             "\"cpus_online\":2,\"kernel\":\"6.1\"},\"cases\":[{\"mode\":\"throughput\","
+             "\"backend\":\"%s\",\"shape\":\"queue\",\"size\":64,\"producers\":1,"
+             "\"consumers\":1,\"workers\":0,\"placement\":\"unpinned\",\"status\":\"ok\","
+             "\"repetitions\":%zu,\"msgs_per_s\":{\"median\":%f,\"samples\":[%s]}}]}",
+             cpu, backend, n, n ? s[n / 2] : 0.0, samples);
+    ck_assert_msg(ipcm_results_parse(buf, strlen(buf), &r, err, sizeof(err)) == 0, "%s", err);
+    return r;
+}
+
+/* Samples around centre with a fixed relative jitter pattern (deterministic). */
+static void fill(double *v, size_t n, double centre, double jitter)
+{
+    static const double pat[] = {-1.0, 0.5, -0.25, 1.0, 0.0, -0.5, 0.75, 0.25, -0.75, 0.1};
+    for (size_t i = 0; i < n; i++)
+        v[i] = centre * (1 + jitter * pat[i % 10]);
+}
+
+static enum ipcm_cmp_verdict verdict_for(double base_c, double cur_c, double jitter, size_t n,
+                                         double *p)
+{
+    double b[16], c[16];
+    struct ipcm_cmp_opts o = {.threshold = 0.10, .alpha = 0.05};
+    struct ipcm_cmp_report *rep;
+    fill(b, n, base_c, jitter);
+    fill(c, n, cur_c, jitter);
+    /* Different orders, so identical distributions do not mean identical vectors. */
+    for (size_t i = 0; i < n / 2; i++) {
+        double t = c[i];
+        c[i] = c[n - 1 - i];
+        c[n - 1 - i] = t;
+    }
+    struct ipcm_results *rb = doc("pipe", b, n, "cpu"), *rc = doc("pipe", c, n, "cpu");
+    ck_assert_int_eq(ipcm_compare(rb, rc, &o, &rep), 0);
+    ck_assert_uint_eq(rep->nrows, 1);
+    enum ipcm_cmp_verdict v = rep->rows[0].verdict;
+    if (p)
+        *p = rep->rows[0].p;
+    ck_assert_int_eq(ipcm_cmp_failed(rep), v == IPCM_V_REGRESSION);
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(rb);
+    ipcm_results_free(rc);
+    return v;
+}
+
+START_TEST(identical_distributions_are_no_regression)
+{
+    double p;
+    ck_assert_int_eq(verdict_for(1e6, 1e6, 0.03, 5, &p), IPCM_V_UNCHANGED);
+    ck_assert(p > 0.5);
+    ck_assert_int_eq(verdict_for(1e6, 1e6, 0.03, 9, NULL), IPCM_V_UNCHANGED);
+}
+END_TEST
+
+START_TEST(twenty_percent_slower_with_5_repetitions_is_a_regression)
+{
+    double p;
+    ck_assert_int_eq(verdict_for(1e6, 0.8e6, 0.03, 5, &p), IPCM_V_REGRESSION);
+    ck_assert_double_eq_tol(p, 2.0 / 252.0, 1e-12);
+    /* And the mirror image is an improvement, not a regression. */
+    ck_assert_int_eq(verdict_for(0.8e6, 1e6, 0.03, 5, NULL), IPCM_V_IMPROVEMENT);
+}
+END_TEST
+
+START_TEST(two_percent_shift_is_not_reported_at_default_threshold)
+{
+    double p;
+    /* Tight samples make a 2% shift significant; it is still within 10%. */
+    ck_assert_int_eq(verdict_for(1e6, 0.98e6, 0.002, 5, &p), IPCM_V_UNCHANGED);
+    ck_assert(p < 0.05);
+}
+END_TEST
+
+START_TEST(spread_wider_than_threshold_is_too_noisy)
+{
+    /* 30% jitter: a 12% shift cannot be judged against that noise. */
+    ck_assert_int_eq(verdict_for(1e6, 0.88e6, 0.30, 9, NULL), IPCM_V_NOISY);
+    /* But a drop far beyond the noise is still caught. */
+    ck_assert_int_eq(verdict_for(1e6, 0.1e6, 0.15, 9, NULL), IPCM_V_REGRESSION);
+}
+END_TEST
+
+START_TEST(three_repetitions_are_insufficient_not_unchanged)
+{
+    /* Min p for 3 vs 3 is 0.1 > 0.05: even a 50% drop cannot be significant. */
+    ck_assert_int_eq(verdict_for(1e6, 0.5e6, 0.01, 3, NULL), IPCM_V_INSUFFICIENT);
+    ck_assert_int_eq(verdict_for(1e6, 1e6, 0.01, 3, NULL), IPCM_V_INSUFFICIENT);
+    /* Four each is the least that can reach 0.05 (2/70 = 0.029). */
+    ck_assert_int_eq(verdict_for(1e6, 0.5e6, 0.01, 4, NULL), IPCM_V_REGRESSION);
+}
+END_TEST
+
+START_TEST(new_missing_failed_and_host_are_reported)
+{
+    double s[5];
+    struct ipcm_cmp_opts o = {.threshold = 0.10, .alpha = 0.05};
+    struct ipcm_cmp_report *rep;
+    fill(s, 5, 1e6, 0.01);
+    struct ipcm_results *a = doc("pipe", s, 5, "cpu A"), *b = doc("shm", s, 5, "cpu B");
+    ck_assert_int_eq(ipcm_compare(a, b, &o, &rep), 0);
+    ck_assert_uint_eq(rep->nadded, 1);
+    ck_assert_str_eq(rep->added[0]->backend, "shm");
+    ck_assert_uint_eq(rep->nmissing, 1);
+    ck_assert_str_eq(rep->missing[0]->backend, "pipe");
+    ck_assert_uint_eq(rep->cases_compared, 0);
+    ck_assert(rep->host_differs);
+    ck_assert(!ipcm_cmp_failed(rep));
+    ipcm_cmp_report_free(rep);
+
+    /* A case that now fails is a regression of the gate. */
+    b->cases[0].status = IPCM_RR_FAILED;
+    snprintf(b->cases[0].backend, sizeof(b->cases[0].backend), "pipe");
+    ck_assert_int_eq(ipcm_compare(a, b, &o, &rep), 0);
+    ck_assert_uint_eq(rep->count[IPCM_V_FAILED], 1);
+    ck_assert(ipcm_cmp_failed(rep));
+    ipcm_cmp_report_free(rep);
+
+    o.alpha = 1.5;
+    ck_assert_int_eq(ipcm_compare(a, b, &o, &rep), -EINVAL);
+    ipcm_results_free(a);
+    ipcm_results_free(b);
+}
+END_TEST
+
+static struct ipcm_results *load_data(const char *name)
+{
+    char path[512], err[256];
+    struct ipcm_results *r;
+    snprintf(path, sizeof(path), "%s/%s", data_dir(), name);
+    ck_assert_msg(ipcm_results_load(path, &r, err, sizeof(err)) == 0, "%s: %s", path, err);
+    return r;
+}
+
+START_TEST(synthetic_files_flag_exactly_the_slowed_backend)
+{
+    struct ipcm_results *base = load_data("synthetic_base.json");
+    struct ipcm_results *same = load_data("synthetic_same.json");
+    struct ipcm_results *slow = load_data("synthetic_pipe_slow.json");
+    struct ipcm_cmp_opts o = {.threshold = 0.10, .alpha = 0.05};
+    struct ipcm_cmp_report *rep;
+
+    ck_assert_int_eq(ipcm_compare(base, same, &o, &rep), 0);
+    ck_assert(!ipcm_cmp_failed(rep));
+    ck_assert_uint_gt(rep->metrics_compared, 50);
+    ipcm_cmp_report_free(rep);
+
+    ck_assert_int_eq(ipcm_compare(base, slow, &o, &rep), 0);
+    ck_assert(ipcm_cmp_failed(rep));
+    size_t pipe_tested = 0, pipe_flagged = 0;
+    for (size_t i = 0; i < rep->nrows; i++) {
+        const struct ipcm_cmp_row *row = &rep->rows[i];
+        if (row->verdict == IPCM_V_REGRESSION)
+            ck_assert_str_eq(row->cur->backend, "pipe");
+        if (strcmp(row->cur->backend, "pipe") == 0 && row->tested) {
+            pipe_tested++;
+            pipe_flagged += row->verdict == IPCM_V_REGRESSION;
+        }
+    }
+    ck_assert_uint_gt(pipe_tested, 0);
+    ck_assert_uint_eq(pipe_flagged, pipe_tested);
+
+    /* Every renderer and export produces output; the JSON ones are valid JSON. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(ipcm_cmp_write_markdown(rep, f), 0);
+    fclose(f);
+    ck_assert(strstr(buf, "| Case |") && strstr(buf, "REGRESSION"));
+    free(buf);
+    int (*jsonw[])(const struct ipcm_results *, FILE *) = {ipcm_export_gbench, ipcm_export_bencher,
+                                                           NULL};
+    for (int k = 0; k < 3; k++) {
+        json_error_t je;
+        f = open_memstream(&buf, &len);
+        ck_assert_int_eq(k < 2 ? jsonw[k](slow, f) : ipcm_cmp_write_json(rep, f), 0);
+        fclose(f);
+        json_t *j = json_loadb(buf, len, 0, &je);
+        ck_assert_msg(j != NULL, "output %d is not JSON: %s", k, je.text);
+        if (k == 0)
+            ck_assert(json_array_size(json_object_get(j, "benchmarks")) > 100);
+        if (k == 1)
+            ck_assert(json_object_get(j, "throughput/pipe/queue/64/1x1/w0/unpinned"));
+        if (k == 2)
+            ck_assert(json_is_true(json_object_get(j, "regression")));
+        json_decref(j);
+        free(buf);
+    }
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(base);
+    ipcm_results_free(same);
+    ipcm_results_free(slow);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ reader */
+
+START_TEST(reader_rejects_every_file_of_the_bad_corpus)
+{
+    char dir[512];
+    int n = 0;
+    snprintf(dir, sizeof(dir), "%s/bad", data_dir());
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[1024], err[256] = "";
+        struct ipcm_results *r = (void *)1;
+        if (!strstr(e->d_name, ".json"))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        int rc = ipcm_results_load(path, &r, err, sizeof(err));
+        ck_assert_msg(rc == -EINVAL || rc == -EPROTO || rc == -E2BIG, "%s: returned %d (%s)",
+                      e->d_name, rc, err);
+        ck_assert_ptr_null(r);
+        ck_assert_msg(err[0] != '\0', "%s: no message", e->d_name);
+        n++;
+    }
+    closedir(d);
+    ck_assert_int_ge(n, 30);
+}
+END_TEST
+
+START_TEST(reader_limits_and_errors)
+{
+    char err[256];
+    struct ipcm_results *r;
+    ck_assert_int_eq(ipcm_results_load("/nonexistent/x.json", &r, err, sizeof(err)), -ENOENT);
+    ck_assert_int_eq(ipcm_results_load("/", &r, err, sizeof(err)), -EISDIR);
+    ck_assert_int_eq(ipcm_results_parse("{}", IPCM_RR_MAX_FILE_BYTES + 1u, &r, err, sizeof(err)),
+                     -EFBIG);
+    const char *v2 = "{\"schema\":\"ipcmark-results/2\",\"cases\":[]}";
+    ck_assert_int_eq(ipcm_results_parse(v2, strlen(v2), &r, err, sizeof(err)), -EPROTO);
+    ck_assert(strstr(err, "ipcmark-results/2") != NULL);
+    /* A NULL message buffer is allowed. */
+    ck_assert_int_eq(ipcm_results_parse("[", 1, &r, NULL, 0), -EINVAL);
+    /* Minimal valid file: no cases. */
+    const char *empty = "{\"schema\":\"ipcmark-results/1\",\"cases\":[]}";
+    ck_assert_int_eq(ipcm_results_parse(empty, strlen(empty), &r, err, sizeof(err)), 0);
+    ck_assert_uint_eq(r->ncases, 0);
+    ipcm_results_free(r);
+    ipcm_results_free(NULL);
+}
+END_TEST
+
+static Suite *compare_suite(void)
+{
+    Suite *s = suite_create("compare");
+    TCase *mwu = tcase_create("mannwhitney"), *cmp = tcase_create("compare"),
+          *rd = tcase_create("reader");
+    tcase_add_test(mwu, mwu_five_vs_five_fully_separated_is_2_over_252);
+    tcase_add_test(mwu, mwu_exact_matches_tables);
+    tcase_add_test(mwu, mwu_ties_match_brute_force_permutation);
+    tcase_add_test(mwu, mwu_normal_approximation_for_large_samples);
+    tcase_add_test(mwu, mwu_min_p_and_bad_input);
+    tcase_add_test(cmp, identical_distributions_are_no_regression);
+    tcase_add_test(cmp, twenty_percent_slower_with_5_repetitions_is_a_regression);
+    tcase_add_test(cmp, two_percent_shift_is_not_reported_at_default_threshold);
+    tcase_add_test(cmp, spread_wider_than_threshold_is_too_noisy);
+    tcase_add_test(cmp, three_repetitions_are_insufficient_not_unchanged);
+    tcase_add_test(cmp, new_missing_failed_and_host_are_reported);
+    tcase_add_test(cmp, synthetic_files_flag_exactly_the_slowed_backend);
+    tcase_add_test(rd, reader_rejects_every_file_of_the_bad_corpus);
+    tcase_add_test(rd, reader_limits_and_errors);
+    suite_add_tcase(s, mwu);
+    suite_add_tcase(s, cmp);
+    suite_add_tcase(s, rd);
+    return s;
+}
+
+int main(void)
+{
+    return ipcm_test_run(compare_suite());
+}
