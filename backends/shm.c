@@ -60,12 +60,16 @@
  *
  * Blocking. A bounded, adaptive spin (skipped when there is one CPU or when the peer
  * last ran on this very CPU, where spinning only delays it), then an event count: the
- * waiter reads the epoch, increments the waiter count (seq_cst), re-checks the ring and
- * only then calls FUTEX_WAIT(epoch, seen) without FUTEX_PRIVATE_FLAG (the kernel keys a
- * shared futex by page, so mapping addresses may differ). A waker publishes its tail or
- * head with a seq_cst store, then loads the waiter count (seq_cst); only if it is
- * non-zero does it bump the epoch and call FUTEX_WAKE, so the uncontended path makes no
- * system call. Deadlines are computed once; a wake-up or EINTR never restarts them.
+ * waiter reads the epoch, increments the waiter count and sets `armed` (seq_cst),
+ * re-checks the ring and only then calls FUTEX_WAIT(epoch, seen) without
+ * FUTEX_PRIVATE_FLAG (the kernel keys a shared futex by page, so mapping addresses may
+ * differ). A waker publishes its tail or head with a seq_cst store, then loads the
+ * waiter count and `armed` (seq_cst); only if both are set does it disarm (exchange),
+ * bump the epoch and FUTEX_WAKE one sleeper, so the uncontended path makes no system
+ * call, nor do the publishes made while a woken sleeper is still on its way to a CPU.
+ * A woken sleeper re-arms if others still sleep. A dead sleeper leaves the count high,
+ * which costs at most one needless wake per disarm. Deadlines are computed once; a
+ * wake-up or EINTR never restarts them.
  *
  * Memory ordering. (1) Payload and header stores precede the tail store, which is a
  * release (seq_cst) store; consumers load tail with acquire before reading the record:
@@ -76,7 +80,11 @@
  * store of tail (or head) precedes its seq_cst load of the count. In the single total
  * order of seq_cst operations one of the two loads sees the other side's store, so either
  * the waiter does not sleep or the waker wakes it; the epoch read before the increment
- * makes a wake that lands before FUTEX_WAIT return at once. (4) Lock hand-over orders
+ * makes a wake that lands before FUTEX_WAIT return at once. The same argument holds
+ * for `armed`: the waiter stores it (seq_cst) before re-loading the ring, the waker
+ * loads it after its publish; a waker that saw it clear published before the waiter
+ * looked. A sleeper left unwoken by a disarm race (two sleepers, two quick publishes)
+ * is awake again within SHM_TICK_NS: a delay, never a hang. (4) Lock hand-over orders
  * successive producers (and consumers); own-side positions are still loaded with acquire
  * so that the order is also visible to ThreadSanitizer in the threads-mode test.
  * Every atomic in the segment is static_asserted (and checked at create) to be lock-free.
@@ -101,11 +109,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHM_MAGIC 0x6d687369u   /* "ishm" */
+#define SHM_MAGIC 0x6d687369u /* "ishm" */
 #define SHM_VERSION 1u
 #define SHM_ENDIAN 0x01020304u
-#define SHM_LINE 128u           /* adjacent-line prefetch pairs 64-byte lines */
-#define SHM_ALIGN 8u            /* record alignment */
+#define SHM_LINE 128u /* adjacent-line prefetch pairs 64-byte lines */
+#define SHM_ALIGN 8u  /* record alignment */
 #define SHM_REC_HDR 8u
 #define SHM_PAD_FLAG 0x80000000u
 #define SHM_RING_MIN ((uint64_t)256 << 10)
@@ -113,19 +121,25 @@
 #define SHM_MSG_MAX ((size_t)64 << 20) /* a max-size record fits twice in SHM_RING_MAX */
 #define SHM_MSG_DEFAULT ((size_t)1 << 20)
 #define SHM_DEPTH_DEFAULT 16u
-#define SHM_TICK_NS 20000000u   /* a sleeper looks for dead peers this often */
-#define SHM_SPIN_MAX_NS 20000u  /* below a cross-CPU futex wake-up on this kind of VM */
+#define SHM_TICK_NS 20000000u  /* a sleeper looks for dead peers this often */
+#define SHM_SPIN_MAX_NS 20000u /* below a cross-CPU futex wake-up on this kind of VM */
 #define SHM_SPIN_MIN_NS 500u
 #define SHM_LOCK_SPINS 64u
-#define SHM_HUP_EVERY 64u       /* a sender polls for dead receivers every this many sends */
+#define SHM_HUP_EVERY 64u /* a sender polls for dead receivers every this many sends */
 #define SHM_NO_CPU UINT32_MAX
 
 /* Internal only: the ring is empty (get) or full (put); the caller waits and retries. */
 #define SHM_WOULD_WAIT (-EINPROGRESS)
 
 /* Reasons stored in `broken`. */
-enum { SHM_BROKEN_POS = 1, SHM_BROKEN_HDR, SHM_BROKEN_LEN, SHM_BROKEN_PAD, SHM_BROKEN_MAGIC,
-       SHM_BROKEN_LOCK };
+enum {
+    SHM_BROKEN_POS = 1,
+    SHM_BROKEN_HDR,
+    SHM_BROKEN_LEN,
+    SHM_BROKEN_PAD,
+    SHM_BROKEN_MAGIC,
+    SHM_BROKEN_LOCK
+};
 
 /* The segment is shared between processes: its atomics must not fall back to a lock. */
 static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
@@ -150,6 +164,7 @@ static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
 struct shm_wait {
     _Atomic uint32_t epoch;   /* the futex word */
     _Atomic uint32_t waiters; /* registered sleepers; a dead one only costs a wake call */
+    _Atomic uint32_t armed;   /* a sleeper wants the next publish to wake someone */
 };
 
 /* One direction's control block. */
@@ -164,7 +179,7 @@ struct shm_ctl {
     uint64_t data_off;
     uint64_t map_len;
     _Atomic uint32_t broken;
-    _Atomic uint32_t no_senders;   /* every sender token is gone (set by whoever sees it) */
+    _Atomic uint32_t no_senders; /* every sender token is gone (set by whoever sees it) */
     _Atomic uint32_t no_receivers;
     _Atomic uint64_t recoveries;
     /* producer */
@@ -276,10 +291,15 @@ static void shm_futex_wake(_Atomic uint32_t *w, int n)
     syscall(SYS_futex, w, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
-/* After a seq_cst publish: wake one sleeper if any registered. */
+/*
+ * After a seq_cst publish: wake one sleeper if one is armed. Disarming on the wake means
+ * that while the woken sleeper is still being scheduled (tens of microseconds across
+ * vCPUs) later publishes make no system call; the woken one re-arms for any others.
+ */
 static inline void shm_notify(struct shm_wait *w)
 {
-    if (atomic_load_explicit(&w->waiters, SC) != 0) {
+    if (atomic_load_explicit(&w->waiters, SC) != 0 && atomic_load_explicit(&w->armed, SC) &&
+        atomic_exchange_explicit(&w->armed, 0, SC)) {
         atomic_fetch_add_explicit(&w->epoch, 1, SC);
         shm_futex_wake(&w->epoch, 1);
     }
@@ -438,8 +458,7 @@ fail:
 static int shm_validate(const struct shm_ctl *k, size_t map_len, size_t max_msg)
 {
     if (atomic_load_explicit(&k->magic, ACQ) != SHM_MAGIC || k->version != SHM_VERSION ||
-        k->endian != SHM_ENDIAN || k->ctl_size != sizeof(struct shm_map) ||
-        k->map_len != map_len)
+        k->endian != SHM_ENDIAN || k->ctl_size != sizeof(struct shm_map) || k->map_len != map_len)
         return -EPROTO;
     if (k->cap < SHM_RING_MIN || k->cap > SHM_RING_MAX || (k->cap & (k->cap - 1)) ||
         k->data_off < sizeof(struct shm_map) || k->data_off > map_len ||
@@ -547,11 +566,11 @@ static int shm_open_end(struct ipcm_chan *c, bool keep_link)
             return r == EBUSY ? -EBUSY : -r;
         sc->end_lock = e;
     }
-    if (tx >= 0 && (err = shm_end_init(&sc->tx, sc->map, sc->map_len, &sl->life[tx],
-                                       (unsigned)tx, true, c->max_msg)) < 0)
+    if (tx >= 0 && (err = shm_end_init(&sc->tx, sc->map, sc->map_len, &sl->life[tx], (unsigned)tx,
+                                       true, c->max_msg)) < 0)
         goto fail;
-    if (rx >= 0 && (err = shm_end_init(&sc->rx, sc->map, sc->map_len, &sl->life[rx],
-                                       (unsigned)rx, false, c->max_msg)) < 0)
+    if (rx >= 0 && (err = shm_end_init(&sc->rx, sc->map, sc->map_len, &sl->life[rx], (unsigned)rx,
+                                       false, c->max_msg)) < 0)
         goto fail;
     sc->tx.locked = sc->rx.locked = c->link->shape == IPCM_SHAPE_QUEUE;
     if (!keep_link) {
@@ -692,19 +711,22 @@ static bool shm_spin(struct shm_end *e, _Atomic uint64_t *w, uint64_t seen,
 }
 
 /* Sleep on w until its epoch moves, the slice ends or the deadline passes. */
-static int shm_sleep(struct shm_wait *w, _Atomic uint64_t *pos, uint64_t seen,
-                     struct shm_dl *dl, enum ipcm_shm_point at)
+static int shm_sleep(struct shm_wait *w, _Atomic uint64_t *pos, uint64_t seen, struct shm_dl *dl,
+                     enum ipcm_shm_point at)
 {
     uint64_t left = shm_dl_left_ns(dl);
     if (left == 0)
         return ipcm_deadline_err(shm_dl(dl));
     uint32_t ep = atomic_load_explicit(&w->epoch, ACQ);
     atomic_fetch_add_explicit(&w->waiters, 1, SC);
+    atomic_store_explicit(&w->armed, 1, SC);
     if (atomic_load_explicit(pos, SC) == seen) {
         shm_at(at);
         shm_futex_wait(&w->epoch, ep, left < SHM_TICK_NS ? left : SHM_TICK_NS);
     }
-    atomic_fetch_sub_explicit(&w->waiters, 1, SC);
+    /* Others still asleep: the next publish must wake one of them. */
+    if (atomic_fetch_sub_explicit(&w->waiters, 1, SC) > 1)
+        atomic_store_explicit(&w->armed, 1, SC);
     return 0;
 }
 
@@ -799,8 +821,7 @@ static ssize_t shm_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
             return -ENOTRECOVERABLE;
         if (shm_receivers_gone(e))
             return -EPIPE;
-        if ((r = shm_sleep(&e->k->not_full, &e->k->head, seen, &dl,
-                           IPCM_SHM_AT_WAIT_SPACE)) < 0)
+        if ((r = shm_sleep(&e->k->not_full, &e->k->head, seen, &dl, IPCM_SHM_AT_WAIT_SPACE)) < 0)
             return r;
     }
 }
@@ -911,8 +932,7 @@ static ssize_t shm_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
             eof = true; /* look once more: the ring may hold their last words */
             continue;
         }
-        if ((r = shm_sleep(&e->k->not_empty, &e->k->tail, seen, &dl,
-                           IPCM_SHM_AT_WAIT_DATA)) < 0)
+        if ((r = shm_sleep(&e->k->not_empty, &e->k->tail, seen, &dl, IPCM_SHM_AT_WAIT_DATA)) < 0)
             return r;
     }
 }

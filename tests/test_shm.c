@@ -3,8 +3,8 @@
  * test_shm.c - the shm ring's own cases (CONFORMANCE.md group K): kills at every step of
  * a put and a get, waiters killed in their wait, slow peers, counter wrap, corruption.
  */
-#include "testutil.h"
 #include "testing.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -163,8 +163,8 @@ START_TEST(sizes_wrap_and_end_of_stream)
     struct ipcm_chan *c;
     uint32_t count[2] = {0, 0};
     for (uint32_t i = 0; i < 2; i++)
-        spawn(&p[i], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = i,
-                                               .count = 500});
+        spawn(&p[i], producer,
+              &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = i, .count = 500});
     ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_RECV, &c), 0);
     ipcm_link_destroy(l);
     ck_assert_int_eq(drain(c, count, 2, 10000), -EPIPE);
@@ -248,9 +248,13 @@ START_TEST(corruption_contained)
     static const struct {
         enum ipcm_shm_field f;
         uint64_t v;
-    } cases[] = {{IPCM_SHM_F_MAGIC, 0}, {IPCM_SHM_F_TAIL, 1ull << 40},
-                 {IPCM_SHM_F_TAIL, 4}, {IPCM_SHM_F_HEAD, 8}, {IPCM_SHM_F_REC_LEN, 0x7fffffff},
-                 {IPCM_SHM_F_REC_LEN, 3}, {IPCM_SHM_F_HEAD, (uint64_t)-4096}};
+    } cases[] = {{IPCM_SHM_F_MAGIC, 0},
+                 {IPCM_SHM_F_TAIL, 1ull << 40},
+                 {IPCM_SHM_F_TAIL, 4},
+                 {IPCM_SHM_F_HEAD, 8},
+                 {IPCM_SHM_F_REC_LEN, 0x7fffffff},
+                 {IPCM_SHM_F_REC_LEN, 3},
+                 {IPCM_SHM_F_HEAD, (uint64_t)-4096}};
     static char buf[4096];
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct ipcm_link *l = mk(IPCM_SHAPE_QUEUE, 4096, 4);
@@ -297,8 +301,13 @@ START_TEST(peer_killed_while_blocked)
     struct ipcm_process p;
     struct ipcm_chan *c;
     static char buf[4096];
-    spawn(&p, producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 0, .count = 1,
-                                         .point = IPCM_SHM_AT_PUT_HEADER, .sig = SIGSTOP});
+    spawn(&p, producer,
+          &(struct warg){.l = l,
+                         .role = IPCM_ROLE_SEND,
+                         .id = 0,
+                         .count = 1,
+                         .point = IPCM_SHM_AT_PUT_HEADER,
+                         .sig = SIGSTOP});
     ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_RECV, &c), 0);
     ipcm_link_destroy(l);
     ck_assert_int_eq(ipcm_chan_recv(c, buf, sizeof(buf), 5000), HDR);
@@ -311,8 +320,12 @@ START_TEST(peer_killed_while_blocked)
 
     /* A producer blocked on a full ring: its only consumer is killed. */
     l = mk(IPCM_SHAPE_QUEUE, 4096, 4);
-    spawn(&p, consumer, &(struct warg){.l = l, .role = IPCM_ROLE_RECV, .count = 0,
-                                         .point = IPCM_SHM_AT_WAIT_DATA, .sig = SIGSTOP});
+    spawn(&p, consumer,
+          &(struct warg){.l = l,
+                         .role = IPCM_ROLE_RECV,
+                         .count = 0,
+                         .point = IPCM_SHM_AT_WAIT_DATA,
+                         .sig = SIGSTOP});
     ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_SEND, &c), 0);
     ipcm_link_destroy(l);
     /* Fill only once it sleeps, or it would take a message and leave. */
@@ -345,8 +358,9 @@ START_TEST(producer_dies_at_each_step)
     ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
     uint64_t cap = st.cap;
     /* Producer 0 sends 7 messages, then dies at the step inside its 8th put. */
-    spawn(&p[0], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 0, .count = 7,
-                                            .point = at, .sig = SIGKILL});
+    spawn(&p[0], producer,
+          &(struct warg){
+              .l = l, .role = IPCM_ROLE_SEND, .id = 0, .count = 7, .point = at, .sig = SIGKILL});
     join_killed(&p[0], SIGKILL);
     /* Producer 1 needs the producer lock the dead one held; producer 2 too. */
     spawn(&p[1], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 1, .count = 40});
@@ -372,8 +386,13 @@ START_TEST(capacity_regained_after_dead_producer)
     struct ipcm_process p;
     struct ipcm_chan *c;
     static char buf[4096];
-    spawn(&p, producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 0, .count = 3,
-                                         .point = IPCM_SHM_AT_PUT_HALF, .sig = SIGKILL});
+    spawn(&p, producer,
+          &(struct warg){.l = l,
+                         .role = IPCM_ROLE_SEND,
+                         .id = 0,
+                         .count = 3,
+                         .point = IPCM_SHM_AT_PUT_HALF,
+                         .sig = SIGKILL});
     join_killed(&p, SIGKILL);
     ck_assert_int_eq(ipcm_shm_test_open_shared(l, IPCM_ROLE_BOTH, &c), 0);
     for (int i = 0; i < 3; i++)
@@ -403,8 +422,8 @@ START_TEST(consumer_dies_mid_read)
     uint32_t count[1] = {0};
     unsigned char *buf = malloc(MAXMSG);
 
-    spawn(&p, consumer, &(struct warg){.l = l, .role = IPCM_ROLE_RECV, .count = 5,
-                                         .point = at, .sig = SIGKILL});
+    spawn(&p, consumer,
+          &(struct warg){.l = l, .role = IPCM_ROLE_RECV, .count = 5, .point = at, .sig = SIGKILL});
     ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_BOTH, &c), 0);
     ipcm_link_destroy(l);
     for (uint32_t s = 0; s < 20; s++) {
@@ -433,8 +452,12 @@ START_TEST(waiters_killed_in_wait)
     static char buf[4096];
 
     for (int i = 0; i < 3; i++)
-        spawn(&p[i], consumer, &(struct warg){.l = l, .role = IPCM_ROLE_RECV, .count = 0,
-                                                .point = IPCM_SHM_AT_WAIT_DATA, .sig = SIGKILL});
+        spawn(&p[i], consumer,
+              &(struct warg){.l = l,
+                             .role = IPCM_ROLE_RECV,
+                             .count = 0,
+                             .point = IPCM_SHM_AT_WAIT_DATA,
+                             .sig = SIGKILL});
     for (int i = 0; i < 3; i++)
         join_killed(&p[i], SIGKILL);
     ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
@@ -454,9 +477,13 @@ START_TEST(waiters_killed_in_wait)
     while (ipcm_chan_send(c, buf, HDR, 0) > 0)
         ;
     for (int i = 0; i < 3; i++)
-        spawn(&p[i], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 1,
-                                                .count = 0, .point = IPCM_SHM_AT_WAIT_SPACE,
-                                                .sig = SIGKILL});
+        spawn(&p[i], producer,
+              &(struct warg){.l = l,
+                             .role = IPCM_ROLE_SEND,
+                             .id = 1,
+                             .count = 0,
+                             .point = IPCM_SHM_AT_WAIT_SPACE,
+                             .sig = SIGKILL});
     for (int i = 0; i < 3; i++)
         join_killed(&p[i], SIGKILL);
     ipcm_shm_test_close_shared(c);
@@ -477,8 +504,13 @@ START_TEST(stopped_producer_not_robbed)
     struct ipcm_chan *c;
     uint32_t count[2] = {0}, id, seq;
     unsigned char *buf = malloc(MAXMSG);
-    spawn(&p[0], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 0, .count = 3,
-                                            .point = IPCM_SHM_AT_PUT_HALF, .sig = SIGSTOP});
+    spawn(&p[0], producer,
+          &(struct warg){.l = l,
+                         .role = IPCM_ROLE_SEND,
+                         .id = 0,
+                         .count = 3,
+                         .point = IPCM_SHM_AT_PUT_HALF,
+                         .sig = SIGSTOP});
     spawn(&p[1], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 1, .count = 20});
     ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_BOTH, &c), 0);
     ipcm_link_destroy(l);
@@ -520,8 +552,8 @@ START_TEST(counter_wraparound)
         uint32_t count[2] = {0};
         ck_assert_int_eq(ipcm_shm_test_set_positions(l, starts[i], UINT32_MAX - 3), 0);
         for (uint32_t k = 0; k < 2; k++)
-            spawn(&p[k], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = k,
-                                                    .count = 300});
+            spawn(&p[k], producer,
+                  &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = k, .count = 300});
         ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_RECV, &c), 0);
         ipcm_link_destroy(l);
         ck_assert_int_eq(drain(c, count, 2, 10000), -EPIPE);
@@ -624,8 +656,8 @@ START_TEST(random_kill_soak)
             if (random() % 2)
                 at = i < 2 ? (enum ipcm_shm_point)(IPCM_SHM_AT_PUT_RESERVED + random() % 5)
                            : (enum ipcm_shm_point)(IPCM_SHM_AT_GET_CLAIMED + random() % 4);
-            struct warg a = {.l = l, .id = (uint32_t)i, .count = 50 + (uint32_t)(random() % 200),
-                             .point = at};
+            struct warg a = {
+                .l = l, .id = (uint32_t)i, .count = 50 + (uint32_t)(random() % 200), .point = at};
             spawn(&p[i], i < 2 ? soak_producer : soak_consumer, &a);
         }
         /* The parent consumes too, until the producers are done or dead. */

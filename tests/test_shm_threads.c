@@ -4,13 +4,13 @@
  * exactly-once and per-producer-order checks, and a pipe-shape ping-pong. Built with
  * -DIPCM_SANITIZE=thread it is the ring's memory-ordering check (ThreadSanitizer).
  */
-#include "testutil.h"
 #include "testing.h"
+#include "testutil.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,8 +111,7 @@ START_TEST(mpmc_threads_exactly_once_in_order)
 {
     struct ipcm_config cfg = {.max_msg = MAXMSG, .depth = 8};
     pthread_t p[NPROD], q[NCONS];
-    ck_assert_int_eq(ipcm_link_create(ipcm_backend_find("shm"), IPCM_SHAPE_QUEUE, &cfg, &link_),
-                     0);
+    ck_assert_int_eq(ipcm_link_create(ipcm_backend_find("shm"), IPCM_SHAPE_QUEUE, &cfg, &link_), 0);
     for (uintptr_t i = 0; i < NCONS; i++)
         ck_assert_int_eq(pthread_create(&q[i], NULL, cons_main, NULL), 0);
     for (uintptr_t i = 0; i < NPROD; i++)
