@@ -7,18 +7,25 @@
  * concurrent writers, so every direction has two process-shared robust mutexes in a
  * small shared mapping: one serialises writers, one readers.
  *
- * Why a frame is never torn: a writer holding the write lock waits (against its
- * deadline) until the pipe has room for the whole frame, then writes it in one call.
- * The pipe is sized at create time (F_SETPIPE_SZ) to hold the largest frame, so the
- * write never sleeps half-way; a writer killed while it waits has written nothing,
- * and a writer that times out leaves nothing behind. Readers see whole frames only.
+ * Why a frame is never torn: a frame of at most PIPE_BUF bytes is one write(2), which
+ * the kernel makes atomic (all or EAGAIN, and nothing if the writer is killed while it
+ * waits). A larger frame is written only when the pipe has room for all of it: the
+ * kernel fills page-sized slots, not bytes, so a writer holding the write lock counts
+ * slots conservatively (bytes queued rounded up to pages, plus one partly filled page per
+ * frame in flight, from shared frame counters) and waits against its deadline until the
+ * whole frame fits. The pipe is sized at create time (F_SETPIPE_SZ) to hold several
+ * frames. A write that still comes back short (the estimate is conservative, so only
+ * after a crash skewed the counters) is finished regardless of the deadline, with
+ * `w_inflight` set so a writer killed mid-frame is detected.
  *
- * Why a dead reader is survivable: the reader lock is robust. A reader that dies while
- * waiting for data (the common case) leaves the stream aligned, and the next reader
- * continues. A reader that dies between reading a header and its payload (a window of
- * two syscalls) leaves the stream mid-frame; the survivor sees `inflight` still set,
- * marks the direction broken and every call returns -ENOTRECOVERABLE rather than
- * delivering garbage. Same for the magic check, which catches any other misalignment.
+ * Why a dead participant is survivable: both locks are robust. A writer or reader that
+ * dies outside a frame (the common case: while waiting) leaves the stream aligned and the
+ * next one continues. One that dies mid-frame (`w_inflight`/`r_inflight` still set)
+ * leaves the stream misaligned: the survivor marks the direction broken and every call
+ * returns -ENOTRECOVERABLE rather than delivering garbage. A reader waiting for the rest
+ * of a frame checks in short slices whether its writer died (trylock on the robust write
+ * lock returns EOWNERDEAD) instead of waiting forever. The magic check catches any other
+ * misalignment.
  *
  * End-of-stream is the pipe's own: read() returns 0 once every write end is closed,
  * which includes the ends of killed processes. SIGPIPE is blocked around each write so
@@ -41,6 +48,8 @@
 
 #define PIPE_MAGIC 0x6970636du /* "ipcm" */
 #define PIPE_HDR 8u
+#define PIPE_PAGE 4096u  /* one pipe buffer slot; PIPE_BUF on Linux */
+#define PIPE_SLICE_MS 50 /* how often a reader stuck mid-frame checks its writer */
 
 struct pipe_hdr {
     uint32_t len;
@@ -52,8 +61,12 @@ struct pipe_dirstate {
     pthread_mutex_t wlock;
     pthread_mutex_t rlock;
     uint32_t pipe_size;   /* bytes the pipe holds, from F_GETPIPE_SZ */
+    int w_inflight;       /* a writer is in a multi-slot frame (wlock held) */
     int r_inflight;       /* a reader is between header and payload (rlock held) */
     atomic_int broken;    /* a participant died mid-frame */
+    /* Whole frames written and read: their difference bounds how many partly filled
+     * pages the pipe holds. Updated under the respective lock. */
+    atomic_ullong frames_written, frames_read;
 };
 
 struct pipe_link {
@@ -121,9 +134,17 @@ static int pipe_create(struct ipcm_link *l)
             err = -errno;
             goto fail;
         }
+        /* Room for two large frames and their page slack (at least the default 64 KiB),
+         * within pipe-max-size. */
+        size_t want = 2 * (frame + 2 * PIPE_PAGE);
+        if (want < 65536)
+            want = 65536;
+        unsigned long max_size = 0;
+        if (ipcm_read_sysctl("/proc/sys/fs/pipe-max-size", &max_size) == 0 && want > max_size)
+            want = max_size;
         int size = fcntl(pl->fds[d][1], F_GETPIPE_SZ);
-        if (size >= 0 && (size_t)size < frame)
-            size = fcntl(pl->fds[d][1], F_SETPIPE_SZ, (int)frame);
+        if (size >= 0 && (size_t)size < want)
+            size = fcntl(pl->fds[d][1], F_SETPIPE_SZ, (int)want);
         if (size < 0) {
             err = -errno; /* EPERM: fs.pipe-user-pages-soft is exhausted */
             goto fail;
@@ -180,15 +201,26 @@ static int pipe_mark_broken(struct pipe_dirstate *st)
     return -ENOTRECOVERABLE;
 }
 
-/* Wait until the pipe can take need bytes without a partial write. */
+/* Pipe slots a frame of need bytes may take, and slots possibly in use now. */
+static size_t pipe_slots_for(size_t bytes)
+{
+    return (bytes + PIPE_PAGE - 1) / PIPE_PAGE;
+}
+
+/* Wait until the pipe surely has slots for a frame of need bytes (> PIPE_BUF). */
 static int pipe_wait_room(int fd, const struct pipe_dirstate *st, size_t need,
                           const struct ipcm_deadline *d)
 {
+    size_t slots = st->pipe_size / PIPE_PAGE;
     for (;;) {
         int queued = 0;
         if (ioctl(fd, FIONREAD, &queued) < 0)
             return -errno;
-        if ((size_t)queued + need <= st->pipe_size)
+        unsigned long long frames =
+            atomic_load(&st->frames_written) - atomic_load(&st->frames_read);
+        /* Every frame may leave one partly filled page, and the reader one more. */
+        size_t used = pipe_slots_for((size_t)queued) + (size_t)frames + 1;
+        if (queued == 0 || used + pipe_slots_for(need) + 1 <= slots)
             return 0;
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         int r = ipcm_wait_fds(&p, 1, d);
@@ -196,13 +228,11 @@ static int pipe_wait_room(int fd, const struct pipe_dirstate *st, size_t need,
             return r;
         if (p.revents & (POLLERR | POLLHUP))
             return -EPIPE;
-        /* POLLOUT means a page is free, not that the frame fits: give readers a moment. */
-        if ((size_t)queued + need > st->pipe_size) {
-            if (ipcm_deadline_left_ms(d) == 0)
-                return ipcm_deadline_err(d);
-            struct timespec ts = {0, 20000};
-            nanosleep(&ts, NULL);
-        }
+        if (ipcm_deadline_left_ms(d) == 0)
+            return ipcm_deadline_err(d);
+        /* POLLOUT means one slot is free, not that the frame fits: let readers drain. */
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
     }
 }
 
@@ -214,9 +244,12 @@ static ssize_t pipe_write_frame(struct pipe_chan *pc, const void *buf, size_t le
     size_t total = PIPE_HDR + len, done = 0;
     sigset_t pipe_set, old;
 
-    int r = pipe_wait_room(pc->wfd, pc->wstate, total, d);
+    bool multi = total > PIPE_PAGE;
+    int r = multi ? pipe_wait_room(pc->wfd, pc->wstate, total, d) : 0;
     if (r < 0)
         return r;
+    if (multi)
+        pc->wstate->w_inflight = 1;
     /* Block SIGPIPE for this write only: a vanished reader must give -EPIPE. A pending
      * SIGPIPE we caused is consumed before the mask is restored. */
     sigemptyset(&pipe_set);
@@ -262,8 +295,12 @@ static ssize_t pipe_write_frame(struct pipe_chan *pc, const void *buf, size_t le
         sigtimedwait(&pipe_set, NULL, &zero);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (done == total)
+    if (done == total) {
+        pc->wstate->w_inflight = 0;
+        atomic_fetch_add(&pc->wstate->frames_written, 1);
         return (ssize_t)len;
+    }
+    pc->wstate->w_inflight = 0;
     if (done > 0)
         return pipe_mark_broken(pc->wstate);
     return r < 0 ? r : -EIO;
@@ -282,9 +319,13 @@ static ssize_t pipe_send(struct ipcm_chan *c, const void *buf, size_t len, int t
     ipcm_deadline_init(&d, timeout_ms);
     int r = ipcm_robust_lock(&st->wlock, &d);
     if (r == -EOWNERDEAD) {
-        /* A writer died holding the lock. Frames are written whole, so the stream is
-         * still aligned: take over. */
+        /* A writer died holding the lock: the stream is aligned unless it died inside
+         * a multi-slot frame. */
         ipcm_robust_consistent(&st->wlock);
+        if (st->w_inflight) {
+            ipcm_robust_unlock(&st->wlock);
+            return pipe_mark_broken(st);
+        }
     } else if (r < 0) {
         return r;
     }
@@ -293,8 +334,24 @@ static ssize_t pipe_send(struct ipcm_chan *c, const void *buf, size_t len, int t
     return n;
 }
 
-/* Read exactly len bytes that are known to be in the pipe (a whole frame is). */
-static int pipe_read_exact(int fd, void *buf, size_t len)
+/* Has the writer of the frame being read died? A live writer holds the robust write
+ * lock while it finishes a frame; a dead one leaves it EOWNERDEAD. */
+static bool pipe_writer_died(struct pipe_dirstate *st)
+{
+    int r = pthread_mutex_trylock(&st->wlock);
+    if (r == EBUSY)
+        return false;
+    if (r == EOWNERDEAD)
+        ipcm_robust_consistent(&st->wlock);
+    if (r == 0 || r == EOWNERDEAD)
+        ipcm_robust_unlock(&st->wlock);
+    /* Unlocked with a frame half-read, or owner dead: the rest never comes. */
+    return true;
+}
+
+/* Read exactly len bytes of a frame whose start has been read. A whole frame is in the
+ * pipe at once unless its writer is still finishing it or died doing so. */
+static int pipe_read_exact(int fd, struct pipe_dirstate *st, void *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {
@@ -304,10 +361,12 @@ static int pipe_read_exact(int fd, void *buf, size_t len)
         } else if (n == 0) {
             return -EPIPE;
         } else if (errno == EAGAIN) {
-            /* The writer is still copying a large frame into the pipe. */
             struct pollfd p = {.fd = fd, .events = POLLIN};
-            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            int r = poll(&p, 1, PIPE_SLICE_MS);
+            if (r < 0 && errno != EINTR)
                 return -errno;
+            if (r == 0 && (atomic_load(&st->broken) || pipe_writer_died(st)))
+                return -ENOTRECOVERABLE;
         } else if (errno != EINTR) {
             return -errno;
         }
@@ -333,12 +392,13 @@ static ssize_t pipe_read_frame(struct pipe_chan *pc, void *buf, size_t cap,
             st->r_inflight = 1;
             int r = 0;
             if ((size_t)n < PIPE_HDR)
-                r = pipe_read_exact(pc->rfd, (char *)&h + n, PIPE_HDR - (size_t)n);
+                r = pipe_read_exact(pc->rfd, st, (char *)&h + n, PIPE_HDR - (size_t)n);
             if (r < 0 || h.magic != PIPE_MAGIC || h.len > cap)
                 return pipe_mark_broken(st);
-            if ((r = pipe_read_exact(pc->rfd, buf, h.len)) < 0)
+            if ((r = pipe_read_exact(pc->rfd, st, buf, h.len)) < 0)
                 return pipe_mark_broken(st);
             st->r_inflight = 0;
+            atomic_fetch_add(&st->frames_read, 1);
             return (ssize_t)h.len;
         }
         struct pollfd p = {.fd = pc->rfd, .events = POLLIN};

@@ -165,23 +165,33 @@ int ipcm_robust_init(pthread_mutex_t *m)
     return -r;
 }
 
+/* Longest single sleep on a robust mutex. After an owner dies the kernel wakes one
+ * waiter, and a second waiter can miss its wake-up (seen here: a consumer slept its
+ * whole 10 s timeout on a mutex that was free); waking in slices bounds that to one
+ * slice, never a hang. */
+#define ROBUST_SLICE_NS 50000000u
+
 int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
 {
-    int r;
-
-    if (d->timeout_ms < 0) {
-        r = pthread_mutex_lock(m);
-    } else if (d->timeout_ms == 0) {
-        r = pthread_mutex_trylock(m);
-        if (r == EBUSY)
-            r = EAGAIN;
-    } else {
-        struct timespec ts = {.tv_sec = (time_t)(d->at_ns / 1000000000u),
-                              .tv_nsec = (long)(d->at_ns % 1000000000u)};
+    int r = pthread_mutex_trylock(m);
+    if (r != EBUSY)
+        return -r;
+    if (d->timeout_ms == 0)
+        return -EAGAIN;
+    for (;;) {
+        uint64_t now = ipcm_now_ns();
+        if (d->timeout_ms > 0 && now >= d->at_ns)
+            return -ETIMEDOUT;
+        uint64_t until = now + ROBUST_SLICE_NS;
+        if (d->timeout_ms > 0 && until > d->at_ns)
+            until = d->at_ns;
+        struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u),
+                              .tv_nsec = (long)(until % 1000000000u)};
         /* clocklock measures against CLOCK_MONOTONIC, like every other wait here. */
         r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+        if (r != ETIMEDOUT)
+            return -r;
     }
-    return -r;
 }
 
 void ipcm_robust_consistent(pthread_mutex_t *m)

@@ -6,15 +6,18 @@
  * vCPUs, so they are measured at the start and the end of every run.
  */
 #include "calibrate.h"
+#include "hist.h"
 #include "ipcmark.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline void cpu_relax(void)
 {
@@ -166,6 +169,122 @@ int ipcm_calibrate_line_rtt(int cpu_a, int cpu_b, unsigned budget_ms, double *rt
     return r;
 }
 
+struct rawpipe_shared {
+    struct ipcm_hist hist;
+    int ok;
+};
+
+struct rawpipe_arg {
+    struct rawpipe_shared *sh;
+    int cpu;
+    int rfd, wfd;     /* this side's ends */
+    int close_fds[2]; /* the other side's ends, closed in this process */
+    uint64_t budget_ns;
+};
+
+static int full_io(int fd, void *buf, size_t len, bool rd)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = rd ? read(fd, (char *)buf + done, len - done)
+                       : write(fd, (const char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Side B: echo until end-of-file. */
+static int rawpipe_b(const void *varg, size_t len)
+{
+    const struct rawpipe_arg *a = varg;
+    uint64_t v;
+    (void)len;
+    close(a->close_fds[0]);
+    close(a->close_fds[1]);
+    if (pin(a->cpu) < 0)
+        return 1;
+    while (full_io(a->rfd, &v, sizeof(v), true) == 0)
+        if (full_io(a->wfd, &v, sizeof(v), false) < 0)
+            return 1;
+    return 0;
+}
+
+/* Side A: time each round trip as the latency mode does, after a short warm-up. */
+static int rawpipe_a(const void *varg, size_t len)
+{
+    const struct rawpipe_arg *a = varg;
+    (void)len;
+    close(a->close_fds[0]);
+    close(a->close_fds[1]);
+    if (pin(a->cpu) < 0)
+        return 1;
+    uint64_t start = ipcm_now_ns(), now = start, v = 0;
+    for (uint64_t i = 0; now - start < a->budget_ns; i++) {
+        uint64_t t0 = ipcm_now_ns(), back;
+        if (full_io(a->wfd, &i, sizeof(i), false) < 0 ||
+            full_io(a->rfd, &back, sizeof(back), true) < 0 || back != i)
+            return 1;
+        now = ipcm_now_ns();
+        if (i >= 50) /* warm-up */
+            ipcm_hist_record(&a->sh->hist, now - t0);
+        v++;
+    }
+    a->sh->ok = v > 50;
+    return 0;
+}
+
+int ipcm_calibrate_raw_pipe(int cpu_a, int cpu_b, unsigned budget_ms, double *p50_ns)
+{
+    int ab[2] = {-1, -1}, ba[2] = {-1, -1}, r = 0;
+    *p50_ns = NAN;
+    if (!cpu_usable(cpu_a) || !cpu_usable(cpu_b))
+        return -EINVAL;
+    struct rawpipe_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        return -errno;
+    ipcm_hist_init(&sh->hist);
+    if (pipe2(ab, O_CLOEXEC) < 0 || pipe2(ba, O_CLOEXEC) < 0) {
+        r = -errno;
+        goto out;
+    }
+    struct rawpipe_arg aa = {sh, cpu_a, ba[0], ab[1], {ab[0], ba[1]},
+                             (uint64_t)budget_ms * 1000000u};
+    struct rawpipe_arg bb = {sh, cpu_b, ab[0], ba[1], {ab[1], ba[0]}, 0};
+    struct ipcm_process pa, pb;
+    if ((r = ipcm_process_spawn(&pb, "calibrate pipe B", rawpipe_b, &bb, sizeof(bb))) < 0)
+        goto out;
+    if ((r = ipcm_process_spawn(&pa, "calibrate pipe A", rawpipe_a, &aa, sizeof(aa))) < 0) {
+        ipcm_process_stop(&pb, 0, NULL);
+        goto out;
+    }
+    /* Our copies must go, or B would never see end-of-file. */
+    for (int i = 0; i < 2; i++) {
+        close(ab[i]);
+        close(ba[i]);
+        ab[i] = ba[i] = -1;
+    }
+    ipcm_process_stop(&pa, (int)budget_ms * 8 + 3000, NULL);
+    ipcm_process_stop(&pb, 2000, NULL);
+    if (!sh->ok)
+        r = -ETIMEDOUT;
+    else
+        *p50_ns = (double)ipcm_hist_value_at_percentile(&sh->hist, 50.0);
+out:
+    for (int i = 0; i < 2; i++) {
+        if (ab[i] >= 0)
+            close(ab[i]);
+        if (ba[i] >= 0)
+            close(ba[i]);
+    }
+    munmap(sh, sizeof(*sh));
+    return r;
+}
+
 int ipcm_calibrate_memcpy(size_t bytes, unsigned budget_ms, double *gbs)
 {
     *gbs = NAN;
@@ -218,7 +337,7 @@ int ipcm_calibrate(struct ipcm_calibration *out)
     cpu_set_t set;
     memset(out, 0, sizeof(*out));
     out->cpu_a = out->cpu_b = -1;
-    out->line_rtt_ns = NAN;
+    out->line_rtt_ns = out->raw_pipe_same_ns = out->raw_pipe_cross_ns = NAN;
     if (sched_getaffinity(0, sizeof(set), &set) == 0)
         for (int i = 0; i < CPU_SETSIZE; i++)
             if (CPU_ISSET(i, &set)) {
@@ -230,6 +349,10 @@ int ipcm_calibrate(struct ipcm_calibration *out)
     if (out->cpu_b >= 0)
         ipcm_calibrate_line_rtt(out->cpu_a, out->cpu_b, 150, &out->line_rtt_ns);
     ipcm_calibrate_memcpy(65536, 100, &out->memcpy_64k_gbs);
+    if (out->cpu_a >= 0)
+        ipcm_calibrate_raw_pipe(out->cpu_a, out->cpu_a, 40, &out->raw_pipe_same_ns);
+    if (out->cpu_b >= 0)
+        ipcm_calibrate_raw_pipe(out->cpu_a, out->cpu_b, 40, &out->raw_pipe_cross_ns);
     ipcm_calibrate_timer(&out->timer_overhead_ns, &out->timer_resolution_ns);
     return 0;
 }

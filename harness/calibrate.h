@@ -15,6 +15,10 @@ struct ipcm_calibration {
                             * fewer than two CPUs are usable */
     int cpu_a, cpu_b;      /* the CPUs it was measured between */
     double memcpy_64k_gbs; /* single-core memcpy of 64 KiB, 1e9 bytes per second */
+    /* p50 round trip of 8 bytes over two plain blocking pipes, timed by the same code as
+     * the latency mode: the kernel's cheapest blocking hand-off, and with it the
+     * harness's own cost (compare with perf bench sched pipe). NAN if not measured. */
+    double raw_pipe_same_ns, raw_pipe_cross_ns;
     double timer_overhead_ns;  /* one clock_gettime(CLOCK_MONOTONIC) */
     uint64_t timer_resolution_ns; /* clock_getres */
 };
@@ -29,9 +33,16 @@ int ipcm_calibrate_line_rtt(int cpu_a, int cpu_b, unsigned budget_ms, double *rt
 /* ipcm_calibrate_memcpy - memcpy bandwidth for `bytes`-sized copies on this core, the
  * median of 5 trials of about budget_ms / 5 each. Returns 0 or -ENOMEM. */
 int ipcm_calibrate_memcpy(size_t bytes, unsigned budget_ms, double *gbs);
+/*
+ * ipcm_calibrate_raw_pipe - ping-pong 8 bytes over two plain blocking pipes between two
+ * processes pinned to cpu_a and cpu_b (equal: one CPU) for about budget_ms, every round
+ * trip timed into a histogram; *p50_ns is its median. Returns 0, -EINVAL (CPU not
+ * usable), -ETIMEDOUT, or -errno.
+ */
+int ipcm_calibrate_raw_pipe(int cpu_a, int cpu_b, unsigned budget_ms, double *p50_ns);
 /* ipcm_calibrate_timer - mean cost of one CLOCK_MONOTONIC read, and its resolution. */
 int ipcm_calibrate_timer(double *overhead_ns, uint64_t *resolution_ns);
-/* ipcm_calibrate - all of the above (about 300 ms). Fields that cannot be measured are
+/* ipcm_calibrate - all of the above (about 400 ms). Fields that cannot be measured are
  * NAN. Returns 0. */
 int ipcm_calibrate(struct ipcm_calibration *out);
 

@@ -284,13 +284,29 @@ static void print_calibration(const struct ipcm_record *r, FILE *f)
             s->line_rtt_ns, s->cpu_a, s->cpu_b, s->memcpy_64k_gbs, s->timer_overhead_ns);
     if (r->have_end)
         fprintf(f, "; at end: %.0f ns, %.1f GB/s", e->line_rtt_ns, e->memcpy_64k_gbs);
-    if (isnan(s->line_rtt_ns) || (r->have_end && isnan(e->line_rtt_ns)))
-        fputs(" (nan: not measurable, e.g. fewer than 2 CPUs or one was busy)", f);
     fputc('\n', f);
+    fprintf(f, "raw blocking pipe round trip (8 B, same timing code, p50): one CPU %.2f us, "
+               "two CPUs %.2f us",
+            s->raw_pipe_same_ns / 1e3, s->raw_pipe_cross_ns / 1e3);
+    if (r->have_end)
+        fprintf(f, "; at end: %.2f us, %.2f us", e->raw_pipe_same_ns / 1e3,
+                e->raw_pipe_cross_ns / 1e3);
+    fputc('\n', f);
+    if (isnan(s->line_rtt_ns) || (r->have_end && isnan(e->line_rtt_ns)))
+        fputs("(nan: not measurable, e.g. fewer than 2 CPUs or one was busy)\n", f);
     if (s->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS ||
         (r->have_end && e->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS))
         fprintf(f, "WARNING: other work held a CPU while this host was calibrated (a cache-line "
                    "round trip took microseconds); every figure of this run is unreliable\n");
+    double others, steal;
+    if (ipcm_record_load(r, &others, &steal)) {
+        fprintf(f, "other work on this host during the run: %.0f%% of all CPU time, steal %.0f%%, "
+                   "load average %.1f -> %.1f\n",
+                others, steal, r->load[0].loadavg_1m, r->load[1].loadavg_1m);
+        if (others > 10 || steal > 5)
+            fprintf(f, "WARNING: the host was shared while we measured; expect run-to-run "
+                       "spread beyond the intervals shown\n");
+    }
     if (ipcm_record_calibration_changed(r, why, sizeof(why)))
         fprintf(f, "WARNING: the machine changed during the run (%s); compare with care\n", why);
 }
@@ -333,6 +349,7 @@ int ipcm_cmd_bench(int argc, char **argv)
     struct ipcm_record res;
     struct ipcm_bench_run run = {0};
     ipcm_record_init(&res);
+    ipcm_load_sample(&res.load[0]);
     ipcm_calibrate(&res.cal[0]);
     r = ipcm_bench_run(&cfg, &run);
     if (r < 0) {
@@ -341,6 +358,7 @@ int ipcm_cmd_bench(int argc, char **argv)
         return IPCM_EXIT_ENV;
     }
     ipcm_calibrate(&res.cal[1]);
+    ipcm_load_sample(&res.load[1]);
     res.have_end = true;
     res.config = ipcm_config_json(&cfg, argc, argv);
     res.run = &run;
@@ -403,8 +421,9 @@ int ipcm_cmd_bench_default(void)
     struct ipcm_bench_run run = {0};
     char stamp[32], json[96], csv[96];
 
-    /* Sized to keep the whole default run under 60 s on a 2-CPU machine: 6 latency and
-     * 18 throughput cases, each a 50 ms warm-up and 5 repetitions of 150 ms. */
+    /* Sized to keep the whole default run under 60 s on a 2-CPU machine (about 35 s):
+     * per backend 2 latency and 6 throughput cases, each a 50 ms warm-up and 5
+     * repetitions of 150 ms (latency) or 200 ms (throughput), plus calibration. */
     ipcm_bench_config_defaults(&lat);
     lat.mode = "latency";
     lat.nbackends = (size_t)ipcm_parse_backends("all", lat.backends, IPCM_BENCH_MAX_BACKENDS,
@@ -413,6 +432,7 @@ int ipcm_cmd_bench_default(void)
     lat.warmup_ns = 50000000u;
     tp = lat;
     tp.mode = "throughput";
+    tp.duration_ns = 200000000u;
     tp.sizes[0] = 64, tp.sizes[1] = 4096, tp.sizes[2] = 65536;
     tp.nsizes = 3;
     tp.producers[0] = tp.consumers[0] = 1;
@@ -423,6 +443,7 @@ int ipcm_cmd_bench_default(void)
         lat.progress = tp.progress = progress;
 
     ipcm_record_init(&res);
+    ipcm_load_sample(&res.load[0]);
     ipcm_calibrate(&res.cal[0]);
     int r = ipcm_bench_run(&lat, &run);
     if (r == 0)
@@ -433,6 +454,7 @@ int ipcm_cmd_bench_default(void)
         return IPCM_EXIT_ENV;
     }
     ipcm_calibrate(&res.cal[1]);
+    ipcm_load_sample(&res.load[1]);
     res.have_end = true;
     res.config = json_pack("{s:s,s:[o,o]}", "suite", "default", "runs",
                            ipcm_config_json(&lat, 0, NULL), ipcm_config_json(&tp, 0, NULL));

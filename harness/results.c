@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +106,55 @@ int ipcm_host_read(struct ipcm_host *h)
     return 0;
 }
 
+int ipcm_load_sample(struct ipcm_load_sample *s)
+{
+    unsigned long long v[10] = {0};
+    struct rusage self, kids;
+    long hz = sysconf(_SC_CLK_TCK);
+    memset(s, 0, sizeof(*s));
+    s->wall_ns = ipcm_now_ns();
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -errno;
+    /* cpu user nice system idle iowait irq softirq steal guest guest_nice */
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+    fclose(f);
+    if (n < 8 || hz <= 0)
+        return -EIO;
+    double idle = (double)(v[3] + v[4]), steal = (double)v[7];
+    double total = 0;
+    for (int i = 0; i < 8; i++) /* guest time is already inside user */
+        total += (double)v[i];
+    s->busy_s = (total - idle - steal) / (double)hz;
+    s->steal_s = steal / (double)hz;
+    s->total_s = total / (double)hz;
+    if (getrusage(RUSAGE_SELF, &self) == 0 && getrusage(RUSAGE_CHILDREN, &kids) == 0)
+        s->own_s = (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+                            kids.ru_stime.tv_sec) +
+                   (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec +
+                            kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
+    f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &s->loadavg_1m) != 1)
+            s->loadavg_1m = NAN;
+        fclose(f);
+    }
+    return 0;
+}
+
+bool ipcm_record_load(const struct ipcm_record *r, double *others_pct, double *steal_pct)
+{
+    const struct ipcm_load_sample *l0 = &r->load[0], *l1 = &r->load[1];
+    if (!(l0->total_s > 0 && l1->total_s > l0->total_s))
+        return false;
+    double all = l1->total_s - l0->total_s;
+    double others = (l1->busy_s - l0->busy_s) - (l1->own_s - l0->own_s);
+    *others_pct = (others > 0 ? others : 0) / all * 100;
+    *steal_pct = (l1->steal_s - l0->steal_s) / all * 100;
+    return true;
+}
+
 int ipcm_record_init(struct ipcm_record *r)
 {
     memset(r, 0, sizeof(*r));
@@ -115,6 +165,8 @@ int ipcm_record_init(struct ipcm_record *r)
     strftime(r->created_utc, sizeof(r->created_utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
     r->cal[0].line_rtt_ns = r->cal[1].line_rtt_ns = NAN;
     r->cal[0].memcpy_64k_gbs = r->cal[1].memcpy_64k_gbs = NAN;
+    r->cal[0].raw_pipe_same_ns = r->cal[1].raw_pipe_same_ns = NAN;
+    r->cal[0].raw_pipe_cross_ns = r->cal[1].raw_pipe_cross_ns = NAN;
     return 0;
 }
 
@@ -178,9 +230,12 @@ static json_t *host_json(const struct ipcm_record *r)
     bool busy = s->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS ||
                 (r->have_end && e->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS);
     json_t *cal = json_pack(
-        "{s:o,s:o,s:o,s:[i,i],s:b,s:s,s:b}", "line_rtt_ns",
+        "{s:o,s:o,s:o,s:o,s:o,s:[i,i],s:b,s:s,s:b}", "line_rtt_ns",
         jpair(s->line_rtt_ns, e->line_rtt_ns, r->have_end), "memcpy_64k_gbs",
-        jpair(s->memcpy_64k_gbs, e->memcpy_64k_gbs, r->have_end), "timer_overhead_ns",
+        jpair(s->memcpy_64k_gbs, e->memcpy_64k_gbs, r->have_end), "raw_pipe_rtt_same_cpu_ns",
+        jpair(s->raw_pipe_same_ns, e->raw_pipe_same_ns, r->have_end),
+        "raw_pipe_rtt_cross_cpu_ns", jpair(s->raw_pipe_cross_ns, e->raw_pipe_cross_ns, r->have_end),
+        "timer_overhead_ns",
         jpair(s->timer_overhead_ns, e->timer_overhead_ns, r->have_end), "line_cpus", s->cpu_a,
         s->cpu_b, "changed", changed, "changed_reason", why, "busy", busy);
     json_t *backends = json_array();
@@ -199,11 +254,22 @@ static json_t *host_json(const struct ipcm_record *r)
                                     "buffer_bytes", (json_int_t)lim.buffer_bytes, "spins",
                                     (ipcm_backend_caps(be) & IPCM_CAP_SPINS) != 0));
     }
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "hostname", h->hostname, "kernel",
-                     h->kernel, "cpu_model", h->cpu_model, "cpus_online",
-                     (json_int_t)h->cpus_online, "cpus_allowed", (json_int_t)h->cpus_allowed,
-                     "governor", h->governor, "limits", limits, "calibration", cal, "backends",
-                     backends);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "hostname", h->hostname,
+                          "kernel", h->kernel, "cpu_model", h->cpu_model, "cpus_online",
+                          (json_int_t)h->cpus_online, "cpus_allowed",
+                          (json_int_t)h->cpus_allowed, "governor", h->governor, "limits",
+                          limits, "calibration", cal, "backends", backends);
+    double others, steal;
+    if (o && ipcm_record_load(r, &others, &steal)) {
+        const struct ipcm_load_sample *l0 = &r->load[0], *l1 = &r->load[1];
+        double own = (l1->own_s - l0->own_s) / (l1->total_s - l0->total_s) * 100;
+        json_object_set_new(o, "load",
+                            json_pack("{s:o,s:o,s:o,s:[o,o]}", "others_pct", jreal(others),
+                                      "own_pct", jreal(own), "steal_pct", jreal(steal),
+                                      "loadavg_1m", jreal(l0->loadavg_1m),
+                                      jreal(l1->loadavg_1m)));
+    }
+    return o;
 }
 
 static json_t *summary_json(const struct ipcm_summary *s, const double *samples, unsigned n)
@@ -498,6 +564,8 @@ void ipcm_record_print_table(const struct ipcm_record *r, FILE *f)
                         c->bytes.median / (cal->memcpy_64k_gbs * 1e9) * 100);
             if (c->has_latency && c->latency.count)
                 fprintf(f, "  1-way p50 %s", human_ns(c->latency.p50, d, sizeof(d)));
+            if (c->verify_ns_per_msg > 0)
+                fprintf(f, "  checks %s/msg", human_ns(c->verify_ns_per_msg, e, sizeof(e)));
         }
         if (mt & IPCM_BENCH_METRIC_TASKS) {
             double half = (c->tasks.ci_hi - c->tasks.ci_lo) / 2.0 / c->tasks.median * 100.0;

@@ -38,10 +38,30 @@ struct ipcm_host {
 /* ipcm_host_read - fill *h from uname, /proc and /sys. Returns 0. */
 int ipcm_host_read(struct ipcm_host *h);
 
+/*
+ * What else ran on this host during a run: /proc/stat CPU time (busy, steal), this
+ * process's and its reaped children's CPU time, /proc/loadavg. Two samples, at the start
+ * and at the end, tell how much of the machine other work (or the hypervisor, as steal)
+ * took while we measured: the usual cause of run-to-run spread on a shared host.
+ */
+struct ipcm_load_sample {
+    uint64_t wall_ns;
+    double busy_s, steal_s, total_s; /* all CPUs, from /proc/stat */
+    double own_s;                    /* getrusage self + children, user + system */
+    double loadavg_1m;
+};
+/* ipcm_load_sample - take a sample. Returns 0, or -errno if /proc/stat is unreadable. */
+int ipcm_load_sample(struct ipcm_load_sample *s);
+struct ipcm_record;
+/* ipcm_record_load - percent of all CPU time between r->load[0] and [1] used by other
+ * work and lost to steal. Returns false when the samples are missing. */
+bool ipcm_record_load(const struct ipcm_record *r, double *others_pct, double *steal_pct);
+
 struct ipcm_record {
     struct ipcm_host host;
     struct ipcm_calibration cal[2]; /* [0] start of run, [1] end */
     bool have_end;
+    struct ipcm_load_sample load[2]; /* start and end of the run (zero: not sampled) */
     char created_utc[32];        /* ISO 8601, set by ipcm_record_init */
     json_t *config;              /* the options as given; borrowed, may be NULL */
     const struct ipcm_bench_run *run; /* borrowed */

@@ -26,8 +26,13 @@ static void make_record(struct ipcm_record *r)
     ck_assert_ptr_nonnull(pipe);
     memset(cases, 0, sizeof(cases));
     ipcm_record_init(r);
-    r->cal[0] = (struct ipcm_calibration){66.0, 0, 1, 57.0, 20.0, 1};
-    r->cal[1] = (struct ipcm_calibration){67.0, 0, 1, 56.0, 21.0, 1};
+    r->cal[0] = (struct ipcm_calibration){.line_rtt_ns = 66.0, .cpu_a = 0, .cpu_b = 1,
+                                          .memcpy_64k_gbs = 57.0, .raw_pipe_same_ns = 5000,
+                                          .raw_pipe_cross_ns = 40000, .timer_overhead_ns = 20.0,
+                                          .timer_resolution_ns = 1};
+    r->cal[1] = r->cal[0];
+    r->cal[1].line_rtt_ns = 67.0;
+    r->cal[1].memcpy_64k_gbs = 56.0;
     r->have_end = true;
     r->run = &run;
 

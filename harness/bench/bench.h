@@ -127,8 +127,12 @@ struct ipcm_bench_rep {
  *   run    - run ONE repetition of the case p: spawn fresh worker processes, release them
  *            through a start gate (ipcm_gate_*), time from the gate to the last receipt,
  *            verify what moved, stop and reap every worker (no zombies, no leftovers, also
- *            on failure), fill *rep. Returns 0, or -errno with rep->reason set. A mode must
- *            never hang: every wait has a deadline of p->timeout_ms.
+ *            on failure), fill *rep. Returns 0, or -errno with rep->reason set (the case
+ *            fails), or -EOPNOTSUPP with rep->reason set (the case is reported skipped:
+ *            this combination cannot be measured). A mode must never hang: every wait
+ *            has a deadline of p->timeout_ms. Write results that workers produce into a
+ *            shared mapping (ipcm_bench_shared_alloc in bench_internal.h) or a pipe;
+ *            rep->latency is parent memory, merge worker histograms into it.
  *   min_size - smallest message size the mode can verify (its header); smaller sizes are
  *            reported as skipped.
  *   shape_of - optional: the channel shape of a case, when it depends on the options

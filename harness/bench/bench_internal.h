@@ -17,13 +17,15 @@
  *   bytes 8..15  send timestamp in ns (CLOCK_MONOTONIC; the intended send time in
  *                open-loop runs; 0 when not stamped)
  *   bytes 16..23 XXH3-64 of bytes 24.. seeded with tag and timestamp
- *   bytes 24..   payload, written afresh by the producer for every message
+ *   bytes 24..   payload, written afresh by the producer for every message (a byte
+ *                pattern plus a word unique to the message every 256 bytes)
  *   compact form (8 <= size < 24): the check is XXH3 of bytes 8.. seeded with the tag.
  */
 #define IPCM_MSG_MIN 8u
 #define IPCM_MSG_FULL 24u
 #define IPCM_MSG_MAX_PRODUCERS 255u /* == IPCM_BENCH_MAX_PRODUCERS */
 #define IPCM_MSG_SEQ_MASK ((UINT64_C(1) << 40) - 1)
+#define IPCM_MSG_STAMP_STRIDE 256u /* bytes between per-message words in the payload */
 
 /* Write a whole message of size bytes into buf (size >= IPCM_MSG_MIN). */
 void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint64_t send_ns);
