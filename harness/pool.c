@@ -32,6 +32,7 @@
 #define POOL_MIN_MSG 64u
 #define POOL_DEFAULT_DEPTH 8u /* chunks in flight per worker */
 #define POOL_DEFAULT_START_MS 10000
+#define POOL_MAX_START_DEATHS 3 /* replacements in a row dying before ready: broken */
 /* A worker holds back results at most this long to send them together. */
 #define POOL_FLUSH_NS 50000u
 
@@ -70,6 +71,7 @@ struct pool_worker {
     enum worker_state state;
     bool result_eof;
     int chan_err;  /* why we killed it, if we did (a broken channel) */
+    unsigned start_deaths; /* replacements in a row that died before they were ready */
     unsigned sent; /* task messages sent (recycling) */
     unsigned head, nflight;
     struct pool_flight *flight; /* ring of depth entries */
@@ -432,6 +434,7 @@ static int pool_handle(struct ipcm_pool *p, struct pool_worker *w, size_t len)
         }
         bool quota = p->opt.max_tasks_per_worker && w->sent >= p->opt.max_tasks_per_worker;
         w->state = quota ? W_DONE : W_READY;
+        w->start_deaths = 0;
         return 0;
     }
     /* One or more result frames, each for (part of) the oldest task frame in flight. */
@@ -559,8 +562,12 @@ static void pool_worker_ended(struct ipcm_pool *p, unsigned slot, const struct i
             p->err.pid = pid;
             p->err.exit = ex;
         }
-        if (w->state == W_STARTING && p->state == POOL_RUNNING && !p->broken)
-            p->broken = -EPIPE; /* a replacement died before it was ready: no respawn loop */
+        /* Replacements that keep dying before they are ready (a crashing initializer)
+         * would respawn forever: give up after a few in a row. One killed from outside
+         * while starting is just another death. */
+        if (w->state == W_STARTING && p->state == POOL_RUNNING && !p->broken &&
+            ++w->start_deaths >= POOL_MAX_START_DEATHS)
+            p->broken = -EPIPE;
     }
     worker_close_chans(w);
     w->proc.pid = 0;
