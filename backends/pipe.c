@@ -77,6 +77,7 @@ struct pipe_link {
 
 struct pipe_chan {
     int rfd, wfd;
+    int rfd_block; /* the same pipe through a blocking open file description */
     struct pipe_dirstate *rstate, *wstate;
     struct pipe_dirstate *mapping;
     unsigned ndirs;
@@ -172,11 +173,20 @@ static int pipe_open(struct ipcm_chan *c)
     case IPCM_ROLE_A: wdir = 0, rdir = 1; break;
     case IPCM_ROLE_B: wdir = 1, rdir = 0; break;
     }
-    pc->rfd = pc->wfd = -1;
+    pc->rfd = pc->wfd = pc->rfd_block = -1;
     if (rdir >= 0) {
         pc->rfd = pl->fds[rdir][0];
         pl->fds[rdir][0] = -1;
         pc->rstate = &pl->state[rdir];
+        /* O_NONBLOCK lives on the shared open file description; reopening the pipe
+         * through /proc gives this end a private, blocking one, so a receive that
+         * waits forever is one read(2) instead of read, poll and read again. Opened
+         * non-blocking (a FIFO open would wait for a writer), then switched. */
+        char path[40];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", pc->rfd);
+        pc->rfd_block = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (pc->rfd_block >= 0 && fcntl(pc->rfd_block, F_SETFL, 0) < 0)
+            ipcm_close_fd(&pc->rfd_block);
     }
     if (wdir >= 0) {
         pc->wfd = pl->fds[wdir][1];
@@ -379,9 +389,11 @@ static ssize_t pipe_read_frame(struct pipe_chan *pc, void *buf, size_t cap,
 {
     struct pipe_dirstate *st = pc->rstate;
     struct pipe_hdr h;
+    /* Waiting forever between frames: let the kernel block (EOF still returns 0). */
+    int hfd = d->timeout_ms < 0 && pc->rfd_block >= 0 ? pc->rfd_block : pc->rfd;
 
     for (;;) {
-        ssize_t n = read(pc->rfd, &h, PIPE_HDR);
+        ssize_t n = read(hfd, &h, PIPE_HDR);
         if (n == 0)
             return -EPIPE; /* every write end is closed: end of stream */
         if (n < 0 && errno == EINTR)
@@ -448,6 +460,7 @@ static void pipe_close(struct ipcm_chan *c)
 {
     struct pipe_chan *pc = c->priv;
     ipcm_close_fd(&pc->rfd);
+    ipcm_close_fd(&pc->rfd_block);
     ipcm_close_fd(&pc->wfd);
     ipcm_shared_free(pc->mapping, pc->ndirs * sizeof(*pc->mapping));
     pc->mapping = NULL;

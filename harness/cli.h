@@ -52,7 +52,7 @@ int ipcm_cmd_list(int argc, char **argv);
 int ipcm_cmd_selftest(int argc, char **argv);
 int ipcm_cmd_bench(int argc, char **argv);
 /* The short benchmark of the default `ipcmark` run: table, ranking, results/ files. */
-int ipcm_cmd_bench_default(void);
+int ipcm_cmd_bench_default(char *json_path, size_t len);
 int ipcm_cmd_check(int argc, char **argv);
 int ipcm_cmd_compare(int argc, char **argv);
 int ipcm_cmd_plot(int argc, char **argv);

@@ -414,7 +414,7 @@ static void print_ranking(const struct ipcm_bench_run *run)
     }
 }
 
-int ipcm_cmd_bench_default(void)
+int ipcm_cmd_bench_default(char *json_path, size_t len)
 {
     struct ipcm_bench_config lat, tp;
     struct ipcm_record res;
@@ -475,8 +475,10 @@ int ipcm_cmd_bench_default(void)
         code = IPCM_EXIT_ENV;
     } else {
         code = write_outputs(&res, json, csv);
-        if (code == IPCM_EXIT_OK)
+        if (code == IPCM_EXIT_OK) {
             printf("results: %s %s\n", json, csv);
+            snprintf(json_path, len, "%s", json);
+        }
     }
     if (count_failed(&run))
         code = IPCM_EXIT_FAIL;

@@ -36,20 +36,36 @@ static void usage(FILE *f)
                "2 usage error, 3 environment error.\n");
 }
 
-/* The default suite: what a user wants to see first on a new host. */
+/* The default suite: what a user wants to see first on a new host. Each part runs
+ * even if an earlier one found a failure; the exit code reports the worst. */
 static int default_suite(void)
 {
     char *list_argv[] = {"list", NULL};
     char *self_argv[] = {"selftest", NULL};
-    int r = ipcm_cmd_list(1, list_argv);
-    if (r != IPCM_EXIT_OK)
-        return r;
-    putchar('\n');
-    r = ipcm_cmd_selftest(1, self_argv);
-    if (r != IPCM_EXIT_OK)
-        return r;
-    putchar('\n');
-    return ipcm_cmd_bench_default();
+    char *check_argv[] = {"check", "--quick", NULL};
+    char json[128] = "";
+    int worst = ipcm_cmd_list(1, list_argv);
+    if (worst != IPCM_EXIT_OK)
+        return worst;
+    printf("\n== selftest\n");
+    int r = ipcm_cmd_selftest(1, self_argv);
+    worst = r > worst ? r : worst;
+    printf("\n== conformance (quick; `ipcmark check` runs the whole catalogue)\n");
+    fflush(stdout);
+    r = ipcm_cmd_check(2, check_argv);
+    worst = r > worst ? r : worst;
+    printf("\n== benchmark\n");
+    fflush(stdout);
+    r = ipcm_cmd_bench_default(json, sizeof(json));
+    worst = r > worst ? r : worst;
+    if (json[0]) {
+        char *plot_argv[] = {"plot", json, "-o", "results/plots", NULL};
+        printf("\n== plots\n");
+        fflush(stdout);
+        r = ipcm_cmd_plot(4, plot_argv);
+        worst = r > worst ? r : worst;
+    }
+    return worst;
 }
 
 int main(int argc, char **argv)
