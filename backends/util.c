@@ -182,13 +182,19 @@ int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
         uint64_t now = ipcm_now_ns();
         if (d->timeout_ms > 0 && now >= d->at_ns)
             return -ETIMEDOUT;
-        uint64_t until = now + ROBUST_SLICE_NS;
-        if (d->timeout_ms > 0 && until > d->at_ns)
-            until = d->at_ns;
-        struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u),
-                              .tv_nsec = (long)(until % 1000000000u)};
-        /* clocklock measures against CLOCK_MONOTONIC, like every other wait here. */
-        r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+        uint64_t slice = ROBUST_SLICE_NS;
+        if (d->timeout_ms > 0 && d->at_ns - now < slice)
+            slice = d->at_ns - now;
+        /* timedlock takes a CLOCK_REALTIME deadline; only this one slice is measured
+         * against it (a clock step stretches or shortens one slice), the whole wait
+         * against the monotonic deadline. (ThreadSanitizer also intercepts timedlock,
+         * not clocklock.) */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t until = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + slice;
+        ts.tv_sec = (time_t)(until / 1000000000u);
+        ts.tv_nsec = (long)(until % 1000000000u);
+        r = pthread_mutex_timedlock(m, &ts);
         if (r != ETIMEDOUT)
             return -r;
     }
