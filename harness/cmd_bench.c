@@ -52,6 +52,9 @@ static void usage(FILE *f)
             "      --rate N          latency: open loop at N messages/s, one-way, from the\n"
             "                        intended send time\n"
             "      --timeout MS      per-operation deadline of the workers (default 10000)\n"
+            "      --verify MODE     stamps (default: identity, length, a per-message word\n"
+            "                        every 256 B and a hash of the first 256 B) or full\n"
+            "                        (XXH3 of every byte; costs more than small transfers)\n"
             "      --json FILE       write the results (schema %s)\n"
             "      --csv FILE        write one row per case\n"
             "  -h, --help            this text\n",
@@ -126,7 +129,7 @@ static int list_opt(const char *opt, const char *arg, bool sizes, uint64_t *out,
 enum {
     OPT_MODE = 256, OPT_SIZES, OPT_PRODUCERS, OPT_CONSUMERS, OPT_PAIRS, OPT_WORKERS, OPT_CHUNK,
     OPT_MESSAGES, OPT_DURATION, OPT_REPEAT, OPT_WARMUP, OPT_PIN, OPT_RATE, OPT_JSON, OPT_CSV,
-    OPT_TIMEOUT,
+    OPT_TIMEOUT, OPT_VERIFY,
 };
 
 static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, const char **json,
@@ -147,6 +150,7 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
         {"pin", required_argument, NULL, OPT_PIN},  {"rate", required_argument, NULL, OPT_RATE},
         {"json", required_argument, NULL, OPT_JSON}, {"csv", required_argument, NULL, OPT_CSV},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"verify", required_argument, NULL, OPT_VERIFY},
         {"help", no_argument, NULL, 'h'},           {0},
     };
     bool have_msgs = false, have_dur = false, have_pc = false, have_pairs = false;
@@ -249,6 +253,12 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
             if (ipcm_parse_count(optarg, 1, 3600000, &v) < 0)
                 return ipcm_usage_error("bench", "--timeout: bad milliseconds '%s'", optarg);
             cfg->timeout_ms = (int)v;
+            break;
+        case OPT_VERIFY:
+            if (strcmp(optarg, "full") != 0 && strcmp(optarg, "stamps") != 0)
+                return ipcm_usage_error("bench", "--verify: want full or stamps, not '%s'",
+                                        optarg);
+            cfg->verify_full = strcmp(optarg, "full") == 0;
             break;
         case OPT_JSON: *json = optarg; break;
         case OPT_CSV: *csv = optarg; break;

@@ -392,6 +392,8 @@ json_t *ipcm_config_json(const struct ipcm_bench_config *cfg, int argc, char **a
                           (json_int_t)cfg->timeout_ms);
     if (o && cfg->rate_per_s > 0)
         json_object_set_new(o, "rate_per_s", json_real(cfg->rate_per_s));
+    if (o)
+        json_object_set_new(o, "verify", json_string(cfg->verify_full ? "full" : "stamps"));
     return o;
 }
 

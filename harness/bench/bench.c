@@ -120,6 +120,26 @@ static void store64(unsigned char *p, uint64_t v)
     memcpy(p, &v, sizeof(v));
 }
 
+static bool msg_verify_full;
+
+void ipcm_msg_verify(bool full)
+{
+    msg_verify_full = full;
+}
+
+/* How many payload bytes the checksum covers. */
+static size_t msg_hashed(size_t size)
+{
+    size_t body = size - IPCM_MSG_FULL;
+    return msg_verify_full || body < IPCM_MSG_SAMPLE ? body : IPCM_MSG_SAMPLE;
+}
+
+/* The word unique to a message, stamped every IPCM_MSG_STAMP_STRIDE bytes. */
+static uint64_t msg_word(uint64_t seq, uint64_t tag)
+{
+    return seq * UINT64_C(0x9E3779B97F4A7C15) ^ tag;
+}
+
 void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint64_t send_ns)
 {
     unsigned char *b = buf;
@@ -129,7 +149,7 @@ void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint
      * nothing. memset runs at store bandwidth; a word unique to this message every
      * IPCM_MSG_STAMP_STRIDE bytes makes a message spliced from two (torn) or left
      * from an earlier one fail the checksum, which is seeded with the tag. */
-    uint64_t w = seq * UINT64_C(0x9E3779B97F4A7C15) ^ tag;
+    uint64_t w = msg_word(seq, tag);
     if (size > off)
         memset(b + off, (int)(w >> 56), size - off);
     for (size_t i = off; i + 8 <= size; i += IPCM_MSG_STAMP_STRIDE)
@@ -137,7 +157,7 @@ void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint
     if (off == IPCM_MSG_FULL) {
         store64(b, tag);
         store64(b + 8, send_ns);
-        store64(b + 16, XXH3_64bits_withSeed(b + 24, size - 24, tag ^ (send_ns * 31)));
+        store64(b + 16, XXH3_64bits_withSeed(b + 24, msg_hashed(size), tag ^ (send_ns * 31)));
     } else {
         uint64_t check = XXH3_64bits_withSeed(b + 8, size - 8, tag) & 0xffff;
         store64(b, tag | check << 48);
@@ -154,8 +174,21 @@ int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer,
     uint64_t ts = 0;
     if (len >= IPCM_MSG_FULL) {
         ts = load64(b + 8);
-        if (tag >> 48 || load64(b + 16) != XXH3_64bits_withSeed(b + 24, len - 24, tag ^ (ts * 31)))
+        if (tag >> 48 || load64(b + 16) != XXH3_64bits_withSeed(b + 24, msg_hashed(len),
+                                                               tag ^ (ts * 31)))
             return -EBADMSG;
+        if (!msg_verify_full) {
+            /* Beyond the hashed start: the per-message word every 256 bytes and the
+             * pattern byte at the end. */
+            uint64_t w = msg_word(tag & IPCM_MSG_SEQ_MASK, tag);
+            for (size_t i = IPCM_MSG_FULL; i + 8 <= len; i += IPCM_MSG_STAMP_STRIDE)
+                if (load64(b + i) != w + i)
+                    return -EBADMSG;
+            size_t last = len - 1;
+            if (len > IPCM_MSG_FULL && (last - IPCM_MSG_FULL) % IPCM_MSG_STAMP_STRIDE >= 8 &&
+                b[last] != (unsigned char)(w >> 56))
+                return -EBADMSG;
+        }
     } else {
         uint64_t check = tag >> 48;
         tag &= (UINT64_C(1) << 48) - 1;
@@ -486,6 +519,7 @@ int ipcm_bench_run(const struct ipcm_bench_config *cfg, struct ipcm_bench_run *o
     size_t n = expand(cfg, m, NULL, 0);
     if (!n)
         return -EINVAL;
+    ipcm_msg_verify(cfg->verify_full); /* workers inherit it through fork */
     struct ipcm_bench_params *plist = calloc(n, sizeof(*plist));
     struct ipcm_bench_case *cases = realloc(out->cases, (out->ncases + n) * sizeof(*cases));
     struct ipcm_hist *h = malloc((1 + IPCM_BENCH_MAX_BACKENDS) * sizeof(*h));

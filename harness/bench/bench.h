@@ -72,6 +72,10 @@ struct ipcm_bench_config {
     size_t npin;             /* 0: unpinned (latency: same-cpu and cross-cpu) */
     double rate_per_s;       /* > 0: open-loop latency at this send rate */
     int timeout_ms;          /* worker send/recv deadline; a stuck case fails, never hangs */
+    /* Verify every byte with XXH3 (true), or identity, length and the per-message
+     * stamp every 256 bytes (false, the default: PEERS.md pitfall 13, the check must
+     * not cost more than the transfer; the receive copy reads every byte anyway). */
+    bool verify_full;
     /* Optional progress report: called before each case (done of total). */
     void (*progress)(void *ctx, size_t done, size_t total, const char *what);
     void *progress_ctx;

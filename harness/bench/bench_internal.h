@@ -6,6 +6,7 @@
 #ifndef IPCM_HARNESS_BENCH_INTERNAL_H
 #define IPCM_HARNESS_BENCH_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,9 +17,11 @@
  *   full form (size >= IPCM_MSG_FULL = 24):
  *   bytes 8..15  send timestamp in ns (CLOCK_MONOTONIC; the intended send time in
  *                open-loop runs; 0 when not stamped)
- *   bytes 16..23 XXH3-64 of bytes 24.. seeded with tag and timestamp
+ *   bytes 16..23 XXH3-64 of bytes 24.. seeded with tag and timestamp (with
+ *                ipcm_msg_verify(false), of bytes 24..24+IPCM_MSG_SAMPLE only)
  *   bytes 24..   payload, written afresh by the producer for every message (a byte
- *                pattern plus a word unique to the message every 256 bytes)
+ *                pattern plus a word unique to the message every 256 bytes, which
+ *                every check compares: a torn, spliced or stale message fails)
  *   compact form (8 <= size < 24): the check is XXH3 of bytes 8.. seeded with the tag.
  */
 #define IPCM_MSG_MIN 8u
@@ -27,6 +30,11 @@
 #define IPCM_MSG_SEQ_MASK ((UINT64_C(1) << 40) - 1)
 #define IPCM_MSG_STAMP_STRIDE 256u /* bytes between per-message words in the payload */
 
+#define IPCM_MSG_SAMPLE 256u       /* bytes hashed by the stamps-only check */
+
+/* Choose full (XXH3 of every byte) or stamps-only verification for this process and
+ * the workers it forks. */
+void ipcm_msg_verify(bool full);
 /* Write a whole message of size bytes into buf (size >= IPCM_MSG_MIN). */
 void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint64_t send_ns);
 /*
