@@ -74,9 +74,12 @@ static int pinger_main(const void *varg, size_t len)
             break;
         ipcm_msg_fill(out, p->size, 0, k, 0);
         uint64_t t0 = ipcm_now_ns();
-        ssize_t n = ipcm_chan_send(c, out, p->size, p->timeout_ms);
+        /* Wait forever, so each backend blocks through its own wake-up path (a
+         * deadline would turn pipe and socket reads into poll + read); the parent's
+         * join deadline is the watchdog that turns a stuck case into a failure. */
+        ssize_t n = ipcm_chan_send(c, out, p->size, -1);
         if (n >= 0)
-            n = ipcm_chan_recv(c, in, cap, p->timeout_ms);
+            n = ipcm_chan_recv(c, in, cap, -1);
         now = ipcm_now_ns();
         if (n < 0) {
             sh->err[0] = (int)n;
@@ -127,11 +130,11 @@ static int echo_main(const void *varg, size_t len)
         return 99;
     }
     for (;;) {
-        ssize_t n = ipcm_chan_recv(c, buf, cap, p->timeout_ms);
+        ssize_t n = ipcm_chan_recv(c, buf, cap, -1); /* as ping_main: blocking, watched */
         if (n == -EPIPE)
             break;
         if (n >= 0)
-            n = ipcm_chan_send(c, buf, (size_t)n, p->timeout_ms);
+            n = ipcm_chan_send(c, buf, (size_t)n, -1);
         if (n < 0) {
             a->sh->err[1] = (int)n;
             break;
