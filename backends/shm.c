@@ -9,9 +9,11 @@
  * and then each direction's data region (a power of two of bytes, page-aligned). Every
  * control block is split into 128-byte blocks so that producer-owned, consumer-owned
  * and waiter-owned words never share a line: identity (read-mostly: magic, version,
- * sizes, broken, end-of-stream flags), producer (tail, producer lock, last producer
- * CPU), consumer (head, consumer lock, last consumer CPU), and two wait blocks (futex
- * epoch + waiter count for "not empty" and "not full"). No pointers are stored in
+ * sizes, broken, end-of-stream flags), producer (tail, last producer CPU), producer
+ * lock, consumer (head, last consumer CPU), consumer lock, and two wait blocks (futex
+ * epoch + waiter count for "not empty" and "not full"). Each lock has a block of its
+ * own because the other side reads (and spins on) the position next door: a lock word
+ * there would cost a cache-line transfer per lock operation. No pointers are stored in
  * shared memory: positions are 64-bit byte counts (position & (cap - 1) is the offset),
  * which never wrap in practice; all arithmetic is on differences, so they may.
  *
@@ -110,7 +112,7 @@
 #include <unistd.h>
 
 #define SHM_MAGIC 0x6d687369u /* "ishm" */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 #define SHM_ENDIAN 0x01020304u
 #define SHM_LINE 128u /* adjacent-line prefetch pairs 64-byte lines */
 #define SHM_ALIGN 8u  /* record alignment */
@@ -182,14 +184,16 @@ struct shm_ctl {
     _Atomic uint32_t no_senders; /* every sender token is gone (set by whoever sees it) */
     _Atomic uint32_t no_receivers;
     _Atomic uint64_t recoveries;
-    /* producer */
+    /* producer: the consumer reads tail (and spins on it), so the producer lock, which
+     * a lone producer takes and drops every put, lives on a line of its own: otherwise
+     * every lock operation would pull the line back from a spinning consumer */
     alignas(SHM_LINE) _Atomic uint64_t tail;
     _Atomic uint32_t prod_cpu;
-    pthread_mutex_t wlock;
-    /* consumer */
+    alignas(SHM_LINE) pthread_mutex_t wlock;
+    /* consumer (same split) */
     alignas(SHM_LINE) _Atomic uint64_t head;
     _Atomic uint32_t cons_cpu;
-    pthread_mutex_t rlock;
+    alignas(SHM_LINE) pthread_mutex_t rlock;
     alignas(SHM_LINE) struct shm_wait not_empty;
     alignas(SHM_LINE) struct shm_wait not_full;
 };
@@ -202,6 +206,9 @@ struct shm_map {
 static_assert(offsetof(struct shm_ctl, head) - offsetof(struct shm_ctl, tail) >= SHM_LINE,
               "producer and consumer words must not share a line pair");
 static_assert(sizeof(struct shm_ctl) % SHM_LINE == 0, "control blocks are line-aligned");
+static_assert(offsetof(struct shm_ctl, wlock) - offsetof(struct shm_ctl, tail) >= SHM_LINE &&
+                  offsetof(struct shm_ctl, rlock) - offsetof(struct shm_ctl, head) >= SHM_LINE,
+              "a lock must not share a line pair with the position it guards");
 
 extern const struct ipcm_backend ipcm_backend_shm;
 

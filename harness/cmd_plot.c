@@ -23,12 +23,15 @@
 #endif
 
 static const char plot_usage[] =
-    "usage: ipcmark plot RESULTS.json [-o DIR]\n"
+    "usage: ipcmark plot RESULTS.json [MORE.json ...] [-o DIR]\n"
     "\n"
     "Draw the comparison plots of a results file with gnuplot, as PNG and SVG in DIR\n"
     "(default results/plots): throughput vs message size, latency percentile spectrum,\n"
     "throughput vs producers x consumers, pool tasks/s vs workers. A plot without data\n"
     "in the file is skipped. The data files (*.dat) stay beside the images.\n"
+    "Several files are drawn as one: their cases are merged (no key may repeat) and the\n"
+    "title's host and date are the first file's, e.g. a pool run with the python-mp\n"
+    "reference of scripts/pool_python.py: ipcmark plot pool.json python.json\n"
     "The script is scripts/plot.gp ($IPCMARK_PLOT_GP overrides its path).\n";
 
 /* The word lists and notes handed to plot.gp through params.gp. */
@@ -45,11 +48,17 @@ static int cmp_ptr(const void *a, const void *b,
     return less(*x, *y);
 }
 
-/* Series order: by backend, then placement, then the x value set by the caller. */
+/*
+ * Series order: by backend, then placement, then the x value set by the caller. The
+ * python-mp reference comes last, so the key lists the backends under test together.
+ */
 static unsigned long long (*g_xkey)(const struct ipcm_rr_case *);
 
 static int by_series_then_x(const struct ipcm_rr_case *a, const struct ipcm_rr_case *b)
 {
+    int ra = strcmp(a->backend, "python-mp") == 0, rb = strcmp(b->backend, "python-mp") == 0;
+    if (ra != rb)
+        return ra - rb;
     int r = strcmp(a->backend, b->backend);
     if (r)
         return r;
@@ -366,13 +375,51 @@ static int mkdir_p(const char *dir)
 
 static const char *plots[] = {"tput_size", "latency", "tput_pxc", "pool"};
 
+/* The most files one plot merges; far more than a run and its references need. */
+#define PLOT_MAX_FILES 16
+
+/*
+ * Load files[0..n) into one result set: the first file's header (host, date) and the
+ * cases of all of them. Prints why on failure.
+ */
+static int load_all(const char *const *files, int n, struct ipcm_results **out)
+{
+    struct ipcm_results *more = NULL;
+    char err[256];
+    int e;
+
+    if ((e = ipcm_results_load(files[0], out, err, sizeof(err))) < 0) {
+        fprintf(stderr, "ipcmark plot: %s: %s\n", files[0], err);
+        return e;
+    }
+    for (int i = 1; i < n; i++) {
+        if ((e = ipcm_results_load(files[i], &more, err, sizeof(err))) < 0) {
+            fprintf(stderr, "ipcmark plot: %s: %s\n", files[i], err);
+            break;
+        }
+        if ((e = ipcm_results_merge(*out, more, err, sizeof(err))) < 0) {
+            fprintf(stderr, "ipcmark plot: %s: cannot draw it with the files before it: %s\n",
+                    files[i], err);
+            break;
+        }
+        ipcm_results_free(more);
+        more = NULL;
+    }
+    ipcm_results_free(more);
+    if (e < 0) {
+        ipcm_results_free(*out);
+        *out = NULL;
+    }
+    return e;
+}
+
 int ipcm_cmd_plot(int argc, char **argv)
 {
-    const char *file = NULL, *dir = "results/plots", *script;
+    const char *files[PLOT_MAX_FILES], *dir = "results/plots", *script;
     struct ipcm_results *r = NULL;
     struct plot_params pp = {0};
-    char err[256], path[4096], sbuf[4096];
-    int rc = IPCM_EXIT_USAGE, nplot[4] = {0}, e;
+    char path[4096], sbuf[4096], file[1024] = "";
+    int rc = IPCM_EXIT_USAGE, nplot[4] = {0}, e, nfiles = 0;
     struct group g = {0};
 
     for (int i = 1; i < argc; i++) {
@@ -385,21 +432,24 @@ int ipcm_cmd_plot(int argc, char **argv)
             dir = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return ipcm_usage_error("plot", "unknown option '%s' (try --help)", argv[i]);
-        } else if (file) {
-            return ipcm_usage_error("plot", "unexpected argument '%s': want one RESULTS.json",
-                                    argv[i]);
+        } else if (nfiles == PLOT_MAX_FILES) {
+            return ipcm_usage_error("plot", "unexpected argument '%s': at most %d files", argv[i],
+                                    PLOT_MAX_FILES);
         } else {
-            file = argv[i];
+            files[nfiles++] = argv[i];
         }
     }
-    if (!file)
+    if (!nfiles)
         return ipcm_usage_error("plot", "want RESULTS.json (try --help)");
     if (strlen(dir) > 3000)
         return ipcm_usage_error("plot", "-o: path too long");
-    if (ipcm_results_load(file, &r, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ipcmark plot: %s: %s\n", file, err);
-        return IPCM_EXIT_USAGE;
+    /* The files as one string, for the messages below (and for rerunning the command). */
+    for (int i = 0; i < nfiles; i++) {
+        size_t l = strlen(file);
+        snprintf(file + l, sizeof(file) - l, "%s%s", i ? " " : "", files[i]);
     }
+    if (load_all(files, nfiles, &r) < 0)
+        return IPCM_EXIT_USAGE;
     if ((e = mkdir_p(dir)) < 0) {
         fprintf(stderr, "ipcmark plot: %s: %s\n", dir, strerror(-e));
         rc = IPCM_EXIT_ENV;
@@ -414,7 +464,11 @@ int ipcm_cmd_plot(int argc, char **argv)
         goto out;
     }
     /* Strings from the file are sanitised by the reader: no quotes, no backslashes. */
-    fprintf(pp.f, "# written by ipcmark plot from %s\n", file);
+    /* A newline in a file name would end the comment and run the rest as gnuplot. */
+    fprintf(pp.f, "# written by ipcmark plot from ");
+    for (const char *c = file; *c; c++)
+        fputc((unsigned char)*c < 0x20 ? '_' : *c, pp.f);
+    fputc('\n', pp.f);
     /* host.kernel may be a whole uname -a line: keep "Linux <release>" for the title. */
     char kernel[64];
     const char *kv = r->kernel[0] ? r->kernel : "?";

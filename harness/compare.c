@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,6 +232,74 @@ static const struct ipcm_rr_case **sorted_cases(const struct ipcm_results *r)
     return v;
 }
 
+/* A run's value of one calibration figure: the mean of its start and end (NAN: none). */
+static double cal_value(const double v[2])
+{
+    if (isfinite(v[0]) && isfinite(v[1]))
+        return (v[0] + v[1]) / 2;
+    return isfinite(v[0]) ? v[0] : v[1];
+}
+
+static void why_append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void why_append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t l = strlen(buf);
+    va_list ap;
+    if (l + 2 >= len)
+        return;
+    if (l)
+        l += (size_t)snprintf(buf + l, len - l, "; ");
+    va_start(ap, fmt);
+    vsnprintf(buf + l, len - l, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * A verdict is about the build only if the machine stayed the same. The runs' own
+ * calibration (host.calibration) measures the machine with code that does not change
+ * between builds, so a difference there beyond the threshold points at the machine.
+ */
+static void check_machine(struct ipcm_cmp_report *rep)
+{
+    const struct ipcm_rr_calibration *b = &rep->base->calibration, *c = &rep->cur->calibration;
+    const struct {
+        const char *what, *unit;
+        int digits; /* after the point */
+        const double *bv, *cv;
+    } fig[] = {
+        {"cache-line round trip", "ns", 0, b->line_rtt_ns, c->line_rtt_ns},
+        {"memcpy 64 KiB", "GB/s", 1, b->memcpy_64k_gbs, c->memcpy_64k_gbs},
+        {"raw pipe round trip on one CPU", "ns", 0, b->raw_pipe_same_ns, c->raw_pipe_same_ns},
+        {"raw pipe round trip across CPUs", "ns", 0, b->raw_pipe_cross_ns, c->raw_pipe_cross_ns},
+    };
+    char *why = rep->machine_why;
+    size_t len = sizeof(rep->machine_why);
+
+    why[0] = '\0';
+    if (b->present && c->present)
+        for (size_t i = 0; i < sizeof(fig) / sizeof(fig[0]); i++) {
+            double x = cal_value(fig[i].bv), y = cal_value(fig[i].cv);
+            if (!(x > 0) || !isfinite(y) || !(fabs(y - x) / x > rep->opts.threshold))
+                continue;
+            why_append(why, len, "%s %.*f %s in the baseline, %.*f %s now (%+.0f%%)", fig[i].what,
+                       fig[i].digits, x, fig[i].unit, fig[i].digits, y, fig[i].unit,
+                       100.0 * (y - x) / x);
+        }
+    const struct ipcm_rr_calibration *run[2] = {b, c};
+    for (int k = 0; k < 2; k++) {
+        const char *who = k ? "the current run" : "the baseline run";
+        if (run[k]->changed)
+            why_append(why, len, "%s saw its machine change while it measured%s%s%s", who,
+                       run[k]->changed_reason[0] ? " (" : "", run[k]->changed_reason,
+                       run[k]->changed_reason[0] ? ")" : "");
+        if (run[k]->busy)
+            why_append(why, len, "%s found its machine busy", who);
+    }
+    rep->machine_differs = why[0] != '\0';
+}
+
 int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur,
                  const struct ipcm_cmp_opts *opts, struct ipcm_cmp_report **out)
 {
@@ -270,6 +339,7 @@ int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur
         strcmp(base->cpu_model, cur->cpu_model) != 0 || base->cpus_online != cur->cpus_online ||
         (base->hostname[0] && cur->hostname[0] && strcmp(base->hostname, cur->hostname) != 0);
     rep->kernel_differs = strcmp(base->kernel, cur->kernel) != 0;
+    check_machine(rep);
     free(bv);
     free(cv);
     *out = rep;
@@ -374,6 +444,11 @@ static int warnings(const struct ipcm_cmp_report *rep, char w[][WARN_LEN], int m
     if (rep->kernel_differs && n < max)
         snprintf(w[n++], WARN_LEN, "different kernel: baseline '%s' vs current '%s'",
                  rep->base->kernel, rep->cur->kernel);
+    if (rep->machine_differs && n < max)
+        snprintf(w[n++], WARN_LEN,
+                 "the machine, not the build, may explain changes: %s (host.calibration; "
+                 "rerun both on a quiet machine before trusting a verdict)",
+                 rep->machine_why);
     if (rep->count[IPCM_V_INSUFFICIENT] && n < max)
         snprintf(w[n++], WARN_LEN,
                  "%zu metrics have too few repetitions for the U test to reach alpha %g "
@@ -407,8 +482,8 @@ static void fmt_change(const struct ipcm_cmp_row *row, char *buf, size_t len)
 
 int ipcm_cmp_write_table(const struct ipcm_cmp_report *rep, FILE *f)
 {
-    char w[4][WARN_LEN], a[96], b[96], ch[40], p[24], key[256], line[512];
-    int nw = warnings(rep, w, 4);
+    char w[6][WARN_LEN], a[96], b[96], ch[40], p[24], key[256], line[512];
+    int nw = warnings(rep, w, 6);
 
     describe(rep->base, rep->opts.base_label, line, sizeof(line));
     fprintf(f, "baseline: %s\n", line);
@@ -483,8 +558,8 @@ static void md_header(FILE *f)
 
 int ipcm_cmp_write_markdown(const struct ipcm_cmp_report *rep, FILE *f)
 {
-    char w[4][WARN_LEN], line[512], key[256];
-    int nw = warnings(rep, w, 4);
+    char w[6][WARN_LEN], line[512], key[256];
+    int nw = warnings(rep, w, 6);
     size_t shown = 0;
 
     fprintf(f, "### ipcmark compare: %s\n\n",
@@ -592,8 +667,8 @@ static int dump(json_t *root, FILE *f)
 
 int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
 {
-    char w[4][WARN_LEN];
-    int nw = warnings(rep, w, 4);
+    char w[6][WARN_LEN];
+    int nw = warnings(rep, w, 6);
     json_t *root = json_object(), *rows = json_array(), *added = json_array(),
            *missing = json_array(), *warn = json_array(), *counts = json_object();
 
@@ -620,6 +695,9 @@ int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
     for (int i = 0; i < nw; i++)
         json_array_append_new(warn, json_string(w[i]));
     json_object_set_new(root, "warnings", warn);
+    /* For tools: whether the machine may explain the changes, and why (also a warning). */
+    json_object_set_new(root, "machine_may_explain", json_boolean(rep->machine_differs));
+    json_object_set_new(root, "machine_reason", json_string(rep->machine_why));
     for (size_t i = 0; i < rep->nrows; i++) {
         const struct ipcm_cmp_row *row = &rep->rows[i];
         json_t *o = case_key_json(row->cur);

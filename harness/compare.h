@@ -67,6 +67,13 @@ struct ipcm_cmp_report {
     size_t count[IPCM_V_COUNT];
     bool host_differs; /* hostname, CPU model or CPU count differ */
     bool kernel_differs;
+    /*
+     * The machine itself may explain changes: a host.calibration figure of the two runs
+     * differs by more than the threshold, or either run flagged its machine changed or
+     * busy. Only a warning; verdicts are not altered. machine_why says which, in words.
+     */
+    bool machine_differs;
+    char machine_why[768];
 };
 
 /*

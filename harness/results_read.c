@@ -282,6 +282,69 @@ static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_ca
     return 0;
 }
 
+/*
+ * One [start, end] pair of host.calibration. An entry is null when the writer could not
+ * measure it (no end calibration after an interrupted run): NAN, not an error.
+ */
+static int get_pair(struct rr_ctx *cx, json_t *obj, const char *name, double out[2])
+{
+    json_t *v = json_object_get(obj, name);
+    out[0] = out[1] = NAN;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 2)
+        return fail(cx, -EINVAL, "host.calibration.%s: not an array [start, end]", name);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *e = json_array_get(v, i);
+        char item[64];
+        if (json_is_null(e))
+            continue;
+        snprintf(item, sizeof(item), "%s[%zu]", name, i);
+        int r = check_number(cx, e, "host.calibration", item, &out[i]);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int get_flag(struct rr_ctx *cx, json_t *obj, const char *name, bool *out)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = false;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return fail(cx, -EINVAL, "host.calibration.%s: not a boolean", name);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int read_calibration(struct rr_ctx *cx, json_t *host, struct ipcm_rr_calibration *cal)
+{
+    json_t *o = json_object_get(host, "calibration");
+    int r;
+
+    cal->line_rtt_ns[0] = cal->line_rtt_ns[1] = NAN;
+    cal->memcpy_64k_gbs[0] = cal->memcpy_64k_gbs[1] = NAN;
+    cal->raw_pipe_same_ns[0] = cal->raw_pipe_same_ns[1] = NAN;
+    cal->raw_pipe_cross_ns[0] = cal->raw_pipe_cross_ns[1] = NAN;
+    if (!o || json_is_null(o))
+        return 0;
+    if (!json_is_object(o))
+        return fail(cx, -EINVAL, "host.calibration: not an object");
+    if ((r = get_pair(cx, o, "line_rtt_ns", cal->line_rtt_ns)) < 0 ||
+        (r = get_pair(cx, o, "memcpy_64k_gbs", cal->memcpy_64k_gbs)) < 0 ||
+        (r = get_pair(cx, o, "raw_pipe_rtt_same_cpu_ns", cal->raw_pipe_same_ns)) < 0 ||
+        (r = get_pair(cx, o, "raw_pipe_rtt_cross_cpu_ns", cal->raw_pipe_cross_ns)) < 0 ||
+        (r = get_flag(cx, o, "changed", &cal->changed)) < 0 ||
+        (r = get_flag(cx, o, "busy", &cal->busy)) < 0 ||
+        (r = get_text(cx, o, "changed_reason", "host.calibration", cal->changed_reason,
+                      sizeof(cal->changed_reason))) < 0)
+        return r;
+    cal->present = true;
+    return 0;
+}
+
 static int cmp_case_ptr(const void *a, const void *b)
 {
     const struct ipcm_rr_case *const *x = a, *const *y = b;
@@ -344,6 +407,8 @@ static int read_root(struct rr_ctx *cx, json_t *root, struct ipcm_results *res)
     host = json_object_get(root, "host");
     if (host && !json_is_object(host))
         return fail(cx, -EINVAL, "host: not an object");
+    if ((r = read_calibration(cx, host, &res->calibration)) < 0)
+        return r;
     if (host) {
         uint64_t cpus;
         if ((r = get_text(cx, host, "hostname", "host", res->hostname, sizeof(res->hostname))) <
@@ -464,6 +529,36 @@ fail:
     if (fd >= 0)
         close(fd);
     return r;
+}
+
+int ipcm_results_merge(struct ipcm_results *dst, struct ipcm_results *src, char *err, size_t errlen)
+{
+    struct rr_ctx cx = {err, errlen};
+    size_t n = dst->ncases;
+    int r;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!src->ncases)
+        return 0;
+    if (src->ncases > IPCM_RR_MAX_CASES - n)
+        return fail(&cx, -E2BIG, "cases: %zu together, more than the limit %u", n + src->ncases,
+                    IPCM_RR_MAX_CASES);
+    struct ipcm_rr_case *v = realloc(dst->cases, (n + src->ncases) * sizeof(*v));
+    if (!v)
+        return fail(&cx, -ENOMEM, "cases: out of memory");
+    dst->cases = v;
+    memcpy(v + n, src->cases, src->ncases * sizeof(*v));
+    dst->ncases = n + src->ncases;
+    /* The copies still belong to src until the keys are known to be distinct. */
+    if ((r = check_unique_keys(&cx, dst)) < 0) {
+        dst->ncases = n;
+        return r;
+    }
+    free(src->cases);
+    src->cases = NULL;
+    src->ncases = 0;
+    return 0;
 }
 
 void ipcm_results_free(struct ipcm_results *r)

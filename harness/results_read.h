@@ -68,6 +68,21 @@ struct ipcm_rr_case {
 };
 
 /*
+ * host.calibration: the machine's own limits measured at the start and the end of the
+ * run (results/README.md). A value the file does not have is NAN, so a writer that
+ * skipped one measurement still leaves the others usable.
+ */
+struct ipcm_rr_calibration {
+    bool present;                /* the file has host.calibration */
+    double line_rtt_ns[2];       /* [start, end] cache-line round trip */
+    double memcpy_64k_gbs[2];    /* [start, end] memcpy bandwidth */
+    double raw_pipe_same_ns[2];  /* raw_pipe_rtt_same_cpu_ns */
+    double raw_pipe_cross_ns[2]; /* raw_pipe_rtt_cross_cpu_ns */
+    bool changed, busy;          /* the writer's own flags */
+    char changed_reason[IPCM_RR_TEXT_LEN];
+};
+
+/*
  * A parsed results file. Text fields are sanitised (printable ASCII, no quotes or
  * backslashes) so they can be shown in a table or a gnuplot title without escaping;
  * "" when absent.
@@ -82,6 +97,7 @@ struct ipcm_results {
     long cpus_online; /* 0 when absent */
     struct ipcm_rr_case *cases;
     size_t ncases;
+    struct ipcm_rr_calibration calibration; /* host.calibration */
 };
 
 /*
@@ -105,6 +121,18 @@ int ipcm_results_parse(const char *buf, size_t len, struct ipcm_results **out, c
  * ipcm_results_parse; also -errno from open/read (-ENOENT, -EACCES, -EISDIR, ...).
  */
 int ipcm_results_load(const char *path, struct ipcm_results **out, char *err, size_t errlen);
+
+/*
+ * ipcm_results_merge - move the cases of src to the end of dst, so that one plot can
+ * draw several files (a bench run and the python-mp reference). dst keeps its own
+ * host and header fields; src is left with no cases and is still freed by the caller.
+ * Returns 0, or (dst and src unchanged):
+ *   -EINVAL  a case of src has the key of a case of dst (err names it)
+ *   -E2BIG   more than IPCM_RR_MAX_CASES cases together
+ *   -ENOMEM  out of memory
+ */
+int ipcm_results_merge(struct ipcm_results *dst, struct ipcm_results *src, char *err,
+                       size_t errlen);
 
 /* ipcm_results_free - release what ipcm_results_parse/load returned. NULL is a no-op. */
 void ipcm_results_free(struct ipcm_results *r);

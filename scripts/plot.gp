@@ -128,10 +128,13 @@ if (exists("pool_files") && words(pool_files) > 0) {
         set format y '%.0s%c'
         set xlabel 'workers (processes)'
         set ylabel 'tasks/s (median, bars: min-max of repetitions)'
+        # Room either side, so the error bars of 1 and 8 workers are not drawn on the border.
+        set offsets graph 0.04, graph 0.04, 0, 0
         plot for [i = 1:words(pool_files)] word(pool_files, i) \
              using 1:2:3:4 with yerrorlines lt lt_of(word(pool_titles, i)) \
              title (isref(word(pool_titles, i)) ? 'python-mp (reference)' : word(pool_titles, i))
         unset logscale
+        unset offsets
         set format y '% h'
     }
 }

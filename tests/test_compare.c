@@ -284,6 +284,114 @@ START_TEST(new_missing_failed_and_host_are_reported)
 }
 END_TEST
 
+/* One unchanged case between two runs whose host.calibration is given as JSON text. */
+static struct ipcm_cmp_report *cal_compare(const char *base_cal, const char *cur_cal,
+                                           struct ipcm_results **rb, struct ipcm_results **rc)
+{
+    const char *cal[2] = {base_cal, cur_cal};
+    struct ipcm_results **out[2] = {rb, rc};
+    struct ipcm_cmp_opts o = {.threshold = 0.10, .alpha = 0.05};
+    struct ipcm_cmp_report *rep;
+    char buf[2048], err[256];
+    for (int k = 0; k < 2; k++) {
+        snprintf(buf, sizeof(buf),
+                 "{\"schema\":\"ipcmark-results/1\",\"host\":{\"cpu_model\":\"cpu\","
+                 "\"cpus_online\":2,\"kernel\":\"6.1\",\"calibration\":%s},\"cases\":[{"
+                 "\"mode\":\"pool\",\"backend\":\"pipe\",\"size\":8,\"workers\":2,"
+                 "\"status\":\"ok\",\"tasks_per_s\":{\"median\":100,"
+                 "\"samples\":[99,100,101,100,102]}}]}",
+                 cal[k]);
+        ck_assert_msg(ipcm_results_parse(buf, strlen(buf), out[k], err, sizeof(err)) == 0, "%s",
+                      err);
+    }
+    ck_assert_int_eq(ipcm_compare(*rb, *rc, &o, &rep), 0);
+    return rep;
+}
+
+static bool rendered_has(const struct ipcm_cmp_report *rep,
+                         int (*render)(const struct ipcm_cmp_report *, FILE *), const char *what)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(render(rep, f), 0);
+    fclose(f);
+    bool has = strstr(text, what) != NULL;
+    free(text);
+    return has;
+}
+
+START_TEST(calibration_difference_warns_without_changing_verdicts)
+{
+    static const char quiet[] = "{\"line_rtt_ns\":[60,62],\"memcpy_64k_gbs\":[50,51],"
+                                "\"raw_pipe_rtt_same_cpu_ns\":[5000,5100],"
+                                "\"raw_pipe_rtt_cross_cpu_ns\":[20000,null],"
+                                "\"changed\":false,\"busy\":false}";
+    /* Within 10% of quiet on every figure. */
+    static const char near[] = "{\"line_rtt_ns\":[63,64],\"memcpy_64k_gbs\":[48,49],"
+                               "\"raw_pipe_rtt_same_cpu_ns\":[5200,5200],"
+                               "\"raw_pipe_rtt_cross_cpu_ns\":[21000,21000]}";
+    /* The cache line twice as slow: another machine, or a loaded one. */
+    static const char slow[] = "{\"line_rtt_ns\":[120,124],\"memcpy_64k_gbs\":[50,51],"
+                               "\"raw_pipe_rtt_same_cpu_ns\":[5000,5100],"
+                               "\"raw_pipe_rtt_cross_cpu_ns\":[20000,20000]}";
+    static const char busy[] = "{\"line_rtt_ns\":[60,62],\"changed\":true,"
+                               "\"changed_reason\":\"memcpy 64 KiB 30 GB/s at start\","
+                               "\"busy\":true}";
+    struct ipcm_results *a, *b;
+    struct ipcm_cmp_report *rep;
+
+    rep = cal_compare(quiet, near, &a, &b);
+    ck_assert(!rep->machine_differs);
+    ck_assert_str_eq(rep->machine_why, "");
+    ck_assert(!rendered_has(rep, ipcm_cmp_write_table, "machine, not the build"));
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(a);
+    ipcm_results_free(b);
+
+    rep = cal_compare(quiet, slow, &a, &b);
+    ck_assert(rep->machine_differs);
+    ck_assert_msg(strstr(rep->machine_why, "cache-line round trip") != NULL, "%s",
+                  rep->machine_why);
+    ck_assert(strstr(rep->machine_why, "memcpy") == NULL);
+    /* A warning only: the unchanged case stays unchanged and the gate passes. */
+    ck_assert_uint_eq(rep->nrows, 1);
+    ck_assert_int_eq(rep->rows[0].verdict, IPCM_V_UNCHANGED);
+    ck_assert(!ipcm_cmp_failed(rep));
+    ck_assert(rendered_has(rep, ipcm_cmp_write_table, "warning: the machine, not the build"));
+    ck_assert(rendered_has(rep, ipcm_cmp_write_markdown, "**Warning:** the machine, not the"));
+    ck_assert(rendered_has(rep, ipcm_cmp_write_json, "\"machine_may_explain\": true"));
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(a);
+    ipcm_results_free(b);
+
+    /* The writer's own flags warn even with the figures alike; either side counts. */
+    rep = cal_compare(busy, quiet, &a, &b);
+    ck_assert(rep->machine_differs);
+    ck_assert(strstr(rep->machine_why, "baseline run found its machine busy") != NULL);
+    ck_assert(strstr(rep->machine_why, "30 GB/s") != NULL);
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(a);
+    ipcm_results_free(b);
+
+    /* Files without calibration (older writers) compare as before, with no warning. */
+    rep = cal_compare("null", "null", &a, &b);
+    ck_assert(!rep->machine_differs);
+    ck_assert(rendered_has(rep, ipcm_cmp_write_json, "\"machine_may_explain\": false"));
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(a);
+    ipcm_results_free(b);
+
+    /* A malformed calibration is an input error like any other field. */
+    char err[256];
+    const char *bad = "{\"schema\":\"ipcmark-results/1\",\"host\":{\"calibration\":"
+                      "{\"line_rtt_ns\":\"fast\"}},\"cases\":[]}";
+    ck_assert_int_eq(ipcm_results_parse(bad, strlen(bad), &a, err, sizeof(err)), -EINVAL);
+    ck_assert_msg(strstr(err, "host.calibration.line_rtt_ns") != NULL, "%s", err);
+}
+END_TEST
+
 static struct ipcm_results *load_data(const char *name)
 {
     char path[512], err[256];
@@ -420,6 +528,7 @@ static Suite *compare_suite(void)
     tcase_add_test(cmp, three_repetitions_are_insufficient_not_unchanged);
     tcase_add_test(cmp, new_missing_failed_and_host_are_reported);
     tcase_add_test(cmp, synthetic_files_flag_exactly_the_slowed_backend);
+    tcase_add_test(cmp, calibration_difference_warns_without_changing_verdicts);
     tcase_add_test(rd, reader_rejects_every_file_of_the_bad_corpus);
     tcase_add_test(rd, reader_limits_and_errors);
     suite_add_tcase(s, mwu);

@@ -95,3 +95,12 @@ if __name__ == "__main__":
     # One backend 30% slower: throughput x 1/1.3, latency x 1.3.
     write(f"{out}/synthetic_pipe_slow.json",
           results(3, slow_backend="pipe", slow=1 / 1.3, created="2026-12-01T12:00:00Z"))
+    # A pool run and the python-mp reference as two files, as `ipcmark bench --mode pool`
+    # and scripts/pool_python.py write them, for `ipcmark plot A.json B.json`.
+    pool = results(1)
+    py = dict(pool, cases=[c for c in pool["cases"] if c["backend"] == "python-mp"],
+              tool={"name": "pool_python.py", "version": "0.1.0"})
+    pool["cases"] = [c for c in pool["cases"]
+                     if c["mode"] == "pool" and c["backend"] != "python-mp"]
+    write(f"{out}/synthetic_pool.json", pool)
+    write(f"{out}/synthetic_python.json", py)
