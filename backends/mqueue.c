@@ -28,6 +28,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 struct mqueue_dir {
     mqd_t q;
@@ -41,6 +43,7 @@ struct mqueue_link {
 
 struct mqueue_chan {
     struct mqueue_dir send, recv; /* q == -1 where the role does not use it */
+    int ep; /* pollfd of a receiving end that can see end-of-stream, else -1 */
 };
 
 static int mqueue_limits(struct ipcm_limits *out)
@@ -150,6 +153,27 @@ static int mqueue_open(struct ipcm_chan *c)
         break;
     }
     mqueue_destroy(c->link);
+    /* ipcm_chan_pollfd must poll readable whenever recv would not block, and that
+     * includes end-of-stream, which the queue descriptor alone never shows (it lives in
+     * the senders' life pipe). So a receiving end that can see EOF polls through an
+     * epoll set holding both. BOTH holds a sender token itself: it never sees EOF. */
+    mc->ep = -1;
+    int gone = ipcm_life_senders_gone_fd(&mc->recv.life);
+    if (mc->recv.q != (mqd_t)-1 && gone >= 0) {
+        struct epoll_event eq = {.events = EPOLLIN, .data.fd = (int)mc->recv.q};
+        struct epoll_event eg = {.events = EPOLLIN, .data.fd = gone};
+        mc->ep = epoll_create1(EPOLL_CLOEXEC);
+        if (mc->ep < 0 || epoll_ctl(mc->ep, EPOLL_CTL_ADD, (int)mc->recv.q, &eq) < 0 ||
+            epoll_ctl(mc->ep, EPOLL_CTL_ADD, gone, &eg) < 0) {
+            int err = -errno;
+            if (mc->ep >= 0)
+                close(mc->ep);
+            mc->ep = -1;
+            mqueue_dir_close(&mc->send);
+            mqueue_dir_close(&mc->recv);
+            return err;
+        }
+    }
     return 0;
 }
 
@@ -229,11 +253,14 @@ static void mqueue_close(struct ipcm_chan *c)
     struct mqueue_chan *mc = c->priv;
     mqueue_dir_close(&mc->send);
     mqueue_dir_close(&mc->recv);
+    ipcm_close_fd(&mc->ep);
 }
 
 static int mqueue_pollfd(const struct ipcm_chan *c)
 {
     const struct mqueue_chan *mc = c->priv;
+    if (mc->ep >= 0)
+        return mc->ep;
     const struct mqueue_dir *d = mc->recv.q != (mqd_t)-1 ? &mc->recv : &mc->send;
     return d->q != (mqd_t)-1 ? (int)d->q : -EBADF;
 }

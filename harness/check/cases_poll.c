@@ -40,7 +40,7 @@ struct pargs {
     unsigned count;
     uint32_t producer;
     int fd;                 /* poller: the inherited pollfd */
-    int ctl;                /* worker: read end; closing the write end releases it */
+    int ctl, ctl_w;         /* worker: read end; closing the write end releases it */
     atomic_int *stop;
     _Atomic long *ready;    /* poller: how often it saw the end readable */
     uint64_t seed;
@@ -109,11 +109,8 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
     }
     IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     ipcm_check_phase(ctx, "polling from a second process while messages arrive");
-    /* Let everything arrive under the poller first, then take it all: whole messages,
-     * in order, each once. */
-    if (!ipcm_check_join(ctx, &prod, T_OP, __FILE__, __LINE__))
-        goto out;
-    ipcm_check_sleep_ms(20);
+    /* Take everything while the poller polls: whole messages, in order, each once.
+     * Pauses let messages queue up under the poller (the producer is faster). */
     uint64_t st = ctx->seed;
     unsigned char buf[1024];
     for (unsigned i = 0; i < count; i++) {
@@ -125,8 +122,12 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
         IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, (size_t)n, &p, &s), ==, 0, goto out);
         IPCM_CHECK_OP_(ctx, s, ==, i, goto out);
         atomic_fetch_add(&ctx->sh->messages, 1);
+        if (i % 8 == 0)
+            ipcm_check_sleep_ms(3);
     }
     IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, -EPIPE, goto out);
+    if (!ipcm_check_join(ctx, &prod, T_OP, __FILE__, __LINE__))
+        goto out;
     IPCM_CHECK(ctx, atomic_load(a.ready) > 0, "the poller never saw the end readable");
 out:
     atomic_store(stop, 1);
@@ -191,6 +192,7 @@ static int w_tagged_sender(const void *arg, size_t len)
     unsigned char buf[64];
     char b;
     (void)len;
+    close(a->ctl_w); /* else its own copy keeps the release pipe open */
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
     while (read(a->ctl, &b, 1) < 0 && errno == EINTR)
         ;
@@ -220,7 +222,7 @@ static void wait_many(struct ipcm_check_ctx *ctx)
             break;
         }
         struct pargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape),
-                          .producer = i, .ctl = ctl[0]};
+                          .producer = i, .ctl = ctl[0], .ctl_w = ctl[1]};
         r = ipcm_check_spawn(ctx, &p[i], "tagged", w_tagged_sender, &a, sizeof(a));
         if (r == 0)
             r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c[i]);
