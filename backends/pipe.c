@@ -50,6 +50,7 @@
 #define PIPE_HDR 8u
 #define PIPE_PAGE 4096u  /* one pipe buffer slot; PIPE_BUF on Linux */
 #define PIPE_SLICE_MS 50 /* how often a reader stuck mid-frame checks its writer */
+#define PIPE_MIN_SIZE (256u * 1024) /* bytes; 64 pages of the user's pipe-user-pages-soft */
 
 struct pipe_hdr {
     uint32_t len;
@@ -135,11 +136,12 @@ static int pipe_create(struct ipcm_link *l)
             err = -errno;
             goto fail;
         }
-        /* Room for two large frames and their page slack (at least the default 64 KiB),
-         * within pipe-max-size. */
-        size_t want = 2 * (frame + 2 * PIPE_PAGE);
-        if (want < 65536)
-            want = 65536;
+        /* Room for several frames and their page slack, so a writer seldom waits for
+         * room while the reader drains (a 64 KiB pipe holds only five 4 KiB frames by
+         * the slot count), within pipe-max-size. */
+        size_t want = 4 * (frame + 2 * PIPE_PAGE);
+        if (want < PIPE_MIN_SIZE)
+            want = PIPE_MIN_SIZE;
         unsigned long max_size = 0;
         if (ipcm_read_sysctl("/proc/sys/fs/pipe-max-size", &max_size) == 0 && want > max_size)
             want = max_size;
