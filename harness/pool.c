@@ -26,6 +26,7 @@
 #define POOL_TASK (POOL_MAGIC | 1u)
 #define POOL_RESULT (POOL_MAGIC | 2u)
 #define POOL_READY (POOL_MAGIC | 3u)
+#define POOL_EXIT (POOL_MAGIC | 4u) /* close: finish what is queued, then exit */
 #define POOL_LAST 1u /* the last result frame of a task frame */
 #define POOL_HDR 32u
 #define POOL_ITEM 8u
@@ -270,6 +271,10 @@ static int pool_worker_main(const void *arg, size_t len)
             }
             memcpy(&h, in + pos, POOL_HDR);
             pos += POOL_HDR;
+            if (h.type == POOL_EXIT) {
+                r = -ECANCELED; /* leaves the loop below as a clean exit */
+                break;
+            }
             if (h.type != POOL_TASK) {
                 r = -EPROTO;
                 break;
@@ -287,7 +292,7 @@ static int pool_worker_main(const void *arg, size_t len)
         if (r == 0)
             r = out_flush(rc, &o);
         if (r < 0) {
-            code = r == -EPIPE ? 0 : 2;
+            code = r == -EPIPE || r == -ECANCELED ? 0 : 2;
             break;
         }
         if (p->opt.max_tasks_per_worker && done >= p->opt.max_tasks_per_worker) {
@@ -919,6 +924,28 @@ int ipcm_pool_terminate(struct ipcm_pool *p)
     return 0;
 }
 
+/*
+ * Tell each worker to exit once its queue is done: an explicit exit frame, then our end
+ * of its task queue closed. End-of-stream alone is not enough: a process the program
+ * forked after the pool was created holds copies of the pool's descriptors, and a
+ * worker would then never see its queue end (the "stray descriptor" trap of pipe(7)).
+ * A full queue gets the frame later, from join.
+ */
+static void pool_send_exits(struct ipcm_pool *p)
+{
+    struct pool_hdr h = {.type = POOL_EXIT};
+    memcpy(p->sbuf, &h, POOL_HDR);
+    for (unsigned s = 0; s < p->nworkers; s++) {
+        struct pool_worker *w = &p->w[s];
+        if (!w->task)
+            continue;
+        if (w->proc.pid > 0 && ipcm_chan_send(w->task, p->sbuf, POOL_HDR, 0) == -EAGAIN)
+            continue;
+        ipcm_chan_close(w->task);
+        w->task = NULL;
+    }
+}
+
 int ipcm_pool_close(struct ipcm_pool *p)
 {
     if (!p)
@@ -927,11 +954,7 @@ int ipcm_pool_close(struct ipcm_pool *p)
         return -EDEADLK;
     if (p->state == POOL_RUNNING)
         p->state = POOL_CLOSED;
-    /* Closing our end of each task queue is the workers' signal to exit. */
-    for (unsigned s = 0; s < p->nworkers; s++) {
-        ipcm_chan_close(p->w[s].task);
-        p->w[s].task = NULL;
-    }
+    pool_send_exits(p);
     return 0;
 }
 
@@ -953,6 +976,12 @@ int ipcm_pool_join(struct ipcm_pool *p, int timeout_ms)
         int wait = ms_left(deadline, timeout_ms);
         if (wait == 0)
             return -ETIMEDOUT;
+        pool_send_exits(p);
+        bool pending = false;
+        for (unsigned s = 0; s < p->nworkers; s++)
+            pending |= p->w[s].task != NULL;
+        if (pending && (wait < 0 || wait > 1))
+            wait = 1;
         /* Keep draining results so no worker stays blocked on a full result queue. */
         int r = pool_poll(p, wait);
         if (r < 0)
