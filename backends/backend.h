@@ -62,6 +62,8 @@ struct ipcm_backend {
     void (*destroy)(struct ipcm_link *l);
     /* Optional (NULL unless IPCM_CAP_POLLFD). */
     int (*pollfd)(const struct ipcm_chan *c);
+    /* Optional (NULL unless IPCM_CAP_QSIZE). */
+    ssize_t (*qsize)(const struct ipcm_chan *c);
 };
 
 #endif /* IPCM_BACKENDS_BACKEND_H */

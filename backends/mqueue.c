@@ -256,6 +256,18 @@ static void mqueue_close(struct ipcm_chan *c)
     ipcm_close_fd(&mc->ep);
 }
 
+static ssize_t mqueue_qsize(const struct ipcm_chan *c)
+{
+    const struct mqueue_chan *mc = c->priv;
+    const struct mqueue_dir *d = mc->recv.q != (mqd_t)-1 ? &mc->recv : &mc->send;
+    struct mq_attr attr;
+    if (d->q == (mqd_t)-1)
+        return -EBADF;
+    if (mq_getattr(d->q, &attr) < 0)
+        return -errno;
+    return (ssize_t)attr.mq_curmsgs;
+}
+
 static int mqueue_pollfd(const struct ipcm_chan *c)
 {
     const struct mqueue_chan *mc = c->priv;
@@ -269,7 +281,7 @@ const struct ipcm_backend ipcm_backend_mqueue = {
     .abi = IPCM_BACKEND_ABI,
     .name = "mqueue",
     .summary = "POSIX message queues (mq_open(3)), with life pipes for end-of-stream",
-    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_NAMED,
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_NAMED | IPCM_CAP_QSIZE,
     .link_priv = sizeof(struct mqueue_link),
     .chan_priv = sizeof(struct mqueue_chan),
     .limits = mqueue_limits,
@@ -281,4 +293,5 @@ const struct ipcm_backend ipcm_backend_mqueue = {
     .close = mqueue_close,
     .destroy = mqueue_destroy,
     .pollfd = mqueue_pollfd,
+    .qsize = mqueue_qsize,
 };

@@ -479,6 +479,16 @@ static void pipe_close(struct ipcm_chan *c)
     pc->mapping = NULL;
 }
 
+static ssize_t pipe_qsize(const struct ipcm_chan *c)
+{
+    const struct pipe_chan *pc = c->priv;
+    const struct pipe_dirstate *st = pc->rfd >= 0 ? pc->rstate : pc->wstate;
+    /* Both counters move under their locks after the frame moved, so a reader can be
+     * counted before its writer: clamp the transient difference at 0. */
+    unsigned long long w = atomic_load(&st->frames_written), r = atomic_load(&st->frames_read);
+    return w > r ? (ssize_t)(w - r) : 0;
+}
+
 static int pipe_pollfd(const struct ipcm_chan *c)
 {
     const struct pipe_chan *pc = c->priv;
@@ -489,7 +499,7 @@ const struct ipcm_backend ipcm_backend_pipe = {
     .abi = IPCM_BACKEND_ABI,
     .name = "pipe",
     .summary = "pipe(2), length-framed, robust-mutex serialised writers and readers",
-    .caps = IPCM_CAP_POLLFD | IPCM_CAP_STREAM,
+    .caps = IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE,
     .link_priv = sizeof(struct pipe_link),
     .chan_priv = sizeof(struct pipe_chan),
     .limits = pipe_limits,
@@ -501,4 +511,5 @@ const struct ipcm_backend ipcm_backend_pipe = {
     .close = pipe_close,
     .destroy = pipe_destroy,
     .pollfd = pipe_pollfd,
+    .qsize = pipe_qsize,
 };

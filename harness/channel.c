@@ -169,6 +169,15 @@ int ipcm_chan_pollfd(const struct ipcm_chan *c)
     return c->be->pollfd(c);
 }
 
+ssize_t ipcm_chan_qsize(const struct ipcm_chan *c)
+{
+    if (!c || c->closed)
+        return -EBADF;
+    if (!c->be->qsize)
+        return -ENOTSUP;
+    return c->be->qsize(c);
+}
+
 size_t ipcm_chan_max_msg(const struct ipcm_chan *c)
 {
     return c->max_msg;

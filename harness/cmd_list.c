@@ -15,6 +15,7 @@ static const struct {
     {IPCM_CAP_DUPLEX, "duplex"},   {IPCM_CAP_NATIVE_MSG, "native-msg"},
     {IPCM_CAP_POLLFD, "pollfd"},   {IPCM_CAP_NAMED, "named"},
     {IPCM_CAP_SPINS, "spins"},     {IPCM_CAP_STREAM, "stream"},
+    {IPCM_CAP_QSIZE, "qsize"},
 };
 
 /* Comma list of capability names into buf. */

@@ -68,6 +68,8 @@ enum ipcm_role {
 /* A message larger than one atomic kernel write can be torn by a writer killed
  * mid-send; the channel then reports -ENOTRECOVERABLE. pipe. */
 #define IPCM_CAP_STREAM (1u << 5)
+/* ipcm_chan_qsize() counts queued messages exactly at rest. pipe, mqueue. */
+#define IPCM_CAP_QSIZE (1u << 6)
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {
@@ -164,6 +166,14 @@ ssize_t ipcm_chan_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_m
 int ipcm_chan_shutdown(struct ipcm_chan *c);
 /* ipcm_chan_close - close and free an end. Accepts NULL; closing twice is a bug. */
 void ipcm_chan_close(struct ipcm_chan *c);
+/*
+ * ipcm_chan_qsize - how many messages wait in the direction this end receives from (a
+ * queue end that only sends: the queue). Exact when nobody is sending or receiving;
+ * while they are, a value between 0 and the capacity (Python's Queue.qsize caveat).
+ * Returns: the count; -ENOTSUP where the backend cannot count messages (no
+ * IPCM_CAP_QSIZE: socketpair's kernel counts bytes, shm's ring counts bytes); -EBADF.
+ */
+ssize_t ipcm_chan_qsize(const struct ipcm_chan *c);
 /* ipcm_chan_pollfd - an fd that polls readable when recv would not block, or -ENOTSUP. */
 int ipcm_chan_pollfd(const struct ipcm_chan *c);
 size_t ipcm_chan_max_msg(const struct ipcm_chan *c);

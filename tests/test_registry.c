@@ -25,6 +25,7 @@ START_TEST(every_backend_has_current_abi_and_all_required_ops)
         ck_assert(be->destroy != NULL);
         /* An optional op is present exactly when its capability bit is set. */
         ck_assert_int_eq(be->pollfd != NULL, (be->caps & IPCM_CAP_POLLFD) != 0);
+        ck_assert_int_eq(be->qsize != NULL, (be->caps & IPCM_CAP_QSIZE) != 0);
     }
 }
 END_TEST

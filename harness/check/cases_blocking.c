@@ -155,6 +155,58 @@ static void capacity_declared(struct ipcm_check_ctx *ctx)
     }
 }
 
+/* ---------------------------------------------------------------- 28 */
+
+static struct ipcm_chan *with_peer(struct ipcm_check_ctx *ctx, unsigned nsend,
+                                   struct ipcm_check_peer *peer);
+
+/* qsize is exact at rest (after each of 5 puts and gets, when full, when drained) and
+ * stays within [0, capacity] while a producer runs (never negative, unlike rigtorp's). */
+static void qsize_exact_at_rest(struct ipcm_check_ctx *ctx)
+{
+    unsigned char buf[256] = {0};
+    struct ipcm_chan *c = self_queue(ctx, 64, 0);
+    if (!c)
+        return;
+    long full = -1;
+    IPCM_CHECK_OP_(ctx, ipcm_chan_qsize(c), ==, 0, goto out);
+    for (long i = 1; i <= 5; i++) {
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 8, 0), ==, 8, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_qsize(c), ==, i, goto out);
+    }
+    for (long i = 4; i >= 0; i--) {
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), 0), ==, 8, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_qsize(c), ==, i, goto out);
+    }
+    full = 0;
+    while (full < 1000000 && ipcm_chan_send(c, buf, 8, 0) == 8)
+        full++;
+    IPCM_CHECK_OP_(ctx, ipcm_chan_qsize(c), ==, full, goto out);
+    while (ipcm_chan_recv(c, buf, sizeof(buf), 0) == 8)
+        ;
+    IPCM_CHECK_OP_(ctx, ipcm_chan_qsize(c), ==, 0, goto out);
+out:
+    ipcm_chan_close(c);
+    if (ipcm_check_failed(ctx) || full < 1)
+        return;
+
+    /* Under concurrency: sample while a peer sends and we receive. */
+    struct ipcm_check_peer peer;
+    c = with_peer(ctx, 2000, &peer);
+    long got = 0, bad = 0;
+    while (c && got < 2000) {
+        ssize_t q = ipcm_chan_qsize(c);
+        bad += q < 0 || q > full;
+        if (ipcm_chan_recv(c, buf, sizeof(buf), T_OP) < 0)
+            break;
+        got++;
+    }
+    ipcm_chan_close(c);
+    ipcm_check_peer_release(ctx, &peer);
+    IPCM_CHECK_EQ(ctx, got, 2000);
+    IPCM_CHECK_EQ(ctx, bad, 0);
+}
+
 /* ---------------------------------------------------------------- 19, 20, 21 */
 
 /* Open this side's receiving end with a peer holding the other side (sending nsend). */
@@ -566,8 +618,8 @@ const struct ipcm_check_case ipcm_check_cases_blocking[] = {
     {"blocking.oversubscribed_progress", 27,
      "4 x nproc producers and consumers on a depth-2 queue progress without spinning",
      IPCM_CHECK_Q, 0, 0, 120000, oversubscribed_progress, NULL, NULL},
-    {"blocking.qsize_exact_at_rest", 28, "qsize/empty/full exact at quiescence", IPCM_CHECK_Q,
-     0, 0, 10000, NULL, "API: ipcm_chan has no qsize/empty/full to check", NULL},
+    {"blocking.qsize_exact_at_rest", 28, "qsize exact at rest, within [0, capacity] while busy",
+     IPCM_CHECK_Q, IPCM_CAP_QSIZE, IPCM_CHECK_QUICK, 10000, qsize_exact_at_rest, NULL, NULL},
     {"limits.capacity_declared", 29,
      "fill with 1 B and max-size messages: the declared depth (or a byte bound) holds",
      IPCM_CHECK_Q, 0, 0, 15000, capacity_declared, NULL, NULL},
