@@ -65,6 +65,8 @@ static int default_suite(void)
         r = ipcm_cmd_plot(4, plot_argv);
         worst = r > worst ? r : worst;
     }
+    printf("\nnext: `ipcmark check` runs the whole catalogue; `ipcmark bench --help` measures\n"
+           "your own workload; `ipcmark compare BASE.json NEW.json` is the regression gate.\n");
     return worst;
 }
 
