@@ -39,6 +39,32 @@ static bool more(const struct ipcm_bench_params *p, uint64_t i, uint64_t start, 
     return p->messages ? i < p->messages : now - start < p->duration_ns;
 }
 
+/* Pin this worker (end 0 or 1), open its end and, when rbuf is wanted, a zeroed
+ * receive buffer of the channel's max_msg. A failure is recorded in sh->err[end]. */
+static int lat_attach(const struct lat_arg *a, int end, enum ipcm_role role,
+                      struct ipcm_chan **c, unsigned char **rbuf, size_t *cap)
+{
+    ipcm_bench_pin_self(ipcm_bench_cpu_of(a->p, end));
+    int r = ipcm_chan_open(a->link, role, c);
+    if (r == 0 && rbuf) {
+        *cap = ipcm_chan_max_msg(*c);
+        if (!(*rbuf = calloc(1, *cap)))
+            r = -ENOMEM;
+    }
+    if (r < 0)
+        a->sh->err[end] = r;
+    return r;
+}
+
+/* Report ready and wait for the start; a failure is recorded in sh->err[end]. */
+static int lat_gate(const struct lat_arg *a, int end)
+{
+    int r = ipcm_gate_worker(a->gate, a->p->timeout_ms);
+    if (r < 0)
+        a->sh->err[end] = r;
+    return r;
+}
+
 /* End A: send, wait for the echo, time it; verify the echo outside the timed region. */
 static int pinger_main(const void *varg, size_t len)
 {
@@ -48,23 +74,16 @@ static int pinger_main(const void *varg, size_t len)
     struct ipcm_chan *c;
     (void)len;
 
-    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 0));
-    int r = ipcm_chan_open(a->link, IPCM_ROLE_A, &c);
-    if (r < 0) {
-        sh->err[0] = r;
+    unsigned char *in, *out;
+    size_t cap;
+    if (lat_attach(a, 0, IPCM_ROLE_A, &c, &in, &cap) < 0)
         return 99;
-    }
-    size_t cap = ipcm_chan_max_msg(c);
-    unsigned char *out = malloc(p->size), *in = malloc(cap);
-    if (!out || !in) {
+    if (!(out = malloc(p->size))) {
         sh->err[0] = -ENOMEM;
         return 99;
     }
-    memset(in, 0, cap);
-    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
-        sh->err[0] = r;
+    if (lat_gate(a, 0) < 0)
         return 99;
-    }
     uint64_t i = 0, now = 0, start = 0;
     for (uint64_t k = 0;; k++) {
         bool timed = k >= WARM_TRIPS;
@@ -108,27 +127,13 @@ static int pinger_main(const void *varg, size_t len)
 static int echo_main(const void *varg, size_t len)
 {
     const struct lat_arg *a = varg;
-    const struct ipcm_bench_params *p = a->p;
     struct ipcm_chan *c;
+    unsigned char *buf;
+    size_t cap;
     (void)len;
 
-    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 1));
-    int r = ipcm_chan_open(a->link, IPCM_ROLE_B, &c);
-    if (r < 0) {
-        a->sh->err[1] = r;
+    if (lat_attach(a, 1, IPCM_ROLE_B, &c, &buf, &cap) < 0 || lat_gate(a, 1) < 0)
         return 99;
-    }
-    size_t cap = ipcm_chan_max_msg(c);
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        a->sh->err[1] = -ENOMEM;
-        return 99;
-    }
-    memset(buf, 0, cap);
-    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
-        a->sh->err[1] = r;
-        return 99;
-    }
     for (;;) {
         ssize_t n = ipcm_chan_recv(c, buf, cap, -1); /* as ping_main: blocking, watched */
         if (n == -EPIPE)
@@ -154,12 +159,8 @@ static int paced_main(const void *varg, size_t len)
     struct ipcm_chan *c;
     (void)len;
 
-    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 0));
-    int r = ipcm_chan_open(a->link, IPCM_ROLE_SEND, &c);
-    if (r < 0) {
-        sh->err[0] = r;
+    if (lat_attach(a, 0, IPCM_ROLE_SEND, &c, NULL, NULL) < 0)
         return 99;
-    }
     unsigned char *out = malloc(p->size);
     if (!out) {
         sh->err[0] = -ENOMEM;
@@ -168,10 +169,8 @@ static int paced_main(const void *varg, size_t len)
     ipcm_msg_fill(out, p->size, 0, 0, 1);
     /* The default 50 us timer slack would make every send late by design. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
-        sh->err[0] = r;
+    if (lat_gate(a, 0) < 0)
         return 99;
-    }
     double period = 1e9 / p->rate_per_s;
     uint64_t start = ipcm_now_ns() + 1000000u, i = 0; /* first send 1 ms after the gate */
     sh->start_ns = start;
@@ -207,23 +206,10 @@ static int sink_main(const void *varg, size_t len)
     struct ipcm_chan *c;
     (void)len;
 
-    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, 1));
-    int r = ipcm_chan_open(a->link, IPCM_ROLE_RECV, &c);
-    if (r < 0) {
-        sh->err[1] = r;
+    unsigned char *buf;
+    size_t cap;
+    if (lat_attach(a, 1, IPCM_ROLE_RECV, &c, &buf, &cap) < 0 || lat_gate(a, 1) < 0)
         return 99;
-    }
-    size_t cap = ipcm_chan_max_msg(c);
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        sh->err[1] = -ENOMEM;
-        return 99;
-    }
-    memset(buf, 0, cap);
-    if ((r = ipcm_gate_worker(a->gate, p->timeout_ms)) < 0) {
-        sh->err[1] = r;
-        return 99;
-    }
     uint64_t expect = 0;
     for (;;) {
         ssize_t n = ipcm_chan_recv(c, buf, cap, p->timeout_ms);
