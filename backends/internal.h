@@ -8,6 +8,8 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 #include "backend.h"
 
@@ -77,6 +79,25 @@ int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d);
 /* Mark a mutex that returned -EOWNERDEAD consistent again. */
 void ipcm_robust_consistent(pthread_mutex_t *m);
 void ipcm_robust_unlock(pthread_mutex_t *m);
+
+/*
+ * Asymmetric fences (membarrier(2), MEMBARRIER_CMD_GLOBAL_EXPEDITED). A store-load
+ * handshake (Dekker: "I store X then load Y, you store Y then load X, one of us sees
+ * the other") normally needs a full fence on both sides. When one side runs often and
+ * the other rarely, the frequent side may use ipcm_fence_light() (a compiler barrier,
+ * free) as long as the rare side uses ipcm_fence_heavy(), which makes every CPU that is
+ * running a registered process execute a full barrier (an IPI, about a microsecond).
+ * Both sides must live in processes that called ipcm_fence_register() successfully.
+ */
+/* Register this process (idempotent). Returns 0, or -errno (-ENOSYS: no membarrier). */
+int ipcm_fence_register(void);
+/* True when this kernel offers the heavy fence (probed once per process). */
+bool ipcm_fence_available(void);
+void ipcm_fence_heavy(void);
+#define ipcm_fence_light() atomic_signal_fence(memory_order_seq_cst)
+
+/* Bumped in every child after fork: state private to one process (a bias) compares it. */
+extern unsigned ipcm_fork_generation;
 
 /* A MAP_SHARED|MAP_ANONYMOUS mapping of len bytes, created before fork. */
 void *ipcm_shared_alloc(size_t len);

@@ -91,6 +91,7 @@
  * so that the order is also visible to ThreadSanitizer in the threads-mode test.
  * Every atomic in the segment is static_asserted (and checked at create) to be lock-free.
  */
+#include "bias.h"
 #include "internal.h"
 #include "testing.h"
 
@@ -112,7 +113,7 @@
 #include <unistd.h>
 
 #define SHM_MAGIC 0x6d687369u /* "ishm" */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 #define SHM_ENDIAN 0x01020304u
 #define SHM_LINE 128u /* adjacent-line prefetch pairs 64-byte lines */
 #define SHM_ALIGN 8u  /* record alignment */
@@ -126,7 +127,6 @@
 #define SHM_TICK_NS 20000000u  /* a sleeper looks for dead peers this often */
 #define SHM_SPIN_MAX_NS 20000u /* below a cross-CPU futex wake-up on this kind of VM */
 #define SHM_SPIN_MIN_NS 500u
-#define SHM_LOCK_SPINS 64u
 #define SHM_HUP_EVERY 64u /* a sender polls for dead receivers every this many sends */
 #define SHM_NO_CPU UINT32_MAX
 
@@ -184,16 +184,17 @@ struct shm_ctl {
     _Atomic uint32_t no_senders; /* every sender token is gone (set by whoever sees it) */
     _Atomic uint32_t no_receivers;
     _Atomic uint64_t recoveries;
+    uint32_t fences; /* publishes use light fences, sleepers heavy ones (internal.h) */
     /* producer: the consumer reads tail (and spins on it), so the producer lock, which
      * a lone producer takes and drops every put, lives on a line of its own: otherwise
      * every lock operation would pull the line back from a spinning consumer */
     alignas(SHM_LINE) _Atomic uint64_t tail;
     _Atomic uint32_t prod_cpu;
-    alignas(SHM_LINE) pthread_mutex_t wlock;
+    struct ipcm_bias wlock; /* aligned: each part has a line of its own */
     /* consumer (same split) */
     alignas(SHM_LINE) _Atomic uint64_t head;
     _Atomic uint32_t cons_cpu;
-    alignas(SHM_LINE) pthread_mutex_t rlock;
+    struct ipcm_bias rlock;
     alignas(SHM_LINE) struct shm_wait not_empty;
     alignas(SHM_LINE) struct shm_wait not_full;
 };
@@ -229,6 +230,8 @@ struct shm_end {
     int mine;        /* read end of our own side's pipe: were we the last? */
     bool locked;     /* take the producer/consumer lock per operation */
     bool spin;       /* more than one CPU */
+    bool fences;     /* the segment's asymmetric fences (shm_ctl.fences) */
+    struct ipcm_bias_end bias; /* our standing with the lock of our side */
     uint64_t cached; /* producer: a head seen; consumer: a tail seen */
     uint32_t spin_ns;
     uint32_t hup_countdown;
@@ -445,7 +448,8 @@ static int shm_create(struct ipcm_link *l)
         k->map_len = sl->map_len;
         atomic_init(&k->prod_cpu, SHM_NO_CPU);
         atomic_init(&k->cons_cpu, SHM_NO_CPU);
-        if ((err = ipcm_robust_init(&k->wlock)) < 0 || (err = ipcm_robust_init(&k->rlock)) < 0 ||
+        k->fences = ipcm_fence_register() == 0;
+        if ((err = ipcm_bias_init(&k->wlock)) < 0 || (err = ipcm_bias_init(&k->rlock)) < 0 ||
             (err = ipcm_life_create(&sl->life[d])) < 0)
             goto fail;
     }
@@ -510,6 +514,13 @@ static int shm_end_init(struct shm_end *e, struct shm_map *map, size_t map_len,
     e->hup_countdown = 1; /* the first send looks */
     e->last_cpu = SHM_NO_CPU;
     e->cached = sends ? atomic_load(&k->head) : atomic_load(&k->tail);
+    ipcm_bias_end_init(&e->bias);
+    e->fences = k->fences != 0;
+    /* Light-fenced publishes are safe only if every party can run the heavy fence. */
+    if (e->fences && !e->bias.fences) {
+        err = -ENOSYS;
+        goto fail;
+    }
     if (sends) {
         if ((err = shm_dup(lf->senders[1], &e->tok)) < 0 ||
             (err = shm_dup(lf->receivers[0], &e->watch)) < 0 ||
@@ -530,6 +541,10 @@ fail:
 
 static void shm_chan_release(struct shm_chan *sc)
 {
+    if (sc->tx.k)
+        ipcm_bias_end_release(&sc->tx.k->wlock, &sc->tx.bias);
+    if (sc->rx.k)
+        ipcm_bias_end_release(&sc->rx.k->rlock, &sc->rx.bias);
     shm_end_close_fds(&sc->tx);
     shm_end_close_fds(&sc->rx);
     sc->tx.k = sc->rx.k = NULL;
@@ -580,6 +595,12 @@ static int shm_open_end(struct ipcm_chan *c, bool keep_link)
                                        false, c->max_msg)) < 0)
         goto fail;
     sc->tx.locked = sc->rx.locked = c->link->shape == IPCM_SHAPE_QUEUE;
+    /* Light-fenced publishes help streams through a queue; a pipe's ping-pong is faster
+     * with the seq_cst store, which leaves the store buffer at once (measured: 250 ns
+     * against 270-280 ns round trip across CPUs), and its sleepers then skip the heavy
+     * fence (6.4 against 7.2 us on one CPU). Both ends of a direction agree: same shape. */
+    if (c->link->shape == IPCM_SHAPE_PIPE)
+        sc->tx.fences = sc->rx.fences = false;
     if (!keep_link) {
         /* The end owns the mapping now; the link's descriptors go, so that this process
          * holds exactly the tokens of its role (end-of-stream depends on it). */
@@ -633,32 +654,41 @@ static uint64_t shm_dl_left_ns(struct shm_dl *x)
     return now >= d->at_ns ? 0 : d->at_ns - now;
 }
 
-static int shm_lock(struct shm_ctl *k, pthread_mutex_t *m, struct shm_dl *dl, bool spin)
+/* Enter our side's critical section: under our bias with no atomic read-modify-write,
+ * else through the mutex (bias.h). */
+static inline int shm_lock(struct shm_end *e, struct ipcm_bias *b, struct shm_dl *dl)
 {
-    int r = pthread_mutex_trylock(m);
-    /* Hold times are a memcpy: a short spin beats sleeping on the lock's futex. */
-    for (unsigned i = 0; r == EBUSY && spin && i < SHM_LOCK_SPINS; i++) {
-        for (unsigned j = 0; j < 16; j++)
-            shm_relax();
-        r = pthread_mutex_trylock(m);
-    }
-    if (r == EBUSY)
-        r = -ipcm_robust_lock(m, shm_dl(dl));
-    if (r == EOWNERDEAD) {
-        /* Each critical section publishes with one store: the state is whole. */
-        ipcm_robust_consistent(m);
-        shm_recovered(k);
+    if (!e->locked || ipcm_bias_enter_fast(b, &e->bias))
+        return 0;
+    int r = ipcm_bias_enter_slow(b, &e->bias, shm_dl(dl), e->spin);
+    if (r == 1) {
+        /* A holder died inside. Each section publishes with one store: the state is
+         * whole, so carry on. */
+        shm_recovered(e->k);
         return 0;
     }
-    if (r == ENOTRECOVERABLE)
-        return shm_mark_broken(k, SHM_BROKEN_LOCK);
-    return -r;
+    if (r == -ENOTRECOVERABLE)
+        return shm_mark_broken(e->k, SHM_BROKEN_LOCK);
+    return r;
 }
 
-static inline void shm_unlock(pthread_mutex_t *m, bool locked)
+static inline void shm_unlock(struct shm_end *e, struct ipcm_bias *b)
 {
-    if (locked)
-        ipcm_robust_unlock(m);
+    if (e->locked)
+        ipcm_bias_leave(b, &e->bias);
+}
+
+/* The commit of a put or get: one store. With asymmetric fences a release store and a
+ * compiler barrier (sleepers pay for the handshake); else seq_cst, ordered before the
+ * waiter-count load in shm_notify. */
+static inline void shm_publish(const struct shm_end *e, _Atomic uint64_t *pos, uint64_t v)
+{
+    if (e->fences) {
+        atomic_store_explicit(pos, v, REL);
+        ipcm_fence_light();
+    } else {
+        atomic_store_explicit(pos, v, SC);
+    }
 }
 
 static bool shm_senders_gone(struct shm_end *e)
@@ -718,8 +748,8 @@ static bool shm_spin(struct shm_end *e, _Atomic uint64_t *w, uint64_t seen,
 }
 
 /* Sleep on w until its epoch moves, the slice ends or the deadline passes. */
-static int shm_sleep(struct shm_wait *w, _Atomic uint64_t *pos, uint64_t seen, struct shm_dl *dl,
-                     enum ipcm_shm_point at)
+static int shm_sleep(const struct shm_end *e, struct shm_wait *w, _Atomic uint64_t *pos,
+                     uint64_t seen, struct shm_dl *dl, enum ipcm_shm_point at)
 {
     uint64_t left = shm_dl_left_ns(dl);
     if (left == 0)
@@ -727,6 +757,8 @@ static int shm_sleep(struct shm_wait *w, _Atomic uint64_t *pos, uint64_t seen, s
     uint32_t ep = atomic_load_explicit(&w->epoch, ACQ);
     atomic_fetch_add_explicit(&w->waiters, 1, SC);
     atomic_store_explicit(&w->armed, 1, SC);
+    if (e->fences)
+        ipcm_fence_heavy(); /* pairs with the publisher's light fence */
     if (atomic_load_explicit(pos, SC) == seen) {
         shm_at(at);
         shm_futex_wait(&w->epoch, ep, left < SHM_TICK_NS ? left : SHM_TICK_NS);
@@ -746,7 +778,7 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
     struct shm_ctl *k = e->k;
     int r;
 
-    if (e->locked && (r = shm_lock(k, &k->wlock, dl, e->spin)) < 0)
+    if ((r = shm_lock(e, &k->wlock, dl)) < 0)
         return r;
     uint64_t t = atomic_load_explicit(&k->tail, ACQ);
     uint64_t rec = SHM_REC_HDR + shm_align(len, SHM_ALIGN);
@@ -757,12 +789,12 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
     if (t - h > e->cap - need) {
         h = atomic_load_explicit(&k->head, ACQ);
         if (t - h > e->cap || ((t | h) & (SHM_ALIGN - 1))) {
-            shm_unlock(&k->wlock, e->locked);
+            shm_unlock(e, &k->wlock);
             return shm_mark_broken(k, SHM_BROKEN_POS);
         }
         e->cached = h;
         if (t - h > e->cap - need) {
-            shm_unlock(&k->wlock, e->locked);
+            shm_unlock(e, &k->wlock);
             *seen = h;
             return SHM_WOULD_WAIT;
         }
@@ -787,11 +819,9 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
         e->last_cpu = (uint32_t)cpu;
         atomic_store_explicit(&k->prod_cpu, (uint32_t)cpu, RLX);
     }
-    /* The commit: one seq_cst store (release for the record, and ordered before the
-     * waiter-count load in shm_notify). */
-    atomic_store_explicit(&k->tail, t + need, SC);
+    shm_publish(e, &k->tail, t + need); /* the commit */
     shm_at(IPCM_SHM_AT_PUT_COMMITTED);
-    shm_unlock(&k->wlock, e->locked);
+    shm_unlock(e, &k->wlock);
     shm_notify(&k->not_empty);
     return (ssize_t)len;
 }
@@ -828,7 +858,7 @@ static ssize_t shm_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
             return -ENOTRECOVERABLE;
         if (shm_receivers_gone(e))
             return -EPIPE;
-        if ((r = shm_sleep(&e->k->not_full, &e->k->head, seen, &dl, IPCM_SHM_AT_WAIT_SPACE)) < 0)
+        if ((r = shm_sleep(e, &e->k->not_full, &e->k->head, seen, &dl, IPCM_SHM_AT_WAIT_SPACE)) < 0)
             return r;
     }
 }
@@ -842,7 +872,7 @@ static ssize_t shm_get(struct shm_end *e, void *buf, struct shm_dl *dl, uint64_t
     uint32_t w[2];
     int r;
 
-    if (e->locked && (r = shm_lock(k, &k->rlock, dl, e->spin)) < 0)
+    if ((r = shm_lock(e, &k->rlock, dl)) < 0)
         return r;
     uint64_t h = atomic_load_explicit(&k->head, ACQ);
     uint64_t t = e->cached;
@@ -850,7 +880,7 @@ static ssize_t shm_get(struct shm_end *e, void *buf, struct shm_dl *dl, uint64_t
         t = atomic_load_explicit(&k->tail, ACQ);
         e->cached = t;
         if (t == h) {
-            shm_unlock(&k->rlock, e->locked);
+            shm_unlock(e, &k->rlock);
             *seen = h;
             return SHM_WOULD_WAIT;
         }
@@ -904,12 +934,12 @@ static ssize_t shm_get(struct shm_end *e, void *buf, struct shm_dl *dl, uint64_t
         e->last_cpu = (uint32_t)cpu;
         atomic_store_explicit(&k->cons_cpu, (uint32_t)cpu, RLX);
     }
-    atomic_store_explicit(&k->head, h + rec, SC);
-    shm_unlock(&k->rlock, e->locked);
+    shm_publish(e, &k->head, h + rec);
+    shm_unlock(e, &k->rlock);
     shm_notify(&k->not_full);
     return (ssize_t)len;
 broken:
-    shm_unlock(&k->rlock, e->locked);
+    shm_unlock(e, &k->rlock);
     return shm_mark_broken(k, why);
 }
 
@@ -939,7 +969,7 @@ static ssize_t shm_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
             eof = true; /* look once more: the ring may hold their last words */
             continue;
         }
-        if ((r = shm_sleep(&e->k->not_empty, &e->k->tail, seen, &dl, IPCM_SHM_AT_WAIT_DATA)) < 0)
+        if ((r = shm_sleep(e, &e->k->not_empty, &e->k->tail, seen, &dl, IPCM_SHM_AT_WAIT_DATA)) < 0)
             return r;
     }
 }
@@ -1061,6 +1091,8 @@ int ipcm_shm_test_stats(const struct ipcm_link *l, unsigned dir, struct ipcm_shm
     out->space_waiters = atomic_load(&k->not_full.waiters);
     out->broken = atomic_load(&k->broken);
     out->recoveries = atomic_load(&k->recoveries);
+    out->prod_bias = atomic_load(&k->wlock.gen);
+    out->cons_bias = atomic_load(&k->rlock.gen);
     return 0;
 }
 

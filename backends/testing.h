@@ -54,6 +54,7 @@ struct ipcm_shm_stats {
     uint32_t data_waiters, space_waiters;
     uint32_t broken;     /* reason code, 0 when healthy */
     uint64_t recoveries; /* locks taken over from dead owners */
+    uint32_t prod_bias, cons_bias; /* lock generations: odd while an end holds the bias */
 };
 /* A snapshot of direction dir as seen through the link's mapping. Returns 0 or -EINVAL. */
 int ipcm_shm_test_stats(const struct ipcm_link *l, unsigned dir, struct ipcm_shm_stats *out);

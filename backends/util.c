@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,4 +222,51 @@ void ipcm_shared_free(void *p, size_t len)
 {
     if (p)
         munmap(p, len);
+}
+
+/* ---------------------------------------------------------------- asymmetric fences */
+
+unsigned ipcm_fork_generation;
+
+static void fork_child(void)
+{
+    ipcm_fork_generation++;
+}
+
+static int membarrier(int cmd)
+{
+    return (int)syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+static pthread_once_t fence_once = PTHREAD_ONCE_INIT;
+static bool fence_ok;
+
+static void fence_probe(void)
+{
+    int q = membarrier(MEMBARRIER_CMD_QUERY);
+    fence_ok = q > 0 && (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+               (q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
+    pthread_atfork(NULL, NULL, fork_child);
+}
+
+bool ipcm_fence_available(void)
+{
+    pthread_once(&fence_once, fence_probe);
+    return fence_ok;
+}
+
+int ipcm_fence_register(void)
+{
+    if (!ipcm_fence_available())
+        return -ENOSYS;
+    /* Registration is a flag on the process's mm; repeating it costs one quick call. */
+    return membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) < 0 ? -errno : 0;
+}
+
+void ipcm_fence_heavy(void)
+{
+    /* It fails only without registration; the plain command (an RCU grace period,
+     * milliseconds) covers every process, registered or not. */
+    if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0)
+        membarrier(MEMBARRIER_CMD_GLOBAL);
 }

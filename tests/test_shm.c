@@ -71,6 +71,7 @@ struct warg {
     enum ipcm_shm_point point; /* armed after count messages */
     int sig;
     int timeout_ms;
+    bool small; /* every message HDR bytes: many fit, so the end earns its lock's bias */
 };
 
 static int producer(const void *arg, size_t len)
@@ -84,7 +85,7 @@ static int producer(const void *arg, size_t len)
     for (uint32_t s = 0; s < a->count + (a->point ? 1 : 0); s++) {
         if (s == a->count && a->point)
             ipcm_shm_test_kill_at(a->point, a->sig);
-        size_t n = msg_size(s);
+        size_t n = a->small ? HDR : msg_size(s);
         fill(buf, a->id, s, n);
         if (ipcm_chan_send(c, buf, n, 10000) != (ssize_t)n)
             return 1;
@@ -137,21 +138,30 @@ static void join_killed(struct ipcm_process *p, int sig)
     ck_assert_msg(ex.signal == sig, "worker: code %d signal %d", ex.code, ex.signal);
 }
 
-/* Receive until -EPIPE, checking every message; per-id counts and in-order sequences. */
-static int drain(struct ipcm_chan *c, uint32_t *count, unsigned nids, int timeout_ms)
+/*
+ * Receive up to `most` messages, or until an error (-EPIPE at end-of-stream), checking
+ * every message; per-id counts and in-order sequences. Returns 0 after `most`, or the error.
+ */
+static int drain_n(struct ipcm_chan *c, uint32_t *count, unsigned nids, uint64_t most,
+                   int timeout_ms)
 {
     unsigned char *buf = malloc(MAXMSG);
     uint32_t id, seq;
-    ssize_t n;
+    ssize_t n = 0;
     ck_assert_ptr_nonnull(buf);
-    while ((n = ipcm_chan_recv(c, buf, MAXMSG, timeout_ms)) >= 0) {
+    for (uint64_t i = 0; i < most && (n = ipcm_chan_recv(c, buf, MAXMSG, timeout_ms)) >= 0; i++) {
         ck_assert_msg(check(buf, (size_t)n, &id, &seq), "corrupt message of %zd B", n);
         ck_assert_uint_lt(id, nids);
         ck_assert_uint_eq(seq, count[id]); /* no loss, no duplicate, in order */
         count[id]++;
     }
     free(buf);
-    return (int)n;
+    return n < 0 ? (int)n : 0;
+}
+
+static int drain(struct ipcm_chan *c, uint32_t *count, unsigned nids, int timeout_ms)
+{
+    return drain_n(c, count, nids, UINT64_MAX, timeout_ms);
 }
 
 /* ---------------------------------------------------------------- basics */
@@ -346,36 +356,59 @@ START_TEST(peer_killed_while_blocked)
 END_TEST
 
 /* Test 106: a producer dies after each step of a put; the ring stays whole. */
-START_TEST(producer_dies_at_each_step)
+/*
+ * Producer 0 sends `warm` messages, then dies at step `at` inside its next put. With
+ * small messages it sends enough first to hold the producer lock's bias when it dies.
+ */
+static void producer_dies(enum ipcm_shm_point at, uint32_t warm, bool small)
 {
-    enum ipcm_shm_point at = (enum ipcm_shm_point)_i;
     struct ipcm_link *l = mk(IPCM_SHAPE_QUEUE, MAXMSG, 4);
     struct ipcm_process p[3];
     struct ipcm_chan *c;
     struct ipcm_shm_stats st;
     uint32_t count[3] = {0};
 
-    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
-    uint64_t cap = st.cap;
-    /* Producer 0 sends 7 messages, then dies at the step inside its 8th put. */
     spawn(&p[0], producer,
-          &(struct warg){
-              .l = l, .role = IPCM_ROLE_SEND, .id = 0, .count = 7, .point = at, .sig = SIGKILL});
+          &(struct warg){.l = l,
+                         .role = IPCM_ROLE_SEND,
+                         .id = 0,
+                         .count = warm,
+                         .point = at,
+                         .sig = SIGKILL,
+                         .small = small});
     join_killed(&p[0], SIGKILL);
-    /* Producer 1 needs the producer lock the dead one held; producer 2 too. */
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    if (small)
+        ck_assert_msg(st.prod_bias & 1, "bias generation %u", st.prod_bias);
+    /* Producer 1 needs the section the dead one held; producer 2 too. */
     spawn(&p[1], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 1, .count = 40});
     spawn(&p[2], producer, &(struct warg){.l = l, .role = IPCM_ROLE_SEND, .id = 2, .count = 40});
-    ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_RECV, &c), 0);
-    ipcm_link_destroy(l);
-    ck_assert_int_eq(drain(c, count, 3, 10000), -EPIPE);
+    ck_assert_int_eq(ipcm_shm_test_open_shared(l, IPCM_ROLE_RECV, &c), 0);
+    /* The message being put is delivered only if the commit happened. */
+    uint32_t sent0 = warm + (at == IPCM_SHM_AT_PUT_COMMITTED ? 1 : 0);
+    ck_assert_int_eq(drain_n(c, count, 3, sent0 + 80, 10000), 0);
     join_ok(&p[1]);
     join_ok(&p[2]);
-    /* The message being put is delivered only if the commit happened. */
-    ck_assert_uint_eq(count[0], at == IPCM_SHM_AT_PUT_COMMITTED ? 8 : 7);
+    ck_assert_int_eq(drain_n(c, count, 3, 1, 0), -EAGAIN); /* and nothing more */
+    ck_assert_uint_eq(count[0], sent0);
     ck_assert_uint_eq(count[1], 40);
     ck_assert_uint_eq(count[2], 40);
-    ipcm_chan_close(c);
-    (void)cap;
+    /* The survivors took over from a dead holder, through the mutex or the bias. */
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    ck_assert_uint_ge(st.recoveries, 1);
+    ipcm_shm_test_close_shared(c);
+    ipcm_link_destroy(l);
+}
+
+START_TEST(producer_dies_at_each_step)
+{
+    producer_dies((enum ipcm_shm_point)_i, 7, false);
+}
+END_TEST
+
+START_TEST(biased_producer_dies_at_each_step)
+{
+    producer_dies((enum ipcm_shm_point)_i, 300, true);
 }
 END_TEST
 
@@ -412,33 +445,50 @@ START_TEST(capacity_regained_after_dead_producer)
 }
 END_TEST
 
-/* Test 108: a consumer dies holding a record; it is redelivered, nothing else changes. */
-START_TEST(consumer_dies_mid_read)
+/* The consumer takes `warm` messages, then dies at step `at` of its next get. */
+static void consumer_dies(enum ipcm_shm_point at, uint32_t warm, bool small)
 {
-    enum ipcm_shm_point at = (enum ipcm_shm_point)_i;
     struct ipcm_link *l = mk(IPCM_SHAPE_QUEUE, MAXMSG, 4);
     struct ipcm_process p;
     struct ipcm_chan *c;
+    struct ipcm_shm_stats st;
     uint32_t count[1] = {0};
     unsigned char *buf = malloc(MAXMSG);
 
     spawn(&p, consumer,
-          &(struct warg){.l = l, .role = IPCM_ROLE_RECV, .count = 5, .point = at, .sig = SIGKILL});
-    ck_assert_int_eq(ipcm_chan_open(l, IPCM_ROLE_BOTH, &c), 0);
-    ipcm_link_destroy(l);
-    for (uint32_t s = 0; s < 20; s++) {
-        fill(buf, 0, s, msg_size(s));
-        ck_assert_int_eq(ipcm_chan_send(c, buf, msg_size(s), 10000), (ssize_t)msg_size(s));
-        if (s == 9)
+          &(struct warg){.l = l, .role = IPCM_ROLE_RECV, .count = warm, .point = at,
+                         .sig = SIGKILL});
+    ck_assert_int_eq(ipcm_shm_test_open_shared(l, IPCM_ROLE_BOTH, &c), 0);
+    for (uint32_t s = 0; s < warm + 15; s++) {
+        size_t n = small ? HDR : msg_size(s);
+        fill(buf, 0, s, n);
+        ck_assert_int_eq(ipcm_chan_send(c, buf, n, 10000), (ssize_t)n);
+        if (s == warm + 4)
             join_killed(&p, SIGKILL);
     }
-    ipcm_chan_shutdown(c);
-    /* The dead consumer took 0..4 and died holding 5: 5..19 come here, in order. */
-    count[0] = 5;
-    ck_assert_int_eq(drain(c, count, 1, 5000), -EPIPE);
-    ck_assert_uint_eq(count[0], 20);
-    ipcm_chan_close(c);
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    if (small)
+        ck_assert_msg(st.cons_bias & 1, "bias generation %u", st.cons_bias);
+    /* The dead consumer took 0..warm-1 and died holding warm: the rest come here. */
+    count[0] = warm;
+    ck_assert_int_eq(drain_n(c, count, 1, 15, 5000), 0);
+    ck_assert_int_eq(drain_n(c, count, 1, 1, 0), -EAGAIN);
+    ck_assert_uint_eq(count[0], warm + 15);
+    ipcm_shm_test_close_shared(c);
+    ipcm_link_destroy(l);
     free(buf);
+}
+
+/* Test 108: a consumer dies holding a record; it is redelivered, nothing else changes. */
+START_TEST(consumer_dies_mid_read)
+{
+    consumer_dies((enum ipcm_shm_point)_i, 5, false);
+}
+END_TEST
+
+START_TEST(biased_consumer_dies_mid_read)
+{
+    consumer_dies((enum ipcm_shm_point)_i, 300, true);
 }
 END_TEST
 
@@ -538,6 +588,87 @@ START_TEST(stopped_producer_not_robbed)
     join_ok(&p[1]);
     ipcm_chan_close(c);
     free(buf);
+}
+END_TEST
+
+/*
+ * A producer that holds the bias and is stopped inside its put keeps its section: a
+ * revoker waits until its deadline, and so does the next locker after it; once the
+ * producer resumes and leaves, the section is free.
+ */
+START_TEST(biased_stopped_producer_not_robbed)
+{
+    struct ipcm_link *l = mk(IPCM_SHAPE_QUEUE, MAXMSG, 4);
+    struct ipcm_process p;
+    struct ipcm_chan *c;
+    struct ipcm_shm_stats st;
+    uint32_t count[2] = {0};
+    unsigned char buf[HDR];
+    spawn(&p, producer,
+          &(struct warg){.l = l,
+                         .role = IPCM_ROLE_SEND,
+                         .id = 0,
+                         .count = 300,
+                         .point = IPCM_SHM_AT_PUT_HALF,
+                         .sig = SIGSTOP,
+                         .small = true});
+    ck_assert_int_eq(ipcm_shm_test_open_shared(l, IPCM_ROLE_BOTH, &c), 0);
+    for (int i = 0; i < 500 && proc_state(p.pid) != 'T'; i++)
+        usleep(10000);
+    ck_assert_int_eq(proc_state(p.pid), 'T');
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    ck_assert_msg(st.prod_bias & 1, "bias generation %u", st.prod_bias);
+    ck_assert_int_eq(drain_n(c, count, 2, 300, 5000), 0);
+    ck_assert_int_eq(drain_n(c, count, 2, 1, 100), -ETIMEDOUT);
+    fill(buf, 1, 0, HDR);
+    ck_assert_int_eq(ipcm_chan_send(c, buf, HDR, 200), -ETIMEDOUT); /* revokes, waits */
+    ck_assert_int_eq(ipcm_chan_send(c, buf, HDR, 200), -ETIMEDOUT); /* still inside */
+    kill(p.pid, SIGCONT);
+    ck_assert_int_eq(ipcm_chan_send(c, buf, HDR, 5000), HDR);
+    ck_assert_int_eq(drain_n(c, count, 2, 2, 5000), 0);
+    join_ok(&p);
+    ck_assert_int_eq(drain_n(c, count, 2, 1, 0), -EAGAIN);
+    ck_assert_uint_eq(count[0], 301); /* it finished the put it was stopped in */
+    ck_assert_uint_eq(count[1], 1);
+    ipcm_shm_test_close_shared(c);
+    ipcm_link_destroy(l);
+}
+END_TEST
+
+/* An owner that holds the bias and sits idle never blocks another producer. */
+START_TEST(bias_revoked_from_idle_owner)
+{
+    struct ipcm_link *l = mk(IPCM_SHAPE_QUEUE, 4096, 4);
+    struct ipcm_chan *a, *b, *r;
+    struct ipcm_shm_stats st;
+    unsigned char buf[4096];
+    uint32_t id, seq;
+    ck_assert_int_eq(ipcm_shm_test_open_shared(l, IPCM_ROLE_SEND, &a), 0);
+    ck_assert_int_eq(ipcm_shm_test_open_shared(l, IPCM_ROLE_SEND, &b), 0);
+    ck_assert_int_eq(ipcm_shm_test_open_shared(l, IPCM_ROLE_RECV, &r), 0);
+    for (uint32_t s = 0; s < 200; s++) {
+        fill(buf, 0, s, HDR);
+        ck_assert_int_eq(ipcm_chan_send(a, buf, HDR, 0), HDR);
+        ck_assert_int_eq(ipcm_chan_recv(r, buf, sizeof(buf), 0), HDR);
+    }
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    ck_assert_msg(st.prod_bias & 1, "bias generation %u", st.prod_bias);
+    fill(buf, 1, 0, HDR);
+    ck_assert_int_eq(ipcm_chan_send(b, buf, HDR, 0), HDR); /* try-once: no waiting */
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    ck_assert_msg(!(st.prod_bias & 1), "bias generation %u", st.prod_bias);
+    fill(buf, 0, 200, HDR);
+    ck_assert_int_eq(ipcm_chan_send(a, buf, HDR, 0), HDR); /* a notices, takes the mutex */
+    ck_assert_int_eq(ipcm_chan_recv(r, buf, sizeof(buf), 0), HDR);
+    ck_assert(check(buf, HDR, &id, &seq));
+    ck_assert(id == 1 && seq == 0);
+    ck_assert_int_eq(ipcm_chan_recv(r, buf, sizeof(buf), 0), HDR);
+    ck_assert(check(buf, HDR, &id, &seq));
+    ck_assert(id == 0 && seq == 200);
+    ipcm_shm_test_close_shared(a);
+    ipcm_shm_test_close_shared(b);
+    ipcm_shm_test_close_shared(r);
+    ipcm_link_destroy(l);
 }
 END_TEST
 
@@ -712,6 +843,7 @@ static Suite *shm_suite(void)
     tcase_add_test(tc, layout_and_atomics_checked);
     tcase_add_test(tc, corruption_contained);
     tcase_add_test(tc, pipe_shape_ends_exclusive);
+    tcase_add_test(tc, bias_revoked_from_idle_owner);
     suite_add_tcase(s, tc);
     tc = tcase_create("death");
     tcase_set_timeout(tc, 60);
@@ -719,10 +851,15 @@ static Suite *shm_suite(void)
     tcase_add_loop_test(tc, producer_dies_at_each_step, IPCM_SHM_AT_PUT_RESERVED,
                         IPCM_SHM_AT_PUT_COMMITTED + 1);
     tcase_add_test(tc, capacity_regained_after_dead_producer);
+    tcase_add_loop_test(tc, biased_producer_dies_at_each_step, IPCM_SHM_AT_PUT_RESERVED,
+                        IPCM_SHM_AT_PUT_COMMITTED + 1);
     tcase_add_loop_test(tc, consumer_dies_mid_read, IPCM_SHM_AT_GET_CLAIMED,
+                        IPCM_SHM_AT_GET_COPIED + 1);
+    tcase_add_loop_test(tc, biased_consumer_dies_mid_read, IPCM_SHM_AT_GET_CLAIMED,
                         IPCM_SHM_AT_GET_COPIED + 1);
     tcase_add_test(tc, waiters_killed_in_wait);
     tcase_add_test(tc, stopped_producer_not_robbed);
+    tcase_add_test(tc, biased_stopped_producer_not_robbed);
     tcase_add_test(tc, counter_wraparound);
     tcase_add_test(tc, random_kill_soak);
     suite_add_tcase(s, tc);
