@@ -16,6 +16,7 @@ struct ipcm_link {
     const struct ipcm_backend *be;
     enum ipcm_shape shape;
     struct ipcm_config cfg; /* resolved: no zero fields after create */
+    bool default_depth;     /* cfg.depth is the backend's default, not the caller's */
     bool opened;            /* this process opened an end of it */
     char name[48];          /* unpredictable "/ipcmark-<pid>-<rand>" for named objects */
     void *priv;             /* be->link_priv bytes, zeroed by the harness */

@@ -37,6 +37,7 @@ int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
     l->be = be;
     l->shape = shape;
     l->cfg = want;
+    l->default_depth = !cfg || cfg->depth == 0;
     l->priv = l + 1;
     if ((err = be->create(l)) < 0) {
         free(l);

@@ -18,15 +18,18 @@
 #define NPROD 4
 #define NCONS 4
 #define PER_PROD 20000u
-#define MAXMSG 2048u
+#define MAXMSG 16384u /* the largest any shape uses */
 #define HDR 12u
 
 /* The stress runs in shapes: all against all, and one to one (where each end holds its
- * lock's bias throughout, so the biased paths run under the sanitizer). */
+ * lock's bias throughout, so the biased paths run under the sanitizer), with small
+ * messages and with large ones (a lone consumer of a bulk stream holds back, shm_hold). */
 static const struct {
     unsigned prod, cons;
-} shapes[] = {{NPROD, NCONS}, {1, 1}, {2, 1}};
+    size_t max_msg;
+} shapes[] = {{NPROD, NCONS, 2048}, {1, 1, 2048}, {2, 1, 2048}, {1, 1, MAXMSG}};
 static unsigned nprod, ncons;
+static size_t max_msg;
 
 static struct ipcm_link *link_;
 static _Atomic uint8_t seen[NPROD][PER_PROD];
@@ -34,7 +37,7 @@ static _Atomic unsigned long delivered;
 
 static size_t size_of(uint32_t id, uint32_t seq)
 {
-    return HDR + (seq * 2654435761u + id * 97u) % (MAXMSG - HDR + 1);
+    return HDR + (seq * 2654435761u + id * 97u) % (max_msg - HDR + 1);
 }
 
 static void fill(unsigned char *b, uint32_t id, uint32_t seq, size_t len)
@@ -121,11 +124,12 @@ static void *cons_main(void *arg)
 
 START_TEST(mpmc_threads_exactly_once_in_order)
 {
-    struct ipcm_config cfg = {.max_msg = MAXMSG, .depth = 8};
     pthread_t p[NPROD], q[NCONS];
     struct ipcm_shm_stats st;
     nprod = shapes[_i].prod;
     ncons = shapes[_i].cons;
+    max_msg = shapes[_i].max_msg;
+    struct ipcm_config cfg = {.max_msg = max_msg, .depth = 8};
     atomic_store(&failures, 0);
     atomic_store(&delivered, 0);
     memset(seen, 0, sizeof(seen));
@@ -179,7 +183,8 @@ static void *echo_main(void *arg)
 
 START_TEST(pipe_threads_ping_pong)
 {
-    struct ipcm_config cfg = {.max_msg = MAXMSG, .depth = 4};
+    max_msg = 2048;
+    struct ipcm_config cfg = {.max_msg = max_msg, .depth = 4};
     struct ipcm_chan *a, *b;
     unsigned char out[MAXMSG], in[MAXMSG];
     pthread_t t;
