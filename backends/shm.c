@@ -779,12 +779,10 @@ static inline void shm_choose_publish(struct shm_end *e)
     }
     if (e->light || ++e->streak < SHM_LIGHT_AFTER)
         return;
-    _Atomic uint32_t *flag = &e->k->light[e->sends ? 0 : 1];
-    if (!atomic_load_explicit(flag, SC))
-        atomic_exchange_explicit(flag, 1, SC);
-    /* Sleepers that read the flag clear registered before it was raised: our later
-     * loads of the waiter count see them. */
-    atomic_thread_fence(SC);
+    /* An exchange even when the flag is up already: a full barrier, so that a sleeper
+     * that read it clear (and so registered before it was raised) is seen by our later
+     * loads of the waiter count. */
+    atomic_exchange_explicit(&e->k->light[e->sends ? 0 : 1], 1, SC);
     e->light = true;
 }
 
