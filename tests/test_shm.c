@@ -164,6 +164,27 @@ static int drain(struct ipcm_chan *c, uint32_t *count, unsigned nids, int timeou
     return drain_n(c, count, nids, UINT64_MAX, timeout_ms);
 }
 
+/* Large messages get a ring of four L2 caches by default; a depth the caller gives wins. */
+START_TEST(bulk_ring_sized_by_cache_unless_depth_given)
+{
+    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    uint64_t want = l2 > 0 ? 4 * (uint64_t)l2 : (uint64_t)4 << 20;
+    struct ipcm_shm_stats st;
+    struct ipcm_link *l = mk(IPCM_SHAPE_QUEUE, MAXMSG, 0);
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    ck_assert_uint_ge(st.cap, want < ((uint64_t)256 << 20) ? want : (uint64_t)256 << 20);
+    ipcm_link_destroy(l);
+    l = mk(IPCM_SHAPE_QUEUE, MAXMSG, 2);
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    ck_assert_uint_eq(st.cap, (uint64_t)256 << 10); /* two 64 KiB records, the minimum */
+    ipcm_link_destroy(l);
+    l = mk(IPCM_SHAPE_QUEUE, 64, 0);
+    ck_assert_int_eq(ipcm_shm_test_stats(l, 0, &st), 0);
+    ck_assert_uint_eq(st.cap, (uint64_t)256 << 10); /* small messages: no bulk sizing */
+    ipcm_link_destroy(l);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- basics */
 
 START_TEST(sizes_wrap_and_end_of_stream)
@@ -840,6 +861,7 @@ static Suite *shm_suite(void)
     tcase_add_test(tc, sizes_wrap_and_end_of_stream);
     tcase_add_test(tc, zero_length_and_oversize);
     tcase_add_test(tc, timeouts_and_full_ring);
+    tcase_add_test(tc, bulk_ring_sized_by_cache_unless_depth_given);
     tcase_add_test(tc, layout_and_atomics_checked);
     tcase_add_test(tc, corruption_contained);
     tcase_add_test(tc, pipe_shape_ends_exclusive);
