@@ -1100,6 +1100,13 @@ broken:
 static void shm_hold(struct shm_end *e)
 {
     struct shm_ctl *k = e->k;
+    int me = sched_getcpu();
+    /* The producer last ran here (unpinned processes move): waiting would only keep it
+     * off the CPU it needs. */
+    if (me >= 0 && (uint32_t)me == atomic_load_explicit(&k->prod_cpu, RLX)) {
+        e->hold = false;
+        return;
+    }
     uint64_t h = atomic_load_explicit(&k->head, RLX);
     uint64_t t0 = atomic_load_explicit(&k->tail, RLX), start = 0;
     for (unsigned i = 0;; i++) {
