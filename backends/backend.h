@@ -65,6 +65,9 @@ struct ipcm_backend {
     int (*pollfd)(const struct ipcm_chan *c);
     /* Optional (NULL unless IPCM_CAP_QSIZE). */
     ssize_t (*qsize)(const struct ipcm_chan *c);
+    /* Optional (NULL unless IPCM_CAP_FDPASS): fd is open; *fd gets an O_CLOEXEC one. */
+    int (*send_fd)(struct ipcm_chan *c, int fd, int timeout_ms);
+    int (*recv_fd)(struct ipcm_chan *c, int *fd, int timeout_ms);
 };
 
 #endif /* IPCM_BACKENDS_BACKEND_H */

@@ -15,6 +15,11 @@
  *
  * Queue shape: producers hold sv[0], consumers sv[1]; the kernel's own EOF and EPIPE
  * give end-of-stream and "no receivers". Pipe shape: end A holds sv[0], end B sv[1].
+ *
+ * Descriptors travel as a record of their own, the tag SOCKPAIR_TAG_FD with SCM_RIGHTS,
+ * so they keep their place among the messages. A receiver that expects the one kind and
+ * finds the other gets -EBADMSG, and a descriptor it did not ask for is never installed:
+ * recvmsg without room for control data makes the kernel drop it (MSG_CTRUNC).
  */
 #include "internal.h"
 
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #define SOCKPAIR_TAG_MSG 0x6d       /* 'm' */
+#define SOCKPAIR_TAG_FD 0x66        /* 'f' */
 #define SOCKPAIR_OVERHEAD 32        /* bytes of SO_SNDBUF a record costs beyond its data */
 #define SOCKPAIR_KMALLOC_MAX (4u << 20) /* largest linear skb part the kernel allocates */
 
@@ -123,12 +129,9 @@ static int socketpair_wait(int fd, short events, const struct ipcm_deadline *d)
     return ipcm_wait_fds(&p, 1, d);
 }
 
-static ssize_t socketpair_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
+/* Send one record; returns 0 or -errno. */
+static int socketpair_sendmsg(struct socketpair_chan *sc, const struct msghdr *mh, int timeout_ms)
 {
-    struct socketpair_chan *sc = c->priv;
-    unsigned char tag = SOCKPAIR_TAG_MSG;
-    struct iovec iov[2] = {{&tag, 1}, {(void *)buf, len}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
     struct ipcm_deadline d;
     /* MSG_NOSIGNAL: a vanished reader is -EPIPE, not a SIGPIPE death. Waiting forever
      * uses the kernel's own blocking send: one syscall. */
@@ -138,9 +141,8 @@ static ssize_t socketpair_send(struct ipcm_chan *c, const void *buf, size_t len,
         return -EBADF;
     ipcm_deadline_init(&d, timeout_ms);
     for (;;) {
-        ssize_t n = sendmsg(sc->sfd, &mh, flags);
-        if (n >= 0)
-            return (ssize_t)len;
+        if (sendmsg(sc->sfd, mh, flags) >= 0)
+            return 0;
         if (errno == EINTR)
             continue;
         if (errno == ECONNREFUSED || errno == ECONNRESET || errno == ENOTCONN)
@@ -153,26 +155,53 @@ static ssize_t socketpair_send(struct ipcm_chan *c, const void *buf, size_t len,
     }
 }
 
-static ssize_t socketpair_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
+static ssize_t socketpair_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
 {
-    struct socketpair_chan *sc = c->priv;
-    unsigned char tag;
-    struct iovec iov[2] = {{&tag, 1}, {buf, cap}};
+    unsigned char tag = SOCKPAIR_TAG_MSG;
+    struct iovec iov[2] = {{&tag, 1}, {(void *)buf, len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    int r = socketpair_sendmsg(c->priv, &mh, timeout_ms);
+    return r < 0 ? r : (ssize_t)len;
+}
+
+static int socketpair_send_fd(struct ipcm_chan *c, int fd, int timeout_ms)
+{
+    unsigned char tag = SOCKPAIR_TAG_FD;
+    struct iovec iov = {&tag, 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    return socketpair_sendmsg(c->priv, &mh, timeout_ms);
+}
+
+/*
+ * Receive one record into mh (iov[0] is the tag). Returns its length without the tag,
+ * or -errno (-EPIPE at end-of-stream). Received descriptors are O_CLOEXEC.
+ */
+static ssize_t socketpair_recvmsg(struct socketpair_chan *sc, struct msghdr *mh, int timeout_ms)
+{
     struct ipcm_deadline d;
-    int flags = timeout_ms < 0 ? 0 : MSG_DONTWAIT;
+    int flags = MSG_CMSG_CLOEXEC | (timeout_ms < 0 ? 0 : MSG_DONTWAIT);
+    size_t ctl_len = mh->msg_controllen;
 
     if (sc->rfd < 0)
         return -EBADF;
     ipcm_deadline_init(&d, timeout_ms);
     for (;;) {
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-        ssize_t n = recvmsg(sc->rfd, &mh, flags);
-        if (n > 0) {
-            /* cap >= max_msg >= any record the peer may send; anything else is a bug. */
-            if (tag != SOCKPAIR_TAG_MSG || (mh.msg_flags & MSG_TRUNC))
-                return -EPROTO;
+        mh->msg_controllen = ctl_len;
+        mh->msg_flags = 0;
+        ssize_t n = recvmsg(sc->rfd, mh, flags);
+        if (n > 0)
             return n - 1;
-        }
         if (n == 0)
             return -EPIPE;
         /* A peer that closed with our data unread makes the next recv fail once with
@@ -185,6 +214,55 @@ static ssize_t socketpair_recv(struct ipcm_chan *c, void *buf, size_t cap, int t
         if (r < 0)
             return r;
     }
+}
+
+static ssize_t socketpair_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+    unsigned char tag;
+    struct iovec iov[2] = {{&tag, 1}, {buf, cap}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n = socketpair_recvmsg(c->priv, &mh, timeout_ms);
+    if (n < 0)
+        return n;
+    /* A descriptor record: with no room for control data the kernel did not install
+     * the descriptor, so nothing leaks; the caller asked for a message. */
+    if (tag == SOCKPAIR_TAG_FD)
+        return -EBADMSG;
+    /* cap >= max_msg >= any record the peer may send; anything else is a bug. */
+    if (tag != SOCKPAIR_TAG_MSG || (mh.msg_flags & MSG_TRUNC))
+        return -EPROTO;
+    return n;
+}
+
+static int socketpair_recv_fd(struct ipcm_chan *c, int *fd, int timeout_ms)
+{
+    unsigned char tag;
+    /* An ordinary message in place of a descriptor is consumed whole: the iovec takes
+     * the tag only, and the kernel discards the rest of the record (MSG_TRUNC). */
+    struct iovec iov = {&tag, 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof(ctl.buf)};
+    ssize_t n = socketpair_recvmsg(c->priv, &mh, timeout_ms);
+    if (n < 0)
+        return (int)n;
+    int got = -1;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+            cm->cmsg_len == CMSG_LEN(sizeof(int)) && got < 0)
+            memcpy(&got, CMSG_DATA(cm), sizeof(int));
+    if (tag != SOCKPAIR_TAG_FD) {
+        ipcm_close_fd(&got);
+        return tag == SOCKPAIR_TAG_MSG ? -EBADMSG : -EPROTO;
+    }
+    if (got < 0)
+        /* The kernel could not install it: this process is at RLIMIT_NOFILE. */
+        return (mh.msg_flags & MSG_CTRUNC) ? -EMFILE : -EPROTO;
+    *fd = got;
+    return 0;
 }
 
 static int socketpair_shutdown(struct ipcm_chan *c)
@@ -222,7 +300,7 @@ const struct ipcm_backend ipcm_backend_socketpair = {
     .abi = IPCM_BACKEND_ABI,
     .name = "socketpair",
     .summary = "AF_UNIX SOCK_SEQPACKET socketpair(2), one record per message, lock-free",
-    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD,
+    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_FDPASS,
     .link_priv = sizeof(struct socketpair_link),
     .chan_priv = sizeof(struct socketpair_chan),
     .limits = socketpair_limits,
@@ -234,4 +312,6 @@ const struct ipcm_backend ipcm_backend_socketpair = {
     .close = socketpair_close,
     .destroy = socketpair_destroy,
     .pollfd = socketpair_pollfd,
+    .send_fd = socketpair_send_fd,
+    .recv_fd = socketpair_recv_fd,
 };

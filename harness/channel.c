@@ -6,6 +6,7 @@
 #include "backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,29 @@ int ipcm_chan_pollfd(const struct ipcm_chan *c)
     if (!c->be->pollfd || !role_receives(c->role))
         return -ENOTSUP;
     return c->be->pollfd(c);
+}
+
+int ipcm_chan_send_fd(struct ipcm_chan *c, int fd, int timeout_ms)
+{
+    if (!c || c->closed || !role_sends(c->role))
+        return -EBADF;
+    if (!c->be->send_fd)
+        return -ENOTSUP;
+    if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+        return -EBADF;
+    return c->be->send_fd(c, fd, timeout_ms);
+}
+
+int ipcm_chan_recv_fd(struct ipcm_chan *c, int *fd, int timeout_ms)
+{
+    if (!c || c->closed || !role_receives(c->role))
+        return -EBADF;
+    if (!fd)
+        return -EINVAL;
+    *fd = -1;
+    if (!c->be->recv_fd)
+        return -ENOTSUP;
+    return c->be->recv_fd(c, fd, timeout_ms);
 }
 
 ssize_t ipcm_chan_qsize(const struct ipcm_chan *c)

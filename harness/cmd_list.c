@@ -15,7 +15,7 @@ static const struct {
     {IPCM_CAP_DUPLEX, "duplex"},   {IPCM_CAP_NATIVE_MSG, "native-msg"},
     {IPCM_CAP_POLLFD, "pollfd"},   {IPCM_CAP_NAMED, "named"},
     {IPCM_CAP_SPINS, "spins"},     {IPCM_CAP_STREAM, "stream"},
-    {IPCM_CAP_QSIZE, "qsize"},
+    {IPCM_CAP_QSIZE, "qsize"},     {IPCM_CAP_FDPASS, "fd-passing"},
 };
 
 /* Comma list of capability names into buf. */
@@ -47,7 +47,7 @@ int ipcm_cmd_list(int argc, char **argv)
     if (optind < argc)
         return ipcm_usage_error("list", "unexpected argument '%s'", argv[optind]);
 
-    printf("%-11s %-11s %-30s %9s %6s  %s\n", "backend", "shapes", "capabilities", "max msg",
+    printf("%-11s %-11s %-40s %9s %6s  %s\n", "backend", "shapes", "capabilities", "max msg",
            "depth", "limit from");
     for (size_t i = 0; i < ipcm_backend_count(); i++) {
         const struct ipcm_backend *be = ipcm_backend_at(i);
@@ -56,7 +56,7 @@ int ipcm_cmd_list(int argc, char **argv)
         ipcm_caps_describe(ipcm_backend_caps(be), caps, sizeof(caps));
         int r = ipcm_backend_limits(be, &lim);
         if (r < 0) {
-            printf("%-11s %-11s %-30s %9s %6s  unavailable: %s\n", ipcm_backend_name(be),
+            printf("%-11s %-11s %-40s %9s %6s  unavailable: %s\n", ipcm_backend_name(be),
                    "queue,pipe", caps, "-", "-", ipcm_strerror(r));
             continue;
         }
@@ -65,7 +65,7 @@ int ipcm_cmd_list(int argc, char **argv)
         else
             snprintf(depth, sizeof(depth), "bytes");
         snprintf(size, sizeof(size), "%zu", lim.max_msg);
-        printf("%-11s %-11s %-30s %9s %6s  %s\n", ipcm_backend_name(be), "queue,pipe", caps,
+        printf("%-11s %-11s %-40s %9s %6s  %s\n", ipcm_backend_name(be), "queue,pipe", caps,
                size, depth, lim.max_msg_source);
     }
     return IPCM_EXIT_OK;

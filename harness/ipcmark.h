@@ -70,6 +70,9 @@ enum ipcm_role {
 #define IPCM_CAP_STREAM (1u << 5)
 /* ipcm_chan_qsize() counts queued messages exactly at rest. pipe, mqueue. */
 #define IPCM_CAP_QSIZE (1u << 6)
+/* ipcm_chan_send_fd()/ipcm_chan_recv_fd() pass open descriptors (SCM_RIGHTS), as
+ * Python's multiprocessing.reduction.send_handle does. socketpair. */
+#define IPCM_CAP_FDPASS (1u << 7)
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {
@@ -174,6 +177,20 @@ void ipcm_chan_close(struct ipcm_chan *c);
  * IPCM_CAP_QSIZE: socketpair's kernel counts bytes, shm's ring counts bytes); -EBADF.
  */
 ssize_t ipcm_chan_qsize(const struct ipcm_chan *c);
+/*
+ * ipcm_chan_send_fd - send a duplicate of the open descriptor fd as one message of its
+ * own, in order with the others; the caller keeps fd. Returns: 0; -ENOTSUP without
+ * IPCM_CAP_FDPASS; -EBADF (fd not open, or the end cannot send); as ipcm_chan_send.
+ */
+int ipcm_chan_send_fd(struct ipcm_chan *c, int fd, int timeout_ms);
+/*
+ * ipcm_chan_recv_fd - receive the next message, which must carry a descriptor: *fd is a
+ * new O_CLOEXEC descriptor of the same open file. Returns: 0; -EBADMSG if the next
+ * message is an ordinary one (it is consumed; ipcm_chan_recv, given a descriptor
+ * message, likewise returns -EBADMSG and closes it); -EMFILE if this process could not
+ * take one more descriptor (the message is consumed); -ENOTSUP; as ipcm_chan_recv.
+ */
+int ipcm_chan_recv_fd(struct ipcm_chan *c, int *fd, int timeout_ms);
 /* ipcm_chan_pollfd - an fd that polls readable when recv would not block, or -ENOTSUP. */
 int ipcm_chan_pollfd(const struct ipcm_chan *c);
 size_t ipcm_chan_max_msg(const struct ipcm_chan *c);

@@ -26,6 +26,8 @@ START_TEST(every_backend_has_current_abi_and_all_required_ops)
         /* An optional op is present exactly when its capability bit is set. */
         ck_assert_int_eq(be->pollfd != NULL, (be->caps & IPCM_CAP_POLLFD) != 0);
         ck_assert_int_eq(be->qsize != NULL, (be->caps & IPCM_CAP_QSIZE) != 0);
+        ck_assert_int_eq(be->send_fd != NULL, (be->caps & IPCM_CAP_FDPASS) != 0);
+        ck_assert_int_eq(be->recv_fd != NULL, (be->caps & IPCM_CAP_FDPASS) != 0);
     }
 }
 END_TEST

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -317,6 +318,108 @@ out:
         ipcm_check_join(ctx, &echo, T_OP, __FILE__, __LINE__);
 }
 
+/* ---------------------------------------------------------------- 64 */
+
+#define FD_WORD 0x66640000u
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* End B: take two descriptors and write a word into each; miss a third for want of a
+ * free descriptor number; then be handed a message where a descriptor is expected, and
+ * a descriptor where a message is expected. */
+static int w_fd_receiver(const void *arg, size_t len)
+{
+    const struct hargs *a = arg;
+    struct ipcm_chan *c;
+    unsigned char buf[128];
+    (void)len;
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_B, &c), 0);
+    for (uint32_t i = 0; i < 2; i++) {
+        int fd = -1;
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, T_OP), 0);
+        IPCM_WCHECK_EQ(a->ctx, fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+        uint32_t word = FD_WORD + i;
+        IPCM_WCHECK_EQ(a->ctx, write(fd, &word, sizeof(word)), (ssize_t)sizeof(word));
+        close(fd);
+    }
+    /* RLIMIT_NOFILE down to the lowest free number: no descriptor can be installed. */
+    struct rlimit old, low;
+    int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    IPCM_WCHECK_GE(a->ctx, lowest, 0);
+    close(lowest);
+    IPCM_WCHECK_EQ(a->ctx, getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    IPCM_WCHECK_EQ(a->ctx, setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fd = -1, got = ipcm_chan_recv_fd(c, &fd, T_OP);
+    IPCM_WCHECK_EQ(a->ctx, setrlimit(RLIMIT_NOFILE, &old), 0);
+    IPCM_WCHECK_EQ(a->ctx, got, -EMFILE);
+    int before = ipcm_check_fd_count();
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, T_OP), -EBADMSG);
+    IPCM_WCHECK_EQ(a->ctx, fd, -1);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), -EBADMSG);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_check_fd_count(), before); /* nothing was installed */
+    /* Done: the parent now checks that no copy of its pipe's write end is left here. */
+    ipcm_payload_make(buf, 100, 2, 0);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, 100, T_OP), 100);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), 3 * T_OP), -EPIPE);
+    ipcm_chan_close(c);
+    return 0;
+}
+
+static void fd_passing(struct ipcm_check_ctx *ctx)
+{
+    struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_PIPE, 128, 4);
+    struct ipcm_process p = {0};
+    struct ipcm_chan *c = NULL;
+    int pp[2] = {-1, -1}, high = -1;
+    unsigned char buf[128];
+    if (!l)
+        return;
+    struct hargs a = {.ctx = ctx, .l = l};
+    int r = ipcm_check_spawn(ctx, &p, "fd receiver", w_fd_receiver, &a, sizeof(a));
+    if (r == 0)
+        r = ipcm_chan_open(l, IPCM_ROLE_A, &c);
+    ipcm_link_destroy(l);
+    IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, pipe2(pp, O_CLOEXEC), ==, 0, goto out);
+    high = fcntl(pp[1], F_DUPFD_CLOEXEC, 300); /* Python issue 11657: fds above 256 */
+    IPCM_CHECK_OP_(ctx, high, >=, 300, goto out);
+    ipcm_check_phase(ctx, "two descriptors, one numbered %d", high);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, high, T_OP), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out); /* -EMFILE there */
+    close_fd(&pp[1]);
+    close_fd(&high);
+    for (uint32_t i = 0; i < 2; i++) {
+        uint32_t word = 0;
+        IPCM_CHECK_OP_(ctx, read(pp[0], &word, sizeof(word)), ==, (ssize_t)sizeof(word), goto out);
+        IPCM_CHECK_OP_(ctx, word, ==, FD_WORD + i, goto out);
+    }
+    ipcm_check_phase(ctx, "a message where a descriptor is expected, and the reverse");
+    ipcm_payload_make(buf, 100, 1, 0);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 100, T_OP), ==, 100, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[0], T_OP), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, 100, goto out);
+    /* Every copy of the write end is closed now, the receiver's included: EOF. */
+    IPCM_CHECK_OP_(ctx, read(pp[0], buf, 1), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, -1, T_OP), ==, -EBADF, goto out);
+    atomic_fetch_add(&ctx->sh->messages, 4);
+out:
+    ipcm_chan_close(c); /* the receiver sees end-of-stream and exits */
+    close_fd(&pp[0]);
+    close_fd(&pp[1]);
+    close_fd(&high);
+    ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
+    if (p.pid > 0)
+        ipcm_check_reap(&p, 0, NULL);
+}
+
 /* ---------------------------------------------------------------- table */
 
 const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
@@ -330,7 +433,7 @@ const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
     {"hygiene.exec_reattach", 62, "a fork+exec'd helper re-attaches", IPCM_CHECK_QP, 0, 0, 10000,
      NULL, "API: ipcm_process_spawn forks only (no exec start mode); fds are O_CLOEXEC", NULL},
-    {"hygiene.fd_passing", 64, "pass an fd (also above 256) over the channel", IPCM_CHECK_P, 0,
-     0, 10000, NULL, "API: channels carry bytes only (no SCM_RIGHTS)", NULL},
+    {"hygiene.fd_passing", 64, "pass an fd (also above 256) over the channel", IPCM_CHECK_P,
+     IPCM_CAP_FDPASS, IPCM_CHECK_QUICK, 10000, fd_passing, NULL, NULL},
     {0},
 };
