@@ -441,6 +441,29 @@ int ipcm_pool_map_unordered(struct ipcm_pool *p, ipcm_task_fn fn, const struct i
                             size_t n, size_t chunk_size, ipcm_pool_result_cb cb, void *cb_arg,
                             int timeout_ms);
 
+/*
+ * ipcm_pool_map_async - start a map (Python's Pool.map_async) and return at once, with
+ * the first chunks handed out; out[] fills in as ipcm_pool_async_wait collects results.
+ * The pool has no thread of its own: results are collected while the caller waits (or
+ * runs any other pool call). One asynchronous map at a time: until it is waited for to
+ * the end or freed, map, apply, close and join return -EBUSY; terminate cancels it.
+ * Returns: 0 and *a; the errors of map that come before any task runs.
+ */
+struct ipcm_pool_async; /* opaque */
+int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
+                        size_t n, size_t chunk_size, struct ipcm_pool_result *out,
+                        struct ipcm_pool_async **a);
+/*
+ * ipcm_pool_async_wait - collect results for at most timeout_ms (-1: until done).
+ * Returns: -ETIMEDOUT while the map is still running (its tasks keep running: wait
+ * again); once it is over, what ipcm_pool_map would have returned, every time asked.
+ */
+int ipcm_pool_async_wait(struct ipcm_pool_async *a, int timeout_ms);
+/* ipcm_pool_async_ready - true once every result is in (or the map stopped). */
+bool ipcm_pool_async_ready(const struct ipcm_pool_async *a);
+/* ipcm_pool_async_free - free it; a map still running is cancelled (pending tasks end
+ * -ECANCELED in out[], late results are dropped). Free it before destroying its pool. */
+void ipcm_pool_async_free(struct ipcm_pool_async *a);
 /* ipcm_pool_apply - run one task; a map of one. Returns: as map. */
 int ipcm_pool_apply(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
                     struct ipcm_pool_result *out, int timeout_ms);

@@ -105,6 +105,7 @@ struct ipcm_pool {
     bool in_callback;
     uint32_t next_job;
     struct pool_job *job;
+    struct ipcm_pool_async *async; /* an asynchronous map still running, or NULL */
     struct pool_worker *w;
     unsigned char *sbuf, *rbuf;
     struct pollfd *pfd;
@@ -780,11 +781,10 @@ static int pool_usable(struct ipcm_pool *p)
     return 0;
 }
 
-static int pool_run(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
+/* Check the inputs, reap what died while idle and make job the pool's current one. */
+static int pool_job_start(struct ipcm_pool *p, struct pool_job *job)
 {
-    uint64_t deadline = timeout_ms > 0 ? ipcm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
-    int r = 0;
-
+    int r;
     set_error(p, 0, "ok");
     for (size_t i = 0; i < job->n; i++) {
         if (job->in[i].len > p->max_task) {
@@ -805,25 +805,37 @@ static int pool_run(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
     job->fail_index = SIZE_MAX;
     p->info.last_chunk_size = job->chunk;
     p->job = job;
+    return 0;
+}
+
+/*
+ * Hand out chunks and collect results until the job is done or stopped (0), the pool
+ * breaks (its error), or timeout_ms passes (-ETIMEDOUT: the job is still the pool's and
+ * a later step carries on; results that arrive meanwhile wait in the channels).
+ */
+static int pool_job_step(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
+{
+    uint64_t deadline = timeout_ms > 0 ? ipcm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
+    int r = 0;
     while (job->done < job->n && !job->stop) {
-        if (p->broken) {
-            r = pool_usable(p);
-            break;
-        }
+        if (p->broken)
+            return pool_usable(p);
         bool full = false;
         pool_dispatch(p, job, &full);
         int wait = ms_left(deadline, timeout_ms);
-        if (wait == 0) {
-            set_error(p, -ETIMEDOUT, "map timed out after %d ms with %zu of %zu results",
-                      timeout_ms, job->done, job->n);
-            r = -ETIMEDOUT;
-            break;
-        }
+        if (wait == 0)
+            return -ETIMEDOUT;
         if (full && (wait < 0 || wait > 1))
             wait = 1;
         if ((r = pool_poll(p, wait)) < 0)
-            break;
+            return r;
     }
+    return 0;
+}
+
+/* The job is over (r: how the last step ended): settle every status and the error. */
+static int pool_job_finish(struct ipcm_pool *p, struct pool_job *job, int r)
+{
     p->job = NULL;
     if (!r && job->err)
         r = job->err;
@@ -849,12 +861,28 @@ static int pool_run(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
     return r;
 }
 
-static int pool_map_common(struct ipcm_pool *p, struct pool_job *job, size_t chunk_size,
-                           int timeout_ms)
+static int pool_run(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
+{
+    int r = pool_job_start(p, job);
+    if (r < 0)
+        return r;
+    r = pool_job_step(p, job, timeout_ms);
+    if (r == -ETIMEDOUT)
+        set_error(p, -ETIMEDOUT, "map timed out after %d ms with %zu of %zu results",
+                  timeout_ms, job->done, job->n);
+    return pool_job_finish(p, job, r);
+}
+
+/* Validate a map's arguments; 1 when there is nothing to do. */
+static int pool_job_prepare(struct ipcm_pool *p, struct pool_job *job, size_t chunk_size)
 {
     int r = pool_usable(p);
     if (r < 0)
         return r;
+    if (p->async) {
+        set_error(p, -EBUSY, "an asynchronous map is still running: wait for it or free it");
+        return -EBUSY;
+    }
     if (!job->fn || (job->n && !job->in)) {
         set_error(p, -EINVAL, "map: fn and inputs are required");
         return -EINVAL;
@@ -862,15 +890,106 @@ static int pool_map_common(struct ipcm_pool *p, struct pool_job *job, size_t chu
     if (job->n == 0) {
         set_error(p, 0, "ok");
         p->info.last_chunk_size = 0;
-        return 0;
+        return 1;
     }
     job->chunk = chunk_size ? chunk_size : ipcm_pool_default_chunk(job->n, p->nworkers);
     job->tstate = calloc(job->n, 1);
-    if (!job->tstate)
-        return -ENOMEM;
+    return job->tstate ? 0 : -ENOMEM;
+}
+
+static int pool_map_common(struct ipcm_pool *p, struct pool_job *job, size_t chunk_size,
+                           int timeout_ms)
+{
+    int r = pool_job_prepare(p, job, chunk_size);
+    if (r != 0)
+        return r > 0 ? 0 : r;
     r = pool_run(p, job, timeout_ms);
     free(job->tstate);
     return r;
+}
+
+/* An asynchronous map: the job lives here until the caller frees it. */
+struct ipcm_pool_async {
+    struct ipcm_pool *p; /* NULL once the pool is gone */
+    struct pool_job job;
+    bool finished;
+    int result;
+};
+
+static void async_settle(struct ipcm_pool_async *a, int r)
+{
+    a->result = pool_job_finish(a->p, &a->job, r);
+    a->finished = true;
+    a->p->async = NULL;
+}
+
+int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
+                        size_t n, size_t chunk_size, struct ipcm_pool_result *out,
+                        struct ipcm_pool_async **outp)
+{
+    if (!p || !outp || (n && !out))
+        return -EINVAL;
+    *outp = NULL;
+    struct ipcm_pool_async *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct ipcm_pool_result){.status = -ECANCELED};
+    a->p = p;
+    a->job = (struct pool_job){.fn = fn, .in = in, .n = n, .out = out};
+    int r = pool_job_prepare(p, &a->job, chunk_size);
+    if (r > 0) {
+        a->finished = true; /* nothing to do */
+    } else if (r == 0 && (r = pool_job_start(p, &a->job)) == 0) {
+        p->async = a;
+        /* Hand out the first chunks now; results are collected by the waits. */
+        r = pool_job_step(p, &a->job, 0);
+        if (r != -ETIMEDOUT)
+            async_settle(a, r); /* done already, or failed: wait reports it */
+        r = 0;
+    }
+    if (r < 0) {
+        free(a->job.tstate);
+        free(a);
+        return r;
+    }
+    *outp = a;
+    return 0;
+}
+
+int ipcm_pool_async_wait(struct ipcm_pool_async *a, int timeout_ms)
+{
+    if (!a)
+        return -EINVAL;
+    if (a->finished)
+        return a->result;
+    if (a->p->in_callback)
+        return -EDEADLK;
+    int r = a->job.stop || a->job.done == a->job.n ? 0 : pool_job_step(a->p, &a->job, timeout_ms);
+    if (r == -ETIMEDOUT)
+        return r;
+    async_settle(a, r);
+    return a->result;
+}
+
+bool ipcm_pool_async_ready(const struct ipcm_pool_async *a)
+{
+    return a && (a->finished || a->job.done == a->job.n || a->job.stop);
+}
+
+void ipcm_pool_async_free(struct ipcm_pool_async *a)
+{
+    if (!a)
+        return;
+    if (!a->finished && a->p) {
+        /* Cancelled: pending tasks end -ECANCELED; results still on their way are
+         * recognised by their job id and dropped. */
+        a->job.stop = true;
+        a->job.err = -ECANCELED;
+        async_settle(a, -ECANCELED);
+    }
+    free(a->job.tstate);
+    free(a);
 }
 
 int ipcm_pool_map(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in, size_t n,
@@ -909,6 +1028,12 @@ int ipcm_pool_terminate(struct ipcm_pool *p)
         return -EINVAL;
     if (p->in_callback)
         return -EDEADLK;
+    if (p->async) {
+        /* An asynchronous map ends here: its pending tasks are cancelled. */
+        p->async->job.stop = true;
+        p->async->job.err = -ECANCELED;
+        async_settle(p->async, -ECANCELED);
+    }
     p->state = POOL_TERMINATED;
     for (unsigned s = 0; s < p->nworkers; s++)
         if (p->w[s].proc.pid > 0)
@@ -952,6 +1077,8 @@ int ipcm_pool_close(struct ipcm_pool *p)
         return -EINVAL;
     if (p->in_callback)
         return -EDEADLK;
+    if (p->async)
+        return -EBUSY;
     if (p->state == POOL_RUNNING)
         p->state = POOL_CLOSED;
     pool_send_exits(p);
@@ -964,6 +1091,8 @@ int ipcm_pool_join(struct ipcm_pool *p, int timeout_ms)
         return -EINVAL;
     if (p->in_callback)
         return -EDEADLK;
+    if (p->async)
+        return -EBUSY;
     if (p->state == POOL_RUNNING || p->state == POOL_STARTING)
         return -EINVAL;
     uint64_t deadline = timeout_ms > 0 ? ipcm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;

@@ -503,6 +503,117 @@ START_TEST(map_timeout_leaves_the_pool_usable)
 }
 END_TEST
 
+/* map_async (Python's Pool.map_async): the same results as map. */
+START_TEST(map_async_equals_serial_map)
+{
+    struct ipcm_pool *p = pool_new(3, NULL);
+    struct ipcm_pool_async *a = NULL;
+    struct inputs in;
+    inputs_make(&in, 500);
+    ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 0, in.r, &a), 0);
+    ck_assert_int_eq(ipcm_pool_async_wait(a, -1), 0);
+    ck_assert(ipcm_pool_async_ready(a));
+    ck_assert_int_eq(ipcm_pool_async_wait(a, 0), 0); /* asked again: the same answer */
+    check_serial(&in, SIZE_MAX);
+    ipcm_pool_async_free(a);
+    inputs_free(&in);
+    pool_done(p);
+}
+END_TEST
+
+/* Case 85: a wait that times out leaves the tasks running; a later wait has them all. */
+START_TEST(map_async_wait_times_out_and_tasks_keep_running)
+{
+    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool_async *a = NULL;
+    struct inputs in;
+    inputs_make(&in, 4);
+    for (size_t i = 0; i < in.n; i++)
+        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 300};
+    ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
+    ck_assert_int_eq(ipcm_pool_async_wait(a, 50), -ETIMEDOUT);
+    ck_assert(!ipcm_pool_async_ready(a));
+    /* One map at a time, and the pool cannot close under it. */
+    struct inputs other;
+    inputs_make(&other, 2);
+    ck_assert_int_eq(ipcm_pool_map(p, task, other.b, other.n, 1, other.r, 100), -EBUSY);
+    ck_assert_int_eq(ipcm_pool_close(p), -EBUSY);
+    ck_assert_int_eq(ipcm_pool_async_wait(a, -1), 0);
+    check_serial(&in, SIZE_MAX); /* every task ran to its end */
+    ipcm_pool_async_free(a);
+    ck_assert_int_eq(ipcm_pool_map(p, task, other.b, other.n, 1, other.r, TIMEOUT_MS), 0);
+    check_serial(&other, SIZE_MAX);
+    inputs_free(&other);
+    inputs_free(&in);
+    pool_done(p);
+}
+END_TEST
+
+/* Freeing a running map cancels it; its late results never reach the next map. */
+START_TEST(map_async_free_cancels_and_pool_stays_usable)
+{
+    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool_async *a = NULL;
+    struct inputs in;
+    inputs_make(&in, 6);
+    for (size_t i = 0; i < in.n; i++)
+        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 200};
+    ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
+    ipcm_pool_async_free(a);
+    for (size_t i = 0; i < in.n; i++)
+        ck_assert_int_eq(in.r[i].status, -ECANCELED);
+    struct inputs ok;
+    inputs_make(&ok, 30);
+    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 1, ok.r, TIMEOUT_MS), 0);
+    check_serial(&ok, SIZE_MAX);
+    inputs_free(&ok);
+    inputs_free(&in);
+    pool_done(p);
+}
+END_TEST
+
+/* A worker that dies during an asynchronous map fails it as it fails a map. */
+START_TEST(map_async_worker_death_is_reported)
+{
+    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool_async *a = NULL;
+    struct inputs in;
+    inputs_make(&in, 40);
+    in.t[17].act = ACT_SIGKILL;
+    ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
+    ck_assert_int_eq(ipcm_pool_async_wait(a, TIMEOUT_MS), -EPIPE);
+    ck_assert_int_eq(in.r[17].status, -EPIPE);
+    ipcm_pool_async_free(a);
+    inputs_free(&in);
+    struct inputs ok;
+    inputs_make(&ok, 20);
+    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 1, ok.r, TIMEOUT_MS), 0);
+    check_serial(&ok, SIZE_MAX);
+    inputs_free(&ok);
+    pool_done(p);
+}
+END_TEST
+
+/* terminate ends a running asynchronous map: its wait reports the cancellation. */
+START_TEST(terminate_cancels_map_async)
+{
+    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool_async *a = NULL;
+    struct inputs in;
+    inputs_make(&in, 4);
+    for (size_t i = 0; i < in.n; i++)
+        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 5000};
+    ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
+    ck_assert_int_eq(ipcm_pool_terminate(p), 0);
+    ck_assert_int_eq(ipcm_pool_async_wait(a, -1), -ECANCELED);
+    ipcm_pool_async_free(a);
+    ipcm_pool_destroy(p);
+    inputs_free(&in);
+    ck_assert_int_eq(ipcm_test_child_count(), 0);
+    ck_assert_int_eq(ipcm_test_fd_count(), fds_before);
+}
+END_TEST
+
 static int refuse_terminate(size_t index, int status, const void *data, size_t len, void *arg)
 {
     struct ipcm_pool *p = arg;
@@ -767,6 +878,11 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, crash_with_large_tasks_in_flight_is_an_error_not_a_hang);
     tcase_add_test(tc, terminate_of_a_busy_pool_returns_within_a_bound);
     tcase_add_test(tc, map_timeout_leaves_the_pool_usable);
+    tcase_add_test(tc, map_async_equals_serial_map);
+    tcase_add_test(tc, map_async_wait_times_out_and_tasks_keep_running);
+    tcase_add_test(tc, map_async_free_cancels_and_pool_stays_usable);
+    tcase_add_test(tc, map_async_worker_death_is_reported);
+    tcase_add_test(tc, terminate_cancels_map_async);
     tcase_add_test(tc, terminate_from_a_callback_is_refused);
     tcase_add_test(tc, close_then_join_drains_and_reaps);
     tcase_add_test(tc, use_after_close_or_terminate_is_a_clear_error);

@@ -569,22 +569,41 @@ static void terminate_from_callback(struct ipcm_check_ctx *ctx)
 static void async_get_timeout(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_pool *p = pool_up(ctx, 2, NULL);
+    struct ipcm_pool_async *a = NULL;
     struct pool_inputs in;
     if (!p)
         return;
     IPCM_CHECK(ctx, inputs_new(&in, 4), "out of memory");
     for (size_t i = 0; i < in.n; i++)
         in.t[i] = (struct pool_in){.x = (uint32_t)i, .act = PA_SLEEP, .ms = 500};
+    ipcm_check_phase(ctx, "map_async, then a wait of 100 ms");
+    int rc = ipcm_pool_map_async(p, pool_task, in.b, in.n, 1, in.r, &a);
     uint64_t t0 = ipcm_now_ns();
-    int rc = ipcm_pool_map(p, pool_task, in.b, in.n, 1, in.r, 100);
+    int w = rc == 0 ? ipcm_pool_async_wait(a, 100) : rc;
     uint64_t dt = ipcm_now_ns() - t0;
+    bool ready = ipcm_pool_async_ready(a);
+    /* The tasks keep running: a later wait has every result. */
+    int later = rc == 0 ? ipcm_pool_async_wait(a, POOL_TMO) : rc;
+    long bad = inputs_bad(&in);
+    ipcm_pool_async_free(a);
     inputs_free(&in);
-    IPCM_CHECK_EQ(ctx, rc, -ETIMEDOUT);
+    IPCM_CHECK_EQ(ctx, rc, 0);
+    IPCM_CHECK_EQ(ctx, w, -ETIMEDOUT);
+    IPCM_CHECK(ctx, !ready, "ready after 100 ms of 1 s of work");
     IPCM_CHECK_GE(ctx, dt, 90000000ull);
     IPCM_CHECK_LT(ctx, dt, 2000000000ull);
+    IPCM_CHECK_EQ(ctx, later, 0);
+    IPCM_CHECK_EQ(ctx, bad, -1);
+    ipcm_check_phase(ctx, "a plain map's timeout, then a map on the same pool");
+    IPCM_CHECK(ctx, inputs_new(&in, 4), "out of memory");
+    for (size_t i = 0; i < in.n; i++)
+        in.t[i] = (struct pool_in){.x = (uint32_t)i, .act = PA_SLEEP, .ms = 500};
+    rc = ipcm_pool_map(p, pool_task, in.b, in.n, 1, in.r, 100);
+    inputs_free(&in);
+    IPCM_CHECK_EQ(ctx, rc, -ETIMEDOUT);
     IPCM_CHECK(ctx, inputs_new(&in, 30), "out of memory");
     rc = ipcm_pool_map(p, pool_task, in.b, in.n, 1, in.r, POOL_TMO);
-    long bad = inputs_bad(&in);
+    bad = inputs_bad(&in);
     inputs_free(&in);
     IPCM_CHECK_EQ(ctx, rc, 0);
     IPCM_CHECK_EQ(ctx, bad, -1);
@@ -783,7 +802,7 @@ const struct ipcm_check_case ipcm_check_cases_pool[] = {
      0, IPCM_CHECK_QUICK, 30000, use_after_close_or_terminate, NULL, NULL},
     {"pool.terminate_from_callback", 84, "terminate from a callback is refused (-EDEADLK)",
      IPCM_CHECK_Q, 0, 0, 30000, terminate_from_callback, NULL, NULL},
-    {"pool.async_get_timeout", 85, "a map's timeout returns in time; the pool stays usable",
+    {"pool.async_get_timeout", 85, "map_async: a wait times out, the tasks run on, a later wait has all",
      IPCM_CHECK_Q, 0, 0, 30000, async_get_timeout, NULL, NULL},
     {"pool.worker_recycling", 86, "maxtasks 1 and 10: correct results, fresh workers", IPCM_CHECK_Q,
      0, 0, 60000, worker_recycling, NULL, NULL},
