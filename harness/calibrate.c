@@ -2,7 +2,8 @@
 /*
  * calibrate.c - measure the limits every figure is read against (see calibrate.h).
  * The line round trip is the floor of any cross-CPU hand-off; memcpy bandwidth is the
- * ceiling of any copying transport. On a VM both move with the host's placement of the
+ * ceiling of any copying transport; a minimal ring streaming across CPUs is the ceiling of
+ * any bulk transport between them. On a VM both move with the host's placement of the
  * vCPUs, so they are measured at the start and the end of every run.
  */
 #include "calibrate.h"
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -316,6 +318,120 @@ int ipcm_calibrate_memcpy(size_t bytes, unsigned budget_ms, double *gbs)
     return 0;
 }
 
+/* ---------------------------------------------------------------- cross-CPU stream */
+
+#define STREAM_MSG ((size_t)64 << 10)
+#define STREAM_RING ((size_t)4 << 20) /* several L2s: records are read from L3, not a core */
+
+struct stream_shared {
+    _Alignas(128) _Atomic uint64_t tail; /* bytes published by the producer */
+    _Alignas(128) _Atomic uint64_t head; /* bytes released by the consumer */
+    _Alignas(128) _Atomic int stop;
+    _Atomic int ok;
+    double gbs;
+    _Alignas(4096) unsigned char ring[STREAM_RING];
+};
+
+struct stream_arg {
+    struct stream_shared *sh;
+    int cpu;
+    uint64_t budget_ns;
+};
+
+/* Producer: copy a record in whenever there is room. */
+static int stream_put(const void *varg, size_t len)
+{
+    const struct stream_arg *a = varg;
+    struct stream_shared *sh = a->sh;
+    (void)len;
+    unsigned char *buf = malloc(STREAM_MSG);
+    if (!buf || pin(a->cpu) < 0)
+        return 1;
+    memset(buf, 0x3c, STREAM_MSG);
+    for (uint64_t t = 0; !atomic_load_explicit(&sh->stop, memory_order_relaxed);) {
+        if (t - atomic_load_explicit(&sh->head, memory_order_acquire) > STREAM_RING - STREAM_MSG) {
+            cpu_relax();
+            continue;
+        }
+        memcpy(sh->ring + t % STREAM_RING, buf, STREAM_MSG);
+        t += STREAM_MSG;
+        atomic_store_explicit(&sh->tail, t, memory_order_release);
+    }
+    free(buf);
+    return 0;
+}
+
+/* Consumer: copy each record out, timed after a warm-up lap of the ring. */
+static int stream_get(const void *varg, size_t len)
+{
+    const struct stream_arg *a = varg;
+    struct stream_shared *sh = a->sh;
+    (void)len;
+    unsigned char *buf = malloc(STREAM_MSG);
+    if (!buf || pin(a->cpu) < 0) {
+        atomic_store(&sh->stop, 1);
+        return 1;
+    }
+    uint64_t h = 0, t0 = 0, h0 = 0, give_up = ipcm_now_ns() + a->budget_ns + 1000000000u;
+    for (uint64_t n = 0;; n++) {
+        uint64_t spins = 0;
+        while (atomic_load_explicit(&sh->tail, memory_order_acquire) == h) {
+            cpu_relax();
+            if (++spins % 65536 == 0 && ipcm_now_ns() > give_up) {
+                atomic_store(&sh->stop, 1); /* the producer never ran */
+                free(buf);
+                return 1;
+            }
+        }
+        memcpy(buf, sh->ring + h % STREAM_RING, STREAM_MSG);
+        __asm__ volatile("" ::"r"(buf) : "memory");
+        h += STREAM_MSG;
+        atomic_store_explicit(&sh->head, h, memory_order_release);
+        if (n == STREAM_RING / STREAM_MSG) {
+            t0 = ipcm_now_ns();
+            h0 = h;
+        } else if (t0 && (n & 15) == 0 && ipcm_now_ns() - t0 >= a->budget_ns) {
+            sh->gbs = (double)(h - h0) / (double)(ipcm_now_ns() - t0);
+            break;
+        }
+    }
+    atomic_store(&sh->ok, 1);
+    atomic_store(&sh->stop, 1);
+    free(buf);
+    return 0;
+}
+
+int ipcm_calibrate_stream(int cpu_a, int cpu_b, unsigned budget_ms, double *gbs)
+{
+    *gbs = NAN;
+    if (cpu_a == cpu_b || !cpu_usable(cpu_a) || !cpu_usable(cpu_b))
+        return -EINVAL;
+    struct stream_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        return -errno;
+    memset(sh, 0, sizeof(*sh)); /* fault the ring in before the clock */
+    uint64_t budget_ns = (uint64_t)budget_ms * 1000000u;
+    struct stream_arg ap = {sh, cpu_a, budget_ns}, ac = {sh, cpu_b, budget_ns};
+    struct ipcm_process pp, pc;
+    int r = ipcm_process_spawn(&pc, "calibrate stream get", stream_get, &ac, sizeof(ac));
+    if (r == 0) {
+        r = ipcm_process_spawn(&pp, "calibrate stream put", stream_put, &ap, sizeof(ap));
+        if (r < 0)
+            atomic_store(&sh->stop, 1);
+        ipcm_process_stop(&pc, (int)budget_ms * 4 + 3000, NULL);
+        atomic_store(&sh->stop, 1);
+        if (r == 0)
+            ipcm_process_stop(&pp, 1000, NULL);
+    }
+    if (r == 0 && !atomic_load(&sh->ok))
+        r = -ETIMEDOUT;
+    if (r == 0)
+        *gbs = sh->gbs;
+    munmap(sh, sizeof(*sh));
+    return r;
+}
+
 int ipcm_calibrate_timer(double *overhead_ns, uint64_t *resolution_ns)
 {
     struct timespec res;
@@ -338,6 +454,7 @@ int ipcm_calibrate(struct ipcm_calibration *out)
     memset(out, 0, sizeof(*out));
     out->cpu_a = out->cpu_b = -1;
     out->line_rtt_ns = out->raw_pipe_same_ns = out->raw_pipe_cross_ns = NAN;
+    out->stream_64k_gbs = NAN;
     if (sched_getaffinity(0, sizeof(set), &set) == 0)
         for (int i = 0; i < CPU_SETSIZE; i++)
             if (CPU_ISSET(i, &set)) {
@@ -349,6 +466,8 @@ int ipcm_calibrate(struct ipcm_calibration *out)
     if (out->cpu_b >= 0)
         ipcm_calibrate_line_rtt(out->cpu_a, out->cpu_b, 150, &out->line_rtt_ns);
     ipcm_calibrate_memcpy(65536, 100, &out->memcpy_64k_gbs);
+    if (out->cpu_b >= 0)
+        ipcm_calibrate_stream(out->cpu_a, out->cpu_b, 60, &out->stream_64k_gbs);
     if (out->cpu_a >= 0)
         ipcm_calibrate_raw_pipe(out->cpu_a, out->cpu_a, 40, &out->raw_pipe_same_ns);
     if (out->cpu_b >= 0)

@@ -15,6 +15,10 @@ struct ipcm_calibration {
                             * fewer than two CPUs are usable */
     int cpu_a, cpu_b;      /* the CPUs it was measured between */
     double memcpy_64k_gbs; /* single-core memcpy of 64 KiB, 1e9 bytes per second */
+    /* 64 KiB records streamed from cpu_a to cpu_b through a minimal spin-only ring in
+     * shared memory, copied in and out: the host's bulk cross-CPU limit right now (it
+     * swings with the host's placement of the vCPUs). NAN with fewer than two CPUs. */
+    double stream_64k_gbs;
     /* p50 round trip of 8 bytes over two plain blocking pipes, timed by the same code as
      * the latency mode: the kernel's cheapest blocking hand-off, and with it the
      * harness's own cost (compare with perf bench sched pipe). NAN if not measured. */
@@ -44,6 +48,12 @@ int ipcm_calibrate_raw_pipe(int cpu_a, int cpu_b, unsigned budget_ms, double *p5
 int ipcm_calibrate_timer(double *overhead_ns, uint64_t *resolution_ns);
 /* ipcm_calibrate - all of the above (about 400 ms). Fields that cannot be measured are
  * NAN. Returns 0. */
+/*
+ * ipcm_calibrate_stream - stream 64 KiB records from cpu_a to cpu_b for about budget_ms
+ * through a 4 MiB single-producer ring (busy spin), in GB/s. Returns 0, -EINVAL,
+ * -ETIMEDOUT (a side never ran), or -errno.
+ */
+int ipcm_calibrate_stream(int cpu_a, int cpu_b, unsigned budget_ms, double *gbs);
 int ipcm_calibrate(struct ipcm_calibration *out);
 
 #endif /* IPCM_HARNESS_CALIBRATE_H */

@@ -290,10 +290,12 @@ static void print_calibration(const struct ipcm_record *r, FILE *f)
     const struct ipcm_calibration *s = &r->cal[0], *e = &r->cal[1];
     char why[128];
     fprintf(f, "host limits at start: cache-line round trip %.0f ns (cpu %d<->%d), memcpy "
-               "64 KiB %.1f GB/s, clock read %.0f ns",
-            s->line_rtt_ns, s->cpu_a, s->cpu_b, s->memcpy_64k_gbs, s->timer_overhead_ns);
+               "64 KiB %.1f GB/s, cross-CPU stream 64 KiB %.1f GB/s, clock read %.0f ns",
+            s->line_rtt_ns, s->cpu_a, s->cpu_b, s->memcpy_64k_gbs, s->stream_64k_gbs,
+            s->timer_overhead_ns);
     if (r->have_end)
-        fprintf(f, "; at end: %.0f ns, %.1f GB/s", e->line_rtt_ns, e->memcpy_64k_gbs);
+        fprintf(f, "; at end: %.0f ns, %.1f GB/s, %.1f GB/s", e->line_rtt_ns, e->memcpy_64k_gbs,
+                e->stream_64k_gbs);
     fputc('\n', f);
     fprintf(f, "raw blocking pipe round trip (8 B, same timing code, p50): one CPU %.2f us, "
                "two CPUs %.2f us",

@@ -271,6 +271,7 @@ static void check_machine(struct ipcm_cmp_report *rep)
     } fig[] = {
         {"cache-line round trip", "ns", 0, b->line_rtt_ns, c->line_rtt_ns},
         {"memcpy 64 KiB", "GB/s", 1, b->memcpy_64k_gbs, c->memcpy_64k_gbs},
+        {"cross-CPU stream 64 KiB", "GB/s", 1, b->stream_64k_gbs, c->stream_64k_gbs},
         {"raw pipe round trip on one CPU", "ns", 0, b->raw_pipe_same_ns, c->raw_pipe_same_ns},
         {"raw pipe round trip across CPUs", "ns", 0, b->raw_pipe_cross_ns, c->raw_pipe_cross_ns},
     };

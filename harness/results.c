@@ -165,6 +165,7 @@ int ipcm_record_init(struct ipcm_record *r)
     strftime(r->created_utc, sizeof(r->created_utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
     r->cal[0].line_rtt_ns = r->cal[1].line_rtt_ns = NAN;
     r->cal[0].memcpy_64k_gbs = r->cal[1].memcpy_64k_gbs = NAN;
+    r->cal[0].stream_64k_gbs = r->cal[1].stream_64k_gbs = NAN;
     r->cal[0].raw_pipe_same_ns = r->cal[1].raw_pipe_same_ns = NAN;
     r->cal[0].raw_pipe_cross_ns = r->cal[1].raw_pipe_cross_ns = NAN;
     return 0;
@@ -188,6 +189,11 @@ bool ipcm_record_calibration_changed(const struct ipcm_record *r, char *why, siz
     if (moved(s->memcpy_64k_gbs, e->memcpy_64k_gbs)) {
         snprintf(why, len, "memcpy 64 KiB %.1f GB/s at start, %.1f GB/s at end",
                  s->memcpy_64k_gbs, e->memcpy_64k_gbs);
+        return true;
+    }
+    if (moved(s->stream_64k_gbs, e->stream_64k_gbs)) {
+        snprintf(why, len, "cross-CPU stream 64 KiB %.1f GB/s at start, %.1f GB/s at end",
+                 s->stream_64k_gbs, e->stream_64k_gbs);
         return true;
     }
     return false;
@@ -230,9 +236,10 @@ static json_t *host_json(const struct ipcm_record *r)
     bool busy = s->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS ||
                 (r->have_end && e->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS);
     json_t *cal = json_pack(
-        "{s:o,s:o,s:o,s:o,s:o,s:[i,i],s:b,s:s,s:b}", "line_rtt_ns",
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:[i,i],s:b,s:s,s:b}", "line_rtt_ns",
         jpair(s->line_rtt_ns, e->line_rtt_ns, r->have_end), "memcpy_64k_gbs",
-        jpair(s->memcpy_64k_gbs, e->memcpy_64k_gbs, r->have_end), "raw_pipe_rtt_same_cpu_ns",
+        jpair(s->memcpy_64k_gbs, e->memcpy_64k_gbs, r->have_end), "stream_64k_gbs",
+        jpair(s->stream_64k_gbs, e->stream_64k_gbs, r->have_end), "raw_pipe_rtt_same_cpu_ns",
         jpair(s->raw_pipe_same_ns, e->raw_pipe_same_ns, r->have_end),
         "raw_pipe_rtt_cross_cpu_ns", jpair(s->raw_pipe_cross_ns, e->raw_pipe_cross_ns, r->have_end),
         "timer_overhead_ns",

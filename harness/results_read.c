@@ -326,6 +326,7 @@ static int read_calibration(struct rr_ctx *cx, json_t *host, struct ipcm_rr_cali
 
     cal->line_rtt_ns[0] = cal->line_rtt_ns[1] = NAN;
     cal->memcpy_64k_gbs[0] = cal->memcpy_64k_gbs[1] = NAN;
+    cal->stream_64k_gbs[0] = cal->stream_64k_gbs[1] = NAN;
     cal->raw_pipe_same_ns[0] = cal->raw_pipe_same_ns[1] = NAN;
     cal->raw_pipe_cross_ns[0] = cal->raw_pipe_cross_ns[1] = NAN;
     if (!o || json_is_null(o))
@@ -334,6 +335,7 @@ static int read_calibration(struct rr_ctx *cx, json_t *host, struct ipcm_rr_cali
         return fail(cx, -EINVAL, "host.calibration: not an object");
     if ((r = get_pair(cx, o, "line_rtt_ns", cal->line_rtt_ns)) < 0 ||
         (r = get_pair(cx, o, "memcpy_64k_gbs", cal->memcpy_64k_gbs)) < 0 ||
+        (r = get_pair(cx, o, "stream_64k_gbs", cal->stream_64k_gbs)) < 0 ||
         (r = get_pair(cx, o, "raw_pipe_rtt_same_cpu_ns", cal->raw_pipe_same_ns)) < 0 ||
         (r = get_pair(cx, o, "raw_pipe_rtt_cross_cpu_ns", cal->raw_pipe_cross_ns)) < 0 ||
         (r = get_flag(cx, o, "changed", &cal->changed)) < 0 ||

@@ -76,6 +76,7 @@ struct ipcm_rr_calibration {
     bool present;                /* the file has host.calibration */
     double line_rtt_ns[2];       /* [start, end] cache-line round trip */
     double memcpy_64k_gbs[2];    /* [start, end] memcpy bandwidth */
+    double stream_64k_gbs[2];    /* [start, end] cross-CPU stream through a minimal ring */
     double raw_pipe_same_ns[2];  /* raw_pipe_rtt_same_cpu_ns */
     double raw_pipe_cross_ns[2]; /* raw_pipe_rtt_cross_cpu_ns */
     bool changed, busy;          /* the writer's own flags */

@@ -366,6 +366,16 @@ START_TEST(calibration_difference_warns_without_changing_verdicts)
     ipcm_results_free(a);
     ipcm_results_free(b);
 
+    /* The cross-CPU stream limit moving alone is a machine difference too. */
+    static const char stream_fast[] = "{\"line_rtt_ns\":[60,62],\"stream_64k_gbs\":[30,31]}";
+    static const char stream_slow[] = "{\"line_rtt_ns\":[60,62],\"stream_64k_gbs\":[11,12]}";
+    rep = cal_compare(stream_fast, stream_slow, &a, &b);
+    ck_assert(rep->machine_differs);
+    ck_assert_msg(strstr(rep->machine_why, "cross-CPU stream") != NULL, "%s", rep->machine_why);
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(a);
+    ipcm_results_free(b);
+
     /* The writer's own flags warn even with the figures alike; either side counts. */
     rep = cal_compare(busy, quiet, &a, &b);
     ck_assert(rep->machine_differs);

@@ -27,7 +27,8 @@ static void make_record(struct ipcm_record *r)
     memset(cases, 0, sizeof(cases));
     ipcm_record_init(r);
     r->cal[0] = (struct ipcm_calibration){.line_rtt_ns = 66.0, .cpu_a = 0, .cpu_b = 1,
-                                          .memcpy_64k_gbs = 57.0, .raw_pipe_same_ns = 5000,
+                                          .memcpy_64k_gbs = 57.0, .stream_64k_gbs = 30.0,
+                                          .raw_pipe_same_ns = 5000,
                                           .raw_pipe_cross_ns = 40000, .timer_overhead_ns = 20.0,
                                           .timer_resolution_ns = 1};
     r->cal[1] = r->cal[0];
@@ -120,6 +121,9 @@ START_TEST(json_round_trips_with_the_schema_fields)
     ck_assert_uint_eq(json_array_size(rtt), 2);
     ck_assert(json_real_value(json_array_get(rtt, 0)) == 66.0);
     ck_assert_uint_eq(json_array_size(field(root, "host.calibration.memcpy_64k_gbs")), 2);
+    json_t *stream = field(root, "host.calibration.stream_64k_gbs");
+    ck_assert_uint_eq(json_array_size(stream), 2);
+    ck_assert(json_real_value(json_array_get(stream, 0)) == 30.0);
     ck_assert(json_is_string(field(root, "build.compiler")));
     ck_assert(json_is_string(field(root, "build.flags")));
     ck_assert(json_is_string(field(root, "build.type")));
