@@ -910,7 +910,7 @@ static int pool_map_common(struct ipcm_pool *p, struct pool_job *job, size_t chu
 
 /* An asynchronous map: the job lives here until the caller frees it. */
 struct ipcm_pool_async {
-    struct ipcm_pool *p; /* NULL once the pool is gone */
+    struct ipcm_pool *p; /* never touched once finished (the pool may be gone) */
     struct pool_job job;
     bool finished;
     int result;
