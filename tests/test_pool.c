@@ -138,6 +138,24 @@ static void check_serial(const struct inputs *in, size_t skip)
     }
 }
 
+/* Every task of `in` sleeps ms and then returns its serial value. */
+static void inputs_sleeping(struct inputs *in, size_t n, uint32_t ms)
+{
+    inputs_make(in, n);
+    for (size_t i = 0; i < n; i++)
+        in->t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = ms};
+}
+
+/* The pool still maps correctly: n fresh tasks, every result checked. */
+static void map_still_works(struct ipcm_pool *p, size_t n, size_t chunk)
+{
+    struct inputs ok;
+    inputs_make(&ok, n);
+    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, chunk, ok.r, TIMEOUT_MS), 0);
+    check_serial(&ok, SIZE_MAX);
+    inputs_free(&ok);
+}
+
 static int fds_before;
 
 static void hygiene_setup(void)
@@ -265,11 +283,7 @@ START_TEST(failing_task_names_its_index_and_pool_stays_usable)
                 ck_assert_int_eq(in.r[i].status, 0);
         inputs_free(&in);
     }
-    struct inputs ok;
-    inputs_make(&ok, 50);
-    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 0, ok.r, TIMEOUT_MS), 0);
-    check_serial(&ok, SIZE_MAX);
-    inputs_free(&ok);
+    map_still_works(p, 50, 0);
     pool_done(p);
 }
 END_TEST
@@ -311,11 +325,7 @@ static void crash_case(enum act act, int want_signal, int want_code)
     ipcm_pool_info(p, &info);
     ck_assert_uint_eq(info.workers_died, 1);
     ck_assert_uint_eq(info.workers_started, 3);
-    struct inputs ok;
-    inputs_make(&ok, 100);
-    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 0, ok.r, TIMEOUT_MS), 0);
-    check_serial(&ok, SIZE_MAX);
-    inputs_free(&ok);
+    map_still_works(p, 100, 0);
     pool_done(p);
 }
 
@@ -363,9 +373,7 @@ START_TEST(worker_killed_from_outside_mid_task_never_hangs)
     struct ipcm_process kp;
     struct ipcm_exit kex;
     struct inputs in;
-    inputs_make(&in, 40);
-    for (size_t i = 0; i < in.n; i++)
-        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 50};
+    inputs_sleeping(&in, 40, 50);
     struct killer_arg ka = {.pid = ipcm_pool_worker_pid(p, 0), .after_ms = 300};
     ck_assert_int_gt(ka.pid, 0);
     ck_assert_int_eq(ipcm_process_spawn(&kp, "killer", killer, &ka, sizeof(ka)), 0);
@@ -379,11 +387,7 @@ START_TEST(worker_killed_from_outside_mid_task_never_hangs)
     ck_assert_int_eq(e.exit.signal, SIGKILL);
     ck_assert_int_ne(ipcm_pool_worker_pid(p, 0), ka.pid);
     inputs_free(&in);
-    struct inputs ok;
-    inputs_make(&ok, 20);
-    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 1, ok.r, TIMEOUT_MS), 0);
-    check_serial(&ok, SIZE_MAX);
-    inputs_free(&ok);
+    map_still_works(p, 20, 1);
     pool_done(p);
 }
 END_TEST
@@ -441,11 +445,7 @@ START_TEST(idle_worker_killed_is_replaced_silently)
     /* Wait until it is a zombie, so its death is visible before the map starts (a kill
      * that races with a dispatch is a mid-task death: the map may then fail). */
     wait_zombie(dummy.pid);
-    struct inputs ok;
-    inputs_make(&ok, 200);
-    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 1, ok.r, TIMEOUT_MS), 0);
-    check_serial(&ok, SIZE_MAX);
-    inputs_free(&ok);
+    map_still_works(p, 200, 1);
     ck_assert_int_ne(ipcm_pool_worker_pid(p, 1), dummy.pid);
     pool_done(p);
 }
@@ -484,9 +484,7 @@ START_TEST(map_timeout_leaves_the_pool_usable)
 {
     struct ipcm_pool *p = pool_new(2, NULL);
     struct inputs in;
-    inputs_make(&in, 4);
-    for (size_t i = 0; i < in.n; i++)
-        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 400};
+    inputs_sleeping(&in, 4, 400);
     uint64_t t0 = ipcm_now_ns();
     ck_assert_int_eq(ipcm_pool_map(p, task, in.b, in.n, 1, in.r, 100), -ETIMEDOUT);
     ck_assert_uint_ge(ipcm_now_ns() - t0, 90000000ull);
@@ -494,11 +492,7 @@ START_TEST(map_timeout_leaves_the_pool_usable)
         ck_assert_int_eq(in.r[i].status, -ECANCELED);
     inputs_free(&in);
     /* The late results of the abandoned map are discarded, not mistaken for these. */
-    struct inputs ok;
-    inputs_make(&ok, 30);
-    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 1, ok.r, TIMEOUT_MS), 0);
-    check_serial(&ok, SIZE_MAX);
-    inputs_free(&ok);
+    map_still_works(p, 30, 1);
     pool_done(p);
 }
 END_TEST
@@ -527,9 +521,7 @@ START_TEST(map_async_wait_times_out_and_tasks_keep_running)
     struct ipcm_pool *p = pool_new(2, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
-    inputs_make(&in, 4);
-    for (size_t i = 0; i < in.n; i++)
-        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 300};
+    inputs_sleeping(&in, 4, 300);
     ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
     ck_assert_int_eq(ipcm_pool_async_wait(a, 50), -ETIMEDOUT);
     ck_assert(!ipcm_pool_async_ready(a));
@@ -555,18 +547,12 @@ START_TEST(map_async_free_cancels_and_pool_stays_usable)
     struct ipcm_pool *p = pool_new(2, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
-    inputs_make(&in, 6);
-    for (size_t i = 0; i < in.n; i++)
-        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 200};
+    inputs_sleeping(&in, 6, 200);
     ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
     ipcm_pool_async_free(a);
     for (size_t i = 0; i < in.n; i++)
         ck_assert_int_eq(in.r[i].status, -ECANCELED);
-    struct inputs ok;
-    inputs_make(&ok, 30);
-    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 1, ok.r, TIMEOUT_MS), 0);
-    check_serial(&ok, SIZE_MAX);
-    inputs_free(&ok);
+    map_still_works(p, 30, 1);
     inputs_free(&in);
     pool_done(p);
 }
@@ -585,11 +571,7 @@ START_TEST(map_async_worker_death_is_reported)
     ck_assert_int_eq(in.r[17].status, -EPIPE);
     ipcm_pool_async_free(a);
     inputs_free(&in);
-    struct inputs ok;
-    inputs_make(&ok, 20);
-    ck_assert_int_eq(ipcm_pool_map(p, task, ok.b, ok.n, 1, ok.r, TIMEOUT_MS), 0);
-    check_serial(&ok, SIZE_MAX);
-    inputs_free(&ok);
+    map_still_works(p, 20, 1);
     pool_done(p);
 }
 END_TEST
@@ -600,9 +582,7 @@ START_TEST(terminate_cancels_map_async)
     struct ipcm_pool *p = pool_new(2, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
-    inputs_make(&in, 4);
-    for (size_t i = 0; i < in.n; i++)
-        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 5000};
+    inputs_sleeping(&in, 4, 5000);
     ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
     ck_assert_int_eq(ipcm_pool_terminate(p), 0);
     ck_assert_int_eq(ipcm_pool_async_wait(a, -1), -ECANCELED);
