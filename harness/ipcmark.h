@@ -445,7 +445,8 @@ int ipcm_pool_map_unordered(struct ipcm_pool *p, ipcm_task_fn fn, const struct i
  * ipcm_pool_map_async - start a map (Python's Pool.map_async) and return at once, with
  * the first chunks handed out; out[] fills in as ipcm_pool_async_wait collects results.
  * The pool has no thread of its own: results are collected while the caller waits (or
- * runs any other pool call). One asynchronous map at a time: until it is waited for to
+ * runs any other pool call), so in[] and the bytes it points at must stay valid until
+ * the map is over. One asynchronous map at a time: until it is waited for to
  * the end or freed, map, apply, close and join return -EBUSY; terminate cancels it.
  * Returns: 0 and *a; the errors of map that come before any task runs.
  */
@@ -464,6 +465,10 @@ bool ipcm_pool_async_ready(const struct ipcm_pool_async *a);
 /* ipcm_pool_async_free - free it; a map still running is cancelled (pending tasks end
  * -ECANCELED in out[], late results are dropped). Free it before destroying its pool. */
 void ipcm_pool_async_free(struct ipcm_pool_async *a);
+/* ipcm_pool_apply_async - start one task (Python's Pool.apply_async): a map_async of
+ * one. in must stay valid until the map is over (as map_async's inputs must). */
+int ipcm_pool_apply_async(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
+                          struct ipcm_pool_result *out, struct ipcm_pool_async **a);
 /* ipcm_pool_apply - run one task; a map of one. Returns: as map. */
 int ipcm_pool_apply(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
                     struct ipcm_pool_result *out, int timeout_ms);

@@ -914,6 +914,7 @@ struct ipcm_pool_async {
     struct pool_job job;
     bool finished;
     int result;
+    struct ipcm_pool_buf one; /* apply_async's input descriptor, which job.in points at */
 };
 
 static void async_settle(struct ipcm_pool_async *a, int r)
@@ -923,20 +924,13 @@ static void async_settle(struct ipcm_pool_async *a, int r)
     a->p->async = NULL;
 }
 
-int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
-                        size_t n, size_t chunk_size, struct ipcm_pool_result *out,
-                        struct ipcm_pool_async **outp)
+/* Start a (prepared) map of a's job; on failure a is freed. */
+static int async_start(struct ipcm_pool *p, struct ipcm_pool_async *a, size_t chunk_size,
+                       struct ipcm_pool_async **outp)
 {
-    if (!p || !outp || (n && !out))
-        return -EINVAL;
-    *outp = NULL;
-    struct ipcm_pool_async *a = calloc(1, sizeof(*a));
-    if (!a)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (struct ipcm_pool_result){.status = -ECANCELED};
+    for (size_t i = 0; i < a->job.n; i++)
+        a->job.out[i] = (struct ipcm_pool_result){.status = -ECANCELED};
     a->p = p;
-    a->job = (struct pool_job){.fn = fn, .in = in, .n = n, .out = out};
     int r = pool_job_prepare(p, &a->job, chunk_size);
     if (r > 0) {
         a->finished = true; /* nothing to do */
@@ -955,6 +949,34 @@ int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_
     }
     *outp = a;
     return 0;
+}
+
+int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
+                        size_t n, size_t chunk_size, struct ipcm_pool_result *out,
+                        struct ipcm_pool_async **outp)
+{
+    if (!p || !outp || (n && !out))
+        return -EINVAL;
+    *outp = NULL;
+    struct ipcm_pool_async *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    a->job = (struct pool_job){.fn = fn, .in = in, .n = n, .out = out};
+    return async_start(p, a, chunk_size, outp);
+}
+
+int ipcm_pool_apply_async(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
+                          struct ipcm_pool_result *out, struct ipcm_pool_async **outp)
+{
+    if (!p || !outp || !out)
+        return -EINVAL;
+    *outp = NULL;
+    struct ipcm_pool_async *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    a->one = (struct ipcm_pool_buf){.data = in, .len = in_len};
+    a->job = (struct pool_job){.fn = fn, .in = &a->one, .n = 1, .out = out};
+    return async_start(p, a, 1, outp);
 }
 
 int ipcm_pool_async_wait(struct ipcm_pool_async *a, int timeout_ms)

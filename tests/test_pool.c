@@ -515,6 +515,26 @@ START_TEST(map_async_equals_serial_map)
 }
 END_TEST
 
+/* apply_async: one task, its result collected by the wait. */
+START_TEST(apply_async_runs_one_task)
+{
+    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool_async *a = NULL;
+    struct ipcm_pool_result res = {0};
+    struct tin t = {.x = 41};
+    uint32_t y;
+    ck_assert_int_eq(ipcm_pool_apply_async(p, task, &t, sizeof(t), &res, &a), 0);
+    ck_assert_int_eq(ipcm_pool_async_wait(a, TIMEOUT_MS), 0);
+    ck_assert_int_eq(res.status, 0);
+    ck_assert_uint_eq(res.len, sizeof(y));
+    memcpy(&y, res.data, sizeof(y));
+    ck_assert_uint_eq(y, f_serial(41));
+    ipcm_pool_async_free(a);
+    ipcm_pool_results_free(&res, 1);
+    pool_done(p);
+}
+END_TEST
+
 /* Case 85: a wait that times out leaves the tasks running; a later wait has them all. */
 START_TEST(map_async_wait_times_out_and_tasks_keep_running)
 {
@@ -859,6 +879,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, terminate_of_a_busy_pool_returns_within_a_bound);
     tcase_add_test(tc, map_timeout_leaves_the_pool_usable);
     tcase_add_test(tc, map_async_equals_serial_map);
+    tcase_add_test(tc, apply_async_runs_one_task);
     tcase_add_test(tc, map_async_wait_times_out_and_tasks_keep_running);
     tcase_add_test(tc, map_async_free_cancels_and_pool_stays_usable);
     tcase_add_test(tc, map_async_worker_death_is_reported);
