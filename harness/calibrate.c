@@ -345,8 +345,10 @@ static int stream_put(const void *varg, size_t len)
     struct stream_shared *sh = a->sh;
     (void)len;
     unsigned char *buf = malloc(STREAM_MSG);
-    if (!buf || pin(a->cpu) < 0)
+    if (!buf || pin(a->cpu) < 0) {
+        free(buf);
         return 1;
+    }
     memset(buf, 0x3c, STREAM_MSG);
     for (uint64_t t = 0; !atomic_load_explicit(&sh->stop, memory_order_relaxed);) {
         if (t - atomic_load_explicit(&sh->head, memory_order_acquire) > STREAM_RING - STREAM_MSG) {
@@ -370,6 +372,7 @@ static int stream_get(const void *varg, size_t len)
     unsigned char *buf = malloc(STREAM_MSG);
     if (!buf || pin(a->cpu) < 0) {
         atomic_store(&sh->stop, 1);
+        free(buf);
         return 1;
     }
     uint64_t h = 0, t0 = 0, h0 = 0, give_up = ipcm_now_ns() + a->budget_ns + 1000000000u;
