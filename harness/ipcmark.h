@@ -460,6 +460,15 @@ int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_
  * again); once it is over, what ipcm_pool_map would have returned, every time asked.
  */
 int ipcm_pool_async_wait(struct ipcm_pool_async *a, int timeout_ms);
+/*
+ * ipcm_pool_async_wait_prefix - collect results until out[0..count-1] are all in, the
+ * way Python's Pool.imap hands them out in order while later tasks still run. Returns:
+ * 0 once they are (the map may still be running); -ETIMEDOUT; or, if the map ended
+ * first, what ipcm_pool_async_wait returns.
+ */
+int ipcm_pool_async_wait_prefix(struct ipcm_pool_async *a, size_t count, int timeout_ms);
+/* ipcm_pool_async_prefix - how many results, from index 0 on, are in now. */
+size_t ipcm_pool_async_prefix(struct ipcm_pool_async *a);
 /* ipcm_pool_async_ready - true once every result is in (or the map stopped). */
 bool ipcm_pool_async_ready(const struct ipcm_pool_async *a);
 /* ipcm_pool_async_free - free it; a map still running is cancelled (pending tasks end

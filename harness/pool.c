@@ -83,6 +83,7 @@ struct pool_job {
     ipcm_task_fn fn;
     const struct ipcm_pool_buf *in;
     size_t n, chunk, next, done;
+    size_t prefix; /* results 0..prefix-1 are all in (job_prefix) */
     uint8_t *tstate;              /* enum task_state per input */
     struct ipcm_pool_result *out; /* ordered, or NULL */
     ipcm_pool_result_cb cb;
@@ -808,16 +809,25 @@ static int pool_job_start(struct ipcm_pool *p, struct pool_job *job)
     return 0;
 }
 
+/* How many results, from index 0 on, are in (Python's imap yields them in this order). */
+static size_t job_prefix(struct pool_job *job)
+{
+    while (job->prefix < job->n && job->tstate[job->prefix] == T_DONE)
+        job->prefix++;
+    return job->prefix;
+}
+
 /*
- * Hand out chunks and collect results until the job is done or stopped (0), the pool
- * breaks (its error), or timeout_ms passes (-ETIMEDOUT: the job is still the pool's and
- * a later step carries on; results that arrive meanwhile wait in the channels).
+ * Hand out chunks and collect results until the job is done or stopped (0), its first
+ * `until` results are in (0), the pool breaks (its error), or timeout_ms passes
+ * (-ETIMEDOUT: the job is still the pool's and a later step carries on; results that
+ * arrive meanwhile wait in the channels).
  */
-static int pool_job_step(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
+static int pool_job_step(struct ipcm_pool *p, struct pool_job *job, size_t until, int timeout_ms)
 {
     uint64_t deadline = timeout_ms > 0 ? ipcm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
     int r = 0;
-    while (job->done < job->n && !job->stop) {
+    while (job->done < job->n && !job->stop && job_prefix(job) < until) {
         if (p->broken)
             return pool_usable(p);
         bool full = false;
@@ -866,7 +876,7 @@ static int pool_run(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
     int r = pool_job_start(p, job);
     if (r < 0)
         return r;
-    r = pool_job_step(p, job, timeout_ms);
+    r = pool_job_step(p, job, SIZE_MAX, timeout_ms);
     if (r == -ETIMEDOUT)
         set_error(p, -ETIMEDOUT, "map timed out after %d ms with %zu of %zu results",
                   timeout_ms, job->done, job->n);
@@ -937,7 +947,7 @@ static int async_start(struct ipcm_pool *p, struct ipcm_pool_async *a, size_t ch
     } else if (r == 0 && (r = pool_job_start(p, &a->job)) == 0) {
         p->async = a;
         /* Hand out the first chunks now; results are collected by the waits. */
-        r = pool_job_step(p, &a->job, 0);
+        r = pool_job_step(p, &a->job, SIZE_MAX, 0);
         if (r != -ETIMEDOUT)
             async_settle(a, r); /* done already, or failed: wait reports it */
         r = 0;
@@ -987,11 +997,40 @@ int ipcm_pool_async_wait(struct ipcm_pool_async *a, int timeout_ms)
         return a->result;
     if (a->p->in_callback)
         return -EDEADLK;
-    int r = a->job.stop || a->job.done == a->job.n ? 0 : pool_job_step(a->p, &a->job, timeout_ms);
+    int r = a->job.stop || a->job.done == a->job.n
+                ? 0
+                : pool_job_step(a->p, &a->job, SIZE_MAX, timeout_ms);
     if (r == -ETIMEDOUT)
         return r;
     async_settle(a, r);
     return a->result;
+}
+
+int ipcm_pool_async_wait_prefix(struct ipcm_pool_async *a, size_t count, int timeout_ms)
+{
+    if (!a)
+        return -EINVAL;
+    if (a->finished || count >= a->job.n)
+        return ipcm_pool_async_wait(a, timeout_ms);
+    if (job_prefix(&a->job) >= count)
+        return 0;
+    if (a->p->in_callback)
+        return -EDEADLK;
+    int r = a->job.stop ? 0 : pool_job_step(a->p, &a->job, count, timeout_ms);
+    if (r == -ETIMEDOUT || (r == 0 && !a->job.stop && job_prefix(&a->job) >= count &&
+                            a->job.done < a->job.n))
+        return r;
+    async_settle(a, r); /* over: done, stopped or broken */
+    return a->result;
+}
+
+size_t ipcm_pool_async_prefix(struct ipcm_pool_async *a)
+{
+    if (!a)
+        return 0;
+    if (a->finished)
+        return a->result == 0 ? a->job.n : a->job.prefix;
+    return job_prefix(&a->job);
 }
 
 bool ipcm_pool_async_ready(const struct ipcm_pool_async *a)

@@ -515,6 +515,35 @@ START_TEST(map_async_equals_serial_map)
 }
 END_TEST
 
+/* imap's order: the first results can be taken while later tasks still run. */
+START_TEST(map_async_prefix_comes_first)
+{
+    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool_async *a = NULL;
+    struct inputs in;
+    inputs_make(&in, 40);
+    for (size_t i = 10; i < in.n; i++)
+        in.t[i] = (struct tin){.x = (uint32_t)i, .act = ACT_SLEEP, .ms = 100};
+    ck_assert_int_eq(ipcm_pool_map_async(p, task, in.b, in.n, 1, in.r, &a), 0);
+    ck_assert_int_eq(ipcm_pool_async_wait_prefix(a, 10, TIMEOUT_MS), 0);
+    size_t have = ipcm_pool_async_prefix(a);
+    ck_assert_uint_ge(have, 10);
+    ck_assert(!ipcm_pool_async_ready(a)); /* 30 tasks of 100 ms on 2 workers remain */
+    for (size_t i = 0; i < have; i++) {
+        uint32_t y;
+        ck_assert_int_eq(in.r[i].status, 0);
+        memcpy(&y, in.r[i].data, sizeof(y));
+        ck_assert_uint_eq(y, f_serial(in.t[i].x));
+    }
+    ck_assert_int_eq(ipcm_pool_async_wait_prefix(a, in.n, TIMEOUT_MS), 0);
+    ck_assert_uint_eq(ipcm_pool_async_prefix(a), in.n);
+    check_serial(&in, SIZE_MAX);
+    ipcm_pool_async_free(a);
+    inputs_free(&in);
+    pool_done(p);
+}
+END_TEST
+
 /* apply_async: one task, its result collected by the wait. */
 START_TEST(apply_async_runs_one_task)
 {
@@ -880,6 +909,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, map_timeout_leaves_the_pool_usable);
     tcase_add_test(tc, map_async_equals_serial_map);
     tcase_add_test(tc, apply_async_runs_one_task);
+    tcase_add_test(tc, map_async_prefix_comes_first);
     tcase_add_test(tc, map_async_wait_times_out_and_tasks_keep_running);
     tcase_add_test(tc, map_async_free_cancels_and_pool_stays_usable);
     tcase_add_test(tc, map_async_worker_death_is_reported);
