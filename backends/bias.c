@@ -9,18 +9,10 @@
 #include <sched.h>
 #include <time.h>
 
-#define BIAS_NEED_FIRST 64u     /* uncontended sections before the first grant */
+#define BIAS_NEED_FIRST 64u      /* uncontended sections before the first grant */
 #define BIAS_NEED_MAX (1u << 20) /* after many revocations: about never */
-#define BIAS_SPINS 2000u        /* an owner inside is in a memcpy: spin this long first */
-#define BIAS_NAP_NS 50000u      /* then nap; a preempted owner needs its CPU back */
-
-#if defined(__x86_64__) || defined(__i386__)
-#define bias_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define bias_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define bias_relax() atomic_signal_fence(memory_order_seq_cst)
-#endif
+#define BIAS_SPINS 2000u         /* an owner inside is in a memcpy: spin this long first */
+#define BIAS_NAP_NS 50000u       /* then nap; a preempted owner needs its CPU back */
 
 int ipcm_bias_init(struct ipcm_bias *b)
 {
@@ -71,7 +63,7 @@ static int bias_wait_outside(struct ipcm_bias *b, const struct ipcm_deadline *d)
         if (r == ENOTRECOVERABLE)
             return -ENOTRECOVERABLE;
         if (i < BIAS_SPINS) {
-            bias_relax();
+            ipcm_cpu_relax();
             continue;
         }
         if (d->timeout_ms == 0 || (d->timeout_ms > 0 && ipcm_now_ns() >= d->at_ns))
@@ -90,7 +82,7 @@ int ipcm_bias_enter_slow(struct ipcm_bias *b, struct ipcm_bias_end *me,
     /* Hold times are a memcpy: a short spin beats sleeping on the mutex's futex. */
     for (unsigned i = 0; r == EBUSY && spin && i < 64; i++) {
         for (unsigned j = 0; j < 16; j++)
-            bias_relax();
+            ipcm_cpu_relax();
         r = pthread_mutex_trylock(&b->lock);
     }
     if (r == EBUSY)

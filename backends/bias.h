@@ -36,7 +36,7 @@
 /* In shared memory. */
 struct ipcm_bias {
     /* The owner's line: it writes busy and reads gen on every section. */
-    alignas(IPCM_BIAS_LINE) _Atomic uint32_t gen; /* odd: biased; changed under `lock` */
+    alignas(IPCM_BIAS_LINE) _Atomic uint32_t gen;  /* odd: biased; changed under `lock` */
     _Atomic uint32_t busy;                         /* the biased owner is inside */
     alignas(IPCM_BIAS_LINE) pthread_mutex_t lock;  /* the ordinary lock */
     alignas(IPCM_BIAS_LINE) pthread_mutex_t owner; /* held by the biased owner */
@@ -45,7 +45,7 @@ struct ipcm_bias {
 /* Private to one end (one process, one thread at a time). */
 struct ipcm_bias_end {
     bool biased;
-    bool fences; /* this process registered for the heavy fence */
+    bool fences;       /* this process registered for the heavy fence */
     uint32_t gen;      /* the odd gen we were granted */
     unsigned fork_gen; /* ipcm_fork_generation when granted: a forked copy is no owner */
     uint32_t streak;   /* uncontended acquisitions in a row */

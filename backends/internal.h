@@ -91,10 +91,17 @@ void ipcm_robust_unlock(pthread_mutex_t *m);
  */
 /* Register this process (idempotent). Returns 0, or -errno (-ENOSYS: no membarrier). */
 int ipcm_fence_register(void);
-/* True when this kernel offers the heavy fence (probed once per process). */
-bool ipcm_fence_available(void);
 void ipcm_fence_heavy(void);
 #define ipcm_fence_light() atomic_signal_fence(memory_order_seq_cst)
+
+/* One pause in a spin loop: lets the sibling hyperthread run and saves power. */
+#if defined(__x86_64__) || defined(__i386__)
+#define ipcm_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define ipcm_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define ipcm_cpu_relax() atomic_signal_fence(memory_order_seq_cst)
+#endif
 
 /* Bumped in every child after fork: state private to one process (a bias) compares it. */
 extern unsigned ipcm_fork_generation;

@@ -180,13 +180,6 @@ static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
 static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
               "atomics must have the size of their type (no embedded lock)");
 
-#if defined(__x86_64__) || defined(__i386__)
-#define shm_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define shm_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define shm_relax() atomic_signal_fence(memory_order_seq_cst)
-#endif
 
 #define RLX memory_order_relaxed
 #define ACQ memory_order_acquire
@@ -264,7 +257,6 @@ struct shm_end {
     bool fences;     /* the segment's asymmetric fences (shm_ctl.fences) */
     bool light;      /* this end publishes with a light fence now (shm_choose_publish) */
     uint32_t streak; /* messages this end moved while its thread went no other way */
-    uint64_t pub_other; /* this thread's ops the other way, as last seen */
     struct ipcm_bias_end bias; /* our standing with the lock of our side */
     uint64_t cached; /* producer: a head seen; consumer: a tail seen */
     uint32_t spin_ns;
@@ -272,7 +264,7 @@ struct shm_end {
     uint32_t last_cpu;
     uint32_t gap; /* pauses between two polls of the peer's position (shm_spin) */
     bool sends;   /* the producer side of its direction */
-    uint64_t other_ops; /* this thread's ops the other way, as last seen (shm_spin) */
+    uint64_t other_seen; /* this thread's messages the other way at our last one */
     bool hold;           /* consumer of a bulk stream: let the backlog build (shm_hold) */
     uint64_t hold_bytes; /* the backlog it waits for */
     uint64_t last_len;   /* length of the last record taken */
@@ -330,10 +322,17 @@ static void shm_put_hdr(unsigned char *p, uint64_t pos, uint32_t word)
     memcpy(p, h, sizeof(h));
 }
 
-/* Messages this thread sent [0] and received [1] on any shm channel (shm_spin). */
+/* Messages this thread sent [0] and received [1] on any shm channel. */
 static _Thread_local uint64_t shm_thread_ops[2];
 
-/* What one shm_relax() costs here (25 ns on this kind of VM, a few ns on some CPUs). */
+/* This thread moved messages the other way since this end's last one: it is in a
+ * conversation (request/response), not a one-way stream. */
+static inline bool shm_talking(const struct shm_end *e)
+{
+    return shm_thread_ops[e->sends ? 1 : 0] != e->other_seen;
+}
+
+/* What one ipcm_cpu_relax() costs here (25 ns on this VM, a few ns on some CPUs). */
 static uint32_t shm_pause_ns = 25;
 static pthread_once_t shm_pause_once = PTHREAD_ONCE_INIT;
 
@@ -341,7 +340,7 @@ static void shm_pause_calibrate(void)
 {
     uint64_t t0 = ipcm_now_ns();
     for (unsigned i = 0; i < 1000; i++)
-        shm_relax();
+        ipcm_cpu_relax();
     uint64_t ns = (ipcm_now_ns() - t0 + 999) / 1000;
     shm_pause_ns = ns ? (uint32_t)(ns < 1000 ? ns : 1000) : 1;
 }
@@ -768,11 +767,11 @@ static inline void shm_unlock(struct shm_end *e, struct ipcm_bias *b)
  */
 static inline void shm_choose_publish(struct shm_end *e)
 {
+    bool talking = shm_talking(e);
+    e->other_seen = shm_thread_ops[e->sends ? 1 : 0];
     if (!e->fences)
         return;
-    uint64_t other = shm_thread_ops[e->sends ? 1 : 0];
-    if (other != e->pub_other) {
-        e->pub_other = other;
+    if (talking) {
         e->streak = 0;
         e->light = false;
         return;
@@ -827,8 +826,9 @@ static bool shm_receivers_gone(struct shm_end *e)
  * the polls are spaced out (up to SHM_GAP_MAX_NS apart), letting it publish several
  * records per transfer: 64 B streams went from 15-16 to 21-22 M msg/s here. Only a
  * thread that moves messages one way spaces its polls: one that also went the other way
- * since its last wait is in a conversation, waits for an answer, and polls back to back
- * (a round trip across CPUs doubled to 510 ns otherwise). So does a long wait or a sleep.
+ * since this end's last message (shm_talking) waits for an answer and polls back to
+ * back (a round trip across CPUs doubled to 510 ns otherwise). So does a long wait or a
+ * sleep.
  */
 static bool shm_spin(struct shm_end *e, _Atomic uint64_t *w, uint64_t seen,
                      _Atomic uint32_t *peer_cpu)
@@ -839,9 +839,7 @@ static bool shm_spin(struct shm_end *e, _Atomic uint64_t *w, uint64_t seen,
     /* The peer last ran here: spinning would only keep it off the CPU it needs. */
     if (me >= 0 && (uint32_t)me == atomic_load_explicit(peer_cpu, RLX))
         return false;
-    uint64_t other = shm_thread_ops[e->sends ? 1 : 0];
-    bool talking = other != e->other_ops;
-    e->other_ops = other;
+    bool talking = shm_talking(e);
     if (talking)
         e->gap = 0;
     uint64_t start = 0;
@@ -863,7 +861,7 @@ static bool shm_spin(struct shm_end *e, _Atomic uint64_t *w, uint64_t seen,
             return true;
         }
         for (uint32_t g = 0; g <= e->gap; g++)
-            shm_relax();
+            ipcm_cpu_relax();
         pauses += e->gap + 1;
         if (pauses >= next_clock) {
             next_clock = pauses + 64;
@@ -1115,7 +1113,7 @@ static void shm_hold(struct shm_end *e)
             shm_is_broken(k))
             return;
         for (unsigned g = 0; g < 16; g++)
-            shm_relax(); /* polls far apart: the producer owns the tail line meanwhile */
+            ipcm_cpu_relax(); /* polls far apart: the producer owns the tail line meanwhile */
         if ((i & 7) == 0) {
             uint64_t now = ipcm_now_ns();
             if (!start) {

@@ -249,7 +249,8 @@ static void fence_probe(void)
     pthread_atfork(NULL, NULL, fork_child);
 }
 
-bool ipcm_fence_available(void)
+/* True when this kernel offers the heavy fence (probed once per process). */
+static bool fence_available(void)
 {
     pthread_once(&fence_once, fence_probe);
     return fence_ok;
@@ -257,7 +258,7 @@ bool ipcm_fence_available(void)
 
 int ipcm_fence_register(void)
 {
-    if (!ipcm_fence_available())
+    if (!fence_available())
         return -ENOSYS;
     /* Registration is a flag on the process's mm; repeating it costs one quick call. */
     return membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) < 0 ? -errno : 0;

@@ -95,9 +95,8 @@ static int consumer(const void *arg, size_t len)
         fprintf(stderr, "stream: recv: %s\n", ipcm_strerror((int)r));
         return 1;
     }
-    printf("%s %zu B: %.2f M msg/s, %.2f GB/s (%llu messages in %.2f s)\n", a->backend,
-           a->size, (double)n / s / 1e6, (double)n * (double)a->size / s / 1e9,
-           (unsigned long long)n, s);
+    printf("%s %zu B: %.2f M msg/s, %.2f GB/s (%llu messages in %.2f s)\n", a->backend, a->size,
+           (double)n / s / 1e6, (double)n * (double)a->size / s / 1e9, (unsigned long long)n, s);
     fflush(stdout); /* a worker leaves with _exit */
     return 0;
 }
@@ -113,7 +112,9 @@ int main(int argc, char **argv)
     const struct ipcm_backend *be = ipcm_backend_find(name);
     if (!be || a.size == 0 || *end || a.seconds <= 0) {
         fprintf(stderr, "usage: stream [BACKEND [SIZE [SECONDS [CPU CPU]]]] (bad: %s)\n",
-                !be ? "backend" : a.size == 0 || *end ? "size (bytes)" : "seconds");
+                !be                   ? "backend"
+                : a.size == 0 || *end ? "size (bytes)"
+                                      : "seconds");
         return 2;
     }
     struct ipcm_config cfg = {.max_msg = a.size};

@@ -883,9 +883,12 @@ static int pool_run(struct ipcm_pool *p, struct pool_job *job, int timeout_ms)
     return pool_job_finish(p, job, r);
 }
 
-/* Validate a map's arguments; 1 when there is nothing to do. */
+/* Validate a map's arguments; 1 when there is nothing to do. Ordered results start
+ * out -ECANCELED, whatever happens next. */
 static int pool_job_prepare(struct ipcm_pool *p, struct pool_job *job, size_t chunk_size)
 {
+    for (size_t i = 0; job->out && i < job->n; i++)
+        job->out[i] = (struct ipcm_pool_result){.status = -ECANCELED};
     int r = pool_usable(p);
     if (r < 0)
         return r;
@@ -938,8 +941,6 @@ static void async_settle(struct ipcm_pool_async *a, int r)
 static int async_start(struct ipcm_pool *p, struct ipcm_pool_async *a, size_t chunk_size,
                        struct ipcm_pool_async **outp)
 {
-    for (size_t i = 0; i < a->job.n; i++)
-        a->job.out[i] = (struct ipcm_pool_result){.status = -ECANCELED};
     a->p = p;
     int r = pool_job_prepare(p, &a->job, chunk_size);
     if (r > 0) {
@@ -1060,8 +1061,6 @@ int ipcm_pool_map(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_b
         return -EINVAL;
     if (n && !out)
         return -EINVAL;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (struct ipcm_pool_result){.status = -ECANCELED};
     struct pool_job job = {.fn = fn, .in = in, .n = n, .out = out};
     return pool_map_common(p, &job, chunk_size, timeout_ms);
 }
