@@ -6,7 +6,7 @@
 #ifndef IPCM_BACKENDS_FAULTY_H
 #define IPCM_BACKENDS_FAULTY_H
 
-#include "backend.h"
+#include "ipcmark_backend.h"
 
 enum ipcm_faulty_mode {
     IPCM_FAULTY_DROP,    /* every Nth send reports success but sends nothing */

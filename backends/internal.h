@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * internal.h - helpers that backends share: deadlines, fd waits, life pipes, sysctls,
- * process-shared robust locks. Included by backends and tests only.
+ * internal.h - helpers that backends share on top of the base layer: unique names, life
+ * pipes, process-shared robust locks, asymmetric fences. Included by backends and tests.
  */
 #ifndef IPCM_BACKENDS_INTERNAL_H
 #define IPCM_BACKENDS_INTERNAL_H
@@ -11,34 +11,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "backend.h"
-
-/*
- * A deadline computed once from a poll(2)-style timeout, so retries after EINTR or a
- * spurious wake-up never restart the full timeout. The clock is read only when
- * timeout_ms > 0.
- */
-struct ipcm_deadline {
-    int timeout_ms; /* as given */
-    uint64_t at_ns; /* absolute CLOCK_MONOTONIC, when timeout_ms > 0 */
-};
-void ipcm_deadline_init(struct ipcm_deadline *d, int timeout_ms);
-/* Milliseconds left in poll(2) form: -1 forever, 0 expired or try-once; rounded up. */
-int ipcm_deadline_left_ms(const struct ipcm_deadline *d);
-/* The error for a wait that ran out: -EAGAIN for try-once, else -ETIMEDOUT. */
-int ipcm_deadline_err(const struct ipcm_deadline *d);
-
-/*
- * ipcm_wait_fds - poll fds for events until one is ready or the deadline passes,
- * retrying EINTR against the deadline. Returns: > 0 ready; -EAGAIN/-ETIMEDOUT.
- */
-int ipcm_wait_fds(struct pollfd *fds, unsigned n, const struct ipcm_deadline *d);
-
-/* Close *fd if it is open and mark it closed (-1). Preserves errno. */
-void ipcm_close_fd(int *fd);
-
-/* Read an unsigned integer from a /proc/sys file. Returns 0 or -errno. */
-int ipcm_read_sysctl(const char *path, unsigned long *out);
+#include "base.h"
+#include "ipcmark_backend.h"
 
 /* Fill name with "/ipcmark-<pid>-<16 hex from arc4random>". */
 void ipcm_make_name(char *name, size_t len);
@@ -94,20 +68,7 @@ int ipcm_fence_register(void);
 void ipcm_fence_heavy(void);
 #define ipcm_fence_light() atomic_signal_fence(memory_order_seq_cst)
 
-/* One pause in a spin loop: lets the sibling hyperthread run and saves power. */
-#if defined(__x86_64__) || defined(__i386__)
-#define ipcm_cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define ipcm_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define ipcm_cpu_relax() atomic_signal_fence(memory_order_seq_cst)
-#endif
-
 /* Bumped in every child after fork: state private to one process (a bias) compares it. */
 extern unsigned ipcm_fork_generation;
-
-/* A MAP_SHARED|MAP_ANONYMOUS mapping of len bytes, created before fork. */
-void *ipcm_shared_alloc(size_t len);
-void ipcm_shared_free(void *p, size_t len);
 
 #endif /* IPCM_BACKENDS_INTERNAL_H */

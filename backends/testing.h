@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "ipcmark_backend.h"
 
 /*
  * Named steps of a put and a get on the shm ring. After ipcm_shm_test_kill_at(point,

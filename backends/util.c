@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * util.c - helpers shared by the backends: deadlines, fd waits, life pipes, sysctls,
- * robust process-shared mutexes and shared anonymous mappings.
+ * util.c - helpers shared by the backends: unique names, life pipes, robust
+ * process-shared mutexes and asymmetric fences.
  */
 #include "internal.h"
 
@@ -15,74 +15,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-uint64_t ipcm_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void ipcm_deadline_init(struct ipcm_deadline *d, int timeout_ms)
-{
-    d->timeout_ms = timeout_ms;
-    d->at_ns = timeout_ms > 0 ? ipcm_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
-}
-
-int ipcm_deadline_left_ms(const struct ipcm_deadline *d)
-{
-    if (d->timeout_ms <= 0)
-        return d->timeout_ms < 0 ? -1 : 0;
-    uint64_t now = ipcm_now_ns();
-    if (now >= d->at_ns)
-        return 0;
-    /* Round up so a wait never ends a fraction of a millisecond early. */
-    return (int)((d->at_ns - now + 999999u) / 1000000u);
-}
-
-int ipcm_deadline_err(const struct ipcm_deadline *d)
-{
-    return d->timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
-}
-
-int ipcm_wait_fds(struct pollfd *fds, unsigned n, const struct ipcm_deadline *d)
-{
-    for (;;) {
-        int left = ipcm_deadline_left_ms(d);
-        int r = poll(fds, n, left);
-        if (r > 0)
-            return r;
-        if (r == 0) {
-            /* poll may return a little early; only give up once the deadline has passed. */
-            if (left == 0 || ipcm_deadline_left_ms(d) == 0)
-                return ipcm_deadline_err(d);
-            continue;
-        }
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
-void ipcm_close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        int saved = errno;
-        close(*fd);
-        errno = saved;
-        *fd = -1;
-    }
-}
-
-int ipcm_read_sysctl(const char *path, unsigned long *out)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    int r = fscanf(f, "%lu", out) == 1 ? 0 : -EINVAL;
-    fclose(f);
-    return r;
-}
 
 void ipcm_make_name(char *name, size_t len)
 {
@@ -210,18 +142,6 @@ void ipcm_robust_consistent(pthread_mutex_t *m)
 void ipcm_robust_unlock(pthread_mutex_t *m)
 {
     pthread_mutex_unlock(m);
-}
-
-void *ipcm_shared_alloc(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-void ipcm_shared_free(void *p, size_t len)
-{
-    if (p)
-        munmap(p, len);
 }
 
 /* ---------------------------------------------------------------- asymmetric fences */

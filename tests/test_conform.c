@@ -6,7 +6,7 @@
  */
 #include "testutil.h"
 
-#include "check/check.h"
+#include "conform.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * test_msg.c - the benchmark's verified message format: what each verification mode
  * catches (a check that cannot fail would verify nothing).
  */
-#include "bench/bench_internal.h"
+#include "bench_internal.h"
 #include "testutil.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 /*
  * test_registry.c - every registered backend honours the vtable's structural rules.
  */
-#include "backend.h"
+#include "ipcmark_backend.h"
 #include "testutil.h"
 
 #include <ctype.h>

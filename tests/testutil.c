@@ -4,7 +4,7 @@
  */
 #include "testutil.h"
 
-#include "check/check.h"
+#include "conform.h"
 
 #include <dirent.h>
 #include <stdio.h>

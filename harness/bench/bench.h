@@ -7,7 +7,7 @@
  *
  * Adding a mode (e.g. `pool`) is one file, harness/bench/bench_<name>.c, that defines
  *     const struct ipcm_bench_mode ipcm_bench_mode_<name> = { ... };
- * plus one line in the mode table in bench.c (and the file in harness/CMakeLists.txt).
+ * plus one line in the mode table in bench.c (and the file in harness/bench/CMakeLists.txt).
  * The driver does the rest: sweeps, placement, skipping oversized messages,
  * repetitions, warm-up, statistics, JSON/CSV/table output.
  */

@@ -4,7 +4,7 @@
  * mechanism specifics, expressed through capabilities and limits, never names. The K
  * (shm ring internals) ids are listed here and covered by the shm engineer's test_shm.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * blocking, non-blocking and timeouts. Timing checks allow 100 ms early and are
  * generous late, because the machine under test is loaded.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <errno.h>
 #include <fcntl.h>

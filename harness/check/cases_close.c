@@ -3,7 +3,7 @@
  * cases_close.c - conformance group C (CONFORMANCE.md §5, 32-44): close, end-of-stream,
  * shutdown and lifetime: a closed or vanished peer is an error, never a hang or a death.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <errno.h>
 #include <fcntl.h>

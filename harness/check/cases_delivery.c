@@ -3,7 +3,7 @@
  * cases_delivery.c - conformance group A (CONFORMANCE.md §5, 1-16): messages arrive
  * whole, byte-identical, in order, exactly once, and limits are refused up front.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <errno.h>
 #include <fcntl.h>

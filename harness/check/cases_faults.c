@@ -5,7 +5,7 @@
  * hang, never see a partial message; what a sender was told was sent is delivered,
  * unless a byte-stream backend (IPCM_CAP_STREAM) reports the channel broken.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -4,7 +4,7 @@
  * resource limits and the fork model. Limits are lowered inside the case process only
  * (rlimits are per process), and restored before anything else is checked.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * for backends that declare IPCM_CAP_POLLFD. The contract (ipcmark.h): the fd polls
  * readable exactly when recv would not block, which includes end-of-stream.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * pool over the backend under test. Case 91 (every case on every backend) is the
  * runner's own matrix; its limit half is `pool.per_backend_matrix` below.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -5,7 +5,7 @@
  * SA_RESTART, so every interrupted syscall fails with EINTR (signal(7)); a backend
  * must retry against its deadline and never surface -EINTR, lose or repeat a message.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * process group under a watchdog (expiry: killpg, reported HANG), then hygiene is
  * checked (descriptors, named IPC objects of every process the case spawned).
  */
-#include "check.h"
+#include "conform.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * case's worker processes, worker spawn/join with deadlines, self-checking payloads
  * (XXH3) and a shared delivery ledger that counts loss, duplicates and reordering.
  */
-#include "check.h"
+#include "conform.h"
 
 #include <dirent.h>
 #include <errno.h>

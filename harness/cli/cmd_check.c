@@ -4,7 +4,7 @@
  * a matrix on stdout, a summary line, JSON (jansson) and JUnit XML reports.
  */
 #include "cli.h"
-#include "check/check.h"
+#include "conform.h"
 
 #include <limits.h>
 #include <errno.h>

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ipcmark_types.h"
+
 #define IPCM_VERSION "0.1.0"
 
 /*
@@ -30,85 +32,30 @@
  */
 
 /* ipcm_strerror - a static, human-readable text for a negative errno value. */
-const char *ipcm_strerror(int err);
+IPCM_API const char *ipcm_strerror(int err);
 /* ipcm_err_name - the symbolic name ("EMSGSIZE") of a negative errno value. */
-const char *ipcm_err_name(int err);
+IPCM_API const char *ipcm_err_name(int err);
 
 /* ---------------------------------------------------------------- backends */
 
-/* Channel shapes. */
-enum ipcm_shape {
-    IPCM_SHAPE_QUEUE, /* many producers, many consumers, discrete FIFO messages */
-    IPCM_SHAPE_PIPE,  /* two duplex ends, A and B */
-};
-
-/* The role a process takes when it opens a channel after fork. */
-enum ipcm_role {
-    IPCM_ROLE_SEND, /* queue: producer only */
-    IPCM_ROLE_RECV, /* queue: consumer only */
-    IPCM_ROLE_BOTH, /* queue: producer and consumer (never sees end-of-stream itself) */
-    IPCM_ROLE_A,    /* pipe: end A (sends to B, receives from B) */
-    IPCM_ROLE_B,    /* pipe: end B */
-};
-
-/*
- * Capability bits (struct ipcm_backend_info.caps). Each says what it means and which
- * backends set it; checks and benches branch on bits, never on a backend's name.
- */
-/* One kernel object carries both directions of a pipe (else two are used). socketpair. */
-#define IPCM_CAP_DUPLEX (1u << 0)
-/* The kernel or the ring keeps message boundaries; no framing. socketpair, mqueue, shm. */
-#define IPCM_CAP_NATIVE_MSG (1u << 1)
-/* ipcm_chan_pollfd() gives an fd usable with poll(2). pipe, socketpair, mqueue. */
-#define IPCM_CAP_POLLFD (1u << 2)
-/* A name exists under /dev/mqueue or /dev/shm while the channel is created. mqueue. */
-#define IPCM_CAP_NAMED (1u << 3)
-/* recv may spin briefly before it sleeps (never a pure busy-wait). shm. */
-#define IPCM_CAP_SPINS (1u << 4)
-/* A message larger than one atomic kernel write can be torn by a writer killed
- * mid-send; the channel then reports -ENOTRECOVERABLE. pipe. */
-#define IPCM_CAP_STREAM (1u << 5)
-/* ipcm_chan_qsize() counts queued messages exactly at rest. pipe, mqueue. */
-#define IPCM_CAP_QSIZE (1u << 6)
-/* ipcm_chan_send_fd()/ipcm_chan_recv_fd() pass open descriptors (SCM_RIGHTS), as
- * Python's multiprocessing.reduction.send_handle does. socketpair. */
-#define IPCM_CAP_FDPASS (1u << 7)
-
-/* Limits of a backend on this host, read at run time (sysctls, rlimits). */
-struct ipcm_limits {
-    size_t max_msg;         /* largest message in bytes this host allows */
-    size_t default_msg;     /* max_msg used when a channel asks for 0 */
-    unsigned max_depth;     /* most messages a queue can hold (0: bounded by bytes) */
-    unsigned default_depth; /* depth used when a channel asks for 0 */
-    size_t buffer_bytes;    /* kernel buffer per direction in bytes (0: not byte-bounded) */
-    /* Where max_msg comes from, e.g. "fs.mqueue.msgsize_max = 8192"; shown in errors. */
-    char max_msg_source[96];
-};
-
-struct ipcm_backend; /* opaque; see backends/backend.h */
+struct ipcm_backend; /* opaque to library users; see ipcmark_backend.h */
 
 /* ipcm_backend_count/at - iterate over the registered backends (index 0..count-1). */
-size_t ipcm_backend_count(void);
-const struct ipcm_backend *ipcm_backend_at(size_t i);
+IPCM_API size_t ipcm_backend_count(void);
+IPCM_API const struct ipcm_backend *ipcm_backend_at(size_t i);
 /* ipcm_backend_find - the backend called name, or NULL. */
-const struct ipcm_backend *ipcm_backend_find(const char *name);
-const char *ipcm_backend_name(const struct ipcm_backend *be);
-const char *ipcm_backend_summary(const struct ipcm_backend *be);
-uint32_t ipcm_backend_caps(const struct ipcm_backend *be);
+IPCM_API const struct ipcm_backend *ipcm_backend_find(const char *name);
+IPCM_API const char *ipcm_backend_name(const struct ipcm_backend *be);
+IPCM_API const char *ipcm_backend_summary(const struct ipcm_backend *be);
+IPCM_API uint32_t ipcm_backend_caps(const struct ipcm_backend *be);
 /*
  * ipcm_backend_limits - read this host's limits for be into *out.
  * Returns: 0, or -ENOSYS if the backend cannot run here, or -errno from reading
  * /proc/sys.
  */
-int ipcm_backend_limits(const struct ipcm_backend *be, struct ipcm_limits *out);
+IPCM_API int ipcm_backend_limits(const struct ipcm_backend *be, struct ipcm_limits *out);
 
 /* ---------------------------------------------------------------- channels */
-
-/* What a channel is created with; zero fields take the backend's defaults. */
-struct ipcm_config {
-    size_t max_msg; /* largest message in bytes */
-    unsigned depth; /* queue capacity in messages (a hint for byte-stream backends) */
-};
 
 struct ipcm_link; /* a channel as created in the parent, before fork */
 struct ipcm_chan; /* one process's end of a link, opened after fork */
@@ -121,18 +68,18 @@ struct ipcm_chan; /* one process's end of a link, opened after fork */
  * bad shape or depth beyond the limit; -ENOSYS if the backend cannot run here;
  * -ENOMEM; -EMFILE/-ENFILE/-ENOSPC and other -errno from the kernel.
  */
-int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
-                     const struct ipcm_config *cfg, struct ipcm_link **out);
+IPCM_API int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
+                              const struct ipcm_config *cfg, struct ipcm_link **out);
 /*
  * ipcm_link_destroy - release this process's copy of the link and remove any named
  * kernel object. Accepts NULL. Ends opened with ipcm_chan_open stay usable.
  */
-void ipcm_link_destroy(struct ipcm_link *l);
+IPCM_API void ipcm_link_destroy(struct ipcm_link *l);
 /* Accessors. */
-enum ipcm_shape ipcm_link_shape(const struct ipcm_link *l);
-size_t ipcm_link_max_msg(const struct ipcm_link *l);
-unsigned ipcm_link_depth(const struct ipcm_link *l);
-const struct ipcm_backend *ipcm_link_backend(const struct ipcm_link *l);
+IPCM_API enum ipcm_shape ipcm_link_shape(const struct ipcm_link *l);
+IPCM_API size_t ipcm_link_max_msg(const struct ipcm_link *l);
+IPCM_API unsigned ipcm_link_depth(const struct ipcm_link *l);
+IPCM_API const struct ipcm_backend *ipcm_link_backend(const struct ipcm_link *l);
 
 /*
  * ipcm_chan_open - open this process's end of link l in the given role. It closes in
@@ -142,7 +89,7 @@ const struct ipcm_backend *ipcm_link_backend(const struct ipcm_link *l);
  * Returns: 0; -EINVAL for a role that does not fit the shape; -EBADF if this process
  * already opened an end of l; -ENOMEM; -errno from the kernel.
  */
-int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
+IPCM_API int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
 
 /*
  * ipcm_chan_send - send one message of len bytes, whole or not at all.
@@ -151,7 +98,7 @@ int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **
  * Returns: len; -EMSGSIZE (len > max_msg); -EAGAIN; -ETIMEDOUT; -EPIPE (every receiver
  * is gone); -EBADF (closed, or a role that does not send); -ENOTRECOVERABLE.
  */
-ssize_t ipcm_chan_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms);
+IPCM_API ssize_t ipcm_chan_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms);
 /*
  * ipcm_chan_recv - receive one whole message into buf of cap bytes.
  * cap must be at least the channel's max_msg (mq_receive's rule, for every backend),
@@ -160,15 +107,15 @@ ssize_t ipcm_chan_send(struct ipcm_chan *c, const void *buf, size_t len, int tim
  * -EAGAIN; -ETIMEDOUT; -EPIPE (end of stream: every sender closed and nothing is left);
  * -EBADF; -ENOTRECOVERABLE.
  */
-ssize_t ipcm_chan_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms);
+IPCM_API ssize_t ipcm_chan_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms);
 /*
  * ipcm_chan_shutdown - this end will send no more; once every sender has shut down
  * or closed, receivers drain what is queued and then get -EPIPE. Idempotent.
  * Returns: 0; -EBADF if the end is closed.
  */
-int ipcm_chan_shutdown(struct ipcm_chan *c);
+IPCM_API int ipcm_chan_shutdown(struct ipcm_chan *c);
 /* ipcm_chan_close - close and free an end. Accepts NULL; closing twice is a bug. */
-void ipcm_chan_close(struct ipcm_chan *c);
+IPCM_API void ipcm_chan_close(struct ipcm_chan *c);
 /*
  * ipcm_chan_qsize - how many messages wait in the direction this end receives from (a
  * queue end that only sends: the queue). Exact when nobody is sending or receiving;
@@ -176,13 +123,13 @@ void ipcm_chan_close(struct ipcm_chan *c);
  * Returns: the count; -ENOTSUP where the backend cannot count messages (no
  * IPCM_CAP_QSIZE: socketpair's kernel counts bytes, shm's ring counts bytes); -EBADF.
  */
-ssize_t ipcm_chan_qsize(const struct ipcm_chan *c);
+IPCM_API ssize_t ipcm_chan_qsize(const struct ipcm_chan *c);
 /*
  * ipcm_chan_send_fd - send a duplicate of the open descriptor fd as one message of its
  * own, in order with the others; the caller keeps fd. Returns: 0; -ENOTSUP without
  * IPCM_CAP_FDPASS; -EBADF (fd not open, or the end cannot send); as ipcm_chan_send.
  */
-int ipcm_chan_send_fd(struct ipcm_chan *c, int fd, int timeout_ms);
+IPCM_API int ipcm_chan_send_fd(struct ipcm_chan *c, int fd, int timeout_ms);
 /*
  * ipcm_chan_recv_fd - receive the next message, which must carry a descriptor: *fd is a
  * new O_CLOEXEC descriptor of the same open file. Returns: 0; -EBADMSG if the next
@@ -190,11 +137,11 @@ int ipcm_chan_send_fd(struct ipcm_chan *c, int fd, int timeout_ms);
  * message, likewise returns -EBADMSG and closes it); -EMFILE if this process could not
  * take one more descriptor (the message is consumed); -ENOTSUP; as ipcm_chan_recv.
  */
-int ipcm_chan_recv_fd(struct ipcm_chan *c, int *fd, int timeout_ms);
+IPCM_API int ipcm_chan_recv_fd(struct ipcm_chan *c, int *fd, int timeout_ms);
 /* ipcm_chan_pollfd - an fd that polls readable when recv would not block, or -ENOTSUP. */
-int ipcm_chan_pollfd(const struct ipcm_chan *c);
-size_t ipcm_chan_max_msg(const struct ipcm_chan *c);
-enum ipcm_role ipcm_chan_role(const struct ipcm_chan *c);
+IPCM_API int ipcm_chan_pollfd(const struct ipcm_chan *c);
+IPCM_API size_t ipcm_chan_max_msg(const struct ipcm_chan *c);
+IPCM_API enum ipcm_role ipcm_chan_role(const struct ipcm_chan *c);
 
 /* ---------------------------------------------------------------- processes */
 
@@ -205,8 +152,8 @@ enum ipcm_role ipcm_chan_role(const struct ipcm_chan *c);
 typedef int (*ipcm_worker_fn)(const void *arg, size_t arg_len);
 
 struct ipcm_process {
-    pid_t pid;   /* 0 once joined */
-    int pidfd;   /* pollable exit handle, or -1 where pidfd_open is missing */
+    pid_t pid; /* 0 once joined */
+    int pidfd; /* pollable exit handle, or -1 where pidfd_open is missing */
     char name[32];
 };
 
@@ -222,24 +169,24 @@ struct ipcm_exit {
  * "ipcmark: <name>" in ps. arg is copied by fork.
  * Returns: 0; -EAGAIN/-ENOMEM from fork.
  */
-int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn fn,
-                       const void *arg, size_t arg_len);
+IPCM_API int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn fn,
+                                const void *arg, size_t arg_len);
 /*
  * ipcm_process_join - wait for p to end, at most timeout_ms (< 0: forever), and reap it.
  * Returns: 0 with *ex filled; -ETIMEDOUT (still running, not reaped); -ECHILD.
  */
-int ipcm_process_join(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *ex);
+IPCM_API int ipcm_process_join(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *ex);
 /* ipcm_process_kill - send sig to p if it has not been reaped. Returns 0 or -errno. */
-int ipcm_process_kill(struct ipcm_process *p, int sig);
+IPCM_API int ipcm_process_kill(struct ipcm_process *p, int sig);
 /*
  * ipcm_process_stop - join within grace_ms, else SIGKILL and reap. Never leaves a zombie.
  * Returns: 0 with *ex filled (ex may be NULL).
  */
-int ipcm_process_stop(struct ipcm_process *p, int grace_ms, struct ipcm_exit *ex);
+IPCM_API int ipcm_process_stop(struct ipcm_process *p, int grace_ms, struct ipcm_exit *ex);
 /* ipcm_exit_ok - true when a worker exited with status 0. */
-bool ipcm_exit_ok(const struct ipcm_exit *ex);
+IPCM_API bool ipcm_exit_ok(const struct ipcm_exit *ex);
 /* ipcm_exit_describe - "exit 0", "killed by SIGKILL" into buf; returns buf. */
-const char *ipcm_exit_describe(const struct ipcm_exit *ex, char *buf, size_t len);
+IPCM_API const char *ipcm_exit_describe(const struct ipcm_exit *ex, char *buf, size_t len);
 
 /*
  * A start gate: workers report ready, then wait for one "go" from the parent, so a
@@ -252,24 +199,24 @@ struct ipcm_gate {
     int go[2];
 };
 /* Returns: 0 or -errno from pipe2. */
-int ipcm_gate_create(struct ipcm_gate *g);
+IPCM_API int ipcm_gate_create(struct ipcm_gate *g);
 /*
  * ipcm_gate_worker - report ready and wait for go, at most timeout_ms.
  * Returns: 0; -ETIMEDOUT; -EPIPE if the parent went away.
  */
-int ipcm_gate_worker(struct ipcm_gate *g, int timeout_ms);
+IPCM_API int ipcm_gate_worker(struct ipcm_gate *g, int timeout_ms);
 /*
  * ipcm_gate_open - wait until n workers are ready (at most timeout_ms), then release
  * them all at once. Returns: 0; -ETIMEDOUT; -EPIPE if a worker died first.
  */
-int ipcm_gate_open(struct ipcm_gate *g, unsigned n, int timeout_ms);
+IPCM_API int ipcm_gate_open(struct ipcm_gate *g, unsigned n, int timeout_ms);
 /* ipcm_gate_destroy - close whatever this process still holds of g. */
-void ipcm_gate_destroy(struct ipcm_gate *g);
+IPCM_API void ipcm_gate_destroy(struct ipcm_gate *g);
 
 /* ---------------------------------------------------------------- time */
 
 /* ipcm_now_ns - CLOCK_MONOTONIC in nanoseconds. */
-uint64_t ipcm_now_ns(void);
+IPCM_API uint64_t ipcm_now_ns(void);
 
 /* ---------------------------------------------------------------- pool */
 
@@ -341,7 +288,7 @@ struct ipcm_pool_options {
     /* Recycle a worker after this many chunks (a piece of a chunk split to fit a message
      * counts as one), as CPython's maxtasksperchild counts chunks. 0: never. */
     unsigned max_tasks_per_worker;
-    size_t max_msg;       /* bytes per message on the pool's channels; 0: backend default */
+    size_t max_msg; /* bytes per message on the pool's channels; 0: backend default */
     /* Chunks in flight per worker; 0: 8. Those queued for one worker travel in as few
      * messages as fit (fewer wake-ups); more depth, less balancing of uneven tasks. */
     unsigned depth;
@@ -368,27 +315,27 @@ struct ipcm_pool_result {
 
 /* What went wrong in the last pool call that failed (ipcm_pool_last_error). */
 struct ipcm_pool_error {
-    int err;             /* the value the call returned; 0 if the last call succeeded */
-    size_t index;        /* first failing (or lost) input index; SIZE_MAX if none */
-    int task_status;     /* the failing task's own return value, or 0 */
-    size_t failed;       /* tasks that failed or were lost in that call */
-    int worker;          /* worker slot involved, or -1 */
-    pid_t pid;           /* that worker's pid, or 0 */
+    int err;               /* the value the call returned; 0 if the last call succeeded */
+    size_t index;          /* first failing (or lost) input index; SIZE_MAX if none */
+    int task_status;       /* the failing task's own return value, or 0 */
+    size_t failed;         /* tasks that failed or were lost in that call */
+    int worker;            /* worker slot involved, or -1 */
+    pid_t pid;             /* that worker's pid, or 0 */
     struct ipcm_exit exit; /* how it ended, when a worker died */
-    char what[224];      /* one line for people, e.g. "worker 1 (pid 42) killed by SIGKILL
-                          * with tasks 40..49 in flight" */
+    char what[224];        /* one line for people, e.g. "worker 1 (pid 42) killed by SIGKILL
+                            * with tasks 40..49 in flight" */
 };
 
 /* Counters and sizes of a pool (ipcm_pool_info). */
 struct ipcm_pool_info {
-    unsigned workers;               /* slots */
-    size_t max_msg;                 /* bytes per message on the pool's channels */
-    size_t max_task_bytes;          /* largest single task input or output, bytes */
-    unsigned depth;                 /* chunks in flight per worker */
-    size_t last_chunk_size;         /* chunk size the last map used (tasks) */
-    unsigned long workers_started;  /* every worker ever started, replacements included */
-    unsigned long workers_died;     /* workers that ended unexpectedly */
-    unsigned long task_messages;    /* chunks (or pieces of split chunks) sent */
+    unsigned workers;              /* slots */
+    size_t max_msg;                /* bytes per message on the pool's channels */
+    size_t max_task_bytes;         /* largest single task input or output, bytes */
+    unsigned depth;                /* chunks in flight per worker */
+    size_t last_chunk_size;        /* chunk size the last map used (tasks) */
+    unsigned long workers_started; /* every worker ever started, replacements included */
+    unsigned long workers_died;    /* workers that ended unexpectedly */
+    unsigned long task_messages;   /* chunks (or pieces of split chunks) sent */
 };
 
 struct ipcm_pool; /* opaque */
@@ -403,11 +350,11 @@ struct ipcm_pool; /* opaque */
  * a worker died while starting; -ETIMEDOUT; -ENOSYS; -ENOMEM; -EAGAIN (fork);
  * -EMFILE/-ENFILE/-ENOSPC and other -errno from creating channels.
  */
-int ipcm_pool_create(struct ipcm_pool **out, unsigned workers, const struct ipcm_backend *be,
-                     const struct ipcm_pool_options *opt);
+IPCM_API int ipcm_pool_create(struct ipcm_pool **out, unsigned workers,
+                              const struct ipcm_backend *be, const struct ipcm_pool_options *opt);
 
 /* ipcm_pool_default_chunk - CPython's rule: ceil(n / (4 x workers)); 0 for n == 0. */
-size_t ipcm_pool_default_chunk(size_t n, unsigned workers);
+IPCM_API size_t ipcm_pool_default_chunk(size_t n, unsigned workers);
 
 /*
  * ipcm_pool_map - run fn over in[0..n-1] in the workers, chunk_size tasks per chunk
@@ -422,8 +369,9 @@ size_t ipcm_pool_default_chunk(size_t n, unsigned workers);
  * -ENOTRECOVERABLE (a replacement worker's initializer failed: the pool stopped
  * respawning; terminate it); -EDEADLK (called from a map_unordered callback); -ENOMEM.
  */
-int ipcm_pool_map(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in, size_t n,
-                  size_t chunk_size, struct ipcm_pool_result *out, int timeout_ms);
+IPCM_API int ipcm_pool_map(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
+                           size_t n, size_t chunk_size, struct ipcm_pool_result *out,
+                           int timeout_ms);
 
 /*
  * A map_unordered callback: one result, in completion order. data is valid during the
@@ -437,9 +385,9 @@ typedef int (*ipcm_pool_result_cb)(size_t index, int status, const void *data, s
  * arrives. Lost and cancelled tasks are not reported through cb.
  * Returns: as map, plus a callback's own negative value.
  */
-int ipcm_pool_map_unordered(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
-                            size_t n, size_t chunk_size, ipcm_pool_result_cb cb, void *cb_arg,
-                            int timeout_ms);
+IPCM_API int ipcm_pool_map_unordered(struct ipcm_pool *p, ipcm_task_fn fn,
+                                     const struct ipcm_pool_buf *in, size_t n, size_t chunk_size,
+                                     ipcm_pool_result_cb cb, void *cb_arg, int timeout_ms);
 
 /*
  * ipcm_pool_map_async - start a map (Python's Pool.map_async) and return at once, with
@@ -451,42 +399,43 @@ int ipcm_pool_map_unordered(struct ipcm_pool *p, ipcm_task_fn fn, const struct i
  * Returns: 0 and *a; the errors of map that come before any task runs.
  */
 struct ipcm_pool_async; /* opaque */
-int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn, const struct ipcm_pool_buf *in,
-                        size_t n, size_t chunk_size, struct ipcm_pool_result *out,
-                        struct ipcm_pool_async **a);
+IPCM_API int ipcm_pool_map_async(struct ipcm_pool *p, ipcm_task_fn fn,
+                                 const struct ipcm_pool_buf *in, size_t n, size_t chunk_size,
+                                 struct ipcm_pool_result *out, struct ipcm_pool_async **a);
 /*
  * ipcm_pool_async_wait - collect results for at most timeout_ms (-1: until done).
  * Returns: -ETIMEDOUT while the map is still running (its tasks keep running: wait
  * again); once it is over, what ipcm_pool_map would have returned, every time asked.
  */
-int ipcm_pool_async_wait(struct ipcm_pool_async *a, int timeout_ms);
+IPCM_API int ipcm_pool_async_wait(struct ipcm_pool_async *a, int timeout_ms);
 /*
  * ipcm_pool_async_wait_prefix - collect results until out[0..count-1] are all in, the
  * way Python's Pool.imap hands them out in order while later tasks still run. Returns:
  * 0 once they are (the map may still be running); -ETIMEDOUT; or, if the map ended
  * first, what ipcm_pool_async_wait returns.
  */
-int ipcm_pool_async_wait_prefix(struct ipcm_pool_async *a, size_t count, int timeout_ms);
+IPCM_API int ipcm_pool_async_wait_prefix(struct ipcm_pool_async *a, size_t count, int timeout_ms);
 /* ipcm_pool_async_prefix - how many results, from index 0 on, are in now. */
-size_t ipcm_pool_async_prefix(struct ipcm_pool_async *a);
+IPCM_API size_t ipcm_pool_async_prefix(struct ipcm_pool_async *a);
 /* ipcm_pool_async_ready - true once every result is in (or the map stopped). */
-bool ipcm_pool_async_ready(const struct ipcm_pool_async *a);
+IPCM_API bool ipcm_pool_async_ready(const struct ipcm_pool_async *a);
 /* ipcm_pool_async_free - free it; a map still running is cancelled (pending tasks end
  * -ECANCELED in out[], late results are dropped). Free it before destroying its pool. */
-void ipcm_pool_async_free(struct ipcm_pool_async *a);
+IPCM_API void ipcm_pool_async_free(struct ipcm_pool_async *a);
 /* ipcm_pool_apply_async - start one task (Python's Pool.apply_async): a map_async of
  * one. in must stay valid until the map is over (as map_async's inputs must). */
-int ipcm_pool_apply_async(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
-                          struct ipcm_pool_result *out, struct ipcm_pool_async **a);
+IPCM_API int ipcm_pool_apply_async(struct ipcm_pool *p, ipcm_task_fn fn, const void *in,
+                                   size_t in_len, struct ipcm_pool_result *out,
+                                   struct ipcm_pool_async **a);
 /* ipcm_pool_apply - run one task; a map of one. Returns: as map. */
-int ipcm_pool_apply(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
-                    struct ipcm_pool_result *out, int timeout_ms);
+IPCM_API int ipcm_pool_apply(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
+                             struct ipcm_pool_result *out, int timeout_ms);
 
 /*
  * ipcm_pool_close - accept no more work; workers finish and exit once their task
  * queue is closed. Idempotent. Returns: 0; -EDEADLK (from a callback).
  */
-int ipcm_pool_close(struct ipcm_pool *p);
+IPCM_API int ipcm_pool_close(struct ipcm_pool *p);
 /*
  * ipcm_pool_join - wait for every worker to exit and reap it, at most timeout_ms
  * (< 0: forever). Call after close or terminate (Python's rule).
@@ -494,24 +443,24 @@ int ipcm_pool_close(struct ipcm_pool *p);
  * running); -ETIMEDOUT (some worker is still running: join again or terminate);
  * -EDEADLK (from a callback).
  */
-int ipcm_pool_join(struct ipcm_pool *p, int timeout_ms);
+IPCM_API int ipcm_pool_join(struct ipcm_pool *p, int timeout_ms);
 /*
  * ipcm_pool_terminate - SIGKILL every worker, reap it and close every channel, at
  * once, in any state (busy, idle, closed, after deaths). Idempotent.
  * Returns: 0; -EDEADLK from a map_unordered callback (refused: the map's loop owns
  * the workers; return a negative value from the callback instead).
  */
-int ipcm_pool_terminate(struct ipcm_pool *p);
+IPCM_API int ipcm_pool_terminate(struct ipcm_pool *p);
 /* ipcm_pool_destroy - terminate if needed and free the pool. Accepts NULL. */
-void ipcm_pool_destroy(struct ipcm_pool *p);
+IPCM_API void ipcm_pool_destroy(struct ipcm_pool *p);
 
 /* ipcm_pool_last_error - copy what the last failing call recorded. Returns 0. */
-int ipcm_pool_last_error(const struct ipcm_pool *p, struct ipcm_pool_error *out);
+IPCM_API int ipcm_pool_last_error(const struct ipcm_pool *p, struct ipcm_pool_error *out);
 /* ipcm_pool_info - sizes and counters. Returns 0. */
-int ipcm_pool_info(const struct ipcm_pool *p, struct ipcm_pool_info *out);
+IPCM_API int ipcm_pool_info(const struct ipcm_pool *p, struct ipcm_pool_info *out);
 /* ipcm_pool_worker_pid - the pid in a slot, or -ESRCH (none, or slot out of range). */
-pid_t ipcm_pool_worker_pid(const struct ipcm_pool *p, unsigned slot);
+IPCM_API pid_t ipcm_pool_worker_pid(const struct ipcm_pool *p, unsigned slot);
 /* ipcm_pool_results_free - free data of out[0..n-1] and set it to NULL. Accepts NULL. */
-void ipcm_pool_results_free(struct ipcm_pool_result *out, size_t n);
+IPCM_API void ipcm_pool_results_free(struct ipcm_pool_result *out, size_t n);
 
 #endif /* IPCM_HARNESS_IPCMARK_H */

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "bench/bench.h"
+#include "bench.h"
 #include "calibrate.h"
 
 #ifndef IPCM_RESULTS_SCHEMA

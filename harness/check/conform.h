@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check.h - the conformance suite: one table of cases (CONFORMANCE.md §5) that drives
+ * conform.h - the conformance suite: one table of cases (CONFORMANCE.md §5) that drives
  * both `ipcmark check` and the libcheck runs (tests/test_conform.c), the runner that
  * executes a case in its own process group under a watchdog, and the helpers cases use.
  *
@@ -9,14 +9,14 @@
  *          const struct ipcm_check_case ipcm_check_cases_GROUP[] = { {...}, ..., {0} };
  *      (zero-terminated; ids "<area>.<fact>", the catalogue number in .num);
  *   2. declare it in the "groups" block at the end of this header;
- *   3. add one line to groups[] in runner.c and the file to harness/CMakeLists.txt.
+ *   3. add one line to groups[] in runner.c and the file to harness/check/CMakeLists.txt.
  *   For the pool: delete cases_pool_todo.c (the placeholders registering the H ids as
  *   "not yet implemented") and its groups[] line, keeping the ids.
  * Nothing else changes: `ipcmark check --list`, the matrix, JSON/JUnit and the ctest
  * runs all read the table.
  */
-#ifndef IPCM_HARNESS_CHECK_CHECK_H
-#define IPCM_HARNESS_CHECK_CHECK_H
+#ifndef IPCM_HARNESS_CHECK_CONFORM_H
+#define IPCM_HARNESS_CHECK_CONFORM_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -321,4 +321,4 @@ extern const struct ipcm_check_case ipcm_check_cases_poll[];     /* G */
 extern const struct ipcm_check_case ipcm_check_cases_pool[];     /* H (cases_pool_todo.c) */
 extern const struct ipcm_check_case ipcm_check_cases_backend[];  /* I, J, K */
 
-#endif /* IPCM_HARNESS_CHECK_CHECK_H */
+#endif /* IPCM_HARNESS_CHECK_CONFORM_H */

@@ -3,7 +3,9 @@
  * channel.c - links and ends: the one place where calls are validated and dispatched
  * to a backend's vtable (SQLite os.c style), so backends see only well-formed calls.
  */
-#include "backend.h"
+#include "ipcmark.h"
+
+#include "ipcmark_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>

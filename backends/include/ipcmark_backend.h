@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcmark_backend.h - the contract every IPC mechanism implements: one const vtable
+ * per backend, registered in backends/registry.c. A backend compiles against this
+ * header, ipcmark_types.h and the base layer only; it knows nothing of the library,
+ * the benchmarks or the conformance suite. The library (channel.c) validates every
+ * call before it dispatches, so an op sees only well-formed arguments.
+ *
+ * Conventions for every op: return 0 (or a byte count) on success and a negative errno
+ * on failure; never print, exit or abort; retry EINTR internally against the same
+ * deadline; open every descriptor O_CLOEXEC. Timeouts are poll(2)-style milliseconds:
+ * < 0 waits forever, 0 tries once (-EAGAIN if it would block), > 0 bounds the whole
+ * call (-ETIMEDOUT). This header is written as a public one: it becomes the plugin ABI.
+ */
+#ifndef IPCM_BACKENDS_IPCMARK_BACKEND_H
+#define IPCM_BACKENDS_IPCMARK_BACKEND_H
+
+#include "ipcmark_types.h"
+
+/* The version of this contract; a backend sets ipcm_backend.abi to it. */
+#define IPCM_BACKEND_ABI 1
+
+/* A channel as created in the parent. Children inherit it through fork. */
+struct ipcm_link {
+    const struct ipcm_backend *be;
+    enum ipcm_shape shape;
+    struct ipcm_config cfg; /* resolved by the library: no zero fields after create */
+    bool default_depth;     /* cfg.depth is the backend's default, not the caller's */
+    bool opened;            /* this process opened an end of it */
+    char name[48];          /* for named objects: fill with a unique, unpredictable name */
+    void *priv;             /* be->link_priv bytes, zeroed by the library */
+};
+
+/* One process's end of a link. */
+struct ipcm_chan {
+    const struct ipcm_backend *be;
+    struct ipcm_link *link;
+    enum ipcm_role role; /* checked against the link's shape by the library */
+    size_t max_msg;      /* the link's cfg.max_msg */
+    bool closed;
+    void *priv; /* be->chan_priv bytes, zeroed by the library */
+};
+
+/*
+ * The vtable. Fields in the order a backend file fills them with designated
+ * initialisers; an optional op is NULL unless its capability bit is set.
+ */
+struct ipcm_backend {
+    int abi;             /* IPCM_BACKEND_ABI; first so the struct can grow */
+    const char *name;    /* == file stem == CLI name == ctest label, [a-z]+ */
+    const char *summary; /* one line for `ipcmark list` */
+    uint32_t caps;       /* IPCM_CAP_* bits this backend keeps; the suite checks each */
+    size_t link_priv;    /* private bytes per link, at l->priv */
+    size_t chan_priv;    /* private bytes per end, at c->priv */
+
+    /*
+     * limits - this host's limits, read now (sysctls, rlimits), into *out. Never
+     * blocks. Returns 0, -ENOSYS if the mechanism is missing here, or -errno.
+     */
+    int (*limits)(struct ipcm_limits *out);
+    /*
+     * create - in the parent, before fork: make the kernel objects of link l, whose
+     * shape and resolved cfg are set (cfg.max_msg and cfg.depth within limits). On
+     * failure the backend has released everything it made, so destroy is a no-op.
+     * Returns 0; -ENOMEM, -EMFILE, -ENFILE, -ENOSPC, -EINVAL or other -errno, with the
+     * limit that was hit in the error's cause.
+     */
+    int (*create)(struct ipcm_link *l);
+    /*
+     * open - after fork, in the process that will use the end: c->link, c->role and
+     * c->max_msg are set. Close in this process what the role must not hold, so that
+     * end-of-stream works (a consumer holds no sender's token). Never blocks.
+     * Returns 0 or -errno.
+     */
+    int (*open)(struct ipcm_chan *c);
+    /*
+     * send - one message of len <= max_msg bytes, whole or not at all, within
+     * timeout_ms. Returns len; -EAGAIN/-ETIMEDOUT; -EPIPE once every receiver is gone
+     * (closed or dead: a dead peer must never make send block past its deadline, and
+     * SIGPIPE must not be raised); -ENOTRECOVERABLE if the channel can no longer
+     * deliver whole messages (a writer died mid-message on a byte stream).
+     */
+    ssize_t (*send)(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms);
+    /*
+     * recv - the next whole message into buf (cap >= max_msg), within timeout_ms.
+     * Messages of one sender arrive in the order sent, never merged, split, lost or
+     * duplicated. Returns the length (0 for an empty message); -EAGAIN/-ETIMEDOUT;
+     * -EPIPE at end-of-stream: every sender shut down, closed or died, and nothing
+     * is left; -ENOTRECOVERABLE as for send.
+     */
+    ssize_t (*recv)(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms);
+    /* shutdown - this end sends no more; receivers see -EPIPE once drained. Idempotent.
+     * Returns 0 or -errno. */
+    int (*shutdown)(struct ipcm_chan *c);
+    /* close - release this end's kernel objects. Called once; never blocks. */
+    void (*close)(struct ipcm_chan *c);
+    /*
+     * destroy - release this process's copy of the link and unlink any names.
+     * Idempotent; safe after a failed create and after open (ends stay usable).
+     */
+    void (*destroy)(struct ipcm_link *l);
+    /* pollfd - (IPCM_CAP_POLLFD) an fd that polls readable when recv would not block. */
+    int (*pollfd)(const struct ipcm_chan *c);
+    /* qsize - (IPCM_CAP_QSIZE) messages waiting in the direction this end receives from
+     * (a send-only queue end: the queue); exact at rest. */
+    ssize_t (*qsize)(const struct ipcm_chan *c);
+    /* send_fd / recv_fd - (IPCM_CAP_FDPASS) pass an open descriptor as one message, in
+     * order with the others; *fd gets an O_CLOEXEC descriptor. Errors as send/recv,
+     * plus -EBADMSG (recv_fd found an ordinary message) and -EMFILE. */
+    int (*send_fd)(struct ipcm_chan *c, int fd, int timeout_ms);
+    int (*recv_fd)(struct ipcm_chan *c, int *fd, int timeout_ms);
+};
+
+/* The built-in backends (registry.c), in the order `ipcmark list` shows them. */
+extern const struct ipcm_backend *const ipcm_builtin_backends[];
+extern const size_t ipcm_builtin_backend_count;
+
+#endif /* IPCM_BACKENDS_IPCMARK_BACKEND_H */

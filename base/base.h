@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * base.h - the base layer under the backends and the harness alike (SQLite's os.c is
+ * the model): time and deadlines, descriptors and waits, shared mappings, sysctl and
+ * rlimit reads, CPU placement. One place and one name for each; nothing here knows a
+ * backend, a channel or a benchmark. Functions that can fail return a negative errno.
+ */
+#ifndef IPCM_BASE_BASE_H
+#define IPCM_BASE_BASE_H
+
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "ipcmark_export.h"
+
+/* ---------------------------------------------------------------- time (clock.c) */
+
+#define IPCM_NS_PER_US 1000ull
+#define IPCM_NS_PER_MS 1000000ull
+#define IPCM_NS_PER_S 1000000000ull
+
+/* ipcm_now_ns - CLOCK_MONOTONIC in nanoseconds (part of the public API). */
+IPCM_API uint64_t ipcm_now_ns(void);
+/* ipcm_ms_to_ns - a non-negative millisecond count in ns (negative counts give 0). */
+uint64_t ipcm_ms_to_ns(long long ms);
+/* ipcm_ns_to_ms_ceil - ns rounded up to whole ms, clamped to INT_MAX (poll(2) form). */
+int ipcm_ns_to_ms_ceil(uint64_t ns);
+/* ipcm_ns_since - nanoseconds from t0_ns (an ipcm_now_ns value) to now. */
+uint64_t ipcm_ns_since(uint64_t t0_ns);
+/* ipcm_ms_since - whole milliseconds from t0_ns to now. */
+int ipcm_ms_since(uint64_t t0_ns);
+/* ipcm_ns_to_s - nanoseconds as seconds. */
+double ipcm_ns_to_s(uint64_t ns);
+/* ipcm_sleep_ns / ipcm_sleep_ms - sleep the whole time, resuming after signals. */
+void ipcm_sleep_ns(uint64_t ns);
+void ipcm_sleep_ms(int ms);
+
+/*
+ * A deadline computed once from a poll(2)-style timeout (< 0 forever, 0 try once,
+ * > 0 milliseconds), so retries after EINTR or a spurious wake-up never restart the
+ * full timeout. The clock is read only when timeout_ms > 0.
+ */
+struct ipcm_deadline {
+    int timeout_ms; /* as given */
+    uint64_t at_ns; /* absolute CLOCK_MONOTONIC, when timeout_ms > 0 */
+};
+void ipcm_deadline_init(struct ipcm_deadline *d, int timeout_ms);
+/* Milliseconds left in poll(2) form: -1 forever, 0 expired or try-once; rounded up. */
+int ipcm_deadline_left_ms(const struct ipcm_deadline *d);
+/* True once a finite deadline has passed (never for timeout_ms < 0). */
+bool ipcm_deadline_expired(const struct ipcm_deadline *d);
+/* The error for a wait that ran out: -EAGAIN for try-once, else -ETIMEDOUT. */
+int ipcm_deadline_err(const struct ipcm_deadline *d);
+
+/* ---------------------------------------------------------------- descriptors (fd.c) */
+
+/* Close *fd if it is open and mark it closed (-1). Preserves errno. */
+void ipcm_close_fd(int *fd);
+/*
+ * ipcm_wait_fds - poll fds for events until one is ready or the deadline passes,
+ * retrying EINTR against the deadline. Returns: > 0 ready; -EAGAIN/-ETIMEDOUT; -errno.
+ */
+int ipcm_wait_fds(struct pollfd *fds, unsigned n, const struct ipcm_deadline *d);
+/* ipcm_wait_readable - ipcm_wait_fds for one fd and POLLIN. Returns 0 or as above. */
+int ipcm_wait_readable(int fd, const struct ipcm_deadline *d);
+/* ipcm_pidfd_open - a pollable O_CLOEXEC exit handle for pid, or -1 where the kernel
+ * has none (pidfd_open(2), Linux 5.3). */
+int ipcm_pidfd_open(pid_t pid);
+/* ipcm_fd_count - descriptors open in this process, or -1 if /proc is unreadable. */
+int ipcm_fd_count(void);
+
+/* ---------------------------------------------------------------- memory (mem.c) */
+
+/* A MAP_SHARED|MAP_ANONYMOUS read-write mapping of len bytes that children inherit
+ * through fork; NULL on failure (errno set). Free it with ipcm_shared_free. */
+void *ipcm_shared_alloc(size_t len);
+/* Accepts NULL. */
+void ipcm_shared_free(void *p, size_t len);
+
+/* ---------------------------------------------------------------- host (sys.c) */
+
+/* Read an unsigned integer from a /proc/sys file. Returns 0 or -errno (-EINVAL: not
+ * a number). */
+int ipcm_read_sysctl(const char *path, unsigned long *out);
+/* ipcm_sysctl_long - the value of a /proc/sys file, or -1 where it is unreadable. */
+long ipcm_sysctl_long(const char *path);
+/* ipcm_rlimit_cur - the soft limit of resource (RLIMIT_*). Returns 0 or -errno. */
+int ipcm_rlimit_cur(int resource, rlim_t *out);
+
+/* ---------------------------------------------------------------- CPUs (cpu.c) */
+
+/* ipcm_cpus_online - CPUs online (at least 1). */
+long ipcm_cpus_online(void);
+/* ipcm_pin_self - pin the calling thread to cpu (no-op for cpu < 0). Returns 0 or -errno. */
+int ipcm_pin_self(int cpu);
+
+/* One pause in a spin loop: lets the sibling hyperthread run and saves power. */
+#if defined(__x86_64__) || defined(__i386__)
+#define ipcm_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define ipcm_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define ipcm_cpu_relax() atomic_signal_fence(memory_order_seq_cst)
+#endif
+
+#endif /* IPCM_BASE_BASE_H */
