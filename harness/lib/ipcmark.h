@@ -221,50 +221,9 @@ IPCM_API uint64_t ipcm_now_ns(void);
 /* ---------------------------------------------------------------- pool */
 
 /*
- * A process pool, Python's multiprocessing.Pool in C: workers forked once, tasks and
- * results as byte buffers over channels of any backend. One thread uses a pool.
- *
- * Channels: every worker has its own task queue and result queue (two queue-shaped
- * links of the pool's backend). Why not one shared task queue: a link's ends are
- * opened once per process, so a shared queue cannot give a replacement worker a new
- * reader end; and a worker killed while it holds a shared queue's read lock, or
- * mid-message on a byte stream, breaks that queue for every worker (CPython gh-96062).
- * With per-worker queues a death breaks only the dead worker's channels, which the
- * pool discards; the pool also knows exactly which tasks the dead worker held. The
- * parent dispatches chunks to idle workers (up to `depth` chunks in flight each), so
- * load still balances, and it never blocks on a send, so it cannot deadlock against a
- * worker blocked on a full result queue.
- *
- * Deaths are seen through the workers' pidfds (polled with the result queues), never
- * by waiting on a queue, and reported within one poll wake-up.
- *
- * Delivery policy: AT-MOST-ONCE. A task is never re-run. When a worker dies (signal,
- * _exit, crash) with tasks of the running map in flight, the map stops dispatching,
- * returns -EPIPE naming the worker, its pid, its exit (signal or status) and the first
- * lost index; the lost tasks get status -EPIPE, tasks never finished get -ECANCELED,
- * results already received are intact. "Lost" is every task sent to that worker whose
- * result had not arrived, including tasks it finished but whose results it was still
- * holding back: a worker sends the results of consecutive quick tasks together (for at
- * most 50 us) to save wake-ups. The pool starts a replacement worker, so the next map
- * works. Results of an abandoned map (error, timeout) that arrive later are discarded
- * by map id. Why not re-run: a task that killed its worker would kill the next one too,
- * and a re-run of a task with side effects is not the caller's to discover.
- *
- * Message size: a chunk whose tasks do not fit in one message is split transparently
- * at task boundaries (a chunk is a scheduling unit, not a wire unit). One task's input
- * or output must fit in one message (max_task_bytes, see ipcm_pool_info): an input
- * that does not fails the whole map with -EMSGSIZE before anything is sent, the error
- * naming the index and the limit (with the backend's max_msg_source); an output that
- * does not fit is that task's own -EMSGSIZE. Why not fragment single tasks: it would
- * need reassembly state in every worker, and on mqueue the limit is a host setting
- * the user should see, not hide.
- *
- * Workers are fork(2)ed copies of the caller and die with it (PR_SET_PDEATHSIG). The
- * task function is sent as a pointer, which is valid because workers are forks of
- * this program (no exec). A worker closes the pool's other channels it inherited.
- * Limits: a pool holds two channels per worker, so per-user limits on channels bound
- * its size (mqueue: RLIMIT_MSGQUEUE and fs.mqueue.queues_max; create then fails with
- * the kernel's -EMFILE/-ENOSPC). Not thread-safe: one thread uses a pool.
+ * A process pool (Python's multiprocessing.Pool): forked workers, byte-buffer tasks and
+ * results over any backend; one thread uses a pool. Design and policy (queues per worker,
+ * deaths via pidfds, AT-MOST-ONCE delivery, message size, fork, limits): docs/pool.md.
  */
 
 /*
@@ -363,7 +322,7 @@ IPCM_API size_t ipcm_pool_default_chunk(size_t n, unsigned workers);
  * map returns. timeout_ms bounds the whole call (< 0: no limit).
  * Returns: 0; -EREMOTEIO (a task returned an error: out[i].status has it, the other
  * results are intact, ipcm_pool_last_error names the first failing index); -EPIPE (a
- * worker died with tasks of this map; see the delivery policy above); -EMSGSIZE (an
+ * worker died with tasks of this map; delivery policy in docs/pool.md); -EMSGSIZE (an
  * input larger than max_task_bytes; nothing was run); -ETIMEDOUT; -EINVAL (fn NULL,
  * in/out NULL with n > 0); -ESHUTDOWN (the pool was closed or terminated);
  * -ENOTRECOVERABLE (a replacement worker's initializer failed: the pool stopped
