@@ -225,6 +225,8 @@ static int pool_alloc(struct ipcm_pool **out, unsigned workers, const struct ipc
     *out = p;
     p->max_task = p->max_msg - POOL_HDR - POOL_ITEM;
     p->w = calloc(workers, sizeof(*p->w));
+    if (!p->w)
+        p->nworkers = 0; /* so destroy, which walks the slots, has none to walk */
     p->sbuf = malloc(p->max_msg);
     p->rbuf = malloc(p->max_msg);
     p->pfd = calloc(2 * (size_t)workers, sizeof(*p->pfd));
