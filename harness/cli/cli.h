@@ -12,7 +12,7 @@
 
 #include "ipcmark.h"
 
-/* Exit codes of the tool (DESIGN.md §5). */
+/* Exit codes of the tool (docs/DESIGN.md §5). */
 enum ipcm_exit_code {
     IPCM_EXIT_OK = 0,
     IPCM_EXIT_FAIL = 1,  /* a failed check or a detected regression */
@@ -21,8 +21,7 @@ enum ipcm_exit_code {
 };
 
 /* Print "ipcmark <cmd>: <message>" on stderr. Returns IPCM_EXIT_USAGE. */
-int ipcm_usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int ipcm_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * ipcm_parse_size - a byte count with an optional binary suffix ("64", "64K", "1M",
@@ -43,6 +42,37 @@ int ipcm_parse_list(const char *s, bool sizes, uint64_t *out, size_t max);
  */
 int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t max,
                         const char **bad);
+
+/*
+ * ipcm_backends_arg - the value of -b/--backends ("all" or a comma list) into out[max]:
+ * the one place that parses it, so every command names the valid backends the same
+ * way. On an unknown name prints "ipcmark <cmd>: unknown backend 'X' (valid: ..., all)".
+ * Returns the number of backends, or -IPCM_EXIT_USAGE after printing the error.
+ */
+int ipcm_backends_arg(const char *cmd, const char *s, const struct ipcm_backend **out, size_t max);
+
+/*
+ * ipcm_mode_arg - the value of --mode: the canonical name of a bench mode, or NULL after
+ * printing "ipcmark <cmd>: unknown mode 'X' (valid: ...)".
+ */
+const char *ipcm_mode_arg(const char *cmd, const char *s);
+
+/*
+ * Option parsing: every command loops over getopt_long(3) with an optstring that starts
+ * with ':' (a missing argument returns ':', an unknown option '?'), after
+ * ipcm_getopt_begin(), which also silences getopt's own messages.
+ */
+void ipcm_getopt_begin(void);
+/*
+ * ipcm_optname - the option getopt_long just rejected, as the user typed it ("--bogus",
+ * "--mode", "-x"), in buf or in argv. Call it right after getopt_long returned '?' or ':'.
+ */
+const char *ipcm_optname(int argc, char **argv, char *buf, size_t len);
+/*
+ * ipcm_option_error - the usage error for getopt_long's '?' or ':' (c):
+ * "unknown option 'X' (try --help)" or "X needs an argument". Returns IPCM_EXIT_USAGE.
+ */
+int ipcm_option_error(const char *cmd, int c, int argc, char **argv);
 
 /* Human-readable size: 65536 -> "64K". Returns buf. */
 const char *ipcm_format_size(uint64_t bytes, char *buf, size_t len);

@@ -132,11 +132,124 @@ enum {
     OPT_TIMEOUT, OPT_VERIFY,
 };
 
+/* What parse_args has seen so far, for the rules that span options. */
+struct bench_seen {
+    bool msgs, dur, pc, pairs;
+    const char *backends;
+};
+
+/* The options that run a case: mode, length, repetitions, pacing, checking. */
+static int run_option(int c, const char *arg, struct ipcm_bench_config *cfg,
+                      struct bench_seen *seen)
+{
+    long long v;
+    uint64_t m;
+    switch (c) {
+    case OPT_MODE:
+        if (!(cfg->mode = ipcm_mode_arg("bench", arg)))
+            return IPCM_EXIT_USAGE;
+        break;
+    case OPT_MESSAGES:
+        if (ipcm_parse_size(arg, &m) < 0 || m == 0 || m > (UINT64_C(1) << 40))
+            return ipcm_usage_error("bench", "--messages: bad count '%s'", arg);
+        cfg->messages = m;
+        cfg->duration_ns = 0;
+        seen->msgs = true;
+        break;
+    case OPT_DURATION:
+        if (parse_seconds(arg, &cfg->duration_ns) < 0 || cfg->duration_ns < 1000000u)
+            return ipcm_usage_error("bench", "--duration: bad seconds '%s' (at least 0.001)", arg);
+        seen->dur = true;
+        break;
+    case OPT_REPEAT:
+        if (ipcm_parse_count(arg, 1, IPCM_BENCH_MAX_REPEAT, &v) < 0)
+            return ipcm_usage_error("bench", "--repeat: '%s' is not in 1..%d", arg,
+                                    IPCM_BENCH_MAX_REPEAT);
+        cfg->repeat = (unsigned)v;
+        break;
+    case OPT_WARMUP:
+        if (parse_seconds(arg, &cfg->warmup_ns) < 0)
+            return ipcm_usage_error("bench", "--warmup: bad seconds '%s'", arg);
+        break;
+    case OPT_RATE:
+        if (parse_rate(arg, &cfg->rate_per_s) < 0)
+            return ipcm_usage_error("bench", "--rate: bad rate '%s' (messages per second)", arg);
+        break;
+    case OPT_TIMEOUT:
+        if (ipcm_parse_count(arg, 1, 3600000, &v) < 0)
+            return ipcm_usage_error("bench", "--timeout: bad milliseconds '%s'", arg);
+        cfg->timeout_ms = (int)v;
+        break;
+    case OPT_VERIFY:
+        if (strcmp(arg, "full") != 0 && strcmp(arg, "stamps") != 0)
+            return ipcm_usage_error("bench", "--verify: want full or stamps, not '%s'", arg);
+        cfg->verify_full = strcmp(arg, "full") == 0;
+        break;
+    }
+    return 0;
+}
+
+/* --pin: each CPU must be one this process may run on. */
+static int pin_option(const char *arg, struct ipcm_bench_config *cfg)
+{
+    uint64_t cpus[IPCM_BENCH_MAX_LIST];
+    size_t n;
+    int r;
+    if ((r = list_opt("--pin", arg, false, cpus, &n, 0, CPU_SETSIZE - 1)))
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        if (!cpu_allowed((long)cpus[i]))
+            return ipcm_usage_error("bench", "--pin: CPU %llu is not available here",
+                                    (unsigned long long)cpus[i]);
+        cfg->pin[i] = (int)cpus[i];
+    }
+    cfg->npin = n;
+    return 0;
+}
+
+/* The lists the sweep runs over (sizes, parties, workers, chunks); the rest to run_option. */
+static int sweep_option(int c, const char *arg, struct ipcm_bench_config *cfg,
+                        struct bench_seen *seen)
+{
+    uint64_t tmp[IPCM_BENCH_MAX_LIST];
+    size_t n;
+    int r = 0;
+    switch (c) {
+    case OPT_SIZES:
+        return list_opt("--sizes", arg, true, cfg->sizes, &cfg->nsizes, 0, UINT64_C(1) << 30);
+    case OPT_PRODUCERS:
+        seen->pc = true;
+        return list_opt("--producers", arg, false, cfg->producers, &cfg->nproducers, 1,
+                        IPCM_BENCH_MAX_PRODUCERS);
+    case OPT_CONSUMERS:
+        seen->pc = true;
+        return list_opt("--consumers", arg, false, cfg->consumers, &cfg->nconsumers, 1,
+                        IPCM_BENCH_MAX_WORKERS / 2);
+    case OPT_PAIRS:
+        seen->pairs = true;
+        if ((r = list_opt("--pairs", arg, false, tmp, &n, 1, IPCM_BENCH_MAX_WORKERS / 2)))
+            return r;
+        memcpy(cfg->producers, tmp, n * sizeof(tmp[0]));
+        memcpy(cfg->consumers, tmp, n * sizeof(tmp[0]));
+        cfg->nproducers = cfg->nconsumers = n;
+        cfg->pairs = true;
+        return 0;
+    case OPT_WORKERS:
+        return list_opt("--workers", arg, false, cfg->workers, &cfg->nworkers, 1,
+                        IPCM_BENCH_MAX_WORKERS);
+    case OPT_CHUNK: return list_opt("--chunk", arg, false, cfg->chunks, &cfg->nchunks, 0, 1000000);
+    case OPT_PIN: return pin_option(arg, cfg);
+    }
+    return run_option(c, arg, cfg, seen);
+}
+
+/* Returns 0 to run, -1 after --help, or an exit code (a usage error, printed). */
 static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, const char **json,
                       const char **csv)
 {
     static const struct option opts[] = {
-        {"backends", required_argument, NULL, 'b'},  {"mode", required_argument, NULL, OPT_MODE},
+        {"backends", required_argument, NULL, 'b'},
+        {"mode", required_argument, NULL, OPT_MODE},
         {"sizes", required_argument, NULL, OPT_SIZES},
         {"producers", required_argument, NULL, OPT_PRODUCERS},
         {"consumers", required_argument, NULL, OPT_CONSUMERS},
@@ -147,140 +260,43 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
         {"duration", required_argument, NULL, OPT_DURATION},
         {"repeat", required_argument, NULL, OPT_REPEAT},
         {"warmup", required_argument, NULL, OPT_WARMUP},
-        {"pin", required_argument, NULL, OPT_PIN},  {"rate", required_argument, NULL, OPT_RATE},
-        {"json", required_argument, NULL, OPT_JSON}, {"csv", required_argument, NULL, OPT_CSV},
+        {"pin", required_argument, NULL, OPT_PIN},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"json", required_argument, NULL, OPT_JSON},
+        {"csv", required_argument, NULL, OPT_CSV},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"verify", required_argument, NULL, OPT_VERIFY},
-        {"help", no_argument, NULL, 'h'},           {0},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
-    bool have_msgs = false, have_dur = false, have_pc = false, have_pairs = false;
-    const char *backends = "all";
-    long long v;
-    uint64_t tmp[IPCM_BENCH_MAX_LIST];
-    size_t n;
+    struct bench_seen seen = {.backends = "all"};
     int c, r;
 
-    optind = 1;
-    opterr = 0;
+    ipcm_getopt_begin();
     while ((c = getopt_long(argc, argv, ":b:h", opts, NULL)) != -1) {
         switch (c) {
         case 'h': usage(stdout); return -1;
-        case 'b': backends = optarg; break;
-        case OPT_MODE:
-            if (!ipcm_bench_mode_find(optarg))
-                return ipcm_usage_error("bench", "--mode: unknown mode '%s'", optarg);
-            cfg->mode = ipcm_bench_mode_find(optarg)->name;
-            break;
-        case OPT_SIZES:
-            if ((r = list_opt("--sizes", optarg, true, cfg->sizes, &cfg->nsizes, 0,
-                              UINT64_C(1) << 30)))
-                return r;
-            break;
-        case OPT_PRODUCERS:
-            have_pc = true;
-            if ((r = list_opt("--producers", optarg, false, cfg->producers, &cfg->nproducers, 1,
-                              IPCM_BENCH_MAX_PRODUCERS)))
-                return r;
-            break;
-        case OPT_CONSUMERS:
-            have_pc = true;
-            if ((r = list_opt("--consumers", optarg, false, cfg->consumers, &cfg->nconsumers, 1,
-                              IPCM_BENCH_MAX_WORKERS / 2)))
-                return r;
-            break;
-        case OPT_PAIRS:
-            have_pairs = true;
-            if ((r = list_opt("--pairs", optarg, false, tmp, &n, 1, IPCM_BENCH_MAX_WORKERS / 2)))
-                return r;
-            memcpy(cfg->producers, tmp, n * sizeof(tmp[0]));
-            memcpy(cfg->consumers, tmp, n * sizeof(tmp[0]));
-            cfg->nproducers = cfg->nconsumers = n;
-            cfg->pairs = true;
-            break;
-        case OPT_WORKERS:
-            if ((r = list_opt("--workers", optarg, false, cfg->workers, &cfg->nworkers, 1,
-                              IPCM_BENCH_MAX_WORKERS)))
-                return r;
-            break;
-        case OPT_CHUNK:
-            if ((r = list_opt("--chunk", optarg, false, cfg->chunks, &cfg->nchunks, 0, 1000000)))
-                return r;
-            break;
-        case OPT_MESSAGES: {
-            uint64_t m;
-            if (ipcm_parse_size(optarg, &m) < 0 || m == 0 || m > (UINT64_C(1) << 40))
-                return ipcm_usage_error("bench", "--messages: bad count '%s'", optarg);
-            cfg->messages = m;
-            cfg->duration_ns = 0;
-            have_msgs = true;
-            break;
-        }
-        case OPT_DURATION:
-            if (parse_seconds(optarg, &cfg->duration_ns) < 0 || cfg->duration_ns < 1000000u)
-                return ipcm_usage_error("bench", "--duration: bad seconds '%s' (at least 0.001)",
-                                        optarg);
-            have_dur = true;
-            break;
-        case OPT_REPEAT:
-            if (ipcm_parse_count(optarg, 1, IPCM_BENCH_MAX_REPEAT, &v) < 0)
-                return ipcm_usage_error("bench", "--repeat: '%s' is not in 1..%d", optarg,
-                                        IPCM_BENCH_MAX_REPEAT);
-            cfg->repeat = (unsigned)v;
-            break;
-        case OPT_WARMUP:
-            if (parse_seconds(optarg, &cfg->warmup_ns) < 0)
-                return ipcm_usage_error("bench", "--warmup: bad seconds '%s'", optarg);
-            break;
-        case OPT_PIN: {
-            uint64_t cpus[IPCM_BENCH_MAX_LIST];
-            if ((r = list_opt("--pin", optarg, false, cpus, &n, 0, CPU_SETSIZE - 1)))
-                return r;
-            for (size_t i = 0; i < n; i++) {
-                if (!cpu_allowed((long)cpus[i]))
-                    return ipcm_usage_error("bench", "--pin: CPU %llu is not available here",
-                                            (unsigned long long)cpus[i]);
-                cfg->pin[i] = (int)cpus[i];
-            }
-            cfg->npin = n;
-            break;
-        }
-        case OPT_RATE:
-            if (parse_rate(optarg, &cfg->rate_per_s) < 0)
-                return ipcm_usage_error("bench", "--rate: bad rate '%s' (messages per second)",
-                                        optarg);
-            break;
-        case OPT_TIMEOUT:
-            if (ipcm_parse_count(optarg, 1, 3600000, &v) < 0)
-                return ipcm_usage_error("bench", "--timeout: bad milliseconds '%s'", optarg);
-            cfg->timeout_ms = (int)v;
-            break;
-        case OPT_VERIFY:
-            if (strcmp(optarg, "full") != 0 && strcmp(optarg, "stamps") != 0)
-                return ipcm_usage_error("bench", "--verify: want full or stamps, not '%s'",
-                                        optarg);
-            cfg->verify_full = strcmp(optarg, "full") == 0;
-            break;
+        case 'b': seen.backends = optarg; break;
         case OPT_JSON: *json = optarg; break;
         case OPT_CSV: *csv = optarg; break;
         case ':':
-            return ipcm_usage_error("bench", "%s needs an argument", argv[optind - 1]);
+        case '?': return ipcm_option_error("bench", c, argc, argv);
         default:
-            return ipcm_usage_error("bench", "unknown option '%s' (try --help)",
-                                    argv[optind - 1]);
+            if ((r = sweep_option(c, optarg, cfg, &seen)))
+                return r;
         }
     }
     if (optind < argc)
         return ipcm_usage_error("bench", "unexpected argument '%s'", argv[optind]);
-    if (have_msgs && have_dur)
+    if (seen.msgs && seen.dur)
         return ipcm_usage_error("bench", "--messages and --duration exclude each other");
-    if (have_pairs && have_pc)
+    if (seen.pairs && seen.pc)
         return ipcm_usage_error("bench", "--pairs excludes --producers and --consumers");
     if (cfg->rate_per_s > 0 && strcmp(cfg->mode, "latency") != 0)
         return ipcm_usage_error("bench", "--rate applies to --mode latency only");
-    const char *bad = NULL;
-    int nb = ipcm_parse_backends(backends, cfg->backends, IPCM_BENCH_MAX_BACKENDS, &bad);
+    int nb = ipcm_backends_arg("bench", seen.backends, cfg->backends, IPCM_BENCH_MAX_BACKENDS);
     if (nb < 0)
-        return ipcm_usage_error("bench", "-b: unknown backend '%s'", bad ? bad : backends);
+        return IPCM_EXIT_USAGE;
     cfg->nbackends = (size_t)nb;
     return 0;
 }

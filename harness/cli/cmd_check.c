@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_check.c - `ipcmark check`: the conformance catalogue on every selected backend;
- * a matrix on stdout, a summary line, JSON (jansson) and JUnit XML reports.
+ * a matrix on stdout, a summary line, and the JSON and JUnit XML reports (written by
+ * harness/report/check_report.c from rows this file fills).
  */
 #include "cli.h"
 #include "conform.h"
 
-#include <limits.h>
-#include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "check_report.h"
 
 #define MAX_BACKENDS 16
 
@@ -23,7 +23,9 @@ struct run {
     size_t ncases;
     const struct ipcm_backend *be[MAX_BACKENDS];
     size_t nbe;
-    struct ipcm_check_result *res; /* ncases x nbe */
+    const char *names[MAX_BACKENDS];    /* the backends' names, for the reports */
+    struct ipcm_check_result *res;      /* ncases x nbe */
+    struct ipcm_check_report_row *rows; /* res as the report part sees it */
     uint64_t seed;
     bool quick;
     double total_s;
@@ -34,8 +36,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ipcmark check [-b LIST] [--case GLOB] [--list] [--quick] [--seed N]\n"
             "                     [--json FILE] [--junit FILE] [--help]\n\n"
-            "Run the conformance catalogue (CONFORMANCE.md §5) on each backend. Every case\n"
-            "runs in its own process group under a watchdog; the outcome is pass, FAIL,\n"
+            "Run the conformance catalogue (docs/CONFORMANCE.md §5) on each backend. Every\n"
+            "case runs in its own process group under a watchdog; the outcome is pass, FAIL,\n"
             "HANG (watchdog expired) or n/a (with the capability or limit that rules it out).\n\n"
             "  -b, --backends LIST  comma list of backends, or 'all' (default)\n"
             "  -c, --case GLOB      only cases whose id matches (comma list of globs)\n"
@@ -129,246 +131,202 @@ static void print_matrix(const struct run *r)
     }
 }
 
-struct tally {
-    int pass, fail, hang, na, todo;
+/* The options of one invocation; the run itself keeps seed and quick. */
+struct check_args {
+    const char *belist, *glob, *json, *junit;
+    bool list;
 };
 
-static struct tally count(const struct run *r, size_t be_only, bool one_be)
-{
-    struct tally t = {0};
-    for (size_t i = 0; i < r->ncases; i++)
-        for (size_t b = 0; b < r->nbe; b++) {
-            if (one_be && b != be_only)
-                continue;
-            switch (r->res[i * r->nbe + b].outcome) {
-            case IPCM_CHECK_PASS: t.pass++; break;
-            case IPCM_CHECK_FAIL: t.fail++; break;
-            case IPCM_CHECK_HANG: t.hang++; break;
-            case IPCM_CHECK_NA: t.na++; break;
-            case IPCM_CHECK_TODO: t.todo++; break;
-            }
-        }
-    return t;
-}
-
-static int write_json(const struct run *r, const char *path)
-{
-    json_t *root = json_object(), *results = json_array(), *bes = json_array();
-    struct tally t = count(r, 0, false);
-    for (size_t b = 0; b < r->nbe; b++)
-        json_array_append_new(bes, json_string(ipcm_backend_name(r->be[b])));
-    json_object_set_new(root, "schema", json_string("ipcmark-check/1"));
-    json_object_set_new(root, "version", json_string(IPCM_VERSION));
-    json_object_set_new(root, "seed", json_integer((json_int_t)r->seed));
-    json_object_set_new(root, "quick", json_boolean(r->quick));
-    json_object_set_new(root, "duration_s", json_real(r->total_s));
-    json_object_set_new(root, "backends", bes);
-    json_object_set_new(root, "summary",
-                        json_pack("{s:i, s:i, s:i, s:i, s:i}", "passed", t.pass, "failed",
-                                  t.fail + t.hang, "hung", t.hang, "not_applicable", t.na,
-                                  "not_implemented", t.todo));
-    for (size_t i = 0; i < r->ncases; i++)
-        for (size_t b = 0; b < r->nbe; b++) {
-            const struct ipcm_check_result *x = &r->res[i * r->nbe + b];
-            const char *outcome = x->outcome == IPCM_CHECK_PASS   ? "pass"
-                                  : x->outcome == IPCM_CHECK_FAIL ? "fail"
-                                  : x->outcome == IPCM_CHECK_HANG ? "hang"
-                                  : x->outcome == IPCM_CHECK_NA   ? "n/a"
-                                                                  : "not_implemented";
-            json_t *o = json_pack(
-                "{s:s, s:i, s:s, s:s, s:f, s:s, s:{s:I, s:I, s:I, s:I, s:I}}", "case",
-                r->cases[i]->id, "num", (int)r->cases[i]->num, "backend",
-                ipcm_backend_name(r->be[b]), "outcome", outcome, "duration_s", x->duration_s,
-                "message", x->message, "counts", "messages", (json_int_t)x->counts.messages,
-                "lost", (json_int_t)x->counts.lost, "duplicated",
-                (json_int_t)x->counts.duplicated, "reordered", (json_int_t)x->counts.reordered,
-                "corrupt", (json_int_t)x->counts.corrupt);
-            json_array_append_new(results, o);
-        }
-    json_object_set_new(root, "results", results);
-    int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-    json_decref(root);
-    return rc == 0 ? 0 : -EIO;
-}
-
-static void xml_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        switch (ch) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default:
-            /* XML 1.0 forbids most control characters even when escaped. */
-            if (ch < 0x20 && ch != '\t' && ch != '\n')
-                fputc('?', f);
-            else
-                fputc(ch, f);
-        }
-    }
-}
-
-static int write_junit(const struct run *r, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -errno;
-    struct tally all = count(r, 0, false);
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(f, "<testsuites name=\"ipcmark check\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\" "
-               "time=\"%.3f\">\n",
-            r->ncases * r->nbe, all.fail + all.hang, all.na + all.todo, r->total_s);
-    for (size_t b = 0; b < r->nbe; b++) {
-        struct tally t = count(r, b, true);
-        double secs = 0;
-        for (size_t i = 0; i < r->ncases; i++)
-            secs += r->res[i * r->nbe + b].duration_s;
-        fprintf(f, "  <testsuite name=\"conform.%s\" tests=\"%zu\" failures=\"%d\" "
-                   "skipped=\"%d\" time=\"%.3f\">\n",
-                ipcm_backend_name(r->be[b]), r->ncases, t.fail + t.hang, t.na + t.todo, secs);
-        fprintf(f, "    <properties><property name=\"seed\" value=\"%llu\"/></properties>\n",
-                (unsigned long long)r->seed);
-        for (size_t i = 0; i < r->ncases; i++) {
-            const struct ipcm_check_result *x = &r->res[i * r->nbe + b];
-            fprintf(f, "    <testcase classname=\"conform.%s\" name=\"", ipcm_backend_name(r->be[b]));
-            xml_escape(f, r->cases[i]->id);
-            fprintf(f, "\" time=\"%.3f\"", x->duration_s);
-            if (x->outcome == IPCM_CHECK_PASS) {
-                fprintf(f, "/>\n");
-                continue;
-            }
-            const char *tag = x->outcome == IPCM_CHECK_FAIL || x->outcome == IPCM_CHECK_HANG
-                                  ? "failure"
-                                  : "skipped";
-            fprintf(f, ">\n      <%s message=\"", tag);
-            if (x->outcome == IPCM_CHECK_HANG)
-                fputs("HANG: ", f);
-            if (x->outcome == IPCM_CHECK_TODO)
-                fputs("not yet implemented", f);
-            else
-                xml_escape(f, x->message);
-            fprintf(f, "\"%s/>\n    </testcase>\n",
-                    x->outcome == IPCM_CHECK_HANG ? " type=\"HANG\"" : "");
-        }
-        fprintf(f, "  </testsuite>\n");
-    }
-    fprintf(f, "</testsuites>\n");
-    return fclose(f) == 0 ? 0 : -errno;
-}
-
-int ipcm_cmd_check(int argc, char **argv)
+/* Returns 0 to go on, -1 after --help, or an exit code. */
+static int parse_args(int argc, char **argv, struct run *r, struct check_args *a)
 {
     static const struct option opts[] = {
-        {"backends", required_argument, NULL, 'b'}, {"case", required_argument, NULL, 'c'},
-        {"list", no_argument, NULL, 'l'},           {"quick", no_argument, NULL, 'q'},
-        {"seed", required_argument, NULL, 's'},     {"json", required_argument, NULL, 'j'},
-        {"junit", required_argument, NULL, 'u'},    {"help", no_argument, NULL, 'h'},
+        {"backends", required_argument, NULL, 'b'},
+        {"case", required_argument, NULL, 'c'},
+        {"list", no_argument, NULL, 'l'},
+        {"quick", no_argument, NULL, 'q'},
+        {"seed", required_argument, NULL, 's'},
+        {"json", required_argument, NULL, 'j'},
+        {"junit", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
         {0},
     };
-    const char *belist = "all", *glob = NULL, *json = NULL, *junit = NULL;
-    bool list = false, seeded = false;
-    struct run r = {0};
+    bool seeded = false;
+    char buf[8];
     int o;
 
-    optind = 1;
-    opterr = 0;
-    while ((o = getopt_long(argc, argv, "b:c:lqs:j:u:h", opts, NULL)) != -1) {
+    ipcm_getopt_begin();
+    while ((o = getopt_long(argc, argv, ":b:c:lqs:j:u:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'b': belist = optarg; break;
-        case 'c': glob = optarg; break;
-        case 'l': list = true; break;
-        case 'q': r.quick = true; break;
+        case 'b': a->belist = optarg; break;
+        case 'c': a->glob = optarg; break;
+        case 'l': a->list = true; break;
+        case 'q': r->quick = true; break;
         case 's': {
             const char *err = NULL;
-            r.seed = (uint64_t)strtonum(optarg, 0, LLONG_MAX, &err);
+            r->seed = (uint64_t)strtonum(optarg, 0, LLONG_MAX, &err);
             if (err)
                 return ipcm_usage_error("check", "bad --seed '%s' (%s)", optarg, err);
             seeded = true;
             break;
         }
-        case 'j': json = optarg; break;
-        case 'u': junit = optarg; break;
-        case 'h': usage(stdout); return IPCM_EXIT_OK;
+        case 'j': a->json = optarg; break;
+        case 'u': a->junit = optarg; break;
+        case 'h': usage(stdout); return -1;
         default:
             return ipcm_usage_error("check", "unknown or incomplete option '%s' (try --help)",
-                                    argv[optind - 1]);
+                                    ipcm_optname(argc, argv, buf, sizeof(buf)));
         }
     }
     if (optind < argc)
         return ipcm_usage_error("check", "unexpected argument '%s' (try --help)", argv[optind]);
-    const char *bad = NULL;
-    int nbe = ipcm_parse_backends(belist, r.be, MAX_BACKENDS, &bad);
+    int nbe = ipcm_backends_arg("check", a->belist, r->be, MAX_BACKENDS);
     if (nbe < 0)
-        return ipcm_usage_error("check", "unknown backend '%s' (see ipcmark list)", bad);
-    r.nbe = (size_t)nbe;
+        return IPCM_EXIT_USAGE;
+    r->nbe = (size_t)nbe;
+    for (size_t b = 0; b < r->nbe; b++)
+        r->names[b] = ipcm_backend_name(r->be[b]);
     if (!seeded)
-        r.seed = ((uint64_t)arc4random() << 32 | arc4random()) & (uint64_t)LLONG_MAX;
+        r->seed = ((uint64_t)arc4random() << 32 | arc4random()) & (uint64_t)LLONG_MAX;
+    return 0;
+}
 
-    r.cases = calloc(ipcm_check_count(), sizeof(*r.cases));
-    if (!r.cases)
+/* The cases that glob and --quick select into r->cases. Returns 0 or an exit code. */
+static int select_cases(struct run *r, const char *glob)
+{
+    r->cases = calloc(ipcm_check_count(), sizeof(*r->cases));
+    if (!r->cases)
         return IPCM_EXIT_ENV;
     for (size_t i = 0; i < ipcm_check_count(); i++) {
         const struct ipcm_check_case *c = ipcm_check_at(i);
         if (!ipcm_check_match(c->id, glob))
             continue;
-        if (r.quick && !(c->flags & IPCM_CHECK_QUICK))
+        if (r->quick && !(c->flags & IPCM_CHECK_QUICK))
             continue;
-        r.cases[r.ncases++] = c;
+        r->cases[r->ncases++] = c;
     }
-    if (r.ncases == 0) {
-        free(r.cases);
+    if (r->ncases == 0)
         return ipcm_usage_error("check", "no case matches '%s' (try --list)", glob ? glob : "");
-    }
-    if (list) {
-        list_cases(&r);
-        free(r.cases);
-        return IPCM_EXIT_OK;
-    }
+    return 0;
+}
 
-    r.res = calloc(r.ncases * r.nbe, sizeof(*r.res));
-    if (!r.res) {
-        free(r.cases);
-        return IPCM_EXIT_ENV;
-    }
-    printf("ipcmark check: %zu cases x %zu backends, seed %llu%s\n\n", r.ncases, r.nbe,
-           (unsigned long long)r.seed, r.quick ? ", quick" : "");
-    fflush(stdout);
+/* Every case on every backend, with a progress line on a terminal. */
+static void run_all(struct run *r)
+{
     bool tty = isatty(STDERR_FILENO);
     uint64_t t0 = ipcm_now_ns();
-    for (size_t b = 0; b < r.nbe; b++) {
+    for (size_t b = 0; b < r->nbe; b++) {
         struct ipcm_check_env env;
-        ipcm_check_env_init(&env, r.be[b], r.seed, r.quick);
-        for (size_t i = 0; i < r.ncases; i++) {
-            struct ipcm_check_result *x = &r.res[i * r.nbe + b];
+        ipcm_check_env_init(&env, r->be[b], r->seed, r->quick);
+        for (size_t i = 0; i < r->ncases; i++) {
+            struct ipcm_check_result *x = &r->res[i * r->nbe + b];
             if (tty)
-                fprintf(stderr, "\r\033[K[%zu/%zu] %s %s", b * r.ncases + i + 1,
-                        r.ncases * r.nbe, ipcm_backend_name(r.be[b]), r.cases[i]->id);
-            ipcm_check_run(r.cases[i], &env, x);
+                fprintf(stderr, "\r\033[K[%zu/%zu] %s %s", b * r->ncases + i + 1,
+                        r->ncases * r->nbe, ipcm_backend_name(r->be[b]), r->cases[i]->id);
+            ipcm_check_run(r->cases[i], &env, x);
         }
     }
     if (tty)
         fprintf(stderr, "\r\033[K");
-    r.total_s = (double)(ipcm_now_ns() - t0) / 1e9;
+    r->total_s = (double)(ipcm_now_ns() - t0) / 1e9;
+}
 
-    print_matrix(&r);
-    struct tally t = count(&r, 0, false);
+static enum ipcm_check_report_outcome report_outcome(enum ipcm_check_outcome o)
+{
+    switch (o) {
+    case IPCM_CHECK_PASS: return IPCM_CHECK_REPORT_PASS;
+    case IPCM_CHECK_FAIL: return IPCM_CHECK_REPORT_FAIL;
+    case IPCM_CHECK_HANG: return IPCM_CHECK_REPORT_HANG;
+    case IPCM_CHECK_NA: return IPCM_CHECK_REPORT_NA;
+    case IPCM_CHECK_TODO: break;
+    }
+    return IPCM_CHECK_REPORT_TODO;
+}
+
+/* The results as the report part's neutral rows (r->rows, allocated with r->res). */
+static struct ipcm_check_report to_report(const struct run *r)
+{
+    for (size_t i = 0; i < r->ncases; i++)
+        for (size_t b = 0; b < r->nbe; b++) {
+            const struct ipcm_check_result *x = &r->res[i * r->nbe + b];
+            r->rows[i * r->nbe + b] = (struct ipcm_check_report_row){
+                .case_id = r->cases[i]->id,
+                .num = r->cases[i]->num,
+                .outcome = report_outcome(x->outcome),
+                .duration_s = x->duration_s,
+                .message = x->message,
+                .messages = x->counts.messages,
+                .lost = x->counts.lost,
+                .duplicated = x->counts.duplicated,
+                .reordered = x->counts.reordered,
+                .corrupt = x->counts.corrupt,
+            };
+        }
+    return (struct ipcm_check_report){.backends = r->names,
+                                      .nbackends = r->nbe,
+                                      .ncases = r->ncases,
+                                      .rows = r->rows,
+                                      .seed = r->seed,
+                                      .quick = r->quick,
+                                      .duration_s = r->total_s};
+}
+
+/* The summary line; returns the exit code the outcomes call for. */
+static int print_summary(const struct ipcm_check_report *rep)
+{
+    struct ipcm_check_tally t = ipcm_check_report_tally(rep, IPCM_CHECK_REPORT_ALL);
     printf("\n%d passed, %d failed, %d n/a", t.pass, t.fail + t.hang, t.na + t.todo);
     if (t.hang || t.todo)
         printf(" (%d of the failures HANG, %d of the n/a not yet implemented)", t.hang, t.todo);
-    printf("; seed %llu; %.1f s\n", (unsigned long long)r.seed, r.total_s);
+    printf("; seed %llu; %.1f s\n", (unsigned long long)rep->seed, rep->duration_s);
+    return t.fail + t.hang ? IPCM_EXIT_FAIL : IPCM_EXIT_OK;
+}
 
-    int rc = t.fail + t.hang ? IPCM_EXIT_FAIL : IPCM_EXIT_OK;
-    if (json && write_json(&r, json) < 0) {
-        fprintf(stderr, "ipcmark check: cannot write %s\n", json);
+/* --json and --junit; returns rc, or IPCM_EXIT_ENV when a file cannot be written. */
+static int write_reports(const struct ipcm_check_report *rep, const struct check_args *a, int rc)
+{
+    int e;
+    if (a->json && ipcm_check_report_write_json(rep, a->json) < 0) {
+        fprintf(stderr, "ipcmark check: cannot write %s\n", a->json);
         rc = IPCM_EXIT_ENV;
     }
-    if (junit && write_junit(&r, junit) < 0) {
-        fprintf(stderr, "ipcmark check: cannot write %s: %s\n", junit, strerror(errno));
+    if (a->junit && (e = ipcm_check_report_write_junit(rep, a->junit)) < 0) {
+        fprintf(stderr, "ipcmark check: cannot write %s: %s\n", a->junit, strerror(-e));
         rc = IPCM_EXIT_ENV;
     }
+    return rc;
+}
+
+int ipcm_cmd_check(int argc, char **argv)
+{
+    struct check_args a = {.belist = "all"};
+    struct run r = {0};
+    int rc = parse_args(argc, argv, &r, &a);
+    if (rc < 0)
+        return IPCM_EXIT_OK; /* --help */
+    if (rc > 0)
+        return rc;
+    if ((rc = select_cases(&r, a.glob)) != 0)
+        goto out;
+    if (a.list) {
+        list_cases(&r);
+        goto out;
+    }
+    r.res = calloc(r.ncases * r.nbe, sizeof(*r.res));
+    r.rows = calloc(r.ncases * r.nbe, sizeof(*r.rows));
+    if (!r.res || !r.rows) {
+        rc = IPCM_EXIT_ENV;
+        goto out;
+    }
+    printf("ipcmark check: %zu cases x %zu backends, seed %llu%s\n\n", r.ncases, r.nbe,
+           (unsigned long long)r.seed, r.quick ? ", quick" : "");
+    fflush(stdout);
+    run_all(&r);
+    print_matrix(&r);
+    struct ipcm_check_report rep = to_report(&r);
+    rc = write_reports(&rep, &a, print_summary(&rep));
+out:
+    free(r.rows);
     free(r.res);
     free(r.cases);
     return rc;

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,24 +35,15 @@ static const char compare_usage[] =
 
 enum fmt { FMT_TABLE, FMT_MARKDOWN, FMT_JSON };
 
-/* "--name VALUE" or "--name=VALUE"; advances *i past what it consumed. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched)
-{
-    size_t n = strlen(name);
-    *matched = false;
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=') {
-        *matched = true;
-        return argv[*i] + n + 1;
-    }
-    if (argv[*i][n] != '\0')
-        return NULL;
-    *matched = true;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
+enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_FORMAT, OPT_EXPORT };
+
+/* One invocation, as the command line gave it. */
+struct compare_args {
+    struct ipcm_cmp_opts o;
+    const char *files[2];
+    enum fmt fmt;
+    const char *export_kind, *export_path;
+};
 
 static int parse_double(const char *s, double lo, double hi, double *out)
 {
@@ -63,6 +55,88 @@ static int parse_double(const char *s, double lo, double hi, double *out)
     if (errno || *end || !isfinite(d) || d <= lo || d > hi)
         return -EINVAL;
     *out = d;
+    return 0;
+}
+
+/*
+ * One option and its value v ("" when the command line ends before it). --export takes
+ * a second word, FILE, which getopt_long leaves at argv[optind]. Returns 0 or an exit code.
+ */
+static int compare_option(int c, const char *v, int argc, char **argv, struct compare_args *a)
+{
+    double d;
+    switch (c) {
+    case OPT_THRESHOLD:
+        if (parse_double(v, 0, 1000, &d) < 0)
+            return ipcm_usage_error("compare", "--threshold '%s': want a percentage in (0, 1000]",
+                                    v);
+        a->o.threshold = d / 100.0;
+        break;
+    case OPT_ALPHA:
+        if (parse_double(v, 0, 0.999999, &d) < 0)
+            return ipcm_usage_error("compare", "--alpha '%s': want a probability in (0, 1)", v);
+        a->o.alpha = d;
+        break;
+    case OPT_FORMAT:
+        if (strcmp(v, "table") == 0)
+            a->fmt = FMT_TABLE;
+        else if (strcmp(v, "markdown") == 0)
+            a->fmt = FMT_MARKDOWN;
+        else if (strcmp(v, "json") == 0)
+            a->fmt = FMT_JSON;
+        else
+            return ipcm_usage_error("compare", "--format '%s': want table, markdown or json", v);
+        break;
+    case OPT_EXPORT:
+        if (strcmp(v, "gbench") != 0 && strcmp(v, "bencher") != 0)
+            return ipcm_usage_error("compare", "--export '%s': want gbench or bencher", v);
+        if (optind >= argc)
+            return ipcm_usage_error("compare", "--export %s: missing FILE", v);
+        a->export_kind = v;
+        a->export_path = argv[optind++];
+        break;
+    }
+    return 0;
+}
+
+/* Returns 0 to compare, -1 after --help, or an exit code (a usage error, printed). */
+static int parse_args(int argc, char **argv, struct compare_args *a)
+{
+    static const struct option opts[] = {
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"export", required_argument, NULL, OPT_EXPORT},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    int c, r;
+
+    ipcm_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(compare_usage, stdout);
+            return -1;
+        }
+        /* A value missing at the end reads as an empty one: "--alpha '': want ...". */
+        if (c == ':' && optopt >= OPT_THRESHOLD)
+            r = compare_option(optopt, "", argc, argv, a);
+        else if (c == ':' || c == '?')
+            r = ipcm_option_error("compare", '?', argc, argv);
+        else
+            r = compare_option(c, optarg, argc, argv, a);
+        if (r)
+            return r;
+    }
+    if (argc - optind > 2)
+        return ipcm_usage_error("compare",
+                                "unexpected argument '%s': want exactly BASELINE.json "
+                                "CURRENT.json",
+                                argv[optind + 2]);
+    if (argc - optind != 2)
+        return ipcm_usage_error("compare", "want BASELINE.json CURRENT.json (try --help)");
+    a->files[0] = argv[optind];
+    a->files[1] = argv[optind + 1];
     return 0;
 }
 
@@ -97,83 +171,25 @@ static int do_export(const char *kind, const char *path, const struct ipcm_resul
     return e;
 }
 
-int ipcm_cmd_compare(int argc, char **argv)
+/* Load, compare, write the report and the export. Returns the exit code. */
+static int run_compare(struct compare_args *a)
 {
-    struct ipcm_cmp_opts o = {.threshold = 0.10, .alpha = 0.05};
-    const char *files[2] = {NULL, NULL}, *export_kind = NULL, *export_path = NULL;
     struct ipcm_results *base = NULL, *cur = NULL;
     struct ipcm_cmp_report *rep = NULL;
-    enum fmt fmt = FMT_TABLE;
-    int nfiles = 0, rc = IPCM_EXIT_USAGE, r;
+    int rc = IPCM_EXIT_USAGE, r;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        bool m;
-        double d;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(compare_usage, stdout);
-            return IPCM_EXIT_OK;
-        }
-        if ((v = opt_value(argc, argv, &i, "--threshold", &m)), m) {
-            if (parse_double(v, 0, 1000, &d) < 0)
-                return ipcm_usage_error("compare",
-                                        "--threshold '%s': want a percentage in "
-                                        "(0, 1000]",
-                                        v ? v : "");
-            o.threshold = d / 100.0;
-        } else if ((v = opt_value(argc, argv, &i, "--alpha", &m)), m) {
-            if (parse_double(v, 0, 0.999999, &d) < 0)
-                return ipcm_usage_error("compare",
-                                        "--alpha '%s': want a probability in "
-                                        "(0, 1)",
-                                        v ? v : "");
-            o.alpha = d;
-        } else if ((v = opt_value(argc, argv, &i, "--format", &m)), m) {
-            if (v && strcmp(v, "table") == 0)
-                fmt = FMT_TABLE;
-            else if (v && strcmp(v, "markdown") == 0)
-                fmt = FMT_MARKDOWN;
-            else if (v && strcmp(v, "json") == 0)
-                fmt = FMT_JSON;
-            else
-                return ipcm_usage_error("compare",
-                                        "--format '%s': want table, markdown or "
-                                        "json",
-                                        v ? v : "");
-        } else if ((v = opt_value(argc, argv, &i, "--export", &m)), m) {
-            if (!v || (strcmp(v, "gbench") != 0 && strcmp(v, "bencher") != 0))
-                return ipcm_usage_error("compare", "--export '%s': want gbench or bencher",
-                                        v ? v : "");
-            if (i + 1 >= argc)
-                return ipcm_usage_error("compare", "--export %s: missing FILE", v);
-            export_kind = v;
-            export_path = argv[++i];
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return ipcm_usage_error("compare", "unknown option '%s' (try --help)", a);
-        } else {
-            if (nfiles == 2)
-                return ipcm_usage_error("compare",
-                                        "unexpected argument '%s': want exactly "
-                                        "BASELINE.json CURRENT.json",
-                                        a);
-            files[nfiles++] = a;
-        }
-    }
-    if (nfiles != 2)
-        return ipcm_usage_error("compare", "want BASELINE.json CURRENT.json (try --help)");
-    o.base_label = files[0];
-    o.cur_label = files[1];
-
-    if (load(files[0], &base) < 0 || load(files[1], &cur) < 0)
+    a->o.base_label = a->files[0];
+    a->o.cur_label = a->files[1];
+    if (load(a->files[0], &base) < 0 || load(a->files[1], &cur) < 0)
         goto out;
-    r = ipcm_compare(base, cur, &o, &rep);
+    r = ipcm_compare(base, cur, &a->o, &rep);
     if (r < 0) {
         fprintf(stderr, "ipcmark compare: %s\n", strerror(-r));
         goto out;
     }
-    if (fmt == FMT_MARKDOWN)
+    if (a->fmt == FMT_MARKDOWN)
         r = ipcm_cmp_write_markdown(rep, stdout);
-    else if (fmt == FMT_JSON)
+    else if (a->fmt == FMT_JSON)
         r = ipcm_cmp_write_json(rep, stdout);
     else
         r = ipcm_cmp_write_table(rep, stdout);
@@ -181,7 +197,7 @@ int ipcm_cmd_compare(int argc, char **argv)
         fprintf(stderr, "ipcmark compare: writing the report: %s\n", strerror(-r));
         goto out;
     }
-    if (export_kind && do_export(export_kind, export_path, cur) < 0)
+    if (a->export_kind && do_export(a->export_kind, a->export_path, cur) < 0)
         goto out;
     rc = ipcm_cmp_failed(rep) ? IPCM_EXIT_FAIL : IPCM_EXIT_OK;
 out:
@@ -189,4 +205,15 @@ out:
     ipcm_results_free(base);
     ipcm_results_free(cur);
     return rc;
+}
+
+int ipcm_cmd_compare(int argc, char **argv)
+{
+    struct compare_args a = {.o = {.threshold = 0.10, .alpha = 0.05}, .fmt = FMT_TABLE};
+    int r = parse_args(argc, argv, &a);
+    if (r < 0)
+        return IPCM_EXIT_OK; /* --help */
+    if (r > 0)
+        return r;
+    return run_compare(&a);
 }

@@ -12,22 +12,20 @@ static const struct {
     uint32_t bit;
     const char *name;
 } cap_names[] = {
-    {IPCM_CAP_DUPLEX, "duplex"},   {IPCM_CAP_NATIVE_MSG, "native-msg"},
-    {IPCM_CAP_POLLFD, "pollfd"},   {IPCM_CAP_NAMED, "named"},
-    {IPCM_CAP_SPINS, "spins"},     {IPCM_CAP_STREAM, "stream"},
-    {IPCM_CAP_QSIZE, "qsize"},     {IPCM_CAP_FDPASS, "fd-passing"},
+    {IPCM_CAP_DUPLEX, "duplex"}, {IPCM_CAP_NATIVE_MSG, "native-msg"}, {IPCM_CAP_POLLFD, "pollfd"},
+    {IPCM_CAP_NAMED, "named"},   {IPCM_CAP_SPINS, "spins"},           {IPCM_CAP_STREAM, "stream"},
+    {IPCM_CAP_QSIZE, "qsize"},   {IPCM_CAP_FDPASS, "fd-passing"},
 };
 
 /* Comma list of capability names into buf. */
-const char *ipcm_caps_describe(uint32_t caps, char *buf, size_t len);
-const char *ipcm_caps_describe(uint32_t caps, char *buf, size_t len)
+static const char *caps_describe(uint32_t caps, char *buf, size_t len)
 {
     size_t off = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
         if ((caps & cap_names[i].bit) && off < len)
-            off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "",
-                                    cap_names[i].name);
+            off +=
+                (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "", cap_names[i].name);
     return buf;
 }
 
@@ -35,14 +33,14 @@ int ipcm_cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    ipcm_getopt_begin();
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         if (c == 'h') {
             printf("usage: ipcmark list\n\nBackends, their shapes and capabilities, and the "
                    "limits this host sets on them.\n");
             return IPCM_EXIT_OK;
         }
-        return ipcm_usage_error("list", "unknown option (try --help)");
+        return ipcm_option_error("list", c, argc, argv);
     }
     if (optind < argc)
         return ipcm_usage_error("list", "unexpected argument '%s'", argv[optind]);
@@ -53,7 +51,7 @@ int ipcm_cmd_list(int argc, char **argv)
         const struct ipcm_backend *be = ipcm_backend_at(i);
         struct ipcm_limits lim;
         char caps[128], size[32], depth[16];
-        ipcm_caps_describe(ipcm_backend_caps(be), caps, sizeof(caps));
+        caps_describe(ipcm_backend_caps(be), caps, sizeof(caps));
         int r = ipcm_backend_limits(be, &lim);
         if (r < 0) {
             printf("%-11s %-11s %-40s %9s %6s  unavailable: %s\n", ipcm_backend_name(be),
@@ -65,8 +63,8 @@ int ipcm_cmd_list(int argc, char **argv)
         else
             snprintf(depth, sizeof(depth), "bytes");
         snprintf(size, sizeof(size), "%zu", lim.max_msg);
-        printf("%-11s %-11s %-40s %9s %6s  %s\n", ipcm_backend_name(be), "queue,pipe", caps,
-               size, depth, lim.max_msg_source);
+        printf("%-11s %-11s %-40s %9s %6s  %s\n", ipcm_backend_name(be), "queue,pipe", caps, size,
+               depth, lim.max_msg_source);
     }
     return IPCM_EXIT_OK;
 }

@@ -5,7 +5,6 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +19,7 @@ static const struct ipcm_command commands[] = {
     {"selftest", "a short round trip on every backend and shape", ipcm_cmd_selftest},
     {"bench", "verified throughput and latency per backend, size, placement", ipcm_cmd_bench},
     {"check", "conformance suite: every case on every backend", ipcm_cmd_check},
-    {"compare", "regression gate: two results files, significance and threshold",
-     ipcm_cmd_compare},
+    {"compare", "regression gate: two results files, significance and threshold", ipcm_cmd_compare},
     {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot},
 };
 

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plot_data.c - the gnuplot data of `ipcmark plot`: for each plot, the slice of the
+ * sweep it draws, one .dat file per series, and the word lists of params.gp.
+ */
+#include "plot_data.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "results_read.h"
+
+/* The word lists and notes handed to plot.gp through params.gp. */
+struct plot_params {
+    FILE *f;
+    const char *dir;
+    int nfiles;
+};
+
+static int cmp_ptr(const void *a, const void *b,
+                   int (*less)(const struct ipcm_rr_case *, const struct ipcm_rr_case *))
+{
+    const struct ipcm_rr_case *const *x = a, *const *y = b;
+    return less(*x, *y);
+}
+
+/*
+ * Series order: by backend, then placement, then the x value set by the caller. The
+ * python-mp reference comes last, so the key lists the backends under test together.
+ */
+static unsigned long long (*g_xkey)(const struct ipcm_rr_case *);
+
+static int by_series_then_x(const struct ipcm_rr_case *a, const struct ipcm_rr_case *b)
+{
+    int ra = strcmp(a->backend, "python-mp") == 0, rb = strcmp(b->backend, "python-mp") == 0;
+    if (ra != rb)
+        return ra - rb;
+    int r = strcmp(a->backend, b->backend);
+    if (r)
+        return r;
+    if ((r = strcmp(a->placement, b->placement)))
+        return r;
+    unsigned long long xa = g_xkey(a), xb = g_xkey(b);
+    return (xa > xb) - (xa < xb);
+}
+
+static int qsort_series(const void *a, const void *b)
+{
+    return cmp_ptr(a, b, by_series_then_x);
+}
+
+static unsigned long long x_size(const struct ipcm_rr_case *c)
+{
+    return c->size;
+}
+static unsigned long long x_pxc(const struct ipcm_rr_case *c)
+{
+    /* Total parties first, then producers: 1x1, 1x2, 2x1, 2x2, 4x2, ... */
+    return ((unsigned long long)c->producers * c->consumers << 40) |
+           ((unsigned long long)c->producers << 20) | c->consumers;
+}
+static unsigned long long x_workers(const struct ipcm_rr_case *c)
+{
+    return c->workers;
+}
+
+/*
+ * Open one data file per series and append its name and title to the word lists.
+ * Names are [A-Za-z0-9._+-] (the reader enforces it), so they are safe in file names
+ * and in gnuplot strings.
+ */
+static FILE *open_series(struct plot_params *pp, const char *plot, const char *series, char *files,
+                         char *titles, size_t len)
+{
+    char name[160], path[4096];
+    snprintf(name, sizeof(name), "%s-%s.dat", plot, series);
+    for (char *c = name; *c; c++)
+        if (*c == ',')
+            *c = '_';
+    snprintf(path, sizeof(path), "%s/%s", pp->dir, name);
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return NULL;
+    size_t fl = strlen(files), tl = strlen(titles);
+    snprintf(files + fl, len - fl, "%s%s", fl ? " " : "", name);
+    snprintf(titles + tl, len - tl, "%s%s", tl ? " " : "", series);
+    pp->nfiles++;
+    return f;
+}
+
+/*
+ * Write the series of one plot: the cases that sel accepts (one group chosen by the
+ * caller), sorted by series and x, one file per series. row writes one data line.
+ * series_name gives the series a case belongs to. Returns the number of series.
+ */
+static int write_plot(struct plot_params *pp, const char *plot, const struct ipcm_results *r,
+                      bool (*sel)(const struct ipcm_rr_case *, const void *), const void *arg,
+                      unsigned long long (*xkey)(const struct ipcm_rr_case *),
+                      void (*series_name)(const struct ipcm_rr_case *, char *, size_t),
+                      void (*row)(FILE *, const struct ipcm_rr_case *))
+{
+    const struct ipcm_rr_case **v = calloc(r->ncases ? r->ncases : 1, sizeof(*v));
+    char files[4096] = "", titles[4096] = "", cur[128] = "", name[128];
+    size_t n = 0;
+    int nseries = 0;
+    FILE *f = NULL;
+
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->ncases; i++)
+        if (r->cases[i].status == IPCM_RR_OK && sel(&r->cases[i], arg))
+            v[n++] = &r->cases[i];
+    g_xkey = xkey;
+    qsort(v, n, sizeof(*v), qsort_series);
+    for (size_t i = 0; i < n; i++) {
+        series_name(v[i], name, sizeof(name));
+        if (!f || strcmp(name, cur) != 0) {
+            if (f)
+                fclose(f);
+            snprintf(cur, sizeof(cur), "%s", name);
+            f = open_series(pp, plot, name, files, titles, sizeof(files));
+            if (!f) {
+                free(v);
+                return -errno;
+            }
+            nseries++;
+        }
+        row(f, v[i]);
+    }
+    if (f)
+        fclose(f);
+    free(v);
+    fprintf(pp->f, "%s_files = '%s'\n%s_titles = '%s'\n", plot, files, plot, titles);
+    return nseries;
+}
+
+static void name_backend(const struct ipcm_rr_case *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", c->backend);
+}
+
+static void name_backend_placement(const struct ipcm_rr_case *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s", c->backend, c->placement[0] ? "," : "", c->placement);
+}
+
+/* ------------------------------------------------ throughput vs message size */
+
+/* One plot draws one slice of the sweep: a shape, P x C and placement. */
+struct group {
+    const char *shape, *placement;
+    unsigned producers, consumers, workers;
+    uint64_t size;
+};
+
+static bool is_tput(const struct ipcm_rr_case *c)
+{
+    return strcmp(c->mode, "throughput") == 0 && c->msgs_per_s.present;
+}
+
+static bool sel_tput_size(const struct ipcm_rr_case *c, const void *arg)
+{
+    const struct group *g = arg;
+    return is_tput(c) && strcmp(c->shape, g->shape) == 0 &&
+           strcmp(c->placement, g->placement) == 0 && c->producers == g->producers &&
+           c->consumers == g->consumers;
+}
+
+static bool sel_tput_pxc(const struct ipcm_rr_case *c, const void *arg)
+{
+    const struct group *g = arg;
+    return is_tput(c) && strcmp(c->shape, g->shape) == 0 &&
+           strcmp(c->placement, g->placement) == 0 && c->size == g->size;
+}
+
+static bool sel_latency(const struct ipcm_rr_case *c, const void *arg)
+{
+    const struct group *g = arg;
+    return strcmp(c->mode, "latency") == 0 && c->latency_ns.present && c->size == g->size;
+}
+
+static bool sel_pool(const struct ipcm_rr_case *c, const void *arg)
+{
+    const struct group *g = arg;
+    return strcmp(c->mode, "pool") == 0 && c->tasks_per_s.present && c->size == g->size;
+}
+
+static void row_rate(FILE *f, unsigned long long x, const struct ipcm_rr_stat *s)
+{
+    fprintf(f, "%llu %.6g %.6g %.6g\n", x, s->median, s->min, s->max);
+}
+
+static void row_tput_size(FILE *f, const struct ipcm_rr_case *c)
+{
+    row_rate(f, c->size, &c->msgs_per_s);
+}
+
+static void row_tput_pxc(FILE *f, const struct ipcm_rr_case *c)
+{
+    /* x is a category; plot.gp places it by its label's rank in pxc_labels. */
+    fprintf(f, "%ux%u %.6g %.6g %.6g\n", c->producers, c->consumers, c->msgs_per_s.median,
+            c->msgs_per_s.min, c->msgs_per_s.max);
+}
+
+static void row_pool(FILE *f, const struct ipcm_rr_case *c)
+{
+    row_rate(f, c->workers, &c->tasks_per_s);
+}
+
+static void row_latency(FILE *f, const struct ipcm_rr_case *c)
+{
+    /* x = 1 / (1 - p): 2 for p50, 10 for p90, 100 for p99, 1000 for p99.9. */
+    const struct ipcm_rr_latency *l = &c->latency_ns;
+    const double x[] = {2, 10, 100, 1000}, y[] = {l->p50, l->p90, l->p99, l->p999};
+    for (int i = 0; i < 4; i++)
+        if (y[i] > 0)
+            fprintf(f, "%g %.6g\n", x[i], y[i]);
+}
+
+/* Count distinct values of key among the accepted cases (n is small: O(n^2) is fine). */
+static size_t distinct(const struct ipcm_results *r,
+                       bool (*sel)(const struct ipcm_rr_case *, const void *), const void *arg,
+                       unsigned long long (*key)(const struct ipcm_rr_case *))
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        bool seen = false;
+        if (c->status != IPCM_RR_OK || !sel(c, arg))
+            continue;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = r->cases[j].status == IPCM_RR_OK && sel(&r->cases[j], arg) &&
+                   key(&r->cases[j]) == key(c);
+        n += !seen;
+    }
+    return n;
+}
+
+/*
+ * The slice of the sweep to draw: among the groups that the cases form, the one with
+ * the most distinct x values; ties go to the smallest P x C, then the smallest size.
+ */
+static bool pick_group(const struct ipcm_results *r, bool (*is_mode)(const struct ipcm_rr_case *),
+                       bool (*sel)(const struct ipcm_rr_case *, const void *),
+                       unsigned long long (*xkey)(const struct ipcm_rr_case *), struct group *best)
+{
+    size_t best_n = 0;
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        if (c->status != IPCM_RR_OK || !is_mode(c))
+            continue;
+        struct group g = {c->shape, c->placement, c->producers, c->consumers, c->workers, c->size};
+        size_t n = distinct(r, sel, &g, xkey);
+        if (n > best_n ||
+            (n == best_n && (g.producers * g.consumers < best->producers * best->consumers ||
+                             g.size < best->size))) {
+            best_n = n;
+            *best = g;
+        }
+    }
+    return best_n > 0;
+}
+
+static bool is_latency(const struct ipcm_rr_case *c)
+{
+    return strcmp(c->mode, "latency") == 0 && c->latency_ns.present;
+}
+
+static bool is_pool(const struct ipcm_rr_case *c)
+{
+    return strcmp(c->mode, "pool") == 0 && c->tasks_per_s.present;
+}
+
+static unsigned long long x_one(const struct ipcm_rr_case *c)
+{
+    (void)c;
+    return 0;
+}
+
+/* ------------------------------------------------------------- the four plots */
+
+/* The first lines of params.gp: provenance, the subtitle, the backends' order. */
+static void write_header(FILE *f, const struct ipcm_results *r, const char *sources)
+{
+    /* Strings from the file are sanitised by the reader: no quotes, no backslashes. */
+    /* A newline in a file name would end the comment and run the rest as gnuplot. */
+    fprintf(f, "# written by ipcmark plot from ");
+    for (const char *c = sources; *c; c++)
+        fputc((unsigned char)*c < 0x20 ? '_' : *c, f);
+    fputc('\n', f);
+    /* host.kernel may be a whole uname -a line: keep "Linux <release>" for the title. */
+    char kernel[64];
+    const char *kv = r->kernel[0] ? r->kernel : "?";
+    if (strncmp(kv, "Linux ", 6) == 0)
+        kv += 6;
+    snprintf(kernel, sizeof(kernel), "%.*s", (int)strcspn(kv, " "), kv);
+    fprintf(f, "subtitle = '%s%s%s, %ld CPUs, Linux %s, %s'\n", r->hostname,
+            r->hostname[0] ? ": " : "", r->cpu_model[0] ? r->cpu_model : "unknown CPU",
+            r->cpus_online, kernel, r->created_utc[0] ? r->created_utc : "date unknown");
+
+    /* Every backend keeps its colour, dash and point type across the four plots. */
+    fprintf(f, "backends = '");
+    for (size_t i = 0, n = 0; i < r->ncases; i++) {
+        bool seen = strcmp(r->cases[i].backend, "python-mp") == 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(r->cases[j].backend, r->cases[i].backend) == 0;
+        if (!seen && n++ < 64)
+            fprintf(f, "%s%s", n > 1 ? " " : "", r->cases[i].backend);
+    }
+    fprintf(f, "'\n");
+}
+
+static int plot_tput_size(struct plot_params *pp, const struct ipcm_results *r)
+{
+    struct group g = {0};
+    int n;
+    if (!pick_group(r, is_tput, sel_tput_size, x_size, &g) ||
+        distinct(r, sel_tput_size, &g, x_size) < 2)
+        return 0;
+    n = write_plot(pp, "tput_size", r, sel_tput_size, &g, x_size, name_backend, row_tput_size);
+    fprintf(pp->f, "tput_size_note = '%s, %u producer%s x %u consumer%s, %s'\n", g.shape,
+            g.producers, g.producers == 1 ? "" : "s", g.consumers, g.consumers == 1 ? "" : "s",
+            g.placement);
+    return n;
+}
+
+static int plot_latency(struct plot_params *pp, const struct ipcm_results *r)
+{
+    struct group g = {0};
+    int n;
+    if (!pick_group(r, is_latency, sel_latency, x_one, &g))
+        return 0;
+    /* The smallest message size with latency data: the classic ping-pong. */
+    for (size_t i = 0; i < r->ncases; i++)
+        if (r->cases[i].status == IPCM_RR_OK && is_latency(&r->cases[i]) &&
+            r->cases[i].size < g.size)
+            g.size = r->cases[i].size;
+    n = write_plot(pp, "latency", r, sel_latency, &g, x_size, name_backend_placement, row_latency);
+    fprintf(pp->f, "latency_note = '%llu-byte messages'\n", (unsigned long long)g.size);
+    return n;
+}
+
+/* The P x C categories of group g in x order, for the x axis of tput_pxc. */
+static void pxc_labels(const struct ipcm_results *r, const struct group *g, char *labels,
+                       size_t len)
+{
+    const struct ipcm_rr_case **v = calloc(r->ncases, sizeof(*v));
+    size_t n = 0;
+    labels[0] = '\0';
+    for (size_t i = 0; v && i < r->ncases; i++)
+        if (r->cases[i].status == IPCM_RR_OK && sel_tput_pxc(&r->cases[i], g))
+            v[n++] = &r->cases[i];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (x_pxc(v[j]) < x_pxc(v[i])) {
+                const struct ipcm_rr_case *t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+            }
+    for (size_t i = 0; i < n; i++) {
+        if (i && x_pxc(v[i]) == x_pxc(v[i - 1]))
+            continue;
+        size_t l = strlen(labels);
+        snprintf(labels + l, len - l, "%s%ux%u", l ? " " : "", v[i]->producers, v[i]->consumers);
+    }
+    free(v);
+}
+
+static int plot_tput_pxc(struct plot_params *pp, const struct ipcm_results *r)
+{
+    struct group g = {0};
+    char labels[2048];
+    int n;
+    if (!pick_group(r, is_tput, sel_tput_pxc, x_pxc, &g) ||
+        distinct(r, sel_tput_pxc, &g, x_pxc) < 2)
+        return 0;
+    n = write_plot(pp, "tput_pxc", r, sel_tput_pxc, &g, x_pxc, name_backend, row_tput_pxc);
+    pxc_labels(r, &g, labels, sizeof(labels));
+    fprintf(pp->f, "pxc_labels = '%s'\n", labels);
+    fprintf(pp->f, "tput_pxc_note = '%s, %llu-byte messages, %s'\n", g.shape,
+            (unsigned long long)g.size, g.placement);
+    return n;
+}
+
+static int plot_pool(struct plot_params *pp, const struct ipcm_results *r)
+{
+    struct group g = {0};
+    int n;
+    if (!pick_group(r, is_pool, sel_pool, x_workers, &g))
+        return 0;
+    n = write_plot(pp, "pool", r, sel_pool, &g, x_workers, name_backend, row_pool);
+    fprintf(pp->f, "pool_note = '%llu-byte tasks'\n", (unsigned long long)g.size);
+    return n;
+}
+
+static const struct {
+    const char *name;
+    int (*write)(struct plot_params *pp, const struct ipcm_results *r);
+} plots[IPCM_PLOT_COUNT] = {
+    {"tput_size", plot_tput_size},
+    {"latency", plot_latency},
+    {"tput_pxc", plot_tput_pxc},
+    {"pool", plot_pool},
+};
+
+const char *ipcm_plot_name(int i)
+{
+    return plots[i].name;
+}
+
+int ipcm_plot_data_write(const struct ipcm_results *r, const char *dir, const char *sources,
+                         int nseries[IPCM_PLOT_COUNT])
+{
+    struct plot_params pp = {.dir = dir};
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/params.gp", dir);
+    pp.f = fopen(path, "we");
+    if (!pp.f)
+        return -errno;
+    write_header(pp.f, r, sources);
+    for (int i = 0; i < IPCM_PLOT_COUNT; i++)
+        nseries[i] = plots[i].write(&pp, r);
+    return fclose(pp.f) == 0 ? 0 : -errno;
+}
