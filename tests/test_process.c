@@ -4,6 +4,7 @@
  */
 #include "testutil.h"
 
+#include "base.h"
 #include "crew.h"
 
 #include <errno.h>
@@ -59,7 +60,7 @@ START_TEST(join_times_out_then_stop_kills_and_reaps)
     ck_assert_int_eq(ipcm_process_spawn(&p, "sleeper", sleep_forever, NULL, 0), 0);
     uint64_t t0 = ipcm_now_ns();
     ck_assert_int_eq(ipcm_process_join(&p, 200, &ex), -ETIMEDOUT);
-    ck_assert_uint_ge(ipcm_now_ns() - t0, 150000000u);
+    ck_assert_uint_ge(ipcm_now_ns() - t0, 150 * IPCM_NS_PER_MS);
     ck_assert_int_eq(ipcm_process_stop(&p, 10, &ex), 0);
     ck_assert_int_eq(ex.signal, SIGKILL);
     ck_assert_str_eq(ipcm_exit_describe(&ex, why, sizeof(why)), "killed by SIGKILL");
@@ -160,7 +161,7 @@ START_TEST(crew_start_times_out_on_a_worker_that_never_arrives_and_leaves_no_chi
     ck_assert_int_eq(ipcm_crew_spawn(&crew, "sleeper", sleep_forever, NULL, 0), 0);
     uint64_t t0 = ipcm_now_ns();
     ck_assert_int_eq(ipcm_crew_start(&crew, 300), -ETIMEDOUT);
-    ck_assert_uint_ge(ipcm_now_ns() - t0, 250000000u);
+    ck_assert_uint_ge(ipcm_now_ns() - t0, 250 * IPCM_NS_PER_MS);
     ck_assert_int_eq(ipcm_test_child_count(), 0);
     ck_assert(crew.m[1].killed);
     ck_assert_int_eq(crew.m[1].ex.signal, SIGKILL);
@@ -178,7 +179,7 @@ START_TEST(crew_join_kills_a_worker_still_running_at_the_deadline)
     ck_assert_int_eq(ipcm_crew_spawn(&crew, "sleeper", sleep_forever, NULL, 0), 0);
     uint64_t t0 = ipcm_now_ns();
     ck_assert_int_eq(ipcm_crew_join(&crew, 200, why, sizeof(why)), -ETIMEDOUT);
-    ck_assert_uint_ge(ipcm_now_ns() - t0, 150000000u);
+    ck_assert_uint_ge(ipcm_now_ns() - t0, 150 * IPCM_NS_PER_MS);
     ck_assert_int_eq(crew.failed, 1);
     ck_assert(ipcm_exit_ok(&crew.m[0].ex));
     ck_assert_msg(strstr(why, "'sleeper'") && strstr(why, "killed by SIGKILL at the deadline"),

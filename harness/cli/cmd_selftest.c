@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "base.h"
 #include "crew.h"
 
 #include <errno.h>
@@ -86,10 +87,10 @@ static int run_pipe(struct ipcm_link *l, struct ipcm_chan *c, char *detail, size
         else if (n != (ssize_t)sizeof(msg) || memcmp(buf, msg, sizeof(msg)) != 0)
             r = -EPROTO;
     }
-    uint64_t dt = ipcm_now_ns() - t0;
+    uint64_t dt = ipcm_ns_since(t0);
     if (r == 0)
         snprintf(detail, dlen, "%u round trips of %u B, mean %.1f us", SELFTEST_MSGS, SELFTEST_SIZE,
-                 (double)dt / SELFTEST_MSGS / 1000.0);
+                 (double)dt / SELFTEST_MSGS / (double)IPCM_NS_PER_US);
     free(buf);
     return r;
 }
@@ -118,10 +119,10 @@ static int run_queue(struct ipcm_chan *c, char *detail, size_t dlen)
     }
     if (r == 0 && expect != SELFTEST_MSGS)
         r = -EPROTO;
-    uint64_t dt = ipcm_now_ns() - t0;
+    uint64_t dt = ipcm_ns_since(t0);
     if (r == 0)
         snprintf(detail, dlen, "%u messages of %u B in order, then end-of-stream, %.2f M msg/s",
-                 SELFTEST_MSGS, SELFTEST_SIZE, SELFTEST_MSGS / ((double)dt / 1e9) / 1e6);
+                 SELFTEST_MSGS, SELFTEST_SIZE, SELFTEST_MSGS / ipcm_ns_to_s(dt) / 1e6);
     free(buf);
     return r;
 }
