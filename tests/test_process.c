@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_process.c - spawn, join, kill and the start gate.
+ * test_process.c - spawn, join, kill, the start gate and the worker crew.
  */
 #include "testutil.h"
+
+#include "base.h"
+#include "crew.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -57,7 +60,7 @@ START_TEST(join_times_out_then_stop_kills_and_reaps)
     ck_assert_int_eq(ipcm_process_spawn(&p, "sleeper", sleep_forever, NULL, 0), 0);
     uint64_t t0 = ipcm_now_ns();
     ck_assert_int_eq(ipcm_process_join(&p, 200, &ex), -ETIMEDOUT);
-    ck_assert_uint_ge(ipcm_now_ns() - t0, 150000000u);
+    ck_assert_uint_ge(ipcm_now_ns() - t0, 150 * IPCM_NS_PER_MS);
     ck_assert_int_eq(ipcm_process_stop(&p, 10, &ex), 0);
     ck_assert_int_eq(ex.signal, SIGKILL);
     ck_assert_str_eq(ipcm_exit_describe(&ex, why, sizeof(why)), "killed by SIGKILL");
@@ -116,6 +119,76 @@ START_TEST(gate_reports_a_worker_that_never_arrives)
 }
 END_TEST
 
+static struct ipcm_crew crew = IPCM_CREW_INIT;
+
+/* Waits at the crew's gate, then exits with the code it was given. */
+static int crew_worker(const void *arg, size_t len)
+{
+    if (ipcm_gate_worker(&crew.gate, 5000) < 0)
+        return 99;
+    return exit_with(arg, len);
+}
+
+START_TEST(crew_names_the_first_worker_that_failed)
+{
+    int fds = ipcm_test_fd_count();
+    char why[96];
+    static const int codes[3] = {0, 3, 4};
+    static const char *const names[3] = {"crew-0", "crew-1", "crew-2"};
+    ck_assert_int_eq(ipcm_crew_init(&crew, 3), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(ipcm_crew_spawn(&crew, names[i], crew_worker, &codes[i], sizeof(int)), 0);
+    ck_assert_int_eq(ipcm_crew_spawn(&crew, "extra", crew_worker, &codes[0], sizeof(int)), -ENOSPC);
+    ck_assert_int_eq(ipcm_crew_start(&crew, 5000), 0);
+    ck_assert_int_eq(ipcm_crew_join(&crew, 5000, why, sizeof(why)), -EPROTO);
+    ck_assert_int_eq(crew.failed, 1);
+    ck_assert_int_eq(crew.m[1].ex.code, 3);
+    ck_assert_int_eq(crew.m[2].ex.code, 4);
+    ck_assert_msg(strncmp(why, "worker 'crew-1' (pid ", 21) == 0, "why: %s", why);
+    ck_assert_msg(strstr(why, ") exit 3") != NULL, "why: %s", why);
+    ck_assert_int_eq(ipcm_test_child_count(), 0);
+    ipcm_crew_stop(&crew);
+    ipcm_crew_stop(&crew); /* idempotent */
+    ck_assert_int_eq(ipcm_test_fd_count(), fds);
+}
+END_TEST
+
+START_TEST(crew_start_times_out_on_a_worker_that_never_arrives_and_leaves_no_child)
+{
+    int fds = ipcm_test_fd_count(), code = 0;
+    ck_assert_int_eq(ipcm_crew_init(&crew, 2), 0);
+    ck_assert_int_eq(ipcm_crew_spawn(&crew, "gated", crew_worker, &code, sizeof(code)), 0);
+    ck_assert_int_eq(ipcm_crew_spawn(&crew, "sleeper", sleep_forever, NULL, 0), 0);
+    uint64_t t0 = ipcm_now_ns();
+    ck_assert_int_eq(ipcm_crew_start(&crew, 300), -ETIMEDOUT);
+    ck_assert_uint_ge(ipcm_now_ns() - t0, 250 * IPCM_NS_PER_MS);
+    ck_assert_int_eq(ipcm_test_child_count(), 0);
+    ck_assert(crew.m[1].killed);
+    ck_assert_int_eq(crew.m[1].ex.signal, SIGKILL);
+    ipcm_crew_stop(&crew);
+    ck_assert_int_eq(ipcm_test_fd_count(), fds);
+}
+END_TEST
+
+START_TEST(crew_join_kills_a_worker_still_running_at_the_deadline)
+{
+    char why[96];
+    int code = 0;
+    ck_assert_int_eq(ipcm_crew_init(&crew, 2), 0);
+    ck_assert_int_eq(ipcm_crew_spawn(&crew, "quick", exit_with, &code, sizeof(code)), 0);
+    ck_assert_int_eq(ipcm_crew_spawn(&crew, "sleeper", sleep_forever, NULL, 0), 0);
+    uint64_t t0 = ipcm_now_ns();
+    ck_assert_int_eq(ipcm_crew_join(&crew, 200, why, sizeof(why)), -ETIMEDOUT);
+    ck_assert_uint_ge(ipcm_now_ns() - t0, 150 * IPCM_NS_PER_MS);
+    ck_assert_int_eq(crew.failed, 1);
+    ck_assert(ipcm_exit_ok(&crew.m[0].ex));
+    ck_assert_msg(strstr(why, "'sleeper'") && strstr(why, "killed by SIGKILL at the deadline"),
+                  "why: %s", why);
+    ck_assert_int_eq(ipcm_test_child_count(), 0);
+    ipcm_crew_stop(&crew);
+}
+END_TEST
+
 static Suite *process_suite(void)
 {
     Suite *s = suite_create("process");
@@ -126,6 +199,9 @@ static Suite *process_suite(void)
     tcase_add_test(tc, death_by_signal_is_reported);
     tcase_add_test(tc, gate_releases_all_workers_once_all_are_ready);
     tcase_add_test(tc, gate_reports_a_worker_that_never_arrives);
+    tcase_add_test(tc, crew_names_the_first_worker_that_failed);
+    tcase_add_test(tc, crew_start_times_out_on_a_worker_that_never_arrives_and_leaves_no_child);
+    tcase_add_test(tc, crew_join_kills_a_worker_still_running_at_the_deadline);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <xxhash.h>
 
 /* The mode table: a new mode is one file plus one line here. */
@@ -74,16 +73,6 @@ int ipcm_bench_cpu_of(const struct ipcm_bench_params *p, unsigned i)
     return p->cpus[i % p->ncpus];
 }
 
-int ipcm_bench_pin_self(int cpu)
-{
-    if (cpu < 0)
-        return 0;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
-}
-
 int ipcm_bench_fail(struct ipcm_bench_rep *rep, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -91,19 +80,6 @@ int ipcm_bench_fail(struct ipcm_bench_rep *rep, int err, const char *fmt, ...)
     vsnprintf(rep->reason, sizeof(rep->reason), fmt, ap);
     va_end(ap);
     return err;
-}
-
-void *ipcm_bench_shared_alloc(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-void ipcm_bench_shared_free(void *p, size_t bytes)
-{
-    if (p)
-        munmap(p, bytes);
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -338,14 +314,6 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
                             }
             }
     return n;
-}
-
-int ipcm_bench_plan_count(const struct ipcm_bench_config *cfg)
-{
-    const struct ipcm_bench_mode *m = ipcm_bench_mode_find(cfg->mode);
-    if (!m)
-        return -EINVAL;
-    return (int)expand(cfg, m, NULL, 0);
 }
 
 static void fill_latency(struct ipcm_bench_latency *l, const struct ipcm_hist *h)

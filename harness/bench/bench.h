@@ -110,8 +110,6 @@ struct ipcm_bench_params {
  * Latency: end A is cpus[0], end B cpus[1]; otherwise the list is taken round-robin.
  */
 int ipcm_bench_cpu_of(const struct ipcm_bench_params *p, unsigned i);
-/* ipcm_bench_pin_self - pin the calling process to cpu (no-op for -1). Returns 0 or -errno. */
-int ipcm_bench_pin_self(int cpu);
 
 /* What one repetition measured; the driver zeroes it and sets `latency` before run. */
 struct ipcm_bench_rep {
@@ -129,13 +127,13 @@ struct ipcm_bench_rep {
 /*
  * A mode: one file in harness/bench/, one entry in the table in bench.c.
  *   run    - run ONE repetition of the case p: spawn fresh worker processes, release them
- *            through a start gate (ipcm_gate_*), time from the gate to the last receipt,
+ *            through a start gate (a crew, crew.h), time from the gate to the last receipt,
  *            verify what moved, stop and reap every worker (no zombies, no leftovers, also
  *            on failure), fill *rep. Returns 0, or -errno with rep->reason set (the case
  *            fails), or -EOPNOTSUPP with rep->reason set (the case is reported skipped:
  *            this combination cannot be measured). A mode must never hang: every wait
  *            has a deadline of p->timeout_ms. Write results that workers produce into a
- *            shared mapping (ipcm_bench_shared_alloc in bench_internal.h) or a pipe;
+ *            shared mapping (ipcm_shared_alloc in base.h) or a pipe;
  *            rep->latency is parent memory, merge worker histograms into it.
  *   min_size - smallest message size the mode can verify (its header); smaller sizes are
  *            reported as skipped.
@@ -200,11 +198,6 @@ struct ipcm_bench_run {
     size_t ncases;
 };
 
-/*
- * ipcm_bench_plan_count - how many cases cfg expands to (without running anything).
- * Returns the count, or -EINVAL for an unknown mode.
- */
-int ipcm_bench_plan_count(const struct ipcm_bench_config *cfg);
 /*
  * ipcm_bench_run - expand cfg into cases and run them all. A case that cannot run is
  * recorded as skipped or failed with its reason; the run goes on. On success *out owns

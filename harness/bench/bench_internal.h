@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_internal.h - what the files of harness/bench/ share and nobody else uses: the
- * verified message format and shared mappings for worker results.
+ * verified message format and the failure reason of a repetition.
  */
 #ifndef IPCM_HARNESS_BENCH_INTERNAL_H
 #define IPCM_HARNESS_BENCH_INTERNAL_H
@@ -30,7 +30,7 @@
 #define IPCM_MSG_SEQ_MASK ((UINT64_C(1) << 40) - 1)
 #define IPCM_MSG_STAMP_STRIDE 256u /* bytes between per-message words in the payload */
 
-#define IPCM_MSG_SAMPLE 256u       /* bytes hashed by the stamps-only check */
+#define IPCM_MSG_SAMPLE 256u /* bytes hashed by the stamps-only check */
 
 /* Choose full (XXH3 of every byte) or stamps-only verification for this process and
  * the workers it forks. */
@@ -42,12 +42,8 @@ void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint
  * *producer, *seq and *send_ns (0 in the compact form) and returns 0; -EBADMSG if it
  * is corrupt (wrong length or checksum).
  */
-int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer,
-                   uint64_t *seq, uint64_t *send_ns);
-
-/* A zeroed MAP_SHARED anonymous mapping that forked workers write results into. */
-void *ipcm_bench_shared_alloc(size_t bytes);
-void ipcm_bench_shared_free(void *p, size_t bytes);
+int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer, uint64_t *seq,
+                   uint64_t *send_ns);
 
 /* Fill rep->reason (printf-style). Returns err, so `return rep_fail(rep, -E, ...)`. */
 struct ipcm_bench_rep;

@@ -8,7 +8,10 @@
  * delays every later message in the record too (no coordinated omission).
  */
 #include "bench.h"
+
+#include "base.h"
 #include "bench_internal.h"
+#include "crew.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,10 +44,10 @@ static bool more(const struct ipcm_bench_params *p, uint64_t i, uint64_t start, 
 
 /* Pin this worker (end 0 or 1), open its end and, when rbuf is wanted, a zeroed
  * receive buffer of the channel's max_msg. A failure is recorded in sh->err[end]. */
-static int lat_attach(const struct lat_arg *a, int end, enum ipcm_role role,
-                      struct ipcm_chan **c, unsigned char **rbuf, size_t *cap)
+static int lat_attach(const struct lat_arg *a, int end, enum ipcm_role role, struct ipcm_chan **c,
+                      unsigned char **rbuf, size_t *cap)
 {
-    ipcm_bench_pin_self(ipcm_bench_cpu_of(a->p, end));
+    ipcm_pin_self(ipcm_bench_cpu_of(a->p, end));
     int r = ipcm_chan_open(a->link, role, c);
     if (r == 0 && rbuf) {
         *cap = ipcm_chan_max_msg(*c);
@@ -171,16 +174,16 @@ static int paced_main(const void *varg, size_t len)
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     if (lat_gate(a, 0) < 0)
         return 99;
-    double period = 1e9 / p->rate_per_s;
-    uint64_t start = ipcm_now_ns() + 1000000u, i = 0; /* first send 1 ms after the gate */
+    double period = (double)IPCM_NS_PER_S / p->rate_per_s;
+    uint64_t start = ipcm_now_ns() + IPCM_NS_PER_MS, i = 0; /* first send 1 ms after the gate */
     sh->start_ns = start;
     for (;; i++) {
         uint64_t intended = start + (uint64_t)((double)i * period);
         if (!more(p, i, start, intended))
             break;
         if (ipcm_now_ns() < intended) {
-            struct timespec ts = {(time_t)(intended / 1000000000u),
-                                  (long)(intended % 1000000000u)};
+            struct timespec ts = {(time_t)(intended / IPCM_NS_PER_S),
+                                  (long)(intended % IPCM_NS_PER_S)};
             while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
                 ;
         }
@@ -243,64 +246,71 @@ static enum ipcm_shape lat_shape(const struct ipcm_bench_config *c)
     return c->rate_per_s > 0 ? IPCM_SHAPE_QUEUE : IPCM_SHAPE_PIPE;
 }
 
+/* Worker names, [open loop][end]; they also name a failed worker in rep->reason. */
+static const char *const lat_names[2][2] = {{"bench ping", "bench echo"},
+                                            {"bench paced", "bench sink"}};
+
+/* Spawn both ends, release them together and join them; a failure is named in rep. */
+static int lat_crew(const struct ipcm_bench_params *p, struct lat_arg *a,
+                    struct ipcm_bench_rep *rep)
+{
+    bool open_loop = p->shape == IPCM_SHAPE_QUEUE;
+    ipcm_worker_fn fns[2][2] = {{pinger_main, echo_main}, {paced_main, sink_main}};
+    struct ipcm_crew crew = IPCM_CREW_INIT;
+    int r;
+
+    if ((r = ipcm_crew_init(&crew, 2)) < 0) {
+        ipcm_bench_fail(rep, r, "gate: %s", ipcm_strerror(r));
+        goto out;
+    }
+    a->gate = &crew.gate;
+    for (unsigned w = 0; w < 2; w++)
+        if ((r = ipcm_crew_spawn(&crew, lat_names[open_loop][w], fns[open_loop][w], a,
+                                 sizeof(*a))) < 0) {
+            ipcm_bench_fail(rep, r, "spawn: %s", ipcm_strerror(r));
+            goto out;
+        }
+    ipcm_link_destroy(a->link);
+    a->link = NULL;
+    if ((r = ipcm_crew_start(&crew, p->timeout_ms)) < 0) {
+        ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
+        goto out;
+    }
+    int join_ms = p->timeout_ms + (int)(p->duration_ns / IPCM_NS_PER_MS) * 2;
+    if (ipcm_crew_join(&crew, join_ms, NULL, 0) < 0) {
+        int w = crew.failed, err = a->sh->err[w];
+        char why[48];
+        r = ipcm_bench_fail(rep, err ? err : -EPROTO, "%s: %s (%s)", lat_names[open_loop][w],
+                            ipcm_exit_describe(&crew.m[w].ex, why, sizeof(why)),
+                            err ? ipcm_strerror(err) : "no error recorded");
+    }
+out:
+    ipcm_crew_stop(&crew);
+    return r;
+}
+
 static int lat_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
 {
     bool open_loop = p->shape == IPCM_SHAPE_QUEUE;
     struct ipcm_config cfg = {.max_msg = p->size, .depth = 0};
-    struct ipcm_process procs[2];
-    struct ipcm_link *link = NULL;
-    struct ipcm_gate gate = {{-1, -1}, {-1, -1}};
-    unsigned spawned = 0;
     int r;
 
     if (open_loop && p->size < IPCM_MSG_FULL)
-        return ipcm_bench_fail(rep, -EOPNOTSUPP,
-                               "open-loop latency needs %u B for the send time", IPCM_MSG_FULL);
+        return ipcm_bench_fail(rep, -EOPNOTSUPP, "open-loop latency needs %u B for the send time",
+                               IPCM_MSG_FULL);
     if (open_loop && !(p->rate_per_s > 0))
         return ipcm_bench_fail(rep, -EINVAL, "open loop without a rate");
-    struct lat_shared *sh = ipcm_bench_shared_alloc(sizeof(*sh));
+    struct lat_shared *sh = ipcm_shared_alloc(sizeof(*sh));
     if (!sh)
         return ipcm_bench_fail(rep, -ENOMEM, "cannot map shared results");
     ipcm_hist_init(&sh->hist);
-    if ((r = ipcm_link_create(p->be, p->shape, &cfg, &link)) < 0) {
+    struct lat_arg a = {.p = p, .sh = sh};
+    if ((r = ipcm_link_create(p->be, p->shape, &cfg, &a.link)) < 0) {
         ipcm_bench_fail(rep, r, "link create: %s", ipcm_strerror(r));
         goto out;
     }
-    if ((r = ipcm_gate_create(&gate)) < 0) {
-        ipcm_bench_fail(rep, r, "gate: %s", ipcm_strerror(r));
-        goto out;
-    }
-    struct lat_arg a = {.p = p, .link = link, .gate = &gate, .sh = sh};
-    static const char *const names[2][2] = {{"bench ping", "bench echo"},
-                                            {"bench paced", "bench sink"}};
-    ipcm_worker_fn fns[2][2] = {{pinger_main, echo_main}, {paced_main, sink_main}};
-    for (unsigned w = 0; w < 2; w++) {
-        r = ipcm_process_spawn(&procs[w], names[open_loop][w], fns[open_loop][w], &a, sizeof(a));
-        if (r < 0) {
-            ipcm_bench_fail(rep, r, "spawn: %s", ipcm_strerror(r));
-            goto out;
-        }
-        spawned++;
-    }
-    ipcm_link_destroy(link);
-    link = NULL;
-    if ((r = ipcm_gate_open(&gate, 2, p->timeout_ms)) < 0) {
-        ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
-        goto out;
-    }
-    int join_ms = p->timeout_ms + (int)(p->duration_ns / 1000000u) * 2;
-    for (unsigned w = 0; w < 2; w++) {
-        struct ipcm_exit ex;
-        if (ipcm_process_stop(&procs[w], join_ms, &ex) == 0 && !ipcm_exit_ok(&ex) && r == 0) {
-            char why[48];
-            r = sh->err[w] ? sh->err[w] : -EPROTO;
-            ipcm_bench_fail(rep, r, "%s: %s (%s)", names[open_loop][w],
-                            ipcm_exit_describe(&ex, why, sizeof(why)),
-                            sh->err[w] ? ipcm_strerror(sh->err[w]) : "no error recorded");
-        }
-    }
-    spawned = 0;
-    if (r < 0)
+    /* The crew drops our copy of the link once both ends hold theirs. */
+    if ((r = lat_crew(p, &a, rep)) < 0)
         goto out;
     rep->messages = open_loop ? ipcm_hist_count(&sh->hist) : sh->count;
     rep->bytes = rep->messages * p->size;
@@ -314,11 +324,8 @@ static int lat_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep
     if (rep->latency)
         ipcm_hist_merge(rep->latency, &sh->hist);
 out:
-    for (unsigned w = 0; w < spawned; w++)
-        ipcm_process_stop(&procs[w], 0, NULL);
-    ipcm_gate_destroy(&gate);
-    ipcm_link_destroy(link);
-    ipcm_bench_shared_free(sh, sizeof(*sh));
+    ipcm_link_destroy(a.link);
+    ipcm_shared_free(sh, sizeof(*sh));
     return r;
 }
 

@@ -28,10 +28,12 @@ static int pool_bench_task(const void *in, size_t in_len, void *out, size_t out_
     return 0;
 }
 
-static int pool_bench_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
+/* The pool's options for tasks of p->size bytes; -EOPNOTSUPP with rep->reason set when
+ * the backend's messages cannot carry one. */
+static int pool_bench_options(const struct ipcm_bench_params *p, struct ipcm_pool_options *opt,
+                              struct ipcm_bench_rep *rep)
 {
     struct ipcm_limits lim;
-    struct ipcm_pool *pool = NULL;
     int r = ipcm_backend_limits(p->be, &lim);
     if (r < 0)
         return r;
@@ -44,61 +46,51 @@ static int pool_bench_run(const struct ipcm_bench_params *p, struct ipcm_bench_r
     }
     /* At least the backend's default message, so a default-size chunk of small tasks
      * travels in few messages, as it would with CPython's pickled chunks. */
-    struct ipcm_pool_options opt = {.max_msg = need > lim.default_msg ? need : lim.default_msg,
-                                    .start_timeout_ms = p->timeout_ms};
-    uint64_t batch = POOL_BENCH_BATCH_BYTES / p->size;
-    if (batch > POOL_BENCH_BATCH_MAX)
-        batch = POOL_BENCH_BATCH_MAX;
-    if (p->messages && p->messages < batch)
-        batch = p->messages;
-    if (batch == 0)
-        batch = 1;
-    unsigned char *data = calloc(batch, p->size);
-    struct ipcm_pool_buf *in = calloc(batch, sizeof(*in));
-    struct ipcm_pool_result *out = calloc(batch, sizeof(*out));
-    if (!data || !in || !out) {
-        r = -ENOMEM;
-        snprintf(rep->reason, sizeof(rep->reason), "out of memory for %llu tasks",
-                 (unsigned long long)batch);
-        goto done;
-    }
-    for (uint64_t i = 0; i < batch; i++) {
-        in[i] = (struct ipcm_pool_buf){data + i * p->size, p->size};
-        memset(data + i * p->size, (int)(i & 0xff), p->size);
-    }
-    r = ipcm_pool_create(&pool, p->workers, p->be, &opt);
-    if (r < 0) {
-        snprintf(rep->reason, sizeof(rep->reason), "pool of %u workers: %s", p->workers,
-                 ipcm_strerror(r));
-        goto done;
-    }
+    *opt = (struct ipcm_pool_options){.max_msg = need > lim.default_msg ? need : lim.default_msg,
+                                      .start_timeout_ms = p->timeout_ms};
+    return 0;
+}
+
+/* The inputs and results of one map: batch tasks of p->size bytes in one buffer. */
+struct pool_bench_batch {
+    uint64_t n;
+    unsigned char *data;
+    struct ipcm_pool_buf *in;
+    struct ipcm_pool_result *out;
+};
+
+/* Map batches until the message count or the duration is reached, checking every
+ * result against its index. Returns 0 or the map's error with rep->reason set. */
+static int pool_bench_maps(const struct ipcm_bench_params *p, struct ipcm_pool *pool,
+                           const struct pool_bench_batch *b, struct ipcm_bench_rep *rep)
+{
     uint64_t seq = 0, t0 = ipcm_now_ns(), end = t0 + p->duration_ns;
     for (;;) {
-        uint64_t n = batch;
+        uint64_t n = b->n;
         if (p->messages && p->messages - seq < n)
             n = p->messages - seq;
         if (n == 0)
             break;
         for (uint64_t i = 0; i < n; i++) {
             uint64_t v = seq + i;
-            memcpy(data + i * p->size, &v, sizeof(v));
+            memcpy(b->data + i * p->size, &v, sizeof(v));
         }
-        r = ipcm_pool_map(pool, pool_bench_task, in, n, p->chunk, out, p->timeout_ms);
+        int r = ipcm_pool_map(pool, pool_bench_task, b->in, n, p->chunk, b->out, p->timeout_ms);
         if (r < 0) {
             struct ipcm_pool_error e;
             ipcm_pool_last_error(pool, &e);
             snprintf(rep->reason, sizeof(rep->reason), "map: %.150s", e.what);
-            ipcm_pool_results_free(out, n);
-            goto done;
+            ipcm_pool_results_free(b->out, n);
+            return r;
         }
         for (uint64_t i = 0; i < n; i++) {
             uint64_t v = 0;
-            if (out[i].len == sizeof(v))
-                memcpy(&v, out[i].data, sizeof(v));
-            if (out[i].status != 0 || out[i].len != sizeof(v) || v != seq + i)
+            if (b->out[i].len == sizeof(v))
+                memcpy(&v, b->out[i].data, sizeof(v));
+            if (b->out[i].status != 0 || b->out[i].len != sizeof(v) || v != seq + i)
                 rep->verified.corrupt++;
         }
-        ipcm_pool_results_free(out, n);
+        ipcm_pool_results_free(b->out, n);
         seq += n;
         rep->verified.messages += n;
         if (!p->messages && ipcm_now_ns() >= end)
@@ -106,7 +98,44 @@ static int pool_bench_run(const struct ipcm_bench_params *p, struct ipcm_bench_r
     }
     rep->elapsed_ns = ipcm_now_ns() - t0;
     rep->tasks = seq - rep->verified.corrupt;
-    if (rep->verified.corrupt) {
+    return 0;
+}
+
+static int pool_bench_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
+{
+    struct ipcm_pool_options opt;
+    struct ipcm_pool *pool = NULL;
+    int r = pool_bench_options(p, &opt, rep);
+    if (r < 0)
+        return r;
+    uint64_t batch = POOL_BENCH_BATCH_BYTES / p->size;
+    if (batch > POOL_BENCH_BATCH_MAX)
+        batch = POOL_BENCH_BATCH_MAX;
+    if (p->messages && p->messages < batch)
+        batch = p->messages;
+    if (batch == 0)
+        batch = 1;
+    struct pool_bench_batch b = {.n = batch,
+                                 .data = calloc(batch, p->size),
+                                 .in = calloc(batch, sizeof(struct ipcm_pool_buf)),
+                                 .out = calloc(batch, sizeof(struct ipcm_pool_result))};
+    if (!b.data || !b.in || !b.out) {
+        r = -ENOMEM;
+        snprintf(rep->reason, sizeof(rep->reason), "out of memory for %llu tasks",
+                 (unsigned long long)batch);
+        goto done;
+    }
+    for (uint64_t i = 0; i < batch; i++) {
+        b.in[i] = (struct ipcm_pool_buf){b.data + i * p->size, p->size};
+        memset(b.data + i * p->size, (int)(i & 0xff), p->size);
+    }
+    r = ipcm_pool_create(&pool, p->workers, p->be, &opt);
+    if (r < 0) {
+        snprintf(rep->reason, sizeof(rep->reason), "pool of %u workers: %s", p->workers,
+                 ipcm_strerror(r));
+        goto done;
+    }
+    if ((r = pool_bench_maps(p, pool, &b, rep)) == 0 && rep->verified.corrupt) {
         snprintf(rep->reason, sizeof(rep->reason), "%llu wrong results",
                  (unsigned long long)rep->verified.corrupt);
         r = -EPROTO;
@@ -118,9 +147,9 @@ done:
             ipcm_pool_terminate(pool);
         ipcm_pool_destroy(pool);
     }
-    free(data);
-    free(in);
-    free(out);
+    free(b.data);
+    free(b.in);
+    free(b.out);
     return r;
 }
 

@@ -8,12 +8,15 @@
  * One message in ONEWAY_STRIDE carries a send timestamp for the one-way latency.
  */
 #include "bench.h"
+
+#include "base.h"
 #include "bench_internal.h"
+#include "crew.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Stamp one message in 8: two clock reads per message would cost ~10% of a fast one. */
 #define ONEWAY_STRIDE 8u
@@ -48,14 +51,14 @@ struct tp_arg {
     struct tp_shared *sh;
     struct tp_consumer *cons;
     uint64_t *bitmap;
-    unsigned index; /* producer or consumer number */
+    unsigned index;  /* producer or consumer number */
     unsigned worker; /* placement order: producers 0..P-1, then consumers */
 };
 
 static uint64_t quota(const struct ipcm_bench_params *p, unsigned i)
 {
     if (!p->messages) {
-        uint64_t bits = p->duration_ns / (1000000000u / DURATION_MAX_RATE);
+        uint64_t bits = p->duration_ns / (IPCM_NS_PER_S / DURATION_MAX_RATE);
         if (bits < (UINT64_C(1) << 16))
             bits = UINT64_C(1) << 16;
         if (bits > (UINT64_C(1) << 34))
@@ -73,7 +76,7 @@ static int producer_main(const void *varg, size_t len)
     struct ipcm_chan *c;
     (void)len;
 
-    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, a->worker));
+    ipcm_pin_self(ipcm_bench_cpu_of(p, a->worker));
     int r = ipcm_chan_open(a->link, IPCM_ROLE_SEND, &c);
     if (r < 0) {
         me->err = r;
@@ -122,7 +125,7 @@ static int consumer_main(const void *varg, size_t len)
     struct ipcm_chan *c;
     (void)len;
 
-    ipcm_bench_pin_self(ipcm_bench_cpu_of(p, a->worker));
+    ipcm_pin_self(ipcm_bench_cpu_of(p, a->worker));
     int r = ipcm_chan_open(a->link, IPCM_ROLE_RECV, &c);
     if (r < 0) {
         me->err = r;
@@ -155,8 +158,8 @@ static int consumer_main(const void *varg, size_t len)
         uint64_t seq, ts;
         me->received++;
         me->bytes += (uint64_t)n;
-        if (ipcm_msg_check(buf, (size_t)n, p->size, &prod, &seq, &ts) < 0 ||
-            prod >= p->producers || seq >= cap_bits) {
+        if (ipcm_msg_check(buf, (size_t)n, p->size, &prod, &seq, &ts) < 0 || prod >= p->producers ||
+            seq >= cap_bits) {
             me->corrupt++;
             continue;
         }
@@ -191,90 +194,77 @@ static uint64_t count_missing(const uint64_t *bits, uint64_t n)
     return n - have;
 }
 
-static int tp_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
+/* Where the parts of the shared mapping lie: tp_shared, consumers[C], then P bitmaps. */
+struct tp_layout {
+    uint64_t cap_bits;
+    size_t cons_off, bm_off, total;
+};
+
+static void tp_layout_of(const struct ipcm_bench_params *p, struct tp_layout *l)
 {
-    unsigned np = p->producers, nc = p->consumers, nw = np + nc;
-    if (!np || !nc)
-        return ipcm_bench_fail(rep, -EINVAL, "needs at least one producer and one consumer");
-    uint64_t cap_bits = (quota(p, 0) + 63) / 64 * 64;
-    size_t cons_off = (sizeof(struct tp_shared) + 63) / 64 * 64;
-    size_t bm_off = cons_off + ((nc * sizeof(struct tp_consumer)) + 63) / 64 * 64;
-    size_t total = bm_off + (size_t)np * (size_t)(cap_bits / 8);
-    struct ipcm_config cfg = {.max_msg = p->size, .depth = 0};
-    struct ipcm_process *procs = calloc(nw, sizeof(*procs));
-    struct ipcm_link *link = NULL;
-    struct ipcm_gate gate = {{-1, -1}, {-1, -1}};
-    unsigned spawned = 0;
-    int r;
+    l->cap_bits = (quota(p, 0) + 63) / 64 * 64;
+    l->cons_off = (sizeof(struct tp_shared) + 63) / 64 * 64;
+    l->bm_off = l->cons_off + ((p->consumers * sizeof(struct tp_consumer)) + 63) / 64 * 64;
+    l->total = l->bm_off + (size_t)p->producers * (size_t)(l->cap_bits / 8);
+}
 
-    struct tp_shared *sh = ipcm_bench_shared_alloc(total);
-    if (!sh || !procs) {
-        free(procs);
-        ipcm_bench_shared_free(sh, total);
-        return ipcm_bench_fail(rep, -ENOMEM, "cannot map %zu B of shared results", total);
-    }
-    sh->cap_bits = cap_bits;
-    struct tp_consumer *cons = (struct tp_consumer *)((char *)sh + cons_off);
-    uint64_t *bitmap = (uint64_t *)((char *)sh + bm_off);
-    for (unsigned i = 0; i < nc; i++)
-        ipcm_hist_init(&cons[i].oneway);
+/*
+ * The one mapping here that needs MAP_NORESERVE, which ipcm_shared_alloc does not set:
+ * in duration mode each bitmap is sized for DURATION_MAX_RATE (up to 2 GiB a producer),
+ * and without it the kernel's overcommit heuristic refuses a long run with many
+ * producers, although only the pages consumers touch ever cost memory.
+ */
+static void *tp_map(size_t total)
+{
+    void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
 
-    if ((r = ipcm_link_create(p->be, IPCM_SHAPE_QUEUE, &cfg, &link)) < 0) {
-        ipcm_bench_fail(rep, r, "link create: %s", ipcm_strerror(r));
-        goto out;
-    }
-    if ((r = ipcm_gate_create(&gate)) < 0) {
-        ipcm_bench_fail(rep, r, "gate: %s", ipcm_strerror(r));
-        goto out;
-    }
-    /* Consumers are spawned first (they wait at the gate anyway); --pin assigns CPUs
-     * to producers first, then consumers (DESIGN.md §6). */
-    for (unsigned w = 0; w < nw; w++) {
+/* Consumers are spawned first (they wait at the gate anyway); --pin assigns CPUs to
+ * producers first, then consumers (DESIGN.md §6). */
+static int tp_spawn(struct ipcm_crew *crew, const struct tp_arg *base, struct ipcm_bench_rep *rep)
+{
+    unsigned np = base->p->producers, nc = base->p->consumers;
+    for (unsigned w = 0; w < np + nc; w++) {
         bool is_cons = w < nc;
-        struct tp_arg a = {.p = p, .link = link, .gate = &gate, .sh = sh, .cons = cons,
-                           .bitmap = bitmap, .index = is_cons ? w : w - nc,
-                           .worker = is_cons ? np + w : w - nc};
-        r = ipcm_process_spawn(&procs[w], is_cons ? "bench consumer" : "bench producer",
-                               is_cons ? consumer_main : producer_main, &a, sizeof(a));
-        if (r < 0) {
-            ipcm_bench_fail(rep, r, "spawn: %s", ipcm_strerror(r));
-            goto out;
-        }
-        spawned++;
+        struct tp_arg a = *base;
+        a.index = is_cons ? w : w - nc;
+        a.worker = is_cons ? np + w : w - nc;
+        int r = ipcm_crew_spawn(crew, is_cons ? "bench consumer" : "bench producer",
+                                is_cons ? consumer_main : producer_main, &a, sizeof(a));
+        if (r < 0)
+            return ipcm_bench_fail(rep, r, "spawn: %s", ipcm_strerror(r));
     }
-    /* Our copy of the link must go, or end-of-stream would never come. */
-    ipcm_link_destroy(link);
-    link = NULL;
-    if ((r = ipcm_gate_open(&gate, nw, p->timeout_ms)) < 0) {
-        ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
-        goto out;
-    }
-    int join_ms = p->timeout_ms + (int)(p->duration_ns / 1000000u) * 2;
-    for (unsigned w = 0; w < nw; w++) {
-        struct ipcm_exit ex;
-        int jr = ipcm_process_stop(&procs[w], join_ms, &ex);
-        if (jr == 0 && !ipcm_exit_ok(&ex) && r == 0) {
-            char why[48];
-            int err = w < nc ? cons[w].err : sh->prod[w - nc].err;
-            r = err ? err : -EPROTO;
-            ipcm_bench_fail(rep, r, "%s %u: %s (%s)", w < nc ? "consumer" : "producer",
-                            w < nc ? w : w - nc, ipcm_exit_describe(&ex, why, sizeof(why)),
-                            err ? ipcm_strerror(err) : "no error recorded");
-        }
-    }
-    spawned = 0;
-    if (r < 0)
-        goto out;
+    return 0;
+}
 
+/* Name the first worker that failed, with the error it recorded. */
+static int tp_failed(const struct ipcm_crew *crew, const struct tp_arg *a,
+                     struct ipcm_bench_rep *rep)
+{
+    unsigned w = (unsigned)crew->failed, nc = a->p->consumers;
+    int err = w < nc ? a->cons[w].err : a->sh->prod[w - nc].err;
+    char why[48];
+    return ipcm_bench_fail(rep, err ? err : -EPROTO, "%s %u: %s (%s)",
+                           w < nc ? "consumer" : "producer", w < nc ? w : w - nc,
+                           ipcm_exit_describe(&crew->m[w].ex, why, sizeof(why)),
+                           err ? ipcm_strerror(err) : "no error recorded");
+}
+
+/* Sum what every worker recorded: from the first producer's start to the last receipt. */
+static void tp_collect(const struct tp_arg *a, uint64_t cap_bits, struct ipcm_bench_rep *rep)
+{
+    const struct tp_shared *sh = a->sh;
     uint64_t start = UINT64_MAX, end = 0;
-    for (unsigned i = 0; i < np; i++) {
+    for (unsigned i = 0; i < a->p->producers; i++) {
         if (sh->prod[i].start_ns < start)
             start = sh->prod[i].start_ns;
-        rep->verified.lost += count_missing(bitmap + (size_t)i * (cap_bits / 64),
-                                            sh->prod[i].sent);
+        rep->verified.lost +=
+            count_missing(a->bitmap + (size_t)i * (cap_bits / 64), sh->prod[i].sent);
     }
-    for (unsigned i = 0; i < nc; i++) {
-        const struct tp_consumer *k = &cons[i];
+    for (unsigned i = 0; i < a->p->consumers; i++) {
+        const struct tp_consumer *k = &a->cons[i];
         if (k->end_ns > end)
             end = k->end_ns;
         rep->messages += k->received - k->corrupt;
@@ -287,13 +277,58 @@ static int tp_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
             ipcm_hist_merge(rep->latency, &k->oneway);
     }
     rep->elapsed_ns = end > start ? end - start : 1;
-out:
-    for (unsigned w = 0; w < spawned; w++)
-        ipcm_process_stop(&procs[w], 0, NULL);
-    ipcm_gate_destroy(&gate);
+}
+
+static int tp_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
+{
+    if (!p->producers || !p->consumers)
+        return ipcm_bench_fail(rep, -EINVAL, "needs at least one producer and one consumer");
+    struct tp_layout l;
+    struct ipcm_config cfg = {.max_msg = p->size, .depth = 0};
+    struct ipcm_crew crew = IPCM_CREW_INIT;
+    struct ipcm_link *link = NULL;
+    int r;
+
+    tp_layout_of(p, &l);
+    struct tp_shared *sh = tp_map(l.total);
+    if (!sh)
+        return ipcm_bench_fail(rep, -ENOMEM, "cannot map %zu B of shared results", l.total);
+    sh->cap_bits = l.cap_bits;
+    struct tp_arg a = {.p = p,
+                       .gate = &crew.gate,
+                       .sh = sh,
+                       .cons = (struct tp_consumer *)((char *)sh + l.cons_off),
+                       .bitmap = (uint64_t *)((char *)sh + l.bm_off)};
+    for (unsigned i = 0; i < p->consumers; i++)
+        ipcm_hist_init(&a.cons[i].oneway);
+
+    if ((r = ipcm_link_create(p->be, IPCM_SHAPE_QUEUE, &cfg, &link)) < 0) {
+        ipcm_bench_fail(rep, r, "link create: %s", ipcm_strerror(r));
+        goto out;
+    }
+    a.link = link;
+    if ((r = ipcm_crew_init(&crew, p->producers + p->consumers)) < 0) {
+        ipcm_bench_fail(rep, r, "gate: %s", ipcm_strerror(r));
+        goto out;
+    }
+    if ((r = tp_spawn(&crew, &a, rep)) < 0)
+        goto out;
+    /* Our copy of the link must go, or end-of-stream would never come. */
     ipcm_link_destroy(link);
-    ipcm_bench_shared_free(sh, total);
-    free(procs);
+    link = NULL;
+    if ((r = ipcm_crew_start(&crew, p->timeout_ms)) < 0) {
+        ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
+        goto out;
+    }
+    int join_ms = p->timeout_ms + (int)(p->duration_ns / IPCM_NS_PER_MS) * 2;
+    if (ipcm_crew_join(&crew, join_ms, NULL, 0) < 0)
+        r = tp_failed(&crew, &a, rep);
+    else
+        tp_collect(&a, l.cap_bits, rep);
+out:
+    ipcm_crew_stop(&crew);
+    ipcm_link_destroy(link);
+    ipcm_shared_free(sh, l.total);
     return r;
 }
 

@@ -7,6 +7,9 @@
  * vCPUs, so they are measured at the start and the end of every run.
  */
 #include "calibrate.h"
+
+#include "base.h"
+#include "crew.h"
 #include "hist.h"
 #include "ipcmark.h"
 
@@ -17,18 +20,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield" ::: "memory");
-#endif
-}
 
 #define LINE_TRIALS 5
 
@@ -45,12 +38,36 @@ struct line_arg {
     unsigned budget_ms;
 };
 
-static int pin(int cpu)
+/* One side of a probe: a worker and its argument (both sides' arguments are one type). */
+struct probe_side {
+    const char *name;
+    ipcm_worker_fn fn;
+    const void *arg;
+};
+
+/*
+ * Run a probe's two sides as one crew, `first` spawned before `second` so it is there
+ * when the other starts, and join both within join_ms. The sides end each other (a
+ * shared flag, or end-of-file), so only a side that hangs is killed at the deadline;
+ * the probe's own `ok` says whether it measured. parent_fds (nfds of them) are the
+ * parent's copies of the probe's pipes, closed once both sides hold theirs.
+ * Returns 0 or -errno from a spawn.
+ */
+static int probe_run(struct probe_side first, struct probe_side second, size_t arg_len, int join_ms,
+                     int *parent_fds, unsigned nfds)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+    struct ipcm_crew crew = IPCM_CREW_INIT;
+    int r = ipcm_crew_init(&crew, 2);
+    if (r == 0)
+        r = ipcm_crew_spawn(&crew, first.name, first.fn, first.arg, arg_len);
+    if (r == 0)
+        r = ipcm_crew_spawn(&crew, second.name, second.fn, second.arg, arg_len);
+    for (unsigned i = 0; i < nfds; i++)
+        ipcm_close_fd(&parent_fds[i]);
+    if (r == 0)
+        ipcm_crew_join(&crew, join_ms, NULL, 0);
+    ipcm_crew_stop(&crew);
+    return r;
 }
 
 /* Side B: answer every odd value with the next even one. */
@@ -59,10 +76,10 @@ static int line_b(const void *varg, size_t len)
     const struct line_arg *a = varg;
     struct line_shared *sh = a->sh;
     (void)len;
-    if (pin(a->cpu) < 0)
+    if (ipcm_pin_self(a->cpu) < 0)
         return 1;
     /* A gives up after a long stall; B outlives it by a margin, then leaves on its own. */
-    uint64_t deadline = ipcm_now_ns() + (uint64_t)a->budget_ms * 8000000u + 3000000000u;
+    uint64_t deadline = ipcm_now_ns() + ipcm_ms_to_ns(a->budget_ms) * 8 + 3 * IPCM_NS_PER_S;
     unsigned spins = 0;
     while (!sh->stop) {
         int64_t v = __atomic_load_n(&sh->flag, __ATOMIC_ACQUIRE);
@@ -70,7 +87,7 @@ static int line_b(const void *varg, size_t len)
             __atomic_store_n(&sh->flag, v + 1, __ATOMIC_RELEASE);
             continue;
         }
-        cpu_relax();
+        ipcm_cpu_relax();
         if (++spins % 4096 == 0 && ipcm_now_ns() > deadline)
             return 1;
     }
@@ -83,14 +100,14 @@ static int line_a(const void *varg, size_t len)
     const struct line_arg *a = varg;
     struct line_shared *sh = a->sh;
     (void)len;
-    if (pin(a->cpu) < 0) {
+    if (ipcm_pin_self(a->cpu) < 0) {
         sh->stop = 1;
         return 1;
     }
-    uint64_t trial_ns = (uint64_t)a->budget_ms * 1000000u / (LINE_TRIALS + 1);
+    uint64_t trial_ns = ipcm_ms_to_ns(a->budget_ms) / (LINE_TRIALS + 1);
     /* On a loaded host the other side may be descheduled for a while; a round trip that
      * takes longer than this means B is not running at all. */
-    const uint64_t stall_ns = 500000000u;
+    const uint64_t stall_ns = IPCM_NS_PER_S / 2;
     int64_t v = 0;
     for (int t = -1; t < LINE_TRIALS; t++) { /* trial -1 warms up */
         uint64_t t0 = ipcm_now_ns(), now = t0, n = 0;
@@ -101,7 +118,7 @@ static int line_a(const void *varg, size_t len)
                 unsigned spins = 0;
                 uint64_t w0 = 0;
                 while (__atomic_load_n(&sh->flag, __ATOMIC_ACQUIRE) != v + 2) {
-                    cpu_relax();
+                    ipcm_cpu_relax();
                     if (++spins % 65536 == 0) {
                         uint64_t w = ipcm_now_ns();
                         slow = true;
@@ -144,30 +161,21 @@ int ipcm_calibrate_line_rtt(int cpu_a, int cpu_b, unsigned budget_ms, double *rt
     *rtt_ns = NAN;
     if (cpu_a == cpu_b || !cpu_usable(cpu_a) || !cpu_usable(cpu_b))
         return -EINVAL;
-    struct line_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
+    struct line_shared *sh = ipcm_shared_alloc(sizeof(*sh));
+    if (!sh)
         return -errno;
     memset(sh, 0, sizeof(*sh));
     struct line_arg aa = {sh, cpu_a, budget_ms}, ab = {sh, cpu_b, budget_ms};
-    struct ipcm_process pa, pb;
-    int r = ipcm_process_spawn(&pb, "calibrate line B", line_b, &ab, sizeof(ab));
-    if (r == 0) {
-        r = ipcm_process_spawn(&pa, "calibrate line A", line_a, &aa, sizeof(aa));
-        if (r < 0)
-            sh->stop = 1;
-        else
-            ipcm_process_stop(&pa, (int)budget_ms * 8 + 3000, NULL);
-        sh->stop = 1;
-        ipcm_process_stop(&pb, 1000, NULL);
-    }
+    int r = probe_run((struct probe_side){"calibrate line B", line_b, &ab},
+                      (struct probe_side){"calibrate line A", line_a, &aa}, sizeof(aa),
+                      (int)budget_ms * 8 + 3000, NULL, 0);
     if (r == 0 && !sh->ok)
         r = -ETIMEDOUT;
     if (r == 0) {
         qsort(sh->trial_ns, LINE_TRIALS, sizeof(double), cmp_double);
         *rtt_ns = sh->trial_ns[LINE_TRIALS / 2];
     }
-    munmap(sh, sizeof(*sh));
+    ipcm_shared_free(sh, sizeof(*sh));
     return r;
 }
 
@@ -207,7 +215,7 @@ static int rawpipe_b(const void *varg, size_t len)
     (void)len;
     close(a->close_fds[0]);
     close(a->close_fds[1]);
-    if (pin(a->cpu) < 0)
+    if (ipcm_pin_self(a->cpu) < 0)
         return 1;
     while (full_io(a->rfd, &v, sizeof(v), true) == 0)
         if (full_io(a->wfd, &v, sizeof(v), false) < 0)
@@ -222,7 +230,7 @@ static int rawpipe_a(const void *varg, size_t len)
     (void)len;
     close(a->close_fds[0]);
     close(a->close_fds[1]);
-    if (pin(a->cpu) < 0)
+    if (ipcm_pin_self(a->cpu) < 0)
         return 1;
     uint64_t start = ipcm_now_ns(), now = start, v = 0;
     for (uint64_t i = 0; now - start < a->budget_ns; i++) {
@@ -245,45 +253,32 @@ int ipcm_calibrate_raw_pipe(int cpu_a, int cpu_b, unsigned budget_ms, double *p5
     *p50_ns = NAN;
     if (!cpu_usable(cpu_a) || !cpu_usable(cpu_b))
         return -EINVAL;
-    struct rawpipe_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
+    struct rawpipe_shared *sh = ipcm_shared_alloc(sizeof(*sh));
+    if (!sh)
         return -errno;
     ipcm_hist_init(&sh->hist);
     if (pipe2(ab, O_CLOEXEC) < 0 || pipe2(ba, O_CLOEXEC) < 0) {
         r = -errno;
         goto out;
     }
-    struct rawpipe_arg aa = {sh, cpu_a, ba[0], ab[1], {ab[0], ba[1]},
-                             (uint64_t)budget_ms * 1000000u};
+    struct rawpipe_arg aa = {sh, cpu_a, ba[0], ab[1], {ab[0], ba[1]}, ipcm_ms_to_ns(budget_ms)};
     struct rawpipe_arg bb = {sh, cpu_b, ab[0], ba[1], {ab[1], ba[0]}, 0};
-    struct ipcm_process pa, pb;
-    if ((r = ipcm_process_spawn(&pb, "calibrate pipe B", rawpipe_b, &bb, sizeof(bb))) < 0)
-        goto out;
-    if ((r = ipcm_process_spawn(&pa, "calibrate pipe A", rawpipe_a, &aa, sizeof(aa))) < 0) {
-        ipcm_process_stop(&pb, 0, NULL);
-        goto out;
-    }
-    /* Our copies must go, or B would never see end-of-file. */
-    for (int i = 0; i < 2; i++) {
-        close(ab[i]);
-        close(ba[i]);
-        ab[i] = ba[i] = -1;
-    }
-    ipcm_process_stop(&pa, (int)budget_ms * 8 + 3000, NULL);
-    ipcm_process_stop(&pb, 2000, NULL);
-    if (!sh->ok)
+    /* Our copies must go once both sides hold theirs, or B would never see end-of-file. */
+    int fds[4] = {ab[0], ab[1], ba[0], ba[1]};
+    ab[0] = ab[1] = ba[0] = ba[1] = -1;
+    r = probe_run((struct probe_side){"calibrate pipe B", rawpipe_b, &bb},
+                  (struct probe_side){"calibrate pipe A", rawpipe_a, &aa}, sizeof(aa),
+                  (int)budget_ms * 8 + 3000, fds, 4);
+    if (r == 0 && !sh->ok)
         r = -ETIMEDOUT;
-    else
+    else if (r == 0)
         *p50_ns = (double)ipcm_hist_value_at_percentile(&sh->hist, 50.0);
 out:
     for (int i = 0; i < 2; i++) {
-        if (ab[i] >= 0)
-            close(ab[i]);
-        if (ba[i] >= 0)
-            close(ba[i]);
+        ipcm_close_fd(&ab[i]);
+        ipcm_close_fd(&ba[i]);
     }
-    munmap(sh, sizeof(*sh));
+    ipcm_shared_free(sh, sizeof(*sh));
     return r;
 }
 
@@ -297,7 +292,7 @@ int ipcm_calibrate_memcpy(size_t bytes, unsigned budget_ms, double *gbs)
     }
     memset(src, 0x5a, bytes);
     memset(dst, 0xa5, bytes);
-    uint64_t trial_ns = (uint64_t)budget_ms * 1000000u / 5;
+    uint64_t trial_ns = ipcm_ms_to_ns(budget_ms) / 5;
     double rate[5];
     for (int t = -1; t < 5; t++) {
         uint64_t t0 = ipcm_now_ns(), now = t0, n = 0;
@@ -345,14 +340,14 @@ static int stream_put(const void *varg, size_t len)
     struct stream_shared *sh = a->sh;
     (void)len;
     unsigned char *buf = malloc(STREAM_MSG);
-    if (!buf || pin(a->cpu) < 0) {
+    if (!buf || ipcm_pin_self(a->cpu) < 0) {
         free(buf);
         return 1;
     }
     memset(buf, 0x3c, STREAM_MSG);
     for (uint64_t t = 0; !atomic_load_explicit(&sh->stop, memory_order_relaxed);) {
         if (t - atomic_load_explicit(&sh->head, memory_order_acquire) > STREAM_RING - STREAM_MSG) {
-            cpu_relax();
+            ipcm_cpu_relax();
             continue;
         }
         memcpy(sh->ring + t % STREAM_RING, buf, STREAM_MSG);
@@ -370,16 +365,16 @@ static int stream_get(const void *varg, size_t len)
     struct stream_shared *sh = a->sh;
     (void)len;
     unsigned char *buf = malloc(STREAM_MSG);
-    if (!buf || pin(a->cpu) < 0) {
+    if (!buf || ipcm_pin_self(a->cpu) < 0) {
         atomic_store(&sh->stop, 1);
         free(buf);
         return 1;
     }
-    uint64_t h = 0, t0 = 0, h0 = 0, give_up = ipcm_now_ns() + a->budget_ns + 1000000000u;
+    uint64_t h = 0, t0 = 0, h0 = 0, give_up = ipcm_now_ns() + a->budget_ns + IPCM_NS_PER_S;
     for (uint64_t n = 0;; n++) {
         uint64_t spins = 0;
         while (atomic_load_explicit(&sh->tail, memory_order_acquire) == h) {
-            cpu_relax();
+            ipcm_cpu_relax();
             if (++spins % 65536 == 0 && ipcm_now_ns() > give_up) {
                 atomic_store(&sh->stop, 1); /* the producer never ran */
                 free(buf);
@@ -409,29 +404,20 @@ int ipcm_calibrate_stream(int cpu_a, int cpu_b, unsigned budget_ms, double *gbs)
     *gbs = NAN;
     if (cpu_a == cpu_b || !cpu_usable(cpu_a) || !cpu_usable(cpu_b))
         return -EINVAL;
-    struct stream_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
+    struct stream_shared *sh = ipcm_shared_alloc(sizeof(*sh));
+    if (!sh)
         return -errno;
     memset(sh, 0, sizeof(*sh)); /* fault the ring in before the clock */
-    uint64_t budget_ns = (uint64_t)budget_ms * 1000000u;
+    uint64_t budget_ns = ipcm_ms_to_ns(budget_ms);
     struct stream_arg ap = {sh, cpu_a, budget_ns}, ac = {sh, cpu_b, budget_ns};
-    struct ipcm_process pp, pc;
-    int r = ipcm_process_spawn(&pc, "calibrate stream get", stream_get, &ac, sizeof(ac));
-    if (r == 0) {
-        r = ipcm_process_spawn(&pp, "calibrate stream put", stream_put, &ap, sizeof(ap));
-        if (r < 0)
-            atomic_store(&sh->stop, 1);
-        ipcm_process_stop(&pc, (int)budget_ms * 4 + 3000, NULL);
-        atomic_store(&sh->stop, 1);
-        if (r == 0)
-            ipcm_process_stop(&pp, 1000, NULL);
-    }
+    int r = probe_run((struct probe_side){"calibrate stream get", stream_get, &ac},
+                      (struct probe_side){"calibrate stream put", stream_put, &ap}, sizeof(ac),
+                      (int)budget_ms * 4 + 3000, NULL, 0);
     if (r == 0 && !atomic_load(&sh->ok))
         r = -ETIMEDOUT;
     if (r == 0)
         *gbs = sh->gbs;
-    munmap(sh, sizeof(*sh));
+    ipcm_shared_free(sh, sizeof(*sh));
     return r;
 }
 
@@ -446,7 +432,7 @@ int ipcm_calibrate_timer(double *overhead_ns, uint64_t *resolution_ns)
     __asm__ volatile("" ::"r"(sink));
     *overhead_ns = (double)(t1 - t0) / N;
     *resolution_ns = clock_getres(CLOCK_MONOTONIC, &res) == 0
-                         ? (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec
+                         ? (uint64_t)res.tv_sec * IPCM_NS_PER_S + (uint64_t)res.tv_nsec
                          : 0;
     return 0;
 }

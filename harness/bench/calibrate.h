@@ -23,7 +23,7 @@ struct ipcm_calibration {
      * the latency mode: the kernel's cheapest blocking hand-off, and with it the
      * harness's own cost (compare with perf bench sched pipe). NAN if not measured. */
     double raw_pipe_same_ns, raw_pipe_cross_ns;
-    double timer_overhead_ns;  /* one clock_gettime(CLOCK_MONOTONIC) */
+    double timer_overhead_ns;     /* one clock_gettime(CLOCK_MONOTONIC) */
     uint64_t timer_resolution_ns; /* clock_getres */
 };
 
@@ -46,14 +46,14 @@ int ipcm_calibrate_memcpy(size_t bytes, unsigned budget_ms, double *gbs);
 int ipcm_calibrate_raw_pipe(int cpu_a, int cpu_b, unsigned budget_ms, double *p50_ns);
 /* ipcm_calibrate_timer - mean cost of one CLOCK_MONOTONIC read, and its resolution. */
 int ipcm_calibrate_timer(double *overhead_ns, uint64_t *resolution_ns);
-/* ipcm_calibrate - all of the above (about 400 ms). Fields that cannot be measured are
- * NAN. Returns 0. */
 /*
  * ipcm_calibrate_stream - stream 64 KiB records from cpu_a to cpu_b for about budget_ms
  * through a 4 MiB single-producer ring (busy spin), in GB/s. Returns 0, -EINVAL,
  * -ETIMEDOUT (a side never ran), or -errno.
  */
 int ipcm_calibrate_stream(int cpu_a, int cpu_b, unsigned budget_ms, double *gbs);
+/* ipcm_calibrate - all of the above (about 400 ms). Fields that cannot be measured are
+ * NAN. Returns 0. */
 int ipcm_calibrate(struct ipcm_calibration *out);
 
 #endif /* IPCM_HARNESS_CALIBRATE_H */

@@ -5,6 +5,9 @@
  */
 #include "cli.h"
 
+#include "base.h"
+#include "crew.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -84,10 +87,10 @@ static int run_pipe(struct ipcm_link *l, struct ipcm_chan *c, char *detail, size
         else if (n != (ssize_t)sizeof(msg) || memcmp(buf, msg, sizeof(msg)) != 0)
             r = -EPROTO;
     }
-    uint64_t dt = ipcm_now_ns() - t0;
+    uint64_t dt = ipcm_ns_since(t0);
     if (r == 0)
-        snprintf(detail, dlen, "%u round trips of %u B, mean %.1f us", SELFTEST_MSGS,
-                 SELFTEST_SIZE, (double)dt / SELFTEST_MSGS / 1000.0);
+        snprintf(detail, dlen, "%u round trips of %u B, mean %.1f us", SELFTEST_MSGS, SELFTEST_SIZE,
+                 (double)dt / SELFTEST_MSGS / (double)IPCM_NS_PER_US);
     free(buf);
     return r;
 }
@@ -116,10 +119,10 @@ static int run_queue(struct ipcm_chan *c, char *detail, size_t dlen)
     }
     if (r == 0 && expect != SELFTEST_MSGS)
         r = -EPROTO;
-    uint64_t dt = ipcm_now_ns() - t0;
+    uint64_t dt = ipcm_ns_since(t0);
     if (r == 0)
         snprintf(detail, dlen, "%u messages of %u B in order, then end-of-stream, %.2f M msg/s",
-                 SELFTEST_MSGS, SELFTEST_SIZE, SELFTEST_MSGS / ((double)dt / 1e9) / 1e6);
+                 SELFTEST_MSGS, SELFTEST_SIZE, SELFTEST_MSGS / ipcm_ns_to_s(dt) / 1e6);
     free(buf);
     return r;
 }
@@ -128,17 +131,19 @@ static int selftest_one(const struct ipcm_backend *be, enum ipcm_shape shape, ch
                         size_t dlen)
 {
     struct ipcm_config cfg = {.max_msg = 4096, .depth = 0};
+    struct ipcm_crew crew = IPCM_CREW_INIT;
     struct ipcm_link *l;
     struct ipcm_chan *c = NULL;
-    struct ipcm_process p;
-    struct ipcm_exit ex = {0};
     int r = ipcm_link_create(be, shape, &cfg, &l);
     if (r < 0)
         return r;
     struct selftest_arg a = {.link = l};
-    r = ipcm_process_spawn(&p, shape == IPCM_SHAPE_PIPE ? "selftest echo" : "selftest producer",
-                           shape == IPCM_SHAPE_PIPE ? echo_worker : producer_worker, &a, sizeof(a));
+    if ((r = ipcm_crew_init(&crew, 1)) == 0)
+        r = ipcm_crew_spawn(&crew, shape == IPCM_SHAPE_PIPE ? "selftest echo" : "selftest producer",
+                            shape == IPCM_SHAPE_PIPE ? echo_worker : producer_worker, &a,
+                            sizeof(a));
     if (r < 0) {
+        ipcm_crew_stop(&crew);
         ipcm_link_destroy(l);
         return r;
     }
@@ -147,12 +152,13 @@ static int selftest_one(const struct ipcm_backend *be, enum ipcm_shape shape, ch
     if (r == 0)
         r = shape == IPCM_SHAPE_PIPE ? run_pipe(l, c, detail, dlen) : run_queue(c, detail, dlen);
     ipcm_chan_close(c);
-    ipcm_process_stop(&p, SELFTEST_TIMEOUT_MS, &ex);
-    if (r == 0 && !ipcm_exit_ok(&ex)) {
+    if (ipcm_crew_join(&crew, SELFTEST_TIMEOUT_MS, NULL, 0) < 0 && r == 0) {
         char why[48];
-        snprintf(detail, dlen, "worker failed: %s", ipcm_exit_describe(&ex, why, sizeof(why)));
-        return -EPROTO;
+        snprintf(detail, dlen, "worker failed: %s",
+                 ipcm_exit_describe(&crew.m[0].ex, why, sizeof(why)));
+        r = -EPROTO;
     }
+    ipcm_crew_stop(&crew);
     return r;
 }
 

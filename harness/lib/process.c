@@ -6,34 +6,19 @@
  */
 #include "ipcmark.h"
 
-#include <unistd.h>
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static int pidfd_open_compat(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd >= 0)
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return fd;
-#else
-    (void)pid;
-    return -1;
-#endif
-}
-
-int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn fn,
-                       const void *arg, size_t arg_len)
+int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn fn, const void *arg,
+                       size_t arg_len)
 {
     pid_t parent = getpid();
 
@@ -55,7 +40,7 @@ int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn 
         _exit(code & 0xff);
     }
     p->pid = pid;
-    p->pidfd = pidfd_open_compat(pid);
+    p->pidfd = ipcm_pidfd_open(pid);
     return 0;
 }
 
@@ -75,9 +60,7 @@ static int reap(struct ipcm_process *p, int flags, struct ipcm_exit *ex)
         if (r == p->pid) {
             fill_exit(status, ex);
             p->pid = 0;
-            if (p->pidfd >= 0)
-                close(p->pidfd);
-            p->pidfd = -1;
+            ipcm_close_fd(&p->pidfd);
             return 0;
         }
         if (r == 0)
@@ -93,23 +76,19 @@ int ipcm_process_join(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *
         return -ECHILD;
     if (timeout_ms < 0)
         return reap(p, 0, ex);
-    uint64_t deadline = ipcm_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    struct ipcm_deadline d;
+    ipcm_deadline_init(&d, timeout_ms);
     for (;;) {
         int r = reap(p, WNOHANG, ex);
         if (r != -ETIMEDOUT)
             return r;
-        uint64_t now = ipcm_now_ns();
-        if (now >= deadline)
+        if (ipcm_deadline_expired(&d))
             return -ETIMEDOUT;
-        int left_ms = (int)((deadline - now + 999999u) / 1000000u);
-        if (p->pidfd >= 0) {
-            /* The pidfd polls readable when the process exits: no sleep-polling. */
-            struct pollfd pf = {.fd = p->pidfd, .events = POLLIN};
-            poll(&pf, 1, left_ms);
-        } else {
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
-        }
+        /* The pidfd polls readable when the process exits: no sleep-polling. */
+        if (p->pidfd >= 0)
+            ipcm_wait_readable(p->pidfd, &d);
+        else
+            ipcm_sleep_ms(1);
     }
 }
 
@@ -139,7 +118,8 @@ bool ipcm_exit_ok(const struct ipcm_exit *ex)
 const char *ipcm_exit_describe(const struct ipcm_exit *ex, char *buf, size_t len)
 {
     if (ex->signal)
-        snprintf(buf, len, "killed by SIG%s", sigabbrev_np(ex->signal) ? sigabbrev_np(ex->signal) : "?");
+        snprintf(buf, len, "killed by SIG%s",
+                 sigabbrev_np(ex->signal) ? sigabbrev_np(ex->signal) : "?");
     else
         snprintf(buf, len, "exit %d", ex->code);
     return buf;
@@ -158,64 +138,48 @@ int ipcm_gate_create(struct ipcm_gate *g)
     return 0;
 }
 
-static void close_fd(int *fd)
+/* The gate's contract has one timeout error: a try-once wait (timeout 0) that finds
+ * nothing ready is -ETIMEDOUT here too, not the deadline's -EAGAIN. */
+static int gate_wait(int fd, const struct ipcm_deadline *d)
 {
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-static int wait_readable(int fd, uint64_t deadline_ns, bool forever)
-{
-    for (;;) {
-        int left = -1;
-        if (!forever) {
-            uint64_t now = ipcm_now_ns();
-            if (now >= deadline_ns)
-                return -ETIMEDOUT;
-            left = (int)((deadline_ns - now + 999999u) / 1000000u);
-        }
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, left);
-        if (r > 0)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return -errno;
-    }
+    int r = ipcm_wait_readable(fd, d);
+    return r == -EAGAIN ? -ETIMEDOUT : r;
 }
 
 int ipcm_gate_worker(struct ipcm_gate *g, int timeout_ms)
 {
     char byte = 'r';
-    uint64_t deadline = ipcm_now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+    struct ipcm_deadline d;
 
-    close_fd(&g->ready[0]);
-    close_fd(&g->go[1]);
+    ipcm_deadline_init(&d, timeout_ms);
+    ipcm_close_fd(&g->ready[0]);
+    ipcm_close_fd(&g->go[1]);
     while (write(g->ready[1], &byte, 1) < 0)
         if (errno != EINTR)
             return -EPIPE;
-    close_fd(&g->ready[1]);
+    ipcm_close_fd(&g->ready[1]);
     /* "Go" is the parent closing the go pipe: one close releases every worker. */
-    int r = wait_readable(g->go[0], deadline, timeout_ms < 0);
+    int r = gate_wait(g->go[0], &d);
     if (r < 0)
         return r;
     ssize_t n;
     while ((n = read(g->go[0], &byte, 1)) < 0 && errno == EINTR)
         ;
-    close_fd(&g->go[0]);
+    ipcm_close_fd(&g->go[0]);
     return n == 0 ? 0 : -EPIPE;
 }
 
 int ipcm_gate_open(struct ipcm_gate *g, unsigned n, int timeout_ms)
 {
-    uint64_t deadline = ipcm_now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+    struct ipcm_deadline d;
     unsigned got = 0;
 
+    ipcm_deadline_init(&d, timeout_ms);
     /* Drop our copy of the ready write end, so a worker dying before ready is EOF. */
-    close_fd(&g->ready[1]);
-    close_fd(&g->go[0]);
+    ipcm_close_fd(&g->ready[1]);
+    ipcm_close_fd(&g->go[0]);
     while (got < n) {
-        int r = wait_readable(g->ready[0], deadline, timeout_ms < 0);
+        int r = gate_wait(g->ready[0], &d);
         if (r < 0)
             return r;
         char buf[64];
@@ -228,14 +192,14 @@ int ipcm_gate_open(struct ipcm_gate *g, unsigned n, int timeout_ms)
         if (k > 0)
             got += (unsigned)k;
     }
-    close_fd(&g->go[1]);
+    ipcm_close_fd(&g->go[1]);
     return 0;
 }
 
 void ipcm_gate_destroy(struct ipcm_gate *g)
 {
-    close_fd(&g->ready[0]);
-    close_fd(&g->ready[1]);
-    close_fd(&g->go[0]);
-    close_fd(&g->go[1]);
+    ipcm_close_fd(&g->ready[0]);
+    ipcm_close_fd(&g->ready[1]);
+    ipcm_close_fd(&g->go[0]);
+    ipcm_close_fd(&g->go[1]);
 }
