@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,9 +233,13 @@ static const struct ipcm_rr_case **sorted_cases(const struct ipcm_results *r)
     return v;
 }
 
-/* A run's value of one calibration figure: the mean of its start and end (NAN: none). */
-static double cal_value(const double v[2])
+/* A run's value of one calibration figure (at byte offset off of struct
+ * ipcm_calibration): the mean of its start and end (NAN: none). */
+static double cal_value(const struct ipcm_rr_calibration *cal, size_t off)
 {
+    double v[2];
+    for (int i = 0; i < 2; i++)
+        memcpy(&v[i], (const char *)&cal->at[i] + off, sizeof(v[i]));
     if (isfinite(v[0]) && isfinite(v[1]))
         return (v[0] + v[1]) / 2;
     return isfinite(v[0]) ? v[0] : v[1];
@@ -267,13 +272,15 @@ static void check_machine(struct ipcm_cmp_report *rep)
     const struct {
         const char *what, *unit;
         int digits; /* after the point */
-        const double *bv, *cv;
+        size_t off; /* of the figure in struct ipcm_calibration */
     } fig[] = {
-        {"cache-line round trip", "ns", 0, b->line_rtt_ns, c->line_rtt_ns},
-        {"memcpy 64 KiB", "GB/s", 1, b->memcpy_64k_gbs, c->memcpy_64k_gbs},
-        {"cross-CPU stream 64 KiB", "GB/s", 1, b->stream_64k_gbs, c->stream_64k_gbs},
-        {"raw pipe round trip on one CPU", "ns", 0, b->raw_pipe_same_ns, c->raw_pipe_same_ns},
-        {"raw pipe round trip across CPUs", "ns", 0, b->raw_pipe_cross_ns, c->raw_pipe_cross_ns},
+        {"cache-line round trip", "ns", 0, offsetof(struct ipcm_calibration, line_rtt_ns)},
+        {"memcpy 64 KiB", "GB/s", 1, offsetof(struct ipcm_calibration, memcpy_64k_gbs)},
+        {"cross-CPU stream 64 KiB", "GB/s", 1, offsetof(struct ipcm_calibration, stream_64k_gbs)},
+        {"raw pipe round trip on one CPU", "ns", 0,
+         offsetof(struct ipcm_calibration, raw_pipe_same_ns)},
+        {"raw pipe round trip across CPUs", "ns", 0,
+         offsetof(struct ipcm_calibration, raw_pipe_cross_ns)},
     };
     char *why = rep->machine_why;
     size_t len = sizeof(rep->machine_why);
@@ -281,7 +288,7 @@ static void check_machine(struct ipcm_cmp_report *rep)
     why[0] = '\0';
     if (b->present && c->present)
         for (size_t i = 0; i < sizeof(fig) / sizeof(fig[0]); i++) {
-            double x = cal_value(fig[i].bv), y = cal_value(fig[i].cv);
+            double x = cal_value(b, fig[i].off), y = cal_value(c, fig[i].off);
             if (!(x > 0) || !isfinite(y) || !(fabs(y - x) / x > rep->opts.threshold))
                 continue;
             why_append(why, len, "%s %.*f %s in the baseline, %.*f %s now (%+.0f%%)", fig[i].what,
@@ -394,11 +401,6 @@ static const char *fmt_value(enum ipcm_cmp_metric m, double v, char *buf, size_t
     return buf;
 }
 
-static const char *status_name(enum ipcm_rr_status s)
-{
-    return s == IPCM_RR_OK ? "ok" : s == IPCM_RR_SKIPPED ? "skipped" : "failed";
-}
-
 /* Order of rows in the markdown: what needs attention first. */
 static int verdict_rank(enum ipcm_cmp_verdict v)
 {
@@ -423,11 +425,12 @@ static void summary_line(const struct ipcm_cmp_report *rep, char *buf, size_t le
              rep->count[IPCM_V_SKIPPED], rep->nadded, rep->nmissing);
 }
 
+/* The reader cuts host text to IPCM_RR_TEXT_LEN - 1 characters; the precision says so. */
 static void describe(const struct ipcm_results *r, const char *label, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s (%s; %s, %ld CPUs, kernel %s)", label ? label : "-",
+    snprintf(buf, len, "%s (%s; %s, %ld CPUs, kernel %.*s)", label ? label : "-",
              r->created_utc[0] ? r->created_utc : "date unknown",
-             r->cpu_model[0] ? r->cpu_model : "CPU unknown", r->cpus_online,
+             r->cpu_model[0] ? r->cpu_model : "CPU unknown", r->cpus_online, IPCM_RR_TEXT_LEN - 1,
              r->kernel[0] ? r->kernel : "unknown");
 }
 
@@ -476,7 +479,8 @@ static void fmt_p(const struct ipcm_cmp_row *row, char *buf, size_t len)
 static void fmt_change(const struct ipcm_cmp_row *row, char *buf, size_t len)
 {
     if (row->metric == IPCM_CMP_STATUS)
-        snprintf(buf, len, "%s->%s", status_name(row->base->status), status_name(row->cur->status));
+        snprintf(buf, len, "%s->%s", ipcm_rr_status_name(row->base->status),
+                 ipcm_rr_status_name(row->cur->status));
     else
         snprintf(buf, len, "%+.1f%%", 100.0 * row->change);
 }
@@ -707,8 +711,10 @@ int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
         json_object_set_new(o, "metric", json_string(ipcm_cmp_metric_name(row->metric)));
         json_object_set_new(o, "verdict", json_string(verdict_id(row->verdict)));
         if (row->metric == IPCM_CMP_STATUS) {
-            json_object_set_new(o, "baseline_status", json_string(status_name(row->base->status)));
-            json_object_set_new(o, "current_status", json_string(status_name(row->cur->status)));
+            json_object_set_new(o, "baseline_status",
+                                json_string(ipcm_rr_status_name(row->base->status)));
+            json_object_set_new(o, "current_status",
+                                json_string(ipcm_rr_status_name(row->cur->status)));
         } else {
             json_object_set_new(o, "baseline_median", jnum(row->base_median));
             json_object_set_new(o, "current_median", jnum(row->cur_median));
