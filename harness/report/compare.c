@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mannwhitney.h"
+#include "stats.h"
 
 /*
  * A significant change beyond the threshold still counts on a noisy case when it is
@@ -50,25 +51,6 @@ const char *ipcm_cmp_metric_name(enum ipcm_cmp_metric m)
     return (unsigned)m < IPCM_CMP_NMETRICS ? metric_names[m] : "?";
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n) (n > 0), sorting a copy. NAN when out of memory. */
-static double median_of(const double *v, size_t n)
-{
-    double *s = malloc(n * sizeof(*s)), m;
-    if (!s)
-        return NAN;
-    memcpy(s, v, n * sizeof(*s));
-    qsort(s, n, sizeof(*s), cmp_double);
-    m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
-    free(s);
-    return m;
-}
-
 /*
  * Robust relative spread, 1.4826 MAD / median: the standard deviation a normal sample
  * with this MAD would have, as a fraction of the median. Unlike (max - min) it is not
@@ -78,13 +60,7 @@ static double spread_of(const double *v, size_t n, double med)
 {
     if (n < 3 || med <= 0)
         return 0;
-    double *d = malloc(n * sizeof(*d));
-    if (!d)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        d[i] = fabs(v[i] - med);
-    double mad = median_of(d, n);
-    free(d);
+    double mad = ipcm_stats_mad(v, n);
     return isfinite(mad) ? 1.4826 * mad / med : 0;
 }
 
@@ -200,8 +176,8 @@ static int compare_case(struct ipcm_cmp_report *rep, size_t *cap, const struct i
         row.metric = m;
         row.nbase = bn;
         row.ncur = cn;
-        row.base_median = bn ? median_of(bs, bn) : bsum;
-        row.cur_median = cn ? median_of(cs, cn) : csum;
+        row.base_median = bn ? ipcm_stats_median(bs, bn) : bsum;
+        row.cur_median = cn ? ipcm_stats_median(cs, cn) : csum;
         /* A zero baseline has no relative change; nothing to judge. */
         if (!(row.base_median > 0) || !isfinite(row.cur_median))
             continue;
