@@ -20,6 +20,19 @@
 static struct ipcm_bench_case cases[3];
 static struct ipcm_bench_run run = {cases, 3};
 
+/* count samples with min, p50, p90, p99, p999, max and mean v[0..6]. */
+static void set_latency(struct ipcm_bench_latency *l, uint64_t count, const double v[7])
+{
+    *l = (struct ipcm_bench_latency){.count = count,
+                                     .min = v[0],
+                                     .p50 = v[1],
+                                     .p90 = v[2],
+                                     .p99 = v[3],
+                                     .p999 = v[4],
+                                     .max = v[5],
+                                     .mean = v[6]};
+}
+
 /* Three synthetic cases: throughput ok, latency ok, throughput skipped; converted into
  * the record the way a bench run is (ipcm_bench_record). */
 static void make_record(struct ipcm_results *r)
@@ -57,14 +70,7 @@ static void make_record(struct ipcm_results *r)
     ipcm_stats_summarize(t->bytes_per_s, 5, &t->bytes);
     t->has_latency = true;
     t->latency_kind = "one-way";
-    t->latency = (struct ipcm_bench_latency){.count = 100,
-                                             .min = 1000,
-                                             .p50 = 2000,
-                                             .p90 = 3000,
-                                             .p99 = 4000,
-                                             .p999 = 5000,
-                                             .max = 6000,
-                                             .mean = 2100};
+    set_latency(&t->latency, 100, (const double[7]){1000, 2000, 3000, 4000, 5000, 6000, 2100});
     t->verified.messages = 5000000;
 
     struct ipcm_bench_case *l = &cases[1];
@@ -79,16 +85,10 @@ static void make_record(struct ipcm_results *r)
     l->repetitions = 3;
     l->has_latency = true;
     l->latency_kind = "round-trip";
-    l->latency = (struct ipcm_bench_latency){.count = 3000,
-                                             .min = 40000,
-                                             .p50 = 45000,
-                                             .p90 = 50000,
-                                             .p99 = 60000,
-                                             .p999 = 90000,
-                                             .max = 200000,
-                                             .mean = 46000,
-                                             .p50_samples = {44000, 45000, 46000},
-                                             .p99_samples = {59000, 60000, 61000}};
+    set_latency(&l->latency, 3000,
+                (const double[7]){40000, 45000, 50000, 60000, 90000, 200000, 46000});
+    memcpy(l->latency.p50_samples, (const double[3]){44000, 45000, 46000}, 3 * sizeof(double));
+    memcpy(l->latency.p99_samples, (const double[3]){59000, 60000, 61000}, 3 * sizeof(double));
     l->verified.messages = 3000;
 
     struct ipcm_bench_case *s = &cases[2];

@@ -426,34 +426,27 @@ static void csv_num(FILE *f, double v)
         fputs(",", f);
 }
 
+/* n numeric fields, each empty where the value is missing (!have) or not finite. */
+static void csv_nums(FILE *f, const double *v, size_t n, bool have)
+{
+    for (size_t i = 0; i < n; i++)
+        if (have)
+            csv_num(f, v[i]);
+        else
+            fputc(',', f);
+}
+
 static void csv_summary(FILE *f, const struct ipcm_rr_stat *s)
 {
-    if (!s->present) {
-        fputs(",,,,,,", f);
-        return;
-    }
-    csv_num(f, s->median);
-    csv_num(f, s->min);
-    csv_num(f, s->max);
-    csv_num(f, s->mad);
-    csv_num(f, s->ci_lo);
-    csv_num(f, s->ci_hi);
+    const double v[] = {s->median, s->min, s->max, s->mad, s->ci_lo, s->ci_hi};
+    csv_nums(f, v, 6, s->present);
 }
 
 static void csv_latency(FILE *f, const struct ipcm_rr_latency *l)
 {
+    const double v[] = {l->min, l->p50, l->p90, l->p99, l->p999, l->max, l->mean};
     fprintf(f, ",%s", l->present ? l->kind : "");
-    if (!l->present) {
-        fputs(",,,,,,,", f);
-        return;
-    }
-    csv_num(f, l->min);
-    csv_num(f, l->p50);
-    csv_num(f, l->p90);
-    csv_num(f, l->p99);
-    csv_num(f, l->p999);
-    csv_num(f, l->max);
-    csv_num(f, l->mean);
+    csv_nums(f, v, 7, l->present);
 }
 
 static void csv_row(FILE *f, const struct ipcm_rr_case *c)
