@@ -13,34 +13,53 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "results.h"
 #include "results_read.h"
 
 static struct ipcm_bench_case cases[3];
 static struct ipcm_bench_run run = {cases, 3};
 
-/* Three synthetic cases: throughput ok, latency ok, throughput skipped. */
-static void make_record(struct ipcm_record *r)
+/* count samples with min, p50, p90, p99, p999, max and mean v[0..6]. */
+static void set_latency(struct ipcm_bench_latency *l, uint64_t count, const double v[7])
+{
+    *l = (struct ipcm_bench_latency){.count = count,
+                                     .min = v[0],
+                                     .p50 = v[1],
+                                     .p90 = v[2],
+                                     .p99 = v[3],
+                                     .p999 = v[4],
+                                     .max = v[5],
+                                     .mean = v[6]};
+}
+
+/* Three synthetic cases: throughput ok, latency ok, throughput skipped; converted into
+ * the record the way a bench run is (ipcm_bench_record). */
+static void make_record(struct ipcm_results *r)
 {
     const struct ipcm_backend *pipe = ipcm_backend_find("pipe");
     ck_assert_ptr_nonnull(pipe);
     memset(cases, 0, sizeof(cases));
     ipcm_record_init(r);
-    r->cal[0] = (struct ipcm_calibration){.line_rtt_ns = 66.0, .cpu_a = 0, .cpu_b = 1,
-                                          .memcpy_64k_gbs = 57.0, .stream_64k_gbs = 30.0,
-                                          .raw_pipe_same_ns = 5000,
-                                          .raw_pipe_cross_ns = 40000, .timer_overhead_ns = 20.0,
-                                          .timer_resolution_ns = 1};
-    r->cal[1] = r->cal[0];
-    r->cal[1].line_rtt_ns = 67.0;
-    r->cal[1].memcpy_64k_gbs = 56.0;
-    r->have_end = true;
-    r->run = &run;
+    struct ipcm_calibration *cal = r->calibration.at;
+    cal[0] = (struct ipcm_calibration){.line_rtt_ns = 66.0,
+                                       .cpu_a = 0,
+                                       .cpu_b = 1,
+                                       .memcpy_64k_gbs = 57.0,
+                                       .stream_64k_gbs = 30.0,
+                                       .raw_pipe_same_ns = 5000,
+                                       .raw_pipe_cross_ns = 40000,
+                                       .timer_overhead_ns = 20.0,
+                                       .timer_resolution_ns = 1};
+    cal[1] = cal[0];
+    cal[1].line_rtt_ns = 67.0;
+    cal[1].memcpy_64k_gbs = 56.0;
+    r->calibration.have_end = true;
 
     struct ipcm_bench_case *t = &cases[0];
     t->mode = &ipcm_bench_mode_throughput;
-    t->params = (struct ipcm_bench_params){.be = pipe, .shape = IPCM_SHAPE_QUEUE, .size = 64,
-                                           .producers = 2, .consumers = 2};
+    t->params = (struct ipcm_bench_params){
+        .be = pipe, .shape = IPCM_SHAPE_QUEUE, .size = 64, .producers = 2, .consumers = 2};
     t->status = IPCM_CASE_OK;
     t->repetitions = 5;
     for (int i = 0; i < 5; i++) {
@@ -51,33 +70,34 @@ static void make_record(struct ipcm_record *r)
     ipcm_stats_summarize(t->bytes_per_s, 5, &t->bytes);
     t->has_latency = true;
     t->latency_kind = "one-way";
-    t->latency = (struct ipcm_bench_latency){.count = 100, .min = 1000, .p50 = 2000,
-                                             .p90 = 3000, .p99 = 4000, .p999 = 5000,
-                                             .max = 6000, .mean = 2100};
+    set_latency(&t->latency, 100, (const double[7]){1000, 2000, 3000, 4000, 5000, 6000, 2100});
     t->verified.messages = 5000000;
 
     struct ipcm_bench_case *l = &cases[1];
     l->mode = &ipcm_bench_mode_latency;
-    l->params = (struct ipcm_bench_params){.be = pipe, .shape = IPCM_SHAPE_PIPE, .size = 64,
+    l->params = (struct ipcm_bench_params){.be = pipe,
+                                           .shape = IPCM_SHAPE_PIPE,
+                                           .size = 64,
                                            .placement = IPCM_PLACE_CROSS_CPU,
-                                           .cpus = {0, 1}, .ncpus = 2};
+                                           .cpus = {0, 1},
+                                           .ncpus = 2};
     l->status = IPCM_CASE_OK;
     l->repetitions = 3;
     l->has_latency = true;
     l->latency_kind = "round-trip";
-    l->latency = (struct ipcm_bench_latency){.count = 3000, .min = 40000, .p50 = 45000,
-                                             .p90 = 50000, .p99 = 60000, .p999 = 90000,
-                                             .max = 200000, .mean = 46000,
-                                             .p50_samples = {44000, 45000, 46000},
-                                             .p99_samples = {59000, 60000, 61000}};
+    set_latency(&l->latency, 3000,
+                (const double[7]){40000, 45000, 50000, 60000, 90000, 200000, 46000});
+    memcpy(l->latency.p50_samples, (const double[3]){44000, 45000, 46000}, 3 * sizeof(double));
+    memcpy(l->latency.p99_samples, (const double[3]){59000, 60000, 61000}, 3 * sizeof(double));
     l->verified.messages = 3000;
 
     struct ipcm_bench_case *s = &cases[2];
     s->mode = &ipcm_bench_mode_throughput;
-    s->params = (struct ipcm_bench_params){.be = pipe, .shape = IPCM_SHAPE_QUEUE,
-                                           .size = 1u << 30, .producers = 1, .consumers = 1};
+    s->params = (struct ipcm_bench_params){
+        .be = pipe, .shape = IPCM_SHAPE_QUEUE, .size = 1u << 30, .producers = 1, .consumers = 1};
     s->status = IPCM_CASE_SKIPPED;
     snprintf(s->reason, sizeof(s->reason), "1073741824 B exceeds the largest message, \"x\"");
+    ck_assert_int_eq(ipcm_bench_record(&run, r), 0);
 }
 
 static json_t *field(json_t *o, const char *path)
@@ -90,9 +110,21 @@ static json_t *field(json_t *o, const char *path)
     return o;
 }
 
+/* The reader compare and plot use accepts what we write. */
+static void reader_accepts(const char *path)
+{
+    struct ipcm_results *rr = NULL;
+    char why[256] = "";
+    ck_assert_msg(ipcm_results_load(path, &rr, why, sizeof(why)) == 0, "reader: %s", why);
+    ck_assert_uint_eq(rr->ncases, 3);
+    ck_assert(rr->cases[0].msgs_per_s.present);
+    ck_assert(rr->cases[1].latency_ns.present);
+    ipcm_results_free(rr);
+}
+
 START_TEST(json_round_trips_with_the_schema_fields)
 {
-    struct ipcm_record r;
+    struct ipcm_results r;
     make_record(&r);
     json_t *cfgj = json_pack("{s:s}", "mode", "throughput");
     r.config = cfgj;
@@ -134,9 +166,9 @@ START_TEST(json_round_trips_with_the_schema_fields)
     json_t *cs = field(root, "cases");
     ck_assert_uint_eq(json_array_size(cs), 3);
     json_t *t = json_array_get(cs, 0);
-    const char *keys[] = {"mode", "backend", "shape", "size", "producers", "consumers",
-                          "workers", "placement", "cpus", "status", "reason", "repetitions",
-                          "msgs_per_s", "bytes_per_s", "verified"};
+    const char *keys[] = {"mode",      "backend",     "shape",      "size",        "producers",
+                          "consumers", "workers",     "placement",  "cpus",        "status",
+                          "reason",    "repetitions", "msgs_per_s", "bytes_per_s", "verified"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         ck_assert_msg(json_object_get(t, keys[i]), "cases[0].%s", keys[i]);
     ck_assert_str_eq(json_string_value(field(t, "shape")), "queue");
@@ -163,24 +195,18 @@ START_TEST(json_round_trips_with_the_schema_fields)
     ck_assert(strstr(json_string_value(field(s, "reason")), "exceeds") != NULL);
     ck_assert_ptr_null(json_object_get(s, "msgs_per_s"));
 
-    /* The reader compare and plot use accepts what we write. */
-    struct ipcm_results *rr = NULL;
-    char why[256] = "";
-    ck_assert_msg(ipcm_results_load(path, &rr, why, sizeof(why)) == 0, "reader: %s", why);
-    ck_assert_uint_eq(rr->ncases, 3);
-    ck_assert(rr->cases[0].msgs_per_s.present);
-    ck_assert(rr->cases[1].latency_ns.present);
-    ipcm_results_free(rr);
+    reader_accepts(path);
 
     json_decref(root);
     json_decref(cfgj);
+    ipcm_record_fini(&r);
     unlink(path);
 }
 END_TEST
 
 START_TEST(csv_has_a_header_and_one_row_per_case)
 {
-    struct ipcm_record r;
+    struct ipcm_results r;
     make_record(&r);
     char path[] = "/tmp/ipcm-test-csv-XXXXXX";
     int fd = mkstemp(path);
@@ -209,19 +235,21 @@ START_TEST(csv_has_a_header_and_one_row_per_case)
     }
     fclose(f);
     ck_assert_int_eq(rows, 4);
+    ipcm_record_fini(&r);
     unlink(path);
 }
 END_TEST
 
 START_TEST(ranking_names_the_best_and_the_margin)
 {
-    struct ipcm_record r;
+    struct ipcm_results r;
     make_record(&r);
     struct ipcm_rank rk[8];
-    size_t n = ipcm_record_rank(&run, rk, 8);
+    size_t n = ipcm_record_rank(&r, rk, 8);
     ck_assert_uint_ge(n, 1);
     for (size_t i = 0; i < n; i++)
         ck_assert_str_eq(rk[i].best, "pipe");
+    ipcm_record_fini(&r);
 }
 END_TEST
 
@@ -251,7 +279,8 @@ START_TEST(a_tiny_real_run_verifies_every_message)
         ck_assert_msg(c->status == IPCM_CASE_OK, "case %zu: %s", i, c->reason);
         ck_assert_uint_eq(c->repetitions, 2);
         ck_assert_uint_eq(c->verified.lost + c->verified.duplicated + c->verified.reordered +
-                              c->verified.corrupt, 0);
+                              c->verified.corrupt,
+                          0);
         if (c->mode == &ipcm_bench_mode_throughput)
             ck_assert_uint_eq(c->verified.messages, 2 * 3000);
         else

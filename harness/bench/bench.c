@@ -2,12 +2,14 @@
 /*
  * bench.c - the sweep driver: expands a configuration into cases, runs each through its
  * mode with a warm-up and R timed repetitions, and summarises them. Also the mode table
- * and the verified message format the modes share.
+ * and the verified message format the modes share, and the conversion of a run into the
+ * results record (record.h) that report writes.
  */
 #include "bench.h"
 #include "bench_internal.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,8 +142,8 @@ void ipcm_msg_fill(void *buf, size_t size, unsigned producer, uint64_t seq, uint
     }
 }
 
-int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer,
-                   uint64_t *seq, uint64_t *send_ns)
+int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer, uint64_t *seq,
+                   uint64_t *send_ns)
 {
     const unsigned char *b = buf;
     if (len != size || len < IPCM_MSG_MIN)
@@ -150,8 +152,8 @@ int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer,
     uint64_t ts = 0;
     if (len >= IPCM_MSG_FULL) {
         ts = load64(b + 8);
-        if (tag >> 48 || load64(b + 16) != XXH3_64bits_withSeed(b + 24, msg_hashed(len),
-                                                               tag ^ (ts * 31)))
+        if (tag >> 48 ||
+            load64(b + 16) != XXH3_64bits_withSeed(b + 24, msg_hashed(len), tag ^ (ts * 31)))
             return -EBADMSG;
         if (!msg_verify_full) {
             /* Beyond the hashed start: the per-message word every 256 bytes and the
@@ -234,8 +236,8 @@ static size_t placements(const struct ipcm_bench_config *cfg, const struct ipcm_
             out[0].cpus[0] = cfg->pin[0];
             out[0].cpus[1] = cfg->npin > 1 ? cfg->pin[1] : cfg->pin[0];
             out[0].ncpus = 2;
-            out[0].placement = out[0].cpus[0] == out[0].cpus[1] ? IPCM_PLACE_SAME_CPU
-                                                                : IPCM_PLACE_CROSS_CPU;
+            out[0].placement =
+                out[0].cpus[0] == out[0].cpus[1] ? IPCM_PLACE_SAME_CPU : IPCM_PLACE_CROSS_CPU;
             return 1;
         }
         int a, b;
@@ -362,7 +364,8 @@ static bool case_prepare(const struct ipcm_bench_config *cfg, struct ipcm_bench_
         c->status = IPCM_CASE_SKIPPED;
         snprintf(c->reason, sizeof(c->reason),
                  "%zu B is below the %zu B a verified message needs (producer id, sequence, "
-                 "checksum)", p->size, m->min_size);
+                 "checksum)",
+                 p->size, m->min_size);
         return false;
     }
     if (p->producers > IPCM_MSG_MAX_PRODUCERS ||
@@ -505,10 +508,10 @@ int ipcm_bench_run(const struct ipcm_bench_config *cfg, struct ipcm_bench_run *o
         memset(c, 0, sizeof(*c));
         c->mode = m;
         c->params = plist[i];
-        c->latency_kind = (m->metrics & IPCM_BENCH_METRIC_LATENCY)
-                              ? (c->params.shape == IPCM_SHAPE_PIPE ? "round-trip"
-                                                                    : "one-way-open-loop")
-                              : "one-way";
+        c->latency_kind =
+            (m->metrics & IPCM_BENCH_METRIC_LATENCY)
+                ? (c->params.shape == IPCM_SHAPE_PIPE ? "round-trip" : "one-way-open-loop")
+                : "one-way";
     }
     /*
      * Repetitions are interleaved across the backends of one workload (rep 1 of each
@@ -555,4 +558,124 @@ void ipcm_bench_run_free(struct ipcm_bench_run *r)
     free(r->cases);
     r->cases = NULL;
     r->ncases = 0;
+}
+
+/* ---------------------------------------------------------------- the results record */
+
+/* The key and run facts of a case as the record spells them. */
+static void record_head(const struct ipcm_bench_case *c, struct ipcm_rr_case *o)
+{
+    const struct ipcm_bench_params *p = &c->params;
+    snprintf(o->mode, sizeof(o->mode), "%s", c->mode->name);
+    snprintf(o->backend, sizeof(o->backend), "%s", ipcm_backend_name(p->be));
+    snprintf(o->shape, sizeof(o->shape), "%s", p->shape == IPCM_SHAPE_PIPE ? "pipe" : "queue");
+    o->size = p->size;
+    o->producers = p->producers;
+    o->consumers = p->consumers;
+    o->workers = p->workers;
+    snprintf(o->placement, sizeof(o->placement), "%s", ipcm_bench_placement_name(p->placement));
+    o->status = c->status == IPCM_CASE_OK        ? IPCM_RR_OK
+                : c->status == IPCM_CASE_SKIPPED ? IPCM_RR_SKIPPED
+                                                 : IPCM_RR_FAILED;
+    snprintf(o->reason, sizeof(o->reason), "%s", c->reason);
+    o->repetitions = c->repetitions;
+    /* An unpinned case lists no CPUs, whatever the scheduler chose. */
+    o->ncpus = p->placement == IPCM_PLACE_UNPINNED ? 0 : p->ncpus;
+    memcpy(o->cpus, p->cpus, o->ncpus * sizeof(o->cpus[0]));
+    o->spins = c->spins;
+    o->has_chunk = (c->mode->axes & IPCM_BENCH_AXIS_CHUNKS) != 0;
+    o->chunk = p->chunk;
+    o->rate_per_s = p->rate_per_s;
+    o->messages_per_rep = c->messages_per_rep;
+    o->seconds = c->seconds;
+    o->verify_ns_per_msg = c->verify_ns_per_msg;
+    o->verified =
+        (struct ipcm_rr_verified){c->verified.messages, c->verified.lost, c->verified.duplicated,
+                                  c->verified.reordered, c->verified.corrupt};
+}
+
+/* The metrics the mode reports, once a repetition completed. */
+static int record_metrics(const struct ipcm_bench_case *c, struct ipcm_rr_case *o)
+{
+    unsigned mt = c->mode->metrics, n = c->repetitions;
+    const struct ipcm_bench_latency *l = &c->latency;
+    struct ipcm_rr_latency *ol = &o->latency_ns;
+    if (!n)
+        return 0;
+    if ((mt & IPCM_BENCH_METRIC_MSGS) &&
+        (ipcm_rr_stat_set(&o->msgs_per_s, &c->msgs, c->msgs_per_s, n) < 0 ||
+         ipcm_rr_stat_set(&o->bytes_per_s, &c->bytes, c->bytes_per_s, n) < 0))
+        return -ENOMEM;
+    if ((mt & IPCM_BENCH_METRIC_TASKS) &&
+        ipcm_rr_stat_set(&o->tasks_per_s, &c->tasks, c->tasks_per_s, n) < 0)
+        return -ENOMEM;
+    if (!(mt & (IPCM_BENCH_METRIC_LATENCY | IPCM_BENCH_METRIC_ONEWAY)))
+        return 0;
+    ol->present = true;
+    ol->oneway = !(mt & IPCM_BENCH_METRIC_LATENCY);
+    ol->kind = c->latency_kind;
+    ol->count = l->count;
+    ol->min = l->min, ol->p50 = l->p50, ol->p90 = l->p90, ol->p99 = l->p99;
+    ol->p999 = l->p999, ol->max = l->max, ol->mean = l->mean;
+    if (ipcm_rr_samples_dup(l->p50_samples, n, &ol->p50_samples) < 0)
+        return -ENOMEM;
+    ol->np50 = n;
+    if (ipcm_rr_samples_dup(l->p99_samples, n, &ol->p99_samples) < 0)
+        return -ENOMEM;
+    ol->np99 = n;
+    return 0;
+}
+
+int ipcm_bench_record(const struct ipcm_bench_run *run, struct ipcm_results *r)
+{
+    if (!run->ncases)
+        return 0;
+    struct ipcm_rr_case *v = realloc(r->cases, (r->ncases + run->ncases) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    r->cases = v;
+    for (size_t i = 0; i < run->ncases; i++) {
+        struct ipcm_rr_case *o = &r->cases[r->ncases];
+        memset(o, 0, sizeof(*o));
+        /* Counted first so that ipcm_record_fini releases a half-converted case too. */
+        r->ncases++;
+        record_head(&run->cases[i], o);
+        if (record_metrics(&run->cases[i], o) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static json_t *u64_list(const uint64_t *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_integer((json_int_t)v[i]));
+    return a;
+}
+
+json_t *ipcm_bench_config_json(const struct ipcm_bench_config *cfg, int argc, char **argv)
+{
+    json_t *bes = json_array(), *pin = json_array(), *args = json_array();
+    for (size_t i = 0; i < cfg->nbackends; i++)
+        json_array_append_new(bes, json_string(ipcm_backend_name(cfg->backends[i])));
+    for (size_t i = 0; i < cfg->npin; i++)
+        json_array_append_new(pin, json_integer(cfg->pin[i]));
+    for (int i = 0; argv && i < argc; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    json_t *o = json_pack(
+        "{s:o,s:s,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:I,s:o,s:I,s:f,s:o,s:I}", "argv", args, "mode",
+        cfg->mode, "backends", bes, "sizes", u64_list(cfg->sizes, cfg->nsizes), "producers",
+        u64_list(cfg->producers, cfg->nproducers), "consumers",
+        u64_list(cfg->consumers, cfg->nconsumers), "pairs", cfg->pairs, "workers",
+        u64_list(cfg->workers, cfg->nworkers), "chunks", u64_list(cfg->chunks, cfg->nchunks),
+        "messages", (json_int_t)cfg->messages, "duration_s",
+        cfg->duration_ns ? json_real((double)cfg->duration_ns / 1e9) : json_null(), "repeat",
+        (json_int_t)cfg->repeat, "warmup_s", (double)cfg->warmup_ns / 1e9, "pin", pin, "timeout_ms",
+        (json_int_t)cfg->timeout_ms);
+    if (o && cfg->rate_per_s > 0)
+        json_object_set_new(o, "rate_per_s", json_real(cfg->rate_per_s));
+    if (o)
+        json_object_set_new(o, "verify", json_string(cfg->verify_full ? "full" : "stamps"));
+    return o;
 }

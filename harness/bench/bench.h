@@ -20,13 +20,14 @@
 
 #include "hist.h"
 #include "ipcmark.h"
+#include "record.h"
 #include "stats.h"
 
-#define IPCM_BENCH_MAX_LIST 16    /* items in one sweep list */
+#define IPCM_BENCH_MAX_LIST 16 /* items in one sweep list */
 #define IPCM_BENCH_MAX_BACKENDS 16
-#define IPCM_BENCH_MAX_CPUS 64    /* entries in --pin */
+#define IPCM_BENCH_MAX_CPUS 64 /* entries in --pin */
 #define IPCM_BENCH_MAX_REPEAT 100
-#define IPCM_BENCH_MAX_WORKERS 256 /* producers + consumers (or workers) of one case */
+#define IPCM_BENCH_MAX_WORKERS 256   /* producers + consumers (or workers) of one case */
 #define IPCM_BENCH_MAX_PRODUCERS 255 /* the message header has 8 bits of producer id */
 
 /* Where the workers of a case run (DESIGN.md §6). */
@@ -69,9 +70,9 @@ struct ipcm_bench_config {
     unsigned repeat;      /* timed repetitions (default 5) */
     uint64_t warmup_ns;   /* warm-up run time before the timed repetitions */
     int pin[IPCM_BENCH_MAX_CPUS];
-    size_t npin;             /* 0: unpinned (latency: same-cpu and cross-cpu) */
-    double rate_per_s;       /* > 0: open-loop latency at this send rate */
-    int timeout_ms;          /* worker send/recv deadline; a stuck case fails, never hangs */
+    size_t npin;       /* 0: unpinned (latency: same-cpu and cross-cpu) */
+    double rate_per_s; /* > 0: open-loop latency at this send rate */
+    int timeout_ms;    /* worker send/recv deadline; a stuck case fails, never hangs */
     /* Verify every byte with XXH3 (true), or identity, length and the per-message
      * stamp every 256 bytes (false, the default: PEERS.md pitfall 13, the check must
      * not cost more than the transfer; the receive copy reads every byte anyway). */
@@ -97,8 +98,8 @@ struct ipcm_bench_params {
     size_t size; /* message (or task) size in bytes */
     unsigned producers, consumers, workers, chunk;
     enum ipcm_bench_placement placement;
-    int cpus[IPCM_BENCH_MAX_CPUS]; /* CPU of each worker, in spawn order; -1 unpinned */
-    unsigned ncpus;                /* entries of cpus recorded in the result */
+    int cpus[IPCM_BENCH_MAX_CPUS];  /* CPU of each worker, in spawn order; -1 unpinned */
+    unsigned ncpus;                 /* entries of cpus recorded in the result */
     uint64_t messages, duration_ns; /* one of the two is non-zero */
     double rate_per_s;
     int timeout_ms;
@@ -185,11 +186,11 @@ struct ipcm_bench_case {
     bool has_latency;
     const char *latency_kind; /* "round-trip", "one-way" or "one-way-open-loop" */
     struct ipcm_bench_latency latency;
-    struct ipcm_bench_verified verified; /* summed over the timed repetitions */
+    struct ipcm_bench_verified verified;   /* summed over the timed repetitions */
     uint64_t moved[IPCM_BENCH_MAX_REPEAT]; /* messages (or tasks) of each repetition */
-    uint64_t messages_per_rep;           /* median messages moved per repetition */
-    double verify_ns_per_msg;            /* producer + consumer cost of the checks */
-    double seconds;                      /* wall time the case took, warm-up included */
+    uint64_t messages_per_rep;             /* median messages moved per repetition */
+    double verify_ns_per_msg;              /* producer + consumer cost of the checks */
+    double seconds;                        /* wall time the case took, warm-up included */
 };
 
 /* The result of a run: cases in the order run. */
@@ -207,6 +208,17 @@ struct ipcm_bench_run {
  */
 int ipcm_bench_run(const struct ipcm_bench_config *cfg, struct ipcm_bench_run *out);
 void ipcm_bench_run_free(struct ipcm_bench_run *r);
+
+/*
+ * ipcm_bench_record - append the cases of run to the results record r (record.h), in
+ * the order run, as the writer writes them: key strings, status, summaries and copies of
+ * the per-repetition samples (r owns them; ipcm_record_fini releases them).
+ * Returns 0 or -ENOMEM (r keeps the cases appended so far).
+ */
+int ipcm_bench_record(const struct ipcm_bench_run *run, struct ipcm_results *r);
+/* ipcm_bench_config_json - a configuration as a new JSON object for the record's
+ * "config" (argv may be NULL); NULL on ENOMEM. */
+struct json_t *ipcm_bench_config_json(const struct ipcm_bench_config *cfg, int argc, char **argv);
 
 /*
  * ipcm_bench_verify_cost - nanoseconds per message that writing and hashing a payload of

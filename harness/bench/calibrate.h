@@ -10,22 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ipcm_calibration {
-    double line_rtt_ns;    /* cache-line round trip between two pinned processes; NAN if
-                            * fewer than two CPUs are usable */
-    int cpu_a, cpu_b;      /* the CPUs it was measured between */
-    double memcpy_64k_gbs; /* single-core memcpy of 64 KiB, 1e9 bytes per second */
-    /* 64 KiB records streamed from cpu_a to cpu_b through a minimal spin-only ring in
-     * shared memory, copied in and out: the host's bulk cross-CPU limit right now (it
-     * swings with the host's placement of the vCPUs). NAN with fewer than two CPUs. */
-    double stream_64k_gbs;
-    /* p50 round trip of 8 bytes over two plain blocking pipes, timed by the same code as
-     * the latency mode: the kernel's cheapest blocking hand-off, and with it the
-     * harness's own cost (compare with perf bench sched pipe). NAN if not measured. */
-    double raw_pipe_same_ns, raw_pipe_cross_ns;
-    double timer_overhead_ns;     /* one clock_gettime(CLOCK_MONOTONIC) */
-    uint64_t timer_resolution_ns; /* clock_getres */
-};
+#include "record.h" /* struct ipcm_calibration, filled by ipcm_calibrate */
 
 /*
  * ipcm_calibrate_line_rtt - bounce one cache line between two child processes pinned to

@@ -3,6 +3,8 @@
  * cmd_bench.c - `ipcmark bench`: parse the sweep, calibrate, run the engine, print the
  * table and write JSON/CSV; also the short benchmark of the default `ipcmark` run.
  */
+#include "bench.h"
+#include "calibrate.h"
 #include "cli.h"
 #include "results.h"
 
@@ -301,35 +303,38 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
     return 0;
 }
 
-static void print_calibration(const struct ipcm_record *r, FILE *f)
+static void print_calibration(const struct ipcm_results *r, FILE *f)
 {
-    const struct ipcm_calibration *s = &r->cal[0], *e = &r->cal[1];
+    const struct ipcm_calibration *s = &r->calibration.at[0], *e = &r->calibration.at[1];
+    bool end = r->calibration.have_end;
     char why[128];
-    fprintf(f, "host limits at start: cache-line round trip %.0f ns (cpu %d<->%d), memcpy "
-               "64 KiB %.1f GB/s, cross-CPU stream 64 KiB %.1f GB/s, clock read %.0f ns",
+    fprintf(f,
+            "host limits at start: cache-line round trip %.0f ns (cpu %d<->%d), memcpy "
+            "64 KiB %.1f GB/s, cross-CPU stream 64 KiB %.1f GB/s, clock read %.0f ns",
             s->line_rtt_ns, s->cpu_a, s->cpu_b, s->memcpy_64k_gbs, s->stream_64k_gbs,
             s->timer_overhead_ns);
-    if (r->have_end)
+    if (end)
         fprintf(f, "; at end: %.0f ns, %.1f GB/s, %.1f GB/s", e->line_rtt_ns, e->memcpy_64k_gbs,
                 e->stream_64k_gbs);
     fputc('\n', f);
-    fprintf(f, "raw blocking pipe round trip (8 B, same timing code, p50): one CPU %.2f us, "
-               "two CPUs %.2f us",
+    fprintf(f,
+            "raw blocking pipe round trip (8 B, same timing code, p50): one CPU %.2f us, "
+            "two CPUs %.2f us",
             s->raw_pipe_same_ns / 1e3, s->raw_pipe_cross_ns / 1e3);
-    if (r->have_end)
+    if (end)
         fprintf(f, "; at end: %.2f us, %.2f us", e->raw_pipe_same_ns / 1e3,
                 e->raw_pipe_cross_ns / 1e3);
     fputc('\n', f);
-    if (isnan(s->line_rtt_ns) || (r->have_end && isnan(e->line_rtt_ns)))
+    if (isnan(s->line_rtt_ns) || (end && isnan(e->line_rtt_ns)))
         fputs("(nan: not measurable, e.g. fewer than 2 CPUs or one was busy)\n", f);
-    if (s->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS ||
-        (r->have_end && e->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS))
+    if (ipcm_record_busy(r))
         fprintf(f, "WARNING: other work held a CPU while this host was calibrated (a cache-line "
                    "round trip took microseconds); every figure of this run is unreliable\n");
     double others, steal;
     if (ipcm_record_load(r, &others, &steal)) {
-        fprintf(f, "other work on this host during the run: %.0f%% of all CPU time, steal %.0f%%, "
-                   "load average %.1f -> %.1f\n",
+        fprintf(f,
+                "other work on this host during the run: %.0f%% of all CPU time, steal %.0f%%, "
+                "load average %.1f -> %.1f\n",
                 others, steal, r->load[0].loadavg_1m, r->load[1].loadavg_1m);
         if (others > 10 || steal > 5)
             fprintf(f, "WARNING: the host was shared while we measured; expect run-to-run "
@@ -347,7 +352,7 @@ static int count_failed(const struct ipcm_bench_run *run)
     return n;
 }
 
-static int write_outputs(const struct ipcm_record *res, const char *json, const char *csv)
+static int write_outputs(const struct ipcm_results *res, const char *json, const char *csv)
 {
     int r, code = IPCM_EXIT_OK;
     if (json && (r = ipcm_record_write_json(res, json)) < 0) {
@@ -359,6 +364,23 @@ static int write_outputs(const struct ipcm_record *res, const char *json, const 
         code = IPCM_EXIT_ENV;
     }
     return code;
+}
+
+/* Before the run: the host, its load and its calibration at the start. */
+static void record_begin(struct ipcm_results *res)
+{
+    ipcm_record_init(res);
+    ipcm_load_sample(&res->load[0]);
+    ipcm_calibrate(&res->calibration.at[0]);
+}
+
+/* After the run: calibration and load at the end, the cases into the record. */
+static int record_end(struct ipcm_results *res, const struct ipcm_bench_run *run)
+{
+    ipcm_calibrate(&res->calibration.at[1]);
+    ipcm_load_sample(&res->load[1]);
+    res->calibration.have_end = true;
+    return ipcm_bench_record(run, res);
 }
 
 int ipcm_cmd_bench(int argc, char **argv)
@@ -374,22 +396,19 @@ int ipcm_cmd_bench(int argc, char **argv)
     if (isatty(STDERR_FILENO))
         cfg.progress = progress;
 
-    struct ipcm_record res;
+    struct ipcm_results res;
     struct ipcm_bench_run run = {0};
-    ipcm_record_init(&res);
-    ipcm_load_sample(&res.load[0]);
-    ipcm_calibrate(&res.cal[0]);
+    record_begin(&res);
     r = ipcm_bench_run(&cfg, &run);
+    if (r == 0)
+        r = record_end(&res, &run);
     if (r < 0) {
         fprintf(stderr, "ipcmark bench: %s\n", ipcm_strerror(r));
+        ipcm_record_fini(&res);
         ipcm_bench_run_free(&run);
         return IPCM_EXIT_ENV;
     }
-    ipcm_calibrate(&res.cal[1]);
-    ipcm_load_sample(&res.load[1]);
-    res.have_end = true;
-    res.config = ipcm_config_json(&cfg, argc, argv);
-    res.run = &run;
+    res.config = ipcm_bench_config_json(&cfg, argc, argv);
     ipcm_record_print_table(&res, stdout);
     print_calibration(&res, stdout);
     int code = write_outputs(&res, json, csv);
@@ -399,6 +418,7 @@ int ipcm_cmd_bench(int argc, char **argv)
         code = IPCM_EXIT_FAIL;
     }
     json_decref(res.config);
+    ipcm_record_fini(&res);
     ipcm_bench_run_free(&run);
     return code;
 }
@@ -421,10 +441,10 @@ static const char *rank_value(const struct ipcm_rank *k, double v, char *buf, si
     return buf;
 }
 
-static void print_ranking(const struct ipcm_bench_run *run)
+static void print_ranking(const struct ipcm_results *res)
 {
     struct ipcm_rank rk[8];
-    size_t n = ipcm_record_rank(run, rk, 8);
+    size_t n = ipcm_record_rank(res, rk, 8);
     char a[32], b[32];
     printf("\nbest backend on this host (medians; 'clear': the 95%% intervals do not overlap;\n"
            "'spins': the winner spins before it sleeps, holding a CPU while it waits)\n");
@@ -445,7 +465,7 @@ static void print_ranking(const struct ipcm_bench_run *run)
 int ipcm_cmd_bench_default(char *json_path, size_t len)
 {
     struct ipcm_bench_config lat, tp;
-    struct ipcm_record res;
+    struct ipcm_results res;
     struct ipcm_bench_run run = {0};
     char stamp[32], json[96], csv[96];
 
@@ -470,26 +490,24 @@ int ipcm_cmd_bench_default(char *json_path, size_t len)
     if (isatty(STDERR_FILENO))
         lat.progress = tp.progress = progress;
 
-    ipcm_record_init(&res);
-    ipcm_load_sample(&res.load[0]);
-    ipcm_calibrate(&res.cal[0]);
+    record_begin(&res);
     int r = ipcm_bench_run(&lat, &run);
     if (r == 0)
         r = ipcm_bench_run(&tp, &run);
+    if (r == 0)
+        r = record_end(&res, &run);
     if (r < 0) {
         fprintf(stderr, "ipcmark: bench: %s\n", ipcm_strerror(r));
+        ipcm_record_fini(&res);
         ipcm_bench_run_free(&run);
         return IPCM_EXIT_ENV;
     }
-    ipcm_calibrate(&res.cal[1]);
-    ipcm_load_sample(&res.load[1]);
-    res.have_end = true;
-    res.config = json_pack("{s:s,s:[o,o]}", "suite", "default", "runs",
-                           ipcm_config_json(&lat, 0, NULL), ipcm_config_json(&tp, 0, NULL));
-    res.run = &run;
+    res.config =
+        json_pack("{s:s,s:[o,o]}", "suite", "default", "runs",
+                  ipcm_bench_config_json(&lat, 0, NULL), ipcm_bench_config_json(&tp, 0, NULL));
     ipcm_record_print_table(&res, stdout);
     print_calibration(&res, stdout);
-    print_ranking(&run);
+    print_ranking(&res);
 
     time_t t = time(NULL);
     struct tm tm;
@@ -511,6 +529,7 @@ int ipcm_cmd_bench_default(char *json_path, size_t len)
     if (count_failed(&run))
         code = IPCM_EXIT_FAIL;
     json_decref(res.config);
+    ipcm_record_fini(&res);
     ipcm_bench_run_free(&run);
     return code;
 }

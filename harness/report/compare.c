@@ -9,10 +9,12 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mannwhitney.h"
+#include "stats.h"
 
 /*
  * A significant change beyond the threshold still counts on a noisy case when it is
@@ -49,25 +51,6 @@ const char *ipcm_cmp_metric_name(enum ipcm_cmp_metric m)
     return (unsigned)m < IPCM_CMP_NMETRICS ? metric_names[m] : "?";
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n) (n > 0), sorting a copy. NAN when out of memory. */
-static double median_of(const double *v, size_t n)
-{
-    double *s = malloc(n * sizeof(*s)), m;
-    if (!s)
-        return NAN;
-    memcpy(s, v, n * sizeof(*s));
-    qsort(s, n, sizeof(*s), cmp_double);
-    m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
-    free(s);
-    return m;
-}
-
 /*
  * Robust relative spread, 1.4826 MAD / median: the standard deviation a normal sample
  * with this MAD would have, as a fraction of the median. Unlike (max - min) it is not
@@ -77,13 +60,7 @@ static double spread_of(const double *v, size_t n, double med)
 {
     if (n < 3 || med <= 0)
         return 0;
-    double *d = malloc(n * sizeof(*d));
-    if (!d)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        d[i] = fabs(v[i] - med);
-    double mad = median_of(d, n);
-    free(d);
+    double mad = ipcm_stats_mad(v, n);
     return isfinite(mad) ? 1.4826 * mad / med : 0;
 }
 
@@ -199,8 +176,8 @@ static int compare_case(struct ipcm_cmp_report *rep, size_t *cap, const struct i
         row.metric = m;
         row.nbase = bn;
         row.ncur = cn;
-        row.base_median = bn ? median_of(bs, bn) : bsum;
-        row.cur_median = cn ? median_of(cs, cn) : csum;
+        row.base_median = bn ? ipcm_stats_median(bs, bn) : bsum;
+        row.cur_median = cn ? ipcm_stats_median(cs, cn) : csum;
         /* A zero baseline has no relative change; nothing to judge. */
         if (!(row.base_median > 0) || !isfinite(row.cur_median))
             continue;
@@ -232,9 +209,13 @@ static const struct ipcm_rr_case **sorted_cases(const struct ipcm_results *r)
     return v;
 }
 
-/* A run's value of one calibration figure: the mean of its start and end (NAN: none). */
-static double cal_value(const double v[2])
+/* A run's value of one calibration figure (at byte offset off of struct
+ * ipcm_calibration): the mean of its start and end (NAN: none). */
+static double cal_value(const struct ipcm_rr_calibration *cal, size_t off)
 {
+    double v[2];
+    for (int i = 0; i < 2; i++)
+        memcpy(&v[i], (const char *)&cal->at[i] + off, sizeof(v[i]));
     if (isfinite(v[0]) && isfinite(v[1]))
         return (v[0] + v[1]) / 2;
     return isfinite(v[0]) ? v[0] : v[1];
@@ -267,13 +248,15 @@ static void check_machine(struct ipcm_cmp_report *rep)
     const struct {
         const char *what, *unit;
         int digits; /* after the point */
-        const double *bv, *cv;
+        size_t off; /* of the figure in struct ipcm_calibration */
     } fig[] = {
-        {"cache-line round trip", "ns", 0, b->line_rtt_ns, c->line_rtt_ns},
-        {"memcpy 64 KiB", "GB/s", 1, b->memcpy_64k_gbs, c->memcpy_64k_gbs},
-        {"cross-CPU stream 64 KiB", "GB/s", 1, b->stream_64k_gbs, c->stream_64k_gbs},
-        {"raw pipe round trip on one CPU", "ns", 0, b->raw_pipe_same_ns, c->raw_pipe_same_ns},
-        {"raw pipe round trip across CPUs", "ns", 0, b->raw_pipe_cross_ns, c->raw_pipe_cross_ns},
+        {"cache-line round trip", "ns", 0, offsetof(struct ipcm_calibration, line_rtt_ns)},
+        {"memcpy 64 KiB", "GB/s", 1, offsetof(struct ipcm_calibration, memcpy_64k_gbs)},
+        {"cross-CPU stream 64 KiB", "GB/s", 1, offsetof(struct ipcm_calibration, stream_64k_gbs)},
+        {"raw pipe round trip on one CPU", "ns", 0,
+         offsetof(struct ipcm_calibration, raw_pipe_same_ns)},
+        {"raw pipe round trip across CPUs", "ns", 0,
+         offsetof(struct ipcm_calibration, raw_pipe_cross_ns)},
     };
     char *why = rep->machine_why;
     size_t len = sizeof(rep->machine_why);
@@ -281,7 +264,7 @@ static void check_machine(struct ipcm_cmp_report *rep)
     why[0] = '\0';
     if (b->present && c->present)
         for (size_t i = 0; i < sizeof(fig) / sizeof(fig[0]); i++) {
-            double x = cal_value(fig[i].bv), y = cal_value(fig[i].cv);
+            double x = cal_value(b, fig[i].off), y = cal_value(c, fig[i].off);
             if (!(x > 0) || !isfinite(y) || !(fabs(y - x) / x > rep->opts.threshold))
                 continue;
             why_append(why, len, "%s %.*f %s in the baseline, %.*f %s now (%+.0f%%)", fig[i].what,
@@ -394,11 +377,6 @@ static const char *fmt_value(enum ipcm_cmp_metric m, double v, char *buf, size_t
     return buf;
 }
 
-static const char *status_name(enum ipcm_rr_status s)
-{
-    return s == IPCM_RR_OK ? "ok" : s == IPCM_RR_SKIPPED ? "skipped" : "failed";
-}
-
 /* Order of rows in the markdown: what needs attention first. */
 static int verdict_rank(enum ipcm_cmp_verdict v)
 {
@@ -423,11 +401,12 @@ static void summary_line(const struct ipcm_cmp_report *rep, char *buf, size_t le
              rep->count[IPCM_V_SKIPPED], rep->nadded, rep->nmissing);
 }
 
+/* The reader cuts host text to IPCM_RR_TEXT_LEN - 1 characters; the precision says so. */
 static void describe(const struct ipcm_results *r, const char *label, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s (%s; %s, %ld CPUs, kernel %s)", label ? label : "-",
+    snprintf(buf, len, "%s (%s; %s, %ld CPUs, kernel %.*s)", label ? label : "-",
              r->created_utc[0] ? r->created_utc : "date unknown",
-             r->cpu_model[0] ? r->cpu_model : "CPU unknown", r->cpus_online,
+             r->cpu_model[0] ? r->cpu_model : "CPU unknown", r->cpus_online, IPCM_RR_TEXT_LEN - 1,
              r->kernel[0] ? r->kernel : "unknown");
 }
 
@@ -476,7 +455,8 @@ static void fmt_p(const struct ipcm_cmp_row *row, char *buf, size_t len)
 static void fmt_change(const struct ipcm_cmp_row *row, char *buf, size_t len)
 {
     if (row->metric == IPCM_CMP_STATUS)
-        snprintf(buf, len, "%s->%s", status_name(row->base->status), status_name(row->cur->status));
+        snprintf(buf, len, "%s->%s", ipcm_rr_status_name(row->base->status),
+                 ipcm_rr_status_name(row->cur->status));
     else
         snprintf(buf, len, "%+.1f%%", 100.0 * row->change);
 }
@@ -707,8 +687,10 @@ int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
         json_object_set_new(o, "metric", json_string(ipcm_cmp_metric_name(row->metric)));
         json_object_set_new(o, "verdict", json_string(verdict_id(row->verdict)));
         if (row->metric == IPCM_CMP_STATUS) {
-            json_object_set_new(o, "baseline_status", json_string(status_name(row->base->status)));
-            json_object_set_new(o, "current_status", json_string(status_name(row->cur->status)));
+            json_object_set_new(o, "baseline_status",
+                                json_string(ipcm_rr_status_name(row->base->status)));
+            json_object_set_new(o, "current_status",
+                                json_string(ipcm_rr_status_name(row->cur->status)));
         } else {
             json_object_set_new(o, "baseline_median", jnum(row->base_median));
             json_object_set_new(o, "current_median", jnum(row->cur_median));

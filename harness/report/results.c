@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "ipcmark.h"
+
 #ifndef IPCM_GIT
 #define IPCM_GIT "unknown"
 #endif
@@ -75,17 +78,18 @@ static void read_cpu_model(char *buf, size_t len)
     fclose(f);
 }
 
-int ipcm_host_read(struct ipcm_host *h)
+int ipcm_host_read(struct ipcm_results *h)
 {
     struct utsname u;
     cpu_set_t set;
-    memset(h, 0, sizeof(*h));
+    h->hostname[0] = h->kernel[0] = h->governor[0] = '\0';
+    memset(&h->limits, 0, sizeof(h->limits));
     if (uname(&u) == 0) {
         snprintf(h->hostname, sizeof(h->hostname), "%.63s", u.nodename);
         snprintf(h->kernel, sizeof(h->kernel), "%s %s %s %s", u.sysname, u.release, u.version,
                  u.machine);
     }
-    read_cpu_model(h->cpu_model, sizeof(h->cpu_model));
+    read_cpu_model(h->cpu_model, 128); /* the width the writer has always used */
     h->cpus_online = sysconf(_SC_NPROCESSORS_ONLN);
     h->cpus_allowed = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : -1;
     read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", h->governor,
@@ -117,8 +121,8 @@ int ipcm_load_sample(struct ipcm_load_sample *s)
     if (!f)
         return -errno;
     /* cpu user nice system idle iowait irq softirq steal guest guest_nice */
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
     fclose(f);
     if (n < 8 || hz <= 0)
         return -EIO;
@@ -132,8 +136,9 @@ int ipcm_load_sample(struct ipcm_load_sample *s)
     if (getrusage(RUSAGE_SELF, &self) == 0 && getrusage(RUSAGE_CHILDREN, &kids) == 0)
         s->own_s = (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
                             kids.ru_stime.tv_sec) +
-                   (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec +
-                            kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
+                   (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+                            kids.ru_stime.tv_usec) /
+                       1e6;
     f = fopen("/proc/loadavg", "r");
     if (f) {
         if (fscanf(f, "%lf", &s->loadavg_1m) != 1)
@@ -143,7 +148,7 @@ int ipcm_load_sample(struct ipcm_load_sample *s)
     return 0;
 }
 
-bool ipcm_record_load(const struct ipcm_record *r, double *others_pct, double *steal_pct)
+bool ipcm_record_load(const struct ipcm_results *r, double *others_pct, double *steal_pct)
 {
     const struct ipcm_load_sample *l0 = &r->load[0], *l1 = &r->load[1];
     if (!(l0->total_s > 0 && l1->total_s > l0->total_s))
@@ -155,19 +160,22 @@ bool ipcm_record_load(const struct ipcm_record *r, double *others_pct, double *s
     return true;
 }
 
-int ipcm_record_init(struct ipcm_record *r)
+int ipcm_record_init(struct ipcm_results *r)
 {
     memset(r, 0, sizeof(*r));
-    ipcm_host_read(&r->host);
+    ipcm_host_read(r);
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(r->created_utc, sizeof(r->created_utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    r->cal[0].line_rtt_ns = r->cal[1].line_rtt_ns = NAN;
-    r->cal[0].memcpy_64k_gbs = r->cal[1].memcpy_64k_gbs = NAN;
-    r->cal[0].stream_64k_gbs = r->cal[1].stream_64k_gbs = NAN;
-    r->cal[0].raw_pipe_same_ns = r->cal[1].raw_pipe_same_ns = NAN;
-    r->cal[0].raw_pipe_cross_ns = r->cal[1].raw_pipe_cross_ns = NAN;
+    snprintf(r->schema, sizeof(r->schema), "%s", IPCM_RESULTS_SCHEMA);
+    snprintf(r->tool_version, sizeof(r->tool_version), "%s", IPCM_VERSION);
+    snprintf(r->tool_git, sizeof(r->tool_git), "%s", IPCM_GIT);
+    for (int i = 0; i < 2; i++) {
+        struct ipcm_calibration *c = &r->calibration.at[i];
+        c->line_rtt_ns = c->memcpy_64k_gbs = c->stream_64k_gbs = NAN;
+        c->raw_pipe_same_ns = c->raw_pipe_cross_ns = NAN;
+    }
     return 0;
 }
 
@@ -176,19 +184,19 @@ static bool moved(double a, double b)
     return isfinite(a) && isfinite(b) && a > 0 && b > 0 && (a / b > 1.25 || b / a > 1.25);
 }
 
-bool ipcm_record_calibration_changed(const struct ipcm_record *r, char *why, size_t len)
+bool ipcm_record_calibration_changed(const struct ipcm_results *r, char *why, size_t len)
 {
-    if (!r->have_end)
+    if (!r->calibration.have_end)
         return false;
-    const struct ipcm_calibration *s = &r->cal[0], *e = &r->cal[1];
+    const struct ipcm_calibration *s = &r->calibration.at[0], *e = &r->calibration.at[1];
     if (moved(s->line_rtt_ns, e->line_rtt_ns)) {
-        snprintf(why, len, "cache-line round trip %.0f ns at start, %.0f ns at end",
-                 s->line_rtt_ns, e->line_rtt_ns);
+        snprintf(why, len, "cache-line round trip %.0f ns at start, %.0f ns at end", s->line_rtt_ns,
+                 e->line_rtt_ns);
         return true;
     }
     if (moved(s->memcpy_64k_gbs, e->memcpy_64k_gbs)) {
-        snprintf(why, len, "memcpy 64 KiB %.1f GB/s at start, %.1f GB/s at end",
-                 s->memcpy_64k_gbs, e->memcpy_64k_gbs);
+        snprintf(why, len, "memcpy 64 KiB %.1f GB/s at start, %.1f GB/s at end", s->memcpy_64k_gbs,
+                 e->memcpy_64k_gbs);
         return true;
     }
     if (moved(s->stream_64k_gbs, e->stream_64k_gbs)) {
@@ -197,6 +205,13 @@ bool ipcm_record_calibration_changed(const struct ipcm_record *r, char *why, siz
         return true;
     }
     return false;
+}
+
+bool ipcm_record_busy(const struct ipcm_results *r)
+{
+    const struct ipcm_rr_calibration *c = &r->calibration;
+    return c->at[0].line_rtt_ns > IPCM_BUSY_LINE_RTT_NS ||
+           (c->have_end && c->at[1].line_rtt_ns > IPCM_BUSY_LINE_RTT_NS);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -216,56 +231,66 @@ static json_t *jpair(double a, double b, bool have_b)
     return json_pack("[o,o]", jreal(a), have_b ? jreal(b) : json_null());
 }
 
-static json_t *host_json(const struct ipcm_record *r)
+static json_t *limits_json(const struct ipcm_host_limits *l)
 {
-    const struct ipcm_host *h = &r->host;
-    const struct ipcm_host_limits *l = &h->limits;
-    const struct ipcm_calibration *s = &r->cal[0], *e = &r->cal[1];
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pipe_buf",
+                     jlong(l->pipe_buf), "pipe_max_size", jlong(l->pipe_max_size),
+                     "pipe_user_pages_soft", jlong(l->pipe_user_pages_soft), "mqueue_msg_max",
+                     jlong(l->mqueue_msg_max), "mqueue_msgsize_max", jlong(l->mqueue_msgsize_max),
+                     "mqueue_msg_default", jlong(l->mqueue_msg_default), "mqueue_msgsize_default",
+                     jlong(l->mqueue_msgsize_default), "mqueue_queues_max",
+                     jlong(l->mqueue_queues_max), "wmem_max", jlong(l->wmem_max), "wmem_default",
+                     jlong(l->wmem_default), "rmem_max", jlong(l->rmem_max), "rmem_default",
+                     jlong(l->rmem_default));
+}
+
+/* host.calibration; changed and busy are judged here, from the two ends. */
+static json_t *calibration_json(const struct ipcm_results *r)
+{
+    const struct ipcm_calibration *s = &r->calibration.at[0], *e = &r->calibration.at[1];
+    bool end = r->calibration.have_end;
     char why[128] = "";
     bool changed = ipcm_record_calibration_changed(r, why, sizeof(why));
-
-    json_t *limits = json_pack(
-        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pipe_buf", jlong(l->pipe_buf),
-        "pipe_max_size", jlong(l->pipe_max_size), "pipe_user_pages_soft",
-        jlong(l->pipe_user_pages_soft), "mqueue_msg_max", jlong(l->mqueue_msg_max),
-        "mqueue_msgsize_max", jlong(l->mqueue_msgsize_max), "mqueue_msg_default",
-        jlong(l->mqueue_msg_default), "mqueue_msgsize_default", jlong(l->mqueue_msgsize_default),
-        "mqueue_queues_max", jlong(l->mqueue_queues_max), "wmem_max", jlong(l->wmem_max),
-        "wmem_default", jlong(l->wmem_default), "rmem_max", jlong(l->rmem_max), "rmem_default",
-        jlong(l->rmem_default));
-    bool busy = s->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS ||
-                (r->have_end && e->line_rtt_ns > IPCM_BUSY_LINE_RTT_NS);
-    json_t *cal = json_pack(
+    return json_pack(
         "{s:o,s:o,s:o,s:o,s:o,s:o,s:[i,i],s:b,s:s,s:b}", "line_rtt_ns",
-        jpair(s->line_rtt_ns, e->line_rtt_ns, r->have_end), "memcpy_64k_gbs",
-        jpair(s->memcpy_64k_gbs, e->memcpy_64k_gbs, r->have_end), "stream_64k_gbs",
-        jpair(s->stream_64k_gbs, e->stream_64k_gbs, r->have_end), "raw_pipe_rtt_same_cpu_ns",
-        jpair(s->raw_pipe_same_ns, e->raw_pipe_same_ns, r->have_end),
-        "raw_pipe_rtt_cross_cpu_ns", jpair(s->raw_pipe_cross_ns, e->raw_pipe_cross_ns, r->have_end),
-        "timer_overhead_ns",
-        jpair(s->timer_overhead_ns, e->timer_overhead_ns, r->have_end), "line_cpus", s->cpu_a,
-        s->cpu_b, "changed", changed, "changed_reason", why, "busy", busy);
+        jpair(s->line_rtt_ns, e->line_rtt_ns, end), "memcpy_64k_gbs",
+        jpair(s->memcpy_64k_gbs, e->memcpy_64k_gbs, end), "stream_64k_gbs",
+        jpair(s->stream_64k_gbs, e->stream_64k_gbs, end), "raw_pipe_rtt_same_cpu_ns",
+        jpair(s->raw_pipe_same_ns, e->raw_pipe_same_ns, end), "raw_pipe_rtt_cross_cpu_ns",
+        jpair(s->raw_pipe_cross_ns, e->raw_pipe_cross_ns, end), "timer_overhead_ns",
+        jpair(s->timer_overhead_ns, e->timer_overhead_ns, end), "line_cpus", s->cpu_a, s->cpu_b,
+        "changed", changed, "changed_reason", why, "busy", ipcm_record_busy(r));
+}
+
+/* host.backends: what this build has, and each one's limits on this host. */
+static json_t *backends_json(void)
+{
     json_t *backends = json_array();
     for (size_t i = 0; i < ipcm_backend_count(); i++) {
         const struct ipcm_backend *be = ipcm_backend_at(i);
         struct ipcm_limits lim;
         if (ipcm_backend_limits(be, &lim) < 0)
-            json_array_append_new(backends, json_pack("{s:s,s:b}", "name",
-                                                      ipcm_backend_name(be), "available", 0));
+            json_array_append_new(
+                backends, json_pack("{s:s,s:b}", "name", ipcm_backend_name(be), "available", 0));
         else
             json_array_append_new(
-                backends, json_pack("{s:s,s:b,s:I,s:s,s:I,s:I,s:b}", "name",
-                                    ipcm_backend_name(be), "available", 1, "max_msg",
-                                    (json_int_t)lim.max_msg, "max_msg_source",
-                                    lim.max_msg_source, "max_depth", (json_int_t)lim.max_depth,
-                                    "buffer_bytes", (json_int_t)lim.buffer_bytes, "spins",
-                                    (ipcm_backend_caps(be) & IPCM_CAP_SPINS) != 0));
+                backends,
+                json_pack("{s:s,s:b,s:I,s:s,s:I,s:I,s:b}", "name", ipcm_backend_name(be),
+                          "available", 1, "max_msg", (json_int_t)lim.max_msg, "max_msg_source",
+                          lim.max_msg_source, "max_depth", (json_int_t)lim.max_depth,
+                          "buffer_bytes", (json_int_t)lim.buffer_bytes, "spins",
+                          (ipcm_backend_caps(be) & IPCM_CAP_SPINS) != 0));
     }
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "hostname", h->hostname,
-                          "kernel", h->kernel, "cpu_model", h->cpu_model, "cpus_online",
-                          (json_int_t)h->cpus_online, "cpus_allowed",
-                          (json_int_t)h->cpus_allowed, "governor", h->governor, "limits",
-                          limits, "calibration", cal, "backends", backends);
+    return backends;
+}
+
+static json_t *host_json(const struct ipcm_results *r)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "hostname", r->hostname,
+                          "kernel", r->kernel, "cpu_model", r->cpu_model, "cpus_online",
+                          (json_int_t)r->cpus_online, "cpus_allowed", (json_int_t)r->cpus_allowed,
+                          "governor", r->governor, "limits", limits_json(&r->limits), "calibration",
+                          calibration_json(r), "backends", backends_json());
     double others, steal;
     if (o && ipcm_record_load(r, &others, &steal)) {
         const struct ipcm_load_sample *l0 = &r->load[0], *l1 = &r->load[1];
@@ -273,153 +298,115 @@ static json_t *host_json(const struct ipcm_record *r)
         json_object_set_new(o, "load",
                             json_pack("{s:o,s:o,s:o,s:[o,o]}", "others_pct", jreal(others),
                                       "own_pct", jreal(own), "steal_pct", jreal(steal),
-                                      "loadavg_1m", jreal(l0->loadavg_1m),
-                                      jreal(l1->loadavg_1m)));
+                                      "loadavg_1m", jreal(l0->loadavg_1m), jreal(l1->loadavg_1m)));
     }
     return o;
 }
 
-static json_t *summary_json(const struct ipcm_summary *s, const double *samples, unsigned n)
+static json_t *samples_json(const double *v, size_t n)
 {
     json_t *arr = json_array();
-    for (unsigned i = 0; i < n; i++)
-        json_array_append_new(arr, jreal(samples[i]));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, jreal(v[i]));
+    return arr;
+}
+
+static json_t *stat_json(const struct ipcm_rr_stat *s)
+{
     return json_pack("{s:o,s:o,s:o,s:o,s:[o,o],s:o,s:o}", "median", jreal(s->median), "min",
                      jreal(s->min), "max", jreal(s->max), "mad", jreal(s->mad), "ci95",
-                     jreal(s->ci_lo), jreal(s->ci_hi), "ci_level", jreal(s->ci_level),
-                     "samples", arr);
+                     jreal(s->ci_lo), jreal(s->ci_hi), "ci_level", jreal(s->ci_level), "samples",
+                     samples_json(s->samples, s->nsamples));
 }
 
-static json_t *latency_json(const struct ipcm_bench_case *c)
+static json_t *latency_json(const struct ipcm_rr_latency *l)
 {
-    const struct ipcm_bench_latency *l = &c->latency;
-    json_t *arr = json_array(), *a99 = json_array();
-    for (unsigned i = 0; i < c->repetitions; i++) {
-        json_array_append_new(arr, jreal(l->p50_samples[i]));
-        json_array_append_new(a99, jreal(l->p99_samples[i]));
-    }
-    return json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "kind", c->latency_kind,
-                     "count", (json_int_t)l->count, "min", jreal(l->min), "p50", jreal(l->p50),
-                     "p90", jreal(l->p90), "p99", jreal(l->p99), "p999", jreal(l->p999), "max",
-                     jreal(l->max), "mean", jreal(l->mean), "p50_samples", arr, "p99_samples", a99);
+    return json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "kind", l->kind, "count",
+                     (json_int_t)l->count, "min", jreal(l->min), "p50", jreal(l->p50), "p90",
+                     jreal(l->p90), "p99", jreal(l->p99), "p999", jreal(l->p999), "max",
+                     jreal(l->max), "mean", jreal(l->mean), "p50_samples",
+                     samples_json(l->p50_samples, l->np50), "p99_samples",
+                     samples_json(l->p99_samples, l->np99));
 }
 
-json_t *ipcm_case_json(const struct ipcm_record *r, const struct ipcm_bench_case *c)
+/* The key, status and run facts of a case: the fields every case has. */
+static json_t *case_head_json(const struct ipcm_rr_case *c)
 {
-    const struct ipcm_bench_params *p = &c->params;
-    const struct ipcm_bench_mode *m = c->mode;
     json_t *cpus = json_array();
-    if (p->placement != IPCM_PLACE_UNPINNED)
-        for (unsigned i = 0; i < p->ncpus; i++)
-            json_array_append_new(cpus, json_integer(p->cpus[i]));
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:o,s:s,s:s,s:I,s:b}", "mode", m->name, "backend",
-        ipcm_backend_name(p->be), "shape", p->shape == IPCM_SHAPE_PIPE ? "pipe" : "queue",
-        "size", (json_int_t)p->size, "producers", (json_int_t)p->producers, "consumers",
-        (json_int_t)p->consumers, "workers", (json_int_t)p->workers, "placement",
-        ipcm_bench_placement_name(p->placement), "cpus", cpus, "status",
-        ipcm_bench_status_name(c->status), "reason", c->reason, "repetitions",
-        (json_int_t)c->repetitions, "spins", c->spins);
+    for (unsigned i = 0; i < c->ncpus; i++)
+        json_array_append_new(cpus, json_integer(c->cpus[i]));
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:o,s:s,s:s,s:I,s:b}", "mode", c->mode,
+                     "backend", c->backend, "shape", c->shape, "size", (json_int_t)c->size,
+                     "producers", (json_int_t)c->producers, "consumers", (json_int_t)c->consumers,
+                     "workers", (json_int_t)c->workers, "placement", c->placement, "cpus", cpus,
+                     "status", ipcm_rr_status_name(c->status), "reason", c->reason, "repetitions",
+                     (json_int_t)c->repetitions, "spins", c->spins);
+}
+
+/* Each figure against the limit that bounds it (host.calibration at start). */
+static json_t *of_limit_json(const struct ipcm_results *r, const struct ipcm_rr_case *c)
+{
+    json_t *lim = json_object();
+    const struct ipcm_calibration *cal = &r->calibration.at[0];
+    if (c->msgs_per_s.present && cal->memcpy_64k_gbs > 0)
+        json_object_set_new(lim, "bytes_per_s_of_memcpy_64k",
+                            jreal(c->bytes_per_s.median / (cal->memcpy_64k_gbs * 1e9)));
+    if (c->latency_ns.present && !c->latency_ns.oneway && cal->line_rtt_ns > 0)
+        json_object_set_new(lim, "p50_in_line_rtts", jreal(c->latency_ns.p50 / cal->line_rtt_ns));
+    return lim;
+}
+
+json_t *ipcm_case_json(const struct ipcm_results *r, const struct ipcm_rr_case *c)
+{
+    json_t *o = case_head_json(c);
     if (!o)
         return NULL;
-    if (m->axes & IPCM_BENCH_AXIS_CHUNKS)
-        json_object_set_new(o, "chunk", json_integer(p->chunk));
-    if (p->rate_per_s > 0)
-        json_object_set_new(o, "rate_per_s", json_real(p->rate_per_s));
+    if (c->has_chunk)
+        json_object_set_new(o, "chunk", json_integer(c->chunk));
+    if (c->rate_per_s > 0)
+        json_object_set_new(o, "rate_per_s", json_real(c->rate_per_s));
     json_object_set_new(o, "messages_per_repetition",
                         json_integer((json_int_t)c->messages_per_rep));
     json_object_set_new(o, "seconds", jreal(c->seconds));
     if (c->repetitions) {
-        if (m->metrics & IPCM_BENCH_METRIC_MSGS) {
-            json_object_set_new(o, "msgs_per_s",
-                                summary_json(&c->msgs, c->msgs_per_s, c->repetitions));
-            json_object_set_new(o, "bytes_per_s",
-                                summary_json(&c->bytes, c->bytes_per_s, c->repetitions));
+        if (c->msgs_per_s.present) {
+            json_object_set_new(o, "msgs_per_s", stat_json(&c->msgs_per_s));
+            json_object_set_new(o, "bytes_per_s", stat_json(&c->bytes_per_s));
             json_object_set_new(o, "verify_ns_per_msg", jreal(c->verify_ns_per_msg));
         }
-        if (m->metrics & IPCM_BENCH_METRIC_TASKS)
-            json_object_set_new(o, "tasks_per_s",
-                                summary_json(&c->tasks, c->tasks_per_s, c->repetitions));
-        if (m->metrics & IPCM_BENCH_METRIC_LATENCY)
-            json_object_set_new(o, "latency_ns", latency_json(c));
-        else if (m->metrics & IPCM_BENCH_METRIC_ONEWAY)
-            json_object_set_new(o, "oneway_latency_ns", latency_json(c));
-        /* Each figure against the limit that bounds it (host.calibration at start). */
-        if (r) {
-            json_t *lim = json_object();
-            const struct ipcm_calibration *cal = &r->cal[0];
-            if ((m->metrics & IPCM_BENCH_METRIC_MSGS) && cal->memcpy_64k_gbs > 0)
-                json_object_set_new(lim, "bytes_per_s_of_memcpy_64k",
-                                    jreal(c->bytes.median / (cal->memcpy_64k_gbs * 1e9)));
-            if ((m->metrics & IPCM_BENCH_METRIC_LATENCY) && cal->line_rtt_ns > 0)
-                json_object_set_new(lim, "p50_in_line_rtts",
-                                    jreal(c->latency.p50 / cal->line_rtt_ns));
-            json_object_set_new(o, "of_limit", lim);
-        }
+        if (c->tasks_per_s.present)
+            json_object_set_new(o, "tasks_per_s", stat_json(&c->tasks_per_s));
+        if (c->latency_ns.present)
+            json_object_set_new(o, c->latency_ns.oneway ? "oneway_latency_ns" : "latency_ns",
+                                latency_json(&c->latency_ns));
+        if (r)
+            json_object_set_new(o, "of_limit", of_limit_json(r, c));
     }
+    const struct ipcm_rr_verified *v = &c->verified;
     json_object_set_new(o, "verified",
-                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "messages",
-                                  (json_int_t)c->verified.messages, "lost",
-                                  (json_int_t)c->verified.lost, "duplicated",
-                                  (json_int_t)c->verified.duplicated, "reordered",
-                                  (json_int_t)c->verified.reordered, "corrupt",
-                                  (json_int_t)c->verified.corrupt));
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)v->messages,
+                                  "lost", (json_int_t)v->lost, "duplicated",
+                                  (json_int_t)v->duplicated, "reordered", (json_int_t)v->reordered,
+                                  "corrupt", (json_int_t)v->corrupt));
     return o;
 }
 
-static json_t *u64_list(const uint64_t *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_integer((json_int_t)v[i]));
-    return a;
-}
-
-json_t *ipcm_config_json(const struct ipcm_bench_config *cfg, int argc, char **argv)
-{
-    json_t *bes = json_array(), *pin = json_array(), *args = json_array();
-    for (size_t i = 0; i < cfg->nbackends; i++)
-        json_array_append_new(bes, json_string(ipcm_backend_name(cfg->backends[i])));
-    for (size_t i = 0; i < cfg->npin; i++)
-        json_array_append_new(pin, json_integer(cfg->pin[i]));
-    for (int i = 0; argv && i < argc; i++)
-        json_array_append_new(args, json_string(argv[i]));
-    json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:I,s:o,s:I,s:f,s:o,s:I}",
-                          "argv", args, "mode", cfg->mode, "backends", bes, "sizes",
-                          u64_list(cfg->sizes, cfg->nsizes), "producers",
-                          u64_list(cfg->producers, cfg->nproducers), "consumers",
-                          u64_list(cfg->consumers, cfg->nconsumers), "pairs", cfg->pairs,
-                          "workers", u64_list(cfg->workers, cfg->nworkers), "chunks",
-                          u64_list(cfg->chunks, cfg->nchunks), "messages",
-                          (json_int_t)cfg->messages, "duration_s",
-                          cfg->duration_ns ? json_real((double)cfg->duration_ns / 1e9)
-                                           : json_null(),
-                          "repeat", (json_int_t)cfg->repeat, "warmup_s",
-                          (double)cfg->warmup_ns / 1e9, "pin", pin, "timeout_ms",
-                          (json_int_t)cfg->timeout_ms);
-    if (o && cfg->rate_per_s > 0)
-        json_object_set_new(o, "rate_per_s", json_real(cfg->rate_per_s));
-    if (o)
-        json_object_set_new(o, "verify", json_string(cfg->verify_full ? "full" : "stamps"));
-    return o;
-}
-
-json_t *ipcm_record_json(const struct ipcm_record *r)
+json_t *ipcm_record_json(const struct ipcm_results *r)
 {
     json_t *cases = json_array();
-    for (size_t i = 0; r->run && i < r->run->ncases; i++)
-        json_array_append_new(cases, ipcm_case_json(r, &r->run->cases[i]));
+    const struct ipcm_calibration *cal = &r->calibration.at[0];
+    for (size_t i = 0; i < r->ncases; i++)
+        json_array_append_new(cases, ipcm_case_json(r, &r->cases[i]));
     return json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:o,s:{s:s,s:s,s:s},s:{s:s,s:o,s:I},s:O?,s:o}",
-                     "schema", IPCM_RESULTS_SCHEMA, "tool", "name", "ipcmark", "version",
-                     IPCM_VERSION, "git", IPCM_GIT, "created_utc", r->created_utc, "host",
-                     host_json(r), "build", "compiler", IPCM_COMPILER, "flags", IPCM_C_FLAGS,
-                     "type", IPCM_BUILD_TYPE, "timer", "clock", "CLOCK_MONOTONIC",
-                     "overhead_ns", jreal(r->cal[0].timer_overhead_ns), "resolution_ns",
-                     (json_int_t)r->cal[0].timer_resolution_ns, "config", r->config, "cases",
-                     cases);
+                     "schema", r->schema, "tool", "name", "ipcmark", "version", r->tool_version,
+                     "git", r->tool_git, "created_utc", r->created_utc, "host", host_json(r),
+                     "build", "compiler", IPCM_COMPILER, "flags", IPCM_C_FLAGS, "type",
+                     IPCM_BUILD_TYPE, "timer", "clock", "CLOCK_MONOTONIC", "overhead_ns",
+                     jreal(cal->timer_overhead_ns), "resolution_ns",
+                     (json_int_t)cal->timer_resolution_ns, "config", r->config, "cases", cases);
 }
 
-int ipcm_record_write_json(const struct ipcm_record *r, const char *path)
+int ipcm_record_write_json(const struct ipcm_results *r, const char *path)
 {
     json_t *o = ipcm_record_json(r);
     if (!o)
@@ -439,21 +426,52 @@ static void csv_num(FILE *f, double v)
         fputs(",", f);
 }
 
-static void csv_summary(FILE *f, const struct ipcm_summary *s, bool have)
+/* n numeric fields, each empty where the value is missing (!have) or not finite. */
+static void csv_nums(FILE *f, const double *v, size_t n, bool have)
 {
-    if (!have) {
-        fputs(",,,,,,", f);
-        return;
-    }
-    csv_num(f, s->median);
-    csv_num(f, s->min);
-    csv_num(f, s->max);
-    csv_num(f, s->mad);
-    csv_num(f, s->ci_lo);
-    csv_num(f, s->ci_hi);
+    for (size_t i = 0; i < n; i++)
+        if (have)
+            csv_num(f, v[i]);
+        else
+            fputc(',', f);
 }
 
-int ipcm_record_write_csv(const struct ipcm_record *r, const char *path)
+static void csv_summary(FILE *f, const struct ipcm_rr_stat *s)
+{
+    const double v[] = {s->median, s->min, s->max, s->mad, s->ci_lo, s->ci_hi};
+    csv_nums(f, v, 6, s->present);
+}
+
+static void csv_latency(FILE *f, const struct ipcm_rr_latency *l)
+{
+    const double v[] = {l->min, l->p50, l->p90, l->p99, l->p999, l->max, l->mean};
+    fprintf(f, ",%s", l->present ? l->kind : "");
+    csv_nums(f, v, 7, l->present);
+}
+
+static void csv_row(FILE *f, const struct ipcm_rr_case *c)
+{
+    char cpus[256] = "";
+    size_t off = 0;
+    for (unsigned k = 0; k < c->ncpus && off < sizeof(cpus) - 8; k++)
+        off += (size_t)snprintf(cpus + off, sizeof(cpus) - off, "%s%d", k ? " " : "", c->cpus[k]);
+    /* A reason may hold commas; quote it and double any quote (RFC 4180). */
+    fprintf(f, "%s,%s,%s,%llu,%u,%u,%u,%s,%s,%s,\"", c->mode, c->backend, c->shape,
+            (unsigned long long)c->size, c->producers, c->consumers, c->workers, c->placement, cpus,
+            ipcm_rr_status_name(c->status));
+    for (const char *s = c->reason; *s; s++)
+        fputs(*s == '"' ? "\"\"" : (char[2]){*s, 0}, f);
+    fprintf(f, "\",%u", c->repetitions);
+    csv_summary(f, &c->msgs_per_s);
+    csv_summary(f, &c->bytes_per_s);
+    csv_summary(f, &c->tasks_per_s);
+    csv_latency(f, &c->latency_ns);
+    fprintf(f, ",%llu,%llu,%llu,%llu,%llu\n", (unsigned long long)c->verified.messages,
+            (unsigned long long)c->verified.lost, (unsigned long long)c->verified.duplicated,
+            (unsigned long long)c->verified.reordered, (unsigned long long)c->verified.corrupt);
+}
+
+int ipcm_record_write_csv(const struct ipcm_results *r, const char *path)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -463,47 +481,10 @@ int ipcm_record_write_csv(const struct ipcm_record *r, const char *path)
           "bytes_per_s,bytes_min,bytes_max,bytes_mad,bytes_ci_lo,bytes_ci_hi,"
           "tasks_per_s,tasks_min,tasks_max,tasks_mad,tasks_ci_lo,tasks_ci_hi,"
           "latency_kind,lat_min_ns,lat_p50_ns,lat_p90_ns,lat_p99_ns,lat_p999_ns,lat_max_ns,"
-          "lat_mean_ns,verified_messages,lost,duplicated,reordered,corrupt\n", f);
-    for (size_t i = 0; r->run && i < r->run->ncases; i++) {
-        const struct ipcm_bench_case *c = &r->run->cases[i];
-        const struct ipcm_bench_params *p = &c->params;
-        unsigned mt = c->mode->metrics;
-        char cpus[256] = "";
-        size_t off = 0;
-        for (unsigned k = 0; p->placement != IPCM_PLACE_UNPINNED && k < p->ncpus &&
-                             off < sizeof(cpus) - 8; k++)
-            off += (size_t)snprintf(cpus + off, sizeof(cpus) - off, "%s%d", k ? " " : "",
-                                    p->cpus[k]);
-        /* A reason may hold commas; quote it and double any quote (RFC 4180). */
-        fprintf(f, "%s,%s,%s,%zu,%u,%u,%u,%s,%s,%s,\"", c->mode->name, ipcm_backend_name(p->be),
-                p->shape == IPCM_SHAPE_PIPE ? "pipe" : "queue", p->size, p->producers,
-                p->consumers, p->workers, ipcm_bench_placement_name(p->placement), cpus,
-                ipcm_bench_status_name(c->status));
-        for (const char *s = c->reason; *s; s++)
-            fputs(*s == '"' ? "\"\"" : (char[2]){*s, 0}, f);
-        fprintf(f, "\",%u", c->repetitions);
-        bool have = c->repetitions > 0;
-        csv_summary(f, &c->msgs, have && (mt & IPCM_BENCH_METRIC_MSGS));
-        csv_summary(f, &c->bytes, have && (mt & IPCM_BENCH_METRIC_MSGS));
-        csv_summary(f, &c->tasks, have && (mt & IPCM_BENCH_METRIC_TASKS));
-        fprintf(f, ",%s", c->has_latency && have ? c->latency_kind : "");
-        if (c->has_latency && have) {
-            const struct ipcm_bench_latency *l = &c->latency;
-            csv_num(f, l->min);
-            csv_num(f, l->p50);
-            csv_num(f, l->p90);
-            csv_num(f, l->p99);
-            csv_num(f, l->p999);
-            csv_num(f, l->max);
-            csv_num(f, l->mean);
-        } else {
-            fputs(",,,,,,,", f);
-        }
-        fprintf(f, ",%llu,%llu,%llu,%llu,%llu\n", (unsigned long long)c->verified.messages,
-                (unsigned long long)c->verified.lost, (unsigned long long)c->verified.duplicated,
-                (unsigned long long)c->verified.reordered,
-                (unsigned long long)c->verified.corrupt);
-    }
+          "lat_mean_ns,verified_messages,lost,duplicated,reordered,corrupt\n",
+          f);
+    for (size_t i = 0; i < r->ncases; i++)
+        csv_row(f, &r->cases[i]);
     int err = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !err)
         err = -errno;
@@ -537,63 +518,68 @@ static const char *human_ns(double ns, char *buf, size_t len)
     return buf;
 }
 
-void ipcm_record_print_table(const struct ipcm_record *r, FILE *f)
+/* The result column of an ok case: rates, latency, each against this host's limit. */
+static void table_result(const struct ipcm_results *r, const struct ipcm_rr_case *c, FILE *f)
 {
-    const struct ipcm_calibration *cal = &r->cal[0];
+    const struct ipcm_calibration *cal = &r->calibration.at[0];
+    const struct ipcm_rr_latency *l = &c->latency_ns;
     char a[32], b[32], d[32], e[32];
+    if (c->msgs_per_s.present) {
+        const struct ipcm_rr_stat *m = &c->msgs_per_s;
+        double half = (m->ci_hi - m->ci_lo) / 2.0 / m->median * 100.0;
+        fprintf(f, "%s  %s  +-%.1f%%", human(m->median, "msg/s", a, sizeof(a)),
+                human(c->bytes_per_s.median, "B/s", b, sizeof(b)), half);
+        if (cal->memcpy_64k_gbs > 0)
+            fprintf(f, "  %.2g%% of memcpy",
+                    c->bytes_per_s.median / (cal->memcpy_64k_gbs * 1e9) * 100);
+        if (l->present && l->count)
+            fprintf(f, "  1-way p50 %s", human_ns(l->p50, d, sizeof(d)));
+        if (c->verify_ns_per_msg > 0)
+            fprintf(f, "  checks %s/msg", human_ns(c->verify_ns_per_msg, e, sizeof(e)));
+    }
+    if (c->tasks_per_s.present) {
+        const struct ipcm_rr_stat *t = &c->tasks_per_s;
+        double half = (t->ci_hi - t->ci_lo) / 2.0 / t->median * 100.0;
+        fprintf(f, "%s  +-%.1f%%", human(t->median, "task/s", a, sizeof(a)), half);
+    }
+    if (l->present && !l->oneway) {
+        struct ipcm_summary s50;
+        ipcm_stats_summarize(l->p50_samples, l->np50, &s50);
+        fprintf(f, "%s p50 %s p99 %s p99.9 %s max %s", l->kind, human_ns(l->p50, a, sizeof(a)),
+                human_ns(l->p99, b, sizeof(b)), human_ns(l->p999, d, sizeof(d)),
+                human_ns(l->max, e, sizeof(e)));
+        if (s50.median > 0)
+            fprintf(f, "  p50 +-%.1f%%", (s50.ci_hi - s50.ci_lo) / 2.0 / s50.median * 100.0);
+        if (cal->line_rtt_ns > 0)
+            fprintf(f, "  %.0fx line RTT", l->p50 / cal->line_rtt_ns);
+    }
+    if (c->spins)
+        fputs("  (spins)", f);
+}
+
+void ipcm_record_print_table(const struct ipcm_results *r, FILE *f)
+{
     fprintf(f, "%-10s %-10s %6s %5s %-9s  %s\n", "mode", "backend", "size", "PxC", "placement",
             "result (median of repetitions; 95% CI of the median; vs this host's limit)");
-    for (size_t i = 0; r->run && i < r->run->ncases; i++) {
-        const struct ipcm_bench_case *c = &r->run->cases[i];
-        const struct ipcm_bench_params *p = &c->params;
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
         char pc[32], sz[32];
-        if (p->producers || p->consumers)
-            snprintf(pc, sizeof(pc), "%ux%u", p->producers, p->consumers);
-        else if (p->workers)
-            snprintf(pc, sizeof(pc), "w%u", p->workers);
+        if (c->producers || c->consumers)
+            snprintf(pc, sizeof(pc), "%ux%u", c->producers, c->consumers);
+        else if (c->workers)
+            snprintf(pc, sizeof(pc), "w%u", c->workers);
         else
             snprintf(pc, sizeof(pc), "1:1");
-        if (p->size % 1024 == 0)
-            snprintf(sz, sizeof(sz), "%zuK", p->size / 1024);
+        if (c->size % 1024 == 0)
+            snprintf(sz, sizeof(sz), "%lluK", (unsigned long long)c->size / 1024);
         else
-            snprintf(sz, sizeof(sz), "%zu", p->size);
-        fprintf(f, "%-10s %-10s %6s %5s %-9s  ", c->mode->name, ipcm_backend_name(p->be), sz, pc,
-                ipcm_bench_placement_name(p->placement));
-        if (c->status != IPCM_CASE_OK) {
-            fprintf(f, "%s: %s\n", ipcm_bench_status_name(c->status), c->reason);
+            snprintf(sz, sizeof(sz), "%llu", (unsigned long long)c->size);
+        fprintf(f, "%-10s %-10s %6s %5s %-9s  ", c->mode, c->backend, sz, pc, c->placement);
+        if (c->status != IPCM_RR_OK) {
+            fprintf(f, "%s: %s\n", ipcm_rr_status_name(c->status), c->reason);
             continue;
         }
-        unsigned mt = c->mode->metrics;
-        if (mt & IPCM_BENCH_METRIC_MSGS) {
-            double half = (c->msgs.ci_hi - c->msgs.ci_lo) / 2.0 / c->msgs.median * 100.0;
-            fprintf(f, "%s  %s  +-%.1f%%", human(c->msgs.median, "msg/s", a, sizeof(a)),
-                    human(c->bytes.median, "B/s", b, sizeof(b)), half);
-            if (cal->memcpy_64k_gbs > 0)
-                fprintf(f, "  %.2g%% of memcpy",
-                        c->bytes.median / (cal->memcpy_64k_gbs * 1e9) * 100);
-            if (c->has_latency && c->latency.count)
-                fprintf(f, "  1-way p50 %s", human_ns(c->latency.p50, d, sizeof(d)));
-            if (c->verify_ns_per_msg > 0)
-                fprintf(f, "  checks %s/msg", human_ns(c->verify_ns_per_msg, e, sizeof(e)));
-        }
-        if (mt & IPCM_BENCH_METRIC_TASKS) {
-            double half = (c->tasks.ci_hi - c->tasks.ci_lo) / 2.0 / c->tasks.median * 100.0;
-            fprintf(f, "%s  +-%.1f%%", human(c->tasks.median, "task/s", a, sizeof(a)), half);
-        }
-        if (mt & IPCM_BENCH_METRIC_LATENCY) {
-            const struct ipcm_bench_latency *l = &c->latency;
-            struct ipcm_summary s50;
-            ipcm_stats_summarize(l->p50_samples, c->repetitions, &s50);
-            fprintf(f, "%s p50 %s p99 %s p99.9 %s max %s", c->latency_kind,
-                    human_ns(l->p50, a, sizeof(a)), human_ns(l->p99, b, sizeof(b)),
-                    human_ns(l->p999, d, sizeof(d)), human_ns(l->max, e, sizeof(e)));
-            if (s50.median > 0)
-                fprintf(f, "  p50 +-%.1f%%", (s50.ci_hi - s50.ci_lo) / 2.0 / s50.median * 100.0);
-            if (cal->line_rtt_ns > 0)
-                fprintf(f, "  %.0fx line RTT", l->p50 / cal->line_rtt_ns);
-        }
-        if (c->spins)
-            fputs("  (spins)", f);
+        table_result(r, c, f);
         fputc('\n', f);
     }
 }
@@ -601,9 +587,12 @@ void ipcm_record_print_table(const struct ipcm_record *r, FILE *f)
 /* ---------------------------------------------------------------- ranking */
 
 struct cand {
-    const struct ipcm_bench_case *c;
+    const struct ipcm_rr_case *c;
     double v, lo, hi;
 };
+
+/* Rankings weigh at most this many backends per workload (one bench run's limit). */
+#define RANK_MAX_CANDS 16
 
 static bool rank_pick(struct ipcm_rank *out, struct cand *cands, size_t n, bool lower)
 {
@@ -616,100 +605,102 @@ static bool rank_pick(struct ipcm_rank *out, struct cand *cands, size_t n, bool 
             best = i;
     size_t second = n;
     for (size_t i = 0; i < n; i++)
-        if (i != best && (second == n || (lower ? cands[i].v < cands[second].v
-                                               : cands[i].v > cands[second].v)))
+        if (i != best &&
+            (second == n || (lower ? cands[i].v < cands[second].v : cands[i].v > cands[second].v)))
             second = i;
-    out->best = ipcm_backend_name(cands[best].c->params.be);
+    out->best = cands[best].c->backend;
     out->best_value = cands[best].v;
     out->best_spins = cands[best].c->spins;
     out->lower_is_better = lower;
     if (second < n) {
-        out->second = ipcm_backend_name(cands[second].c->params.be);
+        out->second = cands[second].c->backend;
         out->second_value = cands[second].v;
         out->margin_pct = lower ? (cands[second].v / cands[best].v - 1.0) * 100.0
                                 : (cands[best].v / cands[second].v - 1.0) * 100.0;
-        out->clear = lower ? cands[best].hi < cands[second].lo
-                           : cands[best].lo > cands[second].hi;
+        out->clear = lower ? cands[best].hi < cands[second].lo : cands[best].lo > cands[second].hi;
     }
     return true;
 }
 
-static size_t collect(const struct ipcm_bench_run *run, const char *mode, size_t size,
-                      unsigned prod, unsigned cons, int placement, bool bytes, struct cand *out,
+/* A workload the ranking looks for. */
+struct want {
+    const char *title, *mode;
+    uint64_t size;
+    unsigned p, c;
+    const char *placement; /* latency: "same-cpu" or "cross-cpu" */
+    bool bytes, lower;
+};
+
+static size_t collect(const struct ipcm_results *r, const struct want *w, struct cand *out,
                       size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < run->ncases && n < max; i++) {
-        const struct ipcm_bench_case *c = &run->cases[i];
-        const struct ipcm_bench_params *p = &c->params;
-        if (c->status != IPCM_CASE_OK || strcmp(c->mode->name, mode) != 0 || p->size != size)
+    for (size_t i = 0; i < r->ncases && n < max; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        if (c->status != IPCM_RR_OK || strcmp(c->mode, w->mode) != 0 || c->size != w->size)
             continue;
-        if (strcmp(mode, "throughput") == 0) {
-            if (p->producers != prod || p->consumers != cons)
+        if (strcmp(w->mode, "throughput") == 0) {
+            if (c->producers != w->p || c->consumers != w->c)
                 continue;
-            const struct ipcm_summary *s = bytes ? &c->bytes : &c->msgs;
+            const struct ipcm_rr_stat *s = w->bytes ? &c->bytes_per_s : &c->msgs_per_s;
             out[n++] = (struct cand){c, s->median, s->ci_lo, s->ci_hi};
         } else {
-            if ((int)p->placement != placement || p->shape != IPCM_SHAPE_PIPE)
+            if (strcmp(c->placement, w->placement) != 0 || strcmp(c->shape, "pipe") != 0)
                 continue;
             struct ipcm_summary s;
-            ipcm_stats_summarize(c->latency.p50_samples, c->repetitions, &s);
-            out[n++] = (struct cand){c, c->latency.p50, s.ci_lo, s.ci_hi};
+            ipcm_stats_summarize(c->latency_ns.p50_samples, c->latency_ns.np50, &s);
+            out[n++] = (struct cand){c, c->latency_ns.p50, s.ci_lo, s.ci_hi};
         }
     }
     return n;
 }
 
-size_t ipcm_record_rank(const struct ipcm_bench_run *run, struct ipcm_rank *out, size_t max)
+static void rank_describe(struct ipcm_rank *rk, const struct want *w, const struct ipcm_rr_case *c)
 {
-    struct cand cands[IPCM_BENCH_MAX_BACKENDS];
-    size_t nout = 0, minsize = SIZE_MAX, maxsize = 0;
+    snprintf(rk->title, sizeof(rk->title), "%s", w->title);
+    if (w->lower)
+        snprintf(rk->workload, sizeof(rk->workload), "round trip %llu B, %s",
+                 (unsigned long long)c->size, c->placement);
+    else
+        snprintf(rk->workload, sizeof(rk->workload), "throughput %llu B, %ux%u",
+                 (unsigned long long)c->size, c->producers, c->consumers);
+    rk->unit = w->lower ? "ns" : w->bytes ? "B/s" : "msg/s";
+}
+
+size_t ipcm_record_rank(const struct ipcm_results *r, struct ipcm_rank *out, size_t max)
+{
+    struct cand cands[RANK_MAX_CANDS];
+    size_t nout = 0;
+    uint64_t minsize = UINT64_MAX, maxsize = 0;
     unsigned maxp = 0;
-    for (size_t i = 0; i < run->ncases; i++) {
-        const struct ipcm_bench_case *c = &run->cases[i];
-        if (c->status != IPCM_CASE_OK || strcmp(c->mode->name, "throughput") != 0)
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        if (c->status != IPCM_RR_OK || strcmp(c->mode, "throughput") != 0)
             continue;
-        if (c->params.size < minsize)
-            minsize = c->params.size;
-        if (c->params.size > maxsize)
-            maxsize = c->params.size;
-        if (c->params.producers > maxp)
-            maxp = c->params.producers;
+        minsize = c->size < minsize ? c->size : minsize;
+        maxsize = c->size > maxsize ? c->size : maxsize;
+        maxp = c->producers > maxp ? c->producers : maxp;
     }
-    struct {
-        const char *title, *mode;
-        size_t size;
-        unsigned p, c;
-        int placement;
-        bool bytes, lower;
-    } want[] = {
-        {"small messages", "throughput", minsize, 1, 1, 0, false, false},
-        {"large messages", "throughput", maxsize, 1, 1, 0, true, false},
-        {"many producers", "throughput", 4096, maxp, maxp, 0, false, false},
-        {"latency, one CPU", "latency", 64, 0, 0, IPCM_PLACE_SAME_CPU, false, true},
-        {"latency, two CPUs", "latency", 64, 0, 0, IPCM_PLACE_CROSS_CPU, false, true},
+    const struct want want[] = {
+        {"small messages", "throughput", minsize, 1, 1, "", false, false},
+        {"large messages", "throughput", maxsize, 1, 1, "", true, false},
+        {"many producers", "throughput", 4096, maxp, maxp, "", false, false},
+        {"latency, one CPU", "latency", 64, 0, 0, "same-cpu", false, true},
+        {"latency, two CPUs", "latency", 64, 0, 0, "cross-cpu", false, true},
     };
+    /* No 4 KiB case: the largest P at the smallest size. */
+    const struct want fallback = {"", "throughput", minsize, maxp, maxp, "", false, false};
     for (size_t w = 0; w < sizeof(want) / sizeof(want[0]) && nout < max; w++) {
-        size_t n = collect(run, want[w].mode, want[w].size, want[w].p, want[w].c,
-                           want[w].placement, want[w].bytes, cands, IPCM_BENCH_MAX_BACKENDS);
-        if (!n && w == 2 && maxp > 1) /* no 4 KiB case: the largest P at the smallest size */
-            n = collect(run, "throughput", minsize, maxp, maxp, 0, false, cands,
-                        IPCM_BENCH_MAX_BACKENDS);
+        size_t n = collect(r, &want[w], cands, RANK_MAX_CANDS);
+        if (!n && w == 2 && maxp > 1)
+            n = collect(r, &fallback, cands, RANK_MAX_CANDS);
         if (w == 2 && maxp < 2)
             continue;
         struct ipcm_rank *rk = &out[nout];
         memset(rk, 0, sizeof(*rk));
         if (!rank_pick(rk, cands, n, want[w].lower))
             continue;
-        snprintf(rk->title, sizeof(rk->title), "%s", want[w].title);
-        const struct ipcm_bench_params *bp = &cands[0].c->params;
-        if (want[w].lower)
-            snprintf(rk->workload, sizeof(rk->workload), "round trip %zu B, %s", bp->size,
-                     ipcm_bench_placement_name(bp->placement));
-        else
-            snprintf(rk->workload, sizeof(rk->workload), "throughput %zu B, %ux%u", bp->size,
-                     bp->producers, bp->consumers);
-        rk->unit = want[w].lower ? "ns" : want[w].bytes ? "B/s" : "msg/s";
+        rank_describe(rk, &want[w], cands[0].c);
         nout++;
     }
     return nout;

@@ -235,15 +235,6 @@ static int read_latency(struct rr_ctx *cx, json_t *cobj, const char *where,
     return 0;
 }
 
-static void free_case(struct ipcm_rr_case *c)
-{
-    free(c->msgs_per_s.samples);
-    free(c->bytes_per_s.samples);
-    free(c->tasks_per_s.samples);
-    free(c->latency_ns.p50_samples);
-    free(c->latency_ns.p99_samples);
-}
-
 static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_case *c)
 {
     char where[40], status[IPCM_RR_NAME_LEN];
@@ -322,28 +313,32 @@ static int get_flag(struct rr_ctx *cx, json_t *obj, const char *name, bool *out)
 static int read_calibration(struct rr_ctx *cx, json_t *host, struct ipcm_rr_calibration *cal)
 {
     json_t *o = json_object_get(host, "calibration");
-    int r;
+    double rtt[2] = {NAN, NAN}, mem[2] = {NAN, NAN}, stream[2] = {NAN, NAN};
+    double same[2] = {NAN, NAN}, cross[2] = {NAN, NAN};
+    int r = 0;
 
-    cal->line_rtt_ns[0] = cal->line_rtt_ns[1] = NAN;
-    cal->memcpy_64k_gbs[0] = cal->memcpy_64k_gbs[1] = NAN;
-    cal->stream_64k_gbs[0] = cal->stream_64k_gbs[1] = NAN;
-    cal->raw_pipe_same_ns[0] = cal->raw_pipe_same_ns[1] = NAN;
-    cal->raw_pipe_cross_ns[0] = cal->raw_pipe_cross_ns[1] = NAN;
-    if (!o || json_is_null(o))
-        return 0;
-    if (!json_is_object(o))
+    if (o && !json_is_null(o) && !json_is_object(o))
         return fail(cx, -EINVAL, "host.calibration: not an object");
-    if ((r = get_pair(cx, o, "line_rtt_ns", cal->line_rtt_ns)) < 0 ||
-        (r = get_pair(cx, o, "memcpy_64k_gbs", cal->memcpy_64k_gbs)) < 0 ||
-        (r = get_pair(cx, o, "stream_64k_gbs", cal->stream_64k_gbs)) < 0 ||
-        (r = get_pair(cx, o, "raw_pipe_rtt_same_cpu_ns", cal->raw_pipe_same_ns)) < 0 ||
-        (r = get_pair(cx, o, "raw_pipe_rtt_cross_cpu_ns", cal->raw_pipe_cross_ns)) < 0 ||
-        (r = get_flag(cx, o, "changed", &cal->changed)) < 0 ||
-        (r = get_flag(cx, o, "busy", &cal->busy)) < 0 ||
-        (r = get_text(cx, o, "changed_reason", "host.calibration", cal->changed_reason,
-                      sizeof(cal->changed_reason))) < 0)
+    if (o && !json_is_null(o) &&
+        ((r = get_pair(cx, o, "line_rtt_ns", rtt)) < 0 ||
+         (r = get_pair(cx, o, "memcpy_64k_gbs", mem)) < 0 ||
+         (r = get_pair(cx, o, "stream_64k_gbs", stream)) < 0 ||
+         (r = get_pair(cx, o, "raw_pipe_rtt_same_cpu_ns", same)) < 0 ||
+         (r = get_pair(cx, o, "raw_pipe_rtt_cross_cpu_ns", cross)) < 0 ||
+         (r = get_flag(cx, o, "changed", &cal->changed)) < 0 ||
+         (r = get_flag(cx, o, "busy", &cal->busy)) < 0 ||
+         (r = get_text(cx, o, "changed_reason", "host.calibration", cal->changed_reason,
+                       sizeof(cal->changed_reason))) < 0))
         return r;
-    cal->present = true;
+    /* [start, end] pairs in the file; one struct per end in the record. */
+    for (int i = 0; i < 2; i++) {
+        cal->at[i].line_rtt_ns = rtt[i];
+        cal->at[i].memcpy_64k_gbs = mem[i];
+        cal->at[i].stream_64k_gbs = stream[i];
+        cal->at[i].raw_pipe_same_ns = same[i];
+        cal->at[i].raw_pipe_cross_ns = cross[i];
+    }
+    cal->present = o && !json_is_null(o);
     return 0;
 }
 
@@ -415,7 +410,7 @@ static int read_root(struct rr_ctx *cx, json_t *root, struct ipcm_results *res)
         uint64_t cpus;
         if ((r = get_text(cx, host, "hostname", "host", res->hostname, sizeof(res->hostname))) <
                 0 ||
-            (r = get_text(cx, host, "kernel", "host", res->kernel, sizeof(res->kernel))) < 0 ||
+            (r = get_text(cx, host, "kernel", "host", res->kernel, IPCM_RR_TEXT_LEN)) < 0 ||
             (r = get_text(cx, host, "cpu_model", "host", res->cpu_model, sizeof(res->cpu_model))) <
                 0 ||
             (r = get_uint(cx, host, "cpus_online", "host", false, 1u << 20, &cpus)) < 0)
@@ -561,39 +556,4 @@ int ipcm_results_merge(struct ipcm_results *dst, struct ipcm_results *src, char 
     src->cases = NULL;
     src->ncases = 0;
     return 0;
-}
-
-void ipcm_results_free(struct ipcm_results *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->ncases; i++)
-        free_case(&r->cases[i]);
-    free(r->cases);
-    free(r);
-}
-
-const char *ipcm_rr_case_key(const struct ipcm_rr_case *c, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%s/%s/%llu/%ux%u/w%u/%s", c->mode, c->backend,
-             c->shape[0] ? c->shape : "-", (unsigned long long)c->size, c->producers, c->consumers,
-             c->workers, c->placement[0] ? c->placement : "-");
-    return buf;
-}
-
-int ipcm_rr_case_cmp(const struct ipcm_rr_case *a, const struct ipcm_rr_case *b)
-{
-    int r;
-    if ((r = strcmp(a->mode, b->mode)) || (r = strcmp(a->backend, b->backend)) ||
-        (r = strcmp(a->shape, b->shape)))
-        return r;
-    if (a->size != b->size)
-        return a->size < b->size ? -1 : 1;
-    if (a->producers != b->producers)
-        return a->producers < b->producers ? -1 : 1;
-    if (a->consumers != b->consumers)
-        return a->consumers < b->consumers ? -1 : 1;
-    if (a->workers != b->workers)
-        return a->workers < b->workers ? -1 : 1;
-    return strcmp(a->placement, b->placement);
 }
