@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The library must not see the benchmarks: with the library's include path this must fail. */
+/* The library (and the report part) must not see the benchmarks: this must fail. */
 #include "bench.h"
 
 int ipcm_layering_probe(void);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The library must not see the conformance suite: with its include path this must fail. */
+/* The library (and the report part) must not see the conformance suite: this must fail. */
 #include "conform.h"
 
 int ipcm_layering_probe(void);
