@@ -178,3 +178,16 @@ const char *ipcm_format_size(uint64_t bytes, char *buf, size_t len)
     snprintf(buf, len, "%llu%s", (unsigned long long)bytes, unit[u]);
     return buf;
 }
+
+bool ipcm_err_environmental(int err)
+{
+    switch (-err) {
+    case EFBIG:  /* RLIMIT_FSIZE */
+    case EMFILE: /* RLIMIT_NOFILE, or RLIMIT_MSGQUEUE for mq_open */
+    case ENFILE: /* fs.file-max */
+    case ENOSPC: /* fs.mqueue.queues_max, a full /dev/shm */
+    case ENOMEM: /* RLIMIT_AS, RLIMIT_MEMLOCK */
+    case ENOSYS: /* the mechanism is missing here */ return true;
+    default: return false;
+    }
+}

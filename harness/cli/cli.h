@@ -20,6 +20,10 @@ enum ipcm_exit_code {
     IPCM_EXIT_ENV = 3,   /* the environment cannot run the request */
 };
 
+/* True when err is a limit of this environment (file size, descriptors, memory, a
+ * system-wide table) rather than a fault of the code that met it. */
+bool ipcm_err_environmental(int err);
+
 /* Print "ipcmark <cmd>: <message>" on stderr. Returns IPCM_EXIT_USAGE. */
 int ipcm_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

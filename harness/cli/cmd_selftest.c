@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,16 +128,20 @@ static int run_queue(struct ipcm_chan *c, char *detail, size_t dlen)
     return r;
 }
 
+/* One row; *env is set when the channel could not even be made for a limit of this
+ * environment (a file-size or descriptor limit), which is not the backend's fault. */
 static int selftest_one(const struct ipcm_backend *be, enum ipcm_shape shape, char *detail,
-                        size_t dlen)
+                        size_t dlen, bool *env)
 {
     struct ipcm_config cfg = {.max_msg = 4096, .depth = 0};
     struct ipcm_crew crew = IPCM_CREW_INIT;
     struct ipcm_link *l;
     struct ipcm_chan *c = NULL;
     int r = ipcm_link_create(be, shape, &cfg, &l);
-    if (r < 0)
+    if (r < 0) {
+        *env = ipcm_err_environmental(r);
         return r;
+    }
     struct selftest_arg a = {.link = l};
     if ((r = ipcm_crew_init(&crew, 1)) == 0)
         r = ipcm_crew_spawn(&crew, shape == IPCM_SHAPE_PIPE ? "selftest echo" : "selftest producer",
@@ -175,18 +180,27 @@ int ipcm_cmd_selftest(int argc, char **argv)
         }
         return ipcm_usage_error("selftest", "unknown option (try --help)");
     }
+    if (optind < argc)
+        return ipcm_usage_error("selftest", "unexpected argument '%s' (try --help)", argv[optind]);
+    int unavailable = 0;
     printf("%-11s %-6s %-5s %s\n", "backend", "shape", "result", "detail");
     for (size_t i = 0; i < ipcm_backend_count(); i++) {
         const struct ipcm_backend *be = ipcm_backend_at(i);
         for (int s = 0; s < 2; s++) {
             char detail[160] = "";
-            int r = selftest_one(be, (enum ipcm_shape)s, detail, sizeof(detail));
+            bool env = false;
+            int r = selftest_one(be, (enum ipcm_shape)s, detail, sizeof(detail), &env);
             if (r < 0 && !detail[0])
                 snprintf(detail, sizeof(detail), "%s (%s)", ipcm_strerror(r), ipcm_err_name(r));
             printf("%-11s %-6s %-5s %s\n", ipcm_backend_name(be), s ? "pipe" : "queue",
-                   r < 0 ? "FAIL" : "ok", detail);
-            failed += r < 0;
+                   r == 0 ? "ok"
+                   : env  ? "n/a"
+                          : "FAIL",
+                   detail);
+            failed += r < 0 && !env;
+            unavailable += env;
         }
     }
-    return failed ? IPCM_EXIT_FAIL : IPCM_EXIT_OK;
+    /* Exit codes: a failure first, then "could not run everything here" (3). */
+    return failed ? IPCM_EXIT_FAIL : unavailable ? IPCM_EXIT_ENV : IPCM_EXIT_OK;
 }

@@ -8,54 +8,51 @@
 #include <errno.h>
 #include <string.h>
 
-#define IPCM_ERRNO_MAP(X)                                                              \
-    X(EMSGSIZE, "message too large for this channel")                                  \
-    X(ETIMEDOUT, "timed out")                                                          \
-    X(EAGAIN, "would block")                                                           \
-    X(EPIPE, "end of stream: the other side is gone")                                  \
-    X(EBADF, "channel closed or not open for this operation")                          \
-    X(ENOTRECOVERABLE, "channel broken: a participant died mid-message")              \
-    X(ENOSYS, "mechanism not available on this host")                                  \
-    X(EINVAL, "invalid argument")                                                      \
-    X(ENOMEM, "out of memory")                                                         \
-    X(EMFILE, "too many open files (RLIMIT_NOFILE)")                                   \
-    X(ENFILE, "too many open files in the system")                                     \
-    X(ENOSPC, "system-wide limit reached")                                             \
-    X(EPERM, "not permitted")                                                          \
-    X(EACCES, "permission denied")                                                     \
-    X(ECHILD, "no such child process")                                                 \
-    X(ENOTSUP, "not supported by this backend")                                        \
-    X(EEXIST, "already exists")                                                        \
-    X(EOWNERDEAD, "previous owner died")                                               \
-    X(EPROTO, "protocol error")                                                        \
-    X(EIO, "input/output error")                                                      \
-    X(EREMOTEIO, "a task failed in a pool worker")                                     \
-    X(ESHUTDOWN, "pool not running: closed or terminated")                            \
-    X(EDEADLK, "refused: would deadlock (called from a callback)")                    \
+#define IPCM_ERRNO_MAP(X)                                                                          \
+    X(EMSGSIZE, "message too large for this channel")                                              \
+    X(ETIMEDOUT, "timed out")                                                                      \
+    X(EAGAIN, "would block")                                                                       \
+    X(EPIPE, "end of stream: the other side is gone")                                              \
+    X(EBADF, "channel closed or not open for this operation")                                      \
+    X(ENOTRECOVERABLE, "channel broken: a participant died mid-message")                           \
+    X(ENOSYS, "mechanism not available on this host")                                              \
+    X(EINVAL, "invalid argument")                                                                  \
+    X(ENOMEM, "out of memory")                                                                     \
+    X(EMFILE, "too many open files (RLIMIT_NOFILE)")                                               \
+    X(ENFILE, "too many open files in the system")                                                 \
+    X(EFBIG, "file too large for RLIMIT_FSIZE (raise it with `ulimit -f unlimited`)")              \
+    X(ENOSPC, "system-wide limit reached")                                                         \
+    X(EPERM, "not permitted")                                                                      \
+    X(EACCES, "permission denied")                                                                 \
+    X(ECHILD, "no such child process")                                                             \
+    X(ENOTSUP, "not supported by this backend")                                                    \
+    X(EEXIST, "already exists")                                                                    \
+    X(EOWNERDEAD, "previous owner died")                                                           \
+    X(EPROTO, "protocol error")                                                                    \
+    X(EIO, "input/output error")                                                                   \
+    X(EREMOTEIO, "a task failed in a pool worker")                                                 \
+    X(ESHUTDOWN, "pool not running: closed or terminated")                                         \
+    X(EDEADLK, "refused: would deadlock (called from a callback)")                                 \
     X(ECANCELED, "cancelled before it completed")
 
 const char *ipcm_strerror(int err)
 {
     switch (-err) {
-#define X(code, text)                                                                  \
-    case code:                                                                         \
-        return text;
+#define X(code, text)                                                                              \
+    case code: return text;
         IPCM_ERRNO_MAP(X)
 #undef X
-    default:
-        return strerror(-err);
+    default: return strerror(-err);
     }
 }
 
 const char *ipcm_err_name(int err)
 {
     switch (-err) {
-#define X(code, text)                                                                  \
-    case code:                                                                         \
-        return #code;
+#define X(code, text)                                                                              \
+    case code: return #code;
         IPCM_ERRNO_MAP(X)
 #undef X
-    default:
-        return "E?";
+    default: return "E?";
     }
 }
