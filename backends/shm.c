@@ -124,16 +124,19 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef IPCM_TESTING
+#include <signal.h>
+#include <stdlib.h>
+#endif
 
 #define SHM_MAGIC 0x6d687369u /* "ishm" */
 #define SHM_VERSION 3u
@@ -235,8 +238,6 @@ static_assert(offsetof(struct shm_ctl, wlock) - offsetof(struct shm_ctl, tail) >
                   offsetof(struct shm_ctl, rlock) - offsetof(struct shm_ctl, head) >= SHM_LINE,
               "a lock must not share a line pair with the position it guards");
 
-extern const struct ipcm_backend ipcm_backend_shm;
-
 struct shm_link {
     struct shm_map *map;
     size_t map_len;
@@ -278,14 +279,40 @@ struct shm_chan {
     struct shm_end tx, rx;
 };
 
-/* Per-process fault injection (testing.h). */
-static enum ipcm_shm_point shm_kill_point;
+/*
+ * Kill points (testing.h): shm_at(p) names a step of a put or a get. Only the testing
+ * build (IPCM_TESTING, the library the tests link) can stop a process there; in the
+ * library users link it is no code at all, so the hot path carries no load or branch
+ * for the tests.
+ */
+#ifdef IPCM_TESTING
+static enum ipcm_shm_point shm_kill_point; /* per process: a test arms it after fork */
 static int shm_kill_sig;
 
 static inline void shm_at(enum ipcm_shm_point p)
 {
     if (__builtin_expect(shm_kill_point == p, 0) && p != IPCM_SHM_AT_NONE)
         raise(shm_kill_sig);
+}
+#else
+#define shm_at(p) ((void)0)
+#endif
+
+/* Copy a payload. The testing build may stop halfway through, at kill point half. */
+static inline void shm_copy(void *dst, const void *src, size_t len, enum ipcm_shm_point half)
+{
+#ifdef IPCM_TESTING
+    if (shm_kill_point == half) {
+        memcpy(dst, src, len / 2);
+        shm_at(half);
+        memcpy((char *)dst + len / 2, (const char *)src + len / 2, len - len / 2);
+        return;
+    }
+#else
+    (void)half;
+#endif
+    if (len)
+        memcpy(dst, src, len);
 }
 
 static uint64_t shm_pow2(uint64_t v)
@@ -632,7 +659,8 @@ static void shm_chan_release(struct shm_chan *sc)
     sc->map = NULL;
 }
 
-static int shm_open_end(struct ipcm_chan *c, bool keep_link)
+/* Open an end on the link's mapping; the link keeps its own copy (see shm_attach). */
+static int shm_open_end(struct ipcm_chan *c)
 {
     struct shm_link *sl = c->link->priv;
     struct shm_chan *sc = c->priv;
@@ -677,12 +705,6 @@ static int shm_open_end(struct ipcm_chan *c, bool keep_link)
      * fence (6.4 against 7.2 us on one CPU). Both ends of a direction agree: same shape. */
     if (c->link->shape == IPCM_SHAPE_PIPE)
         sc->tx.fences = sc->rx.fences = false;
-    if (!keep_link) {
-        /* The end owns the mapping now; the link's descriptors go, so that this process
-         * holds exactly the tokens of its role (end-of-stream depends on it). */
-        sc->owns_map = true;
-        shm_link_release(sl, false);
-    }
     return 0;
 fail:
     sc->owns_map = false;
@@ -692,7 +714,16 @@ fail:
 
 static int shm_attach(struct ipcm_chan *c)
 {
-    return shm_open_end(c, false);
+    struct shm_chan *sc = c->priv;
+    int err = shm_open_end(c);
+
+    if (err < 0)
+        return err;
+    /* The end owns the mapping now; the link's descriptors go, so that this process
+     * holds exactly the tokens of its role (end-of-stream depends on it). */
+    sc->owns_map = true;
+    shm_link_release(c->link->priv, false);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- locks, liveness */
@@ -883,7 +914,7 @@ static bool shm_spin(struct shm_end *e, _Atomic uint64_t *w, uint64_t seen,
 
 /* Sleep on w until its epoch moves, the slice ends or the deadline passes. */
 static int shm_sleep(const struct shm_end *e, struct shm_wait *w, _Atomic uint64_t *pos,
-                     uint64_t seen, struct shm_dl *dl, enum ipcm_shm_point at)
+                     uint64_t seen, struct shm_dl *dl)
 {
     /* The publishers we wait for: producers (tail) or consumers (head). */
     _Atomic uint32_t *light = &e->k->light[e->sends ? 1 : 0];
@@ -896,7 +927,7 @@ static int shm_sleep(const struct shm_end *e, struct shm_wait *w, _Atomic uint64
     if (e->fences && atomic_load_explicit(light, SC))
         ipcm_fence_heavy(); /* stands in for a light publisher's fence */
     if (atomic_load_explicit(pos, SC) == seen) {
-        shm_at(at);
+        shm_at(e->sends ? IPCM_SHM_AT_WAIT_SPACE : IPCM_SHM_AT_WAIT_DATA);
         shm_futex_wait(&w->epoch, ep, left < SHM_TICK_NS ? left : SHM_TICK_NS);
     }
     /* Others still asleep: the next publish must wake one of them. */
@@ -942,13 +973,7 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
     unsigned char *dst = e->data + (p & e->mask);
     shm_put_hdr(dst, p, (uint32_t)len);
     shm_at(IPCM_SHM_AT_PUT_HEADER);
-    if (shm_kill_point == IPCM_SHM_AT_PUT_HALF) {
-        memcpy(dst + SHM_REC_HDR, buf, len / 2);
-        shm_at(IPCM_SHM_AT_PUT_HALF);
-        memcpy(dst + SHM_REC_HDR + len / 2, (const char *)buf + len / 2, len - len / 2);
-    } else if (len) {
-        memcpy(dst + SHM_REC_HDR, buf, len);
-    }
+    shm_copy(dst + SHM_REC_HDR, buf, len, IPCM_SHM_AT_PUT_HALF);
     shm_at(IPCM_SHM_AT_PUT_PAYLOAD);
     int cpu = sched_getcpu();
     if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
@@ -996,7 +1021,7 @@ static ssize_t shm_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
             return -ENOTRECOVERABLE;
         if (shm_receivers_gone(e))
             return -EPIPE;
-        if ((r = shm_sleep(e, &e->k->not_full, &e->k->head, seen, &dl, IPCM_SHM_AT_WAIT_SPACE)) < 0)
+        if ((r = shm_sleep(e, &e->k->not_full, &e->k->head, seen, &dl)) < 0)
             return r;
     }
 }
@@ -1058,14 +1083,7 @@ static ssize_t shm_get(struct shm_end *e, void *buf, struct shm_dl *dl, uint64_t
         goto broken;
     }
     shm_at(IPCM_SHM_AT_GET_CLAIMED);
-    const unsigned char *src = e->data + off + SHM_REC_HDR;
-    if (shm_kill_point == IPCM_SHM_AT_GET_HALF) {
-        memcpy(buf, src, len / 2);
-        shm_at(IPCM_SHM_AT_GET_HALF);
-        memcpy((char *)buf + len / 2, src + len / 2, len - len / 2);
-    } else if (len) {
-        memcpy(buf, src, len);
-    }
+    shm_copy(buf, e->data + off + SHM_REC_HDR, len, IPCM_SHM_AT_GET_HALF);
     shm_at(IPCM_SHM_AT_GET_COPIED);
     int cpu = sched_getcpu();
     if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
@@ -1155,7 +1173,7 @@ static ssize_t shm_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
             eof = true; /* look once more: the ring may hold their last words */
             continue;
         }
-        if ((r = shm_sleep(e, &e->k->not_empty, &e->k->tail, seen, &dl, IPCM_SHM_AT_WAIT_DATA)) < 0)
+        if ((r = shm_sleep(e, &e->k->not_empty, &e->k->tail, seen, &dl)) < 0)
             return r;
     }
 }
@@ -1196,6 +1214,9 @@ static void shm_close(struct ipcm_chan *c)
 }
 
 /* ---------------------------------------------------------------- test hooks */
+
+#ifdef IPCM_TESTING
+extern const struct ipcm_backend ipcm_backend_shm;
 
 void ipcm_shm_test_kill_at(enum ipcm_shm_point point, int sig)
 {
@@ -1304,7 +1325,7 @@ int ipcm_shm_test_open_shared(struct ipcm_link *l, enum ipcm_role role, struct i
     c->role = role;
     c->max_msg = l->cfg.max_msg;
     c->priv = c + 1;
-    if ((err = shm_open_end(c, true)) < 0) {
+    if ((err = shm_open_end(c)) < 0) {
         free(c);
         return err;
     }
@@ -1319,6 +1340,7 @@ void ipcm_shm_test_close_shared(struct ipcm_chan *c)
     shm_close(c);
     free(c);
 }
+#endif /* IPCM_TESTING */
 
 const struct ipcm_backend ipcm_backend_shm = {
     .abi = IPCM_BACKEND_ABI,
