@@ -166,9 +166,7 @@ static int mqueue_open(struct ipcm_chan *c)
         if (mc->ep < 0 || epoll_ctl(mc->ep, EPOLL_CTL_ADD, (int)mc->recv.q, &eq) < 0 ||
             epoll_ctl(mc->ep, EPOLL_CTL_ADD, gone, &eg) < 0) {
             int err = -errno;
-            if (mc->ep >= 0)
-                close(mc->ep);
-            mc->ep = -1;
+            ipcm_close_fd(&mc->ep);
             mqueue_dir_close(&mc->send);
             mqueue_dir_close(&mc->recv);
             return err;

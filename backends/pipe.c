@@ -57,6 +57,7 @@
 #define PIPE_HDR 8u
 #define PIPE_PAGE 4096u  /* one pipe buffer slot; PIPE_BUF on Linux */
 #define PIPE_SLICE_MS 50 /* how often a reader stuck mid-frame checks its writer */
+#define PIPE_DRAIN_NS (20 * IPCM_NS_PER_US) /* a writer's pause while readers drain */
 #define PIPE_MIN_SIZE (256u * 1024) /* bytes; 64 pages of the user's pipe-user-pages-soft */
 
 struct pipe_hdr {
@@ -250,8 +251,7 @@ static int pipe_wait_room(int fd, const struct pipe_dirstate *st, size_t need,
         if (ipcm_deadline_left_ms(d) == 0)
             return ipcm_deadline_err(d);
         /* POLLOUT means one slot is free, not that the frame fits: let readers drain. */
-        struct timespec ts = {0, 20000};
-        nanosleep(&ts, NULL);
+        ipcm_sleep_ns(PIPE_DRAIN_NS);
     }
 }
 
@@ -380,12 +380,13 @@ static int pipe_read_exact(int fd, struct pipe_dirstate *st, void *buf, size_t l
         } else if (n == 0) {
             return -EPIPE;
         } else if (errno == EAGAIN) {
-            struct pollfd p = {.fd = fd, .events = POLLIN};
-            int r = poll(&p, 1, PIPE_SLICE_MS);
-            if (r < 0 && errno != EINTR)
-                return -errno;
-            if (r == 0 && (atomic_load(&st->broken) || pipe_writer_died(st)))
+            struct ipcm_deadline slice;
+            ipcm_deadline_init(&slice, PIPE_SLICE_MS);
+            int r = ipcm_wait_readable(fd, &slice);
+            if (r == -ETIMEDOUT && (atomic_load(&st->broken) || pipe_writer_died(st)))
                 return -ENOTRECOVERABLE;
+            if (r < 0 && r != -ETIMEDOUT)
+                return r;
         } else if (errno != EINTR) {
             return -errno;
         }

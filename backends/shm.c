@@ -150,7 +150,7 @@
 #define SHM_MSG_MAX ((size_t)64 << 20) /* a max-size record fits twice in SHM_RING_MAX */
 #define SHM_MSG_DEFAULT ((size_t)1 << 20)
 #define SHM_DEPTH_DEFAULT 16u
-#define SHM_TICK_NS 20000000u  /* a sleeper looks for dead peers this often */
+#define SHM_TICK_NS (20 * IPCM_NS_PER_MS) /* a sleeper looks for dead peers this often */
 #define SHM_SPIN_MAX_NS 20000u /* below a cross-CPU futex wake-up on this kind of VM */
 #define SHM_SPIN_MIN_NS 500u
 #define SHM_GAP_FAST_NS 200u  /* a wait this short: the peer streams right behind us */
@@ -368,7 +368,7 @@ static void shm_pause_calibrate(void)
     uint64_t t0 = ipcm_now_ns();
     for (unsigned i = 0; i < 1000; i++)
         ipcm_cpu_relax();
-    uint64_t ns = (ipcm_now_ns() - t0 + 999) / 1000;
+    uint64_t ns = (ipcm_ns_since(t0) + 999) / 1000;
     shm_pause_ns = ns ? (uint32_t)(ns < 1000 ? ns : 1000) : 1;
 }
 
@@ -376,8 +376,8 @@ static void shm_pause_calibrate(void)
 
 static void shm_futex_wait(_Atomic uint32_t *w, uint32_t seen, uint64_t ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
-                          .tv_nsec = (long)(ns % 1000000000u)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / IPCM_NS_PER_S),
+                          .tv_nsec = (long)(ns % IPCM_NS_PER_S)};
     /* Shared futex (no FUTEX_PRIVATE_FLAG): waiters live in other processes. Every
      * outcome (woken, value changed, timeout, EINTR) just sends the caller round its
      * loop, which re-checks the ring and its deadline. */
@@ -522,14 +522,11 @@ static int shm_create(struct ipcm_link *l)
     fd = memfd_create("ipcmark-shm", MFD_CLOEXEC);
     if (fd < 0)
         return -errno;
-    if (ftruncate(fd, (off_t)sl->map_len) < 0) {
-        err = -errno;
-        close(fd);
-        return err;
-    }
-    void *p = mmap(NULL, sl->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, (off_t)sl->map_len) == 0)
+        p = mmap(NULL, sl->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     err = p == MAP_FAILED ? -errno : 0;
-    close(fd);
+    ipcm_close_fd(&fd);
     if (err)
         return err;
     sl->map = p;
@@ -609,7 +606,7 @@ static int shm_end_init(struct shm_end *e, struct shm_map *map, size_t map_len,
     e->cap = k->cap;
     e->mask = k->cap - 1;
     e->max_msg = k->max_msg;
-    e->spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    e->spin = ipcm_cpus_online() > 1;
     e->spin_ns = SHM_SPIN_MAX_NS;
     e->hup_countdown = 1; /* the first send looks */
     e->last_cpu = SHM_NO_CPU;

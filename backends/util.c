@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <linux/membarrier.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,7 +102,7 @@ int ipcm_robust_init(pthread_mutex_t *m)
  * waiter, and a second waiter can miss its wake-up (seen here: a consumer slept its
  * whole 10 s timeout on a mutex that was free); waking in slices bounds that to one
  * slice, never a hang. */
-#define ROBUST_SLICE_NS 50000000u
+#define ROBUST_SLICE_NS (50 * IPCM_NS_PER_MS)
 
 int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
 {
@@ -125,9 +124,9 @@ int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
          * not clocklock.) */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t until = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + slice;
-        ts.tv_sec = (time_t)(until / 1000000000u);
-        ts.tv_nsec = (long)(until % 1000000000u);
+        uint64_t until = (uint64_t)ts.tv_sec * IPCM_NS_PER_S + (uint64_t)ts.tv_nsec + slice;
+        ts.tv_sec = (time_t)(until / IPCM_NS_PER_S);
+        ts.tv_nsec = (long)(until % IPCM_NS_PER_S);
         r = pthread_mutex_timedlock(m, &ts);
         if (r != ETIMEDOUT)
             return -r;
