@@ -174,15 +174,9 @@ static int pipe_open(struct ipcm_chan *c)
 {
     struct pipe_link *pl = c->link->priv;
     struct pipe_chan *pc = c->priv;
-    int rdir = -1, wdir = -1;
+    int rdir, wdir;
 
-    switch (c->role) {
-    case IPCM_ROLE_SEND: wdir = 0; break;
-    case IPCM_ROLE_RECV: rdir = 0; break;
-    case IPCM_ROLE_BOTH: rdir = wdir = 0; break;
-    case IPCM_ROLE_A: wdir = 0, rdir = 1; break;
-    case IPCM_ROLE_B: wdir = 1, rdir = 0; break;
-    }
+    ipcm_role_dirs(c->role, &wdir, &rdir);
     pc->rfd = pc->wfd = pc->rfd_block = -1;
     if (rdir >= 0) {
         pc->rfd = pl->fds[rdir][0];

@@ -661,20 +661,14 @@ static int shm_open_end(struct ipcm_chan *c)
 {
     struct shm_link *sl = c->link->priv;
     struct shm_chan *sc = c->priv;
-    int tx = -1, rx = -1, err = 0;
+    int tx, rx, err = 0;
 
     sc->end_lock = -1;
     sc->tx.tok = sc->tx.watch = sc->tx.mine = -1;
     sc->rx.tok = sc->rx.watch = sc->rx.mine = -1;
     if (!sl->map)
         return -EBADF;
-    switch (c->role) {
-    case IPCM_ROLE_SEND: tx = 0; break;
-    case IPCM_ROLE_RECV: rx = 0; break;
-    case IPCM_ROLE_BOTH: tx = rx = 0; break;
-    case IPCM_ROLE_A: tx = 0, rx = 1; break;
-    case IPCM_ROLE_B: tx = 1, rx = 0; break;
-    }
+    ipcm_role_dirs(c->role, &tx, &rx);
     sc->map = sl->map;
     sc->map_len = sl->map_len;
     if (c->link->shape == IPCM_SHAPE_PIPE) {
@@ -824,23 +818,16 @@ static inline void shm_publish(const struct shm_end *e, _Atomic uint64_t *pos, u
     }
 }
 
-static bool shm_senders_gone(struct shm_end *e)
+/* Is the other side of this end's direction gone: every receiver (for a sender) or
+ * every sender (for a receiver)? Whoever sees it first records it in the segment. */
+static bool shm_peers_gone(struct shm_end *e)
 {
-    if (atomic_load_explicit(&e->k->no_senders, ACQ))
+    _Atomic uint32_t *gone = e->sends ? &e->k->no_receivers : &e->k->no_senders;
+    if (atomic_load_explicit(gone, ACQ))
         return true;
     if (!ipcm_life_hup(e->watch))
         return false;
-    atomic_store(&e->k->no_senders, 1);
-    return true;
-}
-
-static bool shm_receivers_gone(struct shm_end *e)
-{
-    if (atomic_load_explicit(&e->k->no_receivers, ACQ))
-        return true;
-    if (!ipcm_life_hup(e->watch))
-        return false;
-    atomic_store(&e->k->no_receivers, 1);
+    atomic_store(gone, 1);
     return true;
 }
 
@@ -1005,7 +992,7 @@ static ssize_t shm_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
         return -EPIPE;
     if (--e->hup_countdown == 0) {
         e->hup_countdown = SHM_HUP_EVERY;
-        if (shm_receivers_gone(e))
+        if (shm_peers_gone(e))
             return -EPIPE;
     }
     for (;;) {
@@ -1016,7 +1003,7 @@ static ssize_t shm_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
             continue;
         if (shm_is_broken(e->k))
             return -ENOTRECOVERABLE;
-        if (shm_receivers_gone(e))
+        if (shm_peers_gone(e))
             return -EPIPE;
         if ((r = shm_sleep(e, &e->k->not_full, &e->k->head, seen, &dl)) < 0)
             return r;
@@ -1166,7 +1153,7 @@ static ssize_t shm_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
             return -EPIPE;
         if (dl.timeout_ms != 0 && shm_spin(e, &e->k->tail, seen, &e->k->prod_cpu))
             continue;
-        if (shm_senders_gone(e)) {
+        if (shm_peers_gone(e)) {
             eof = true; /* look once more: the ring may hold their last words */
             continue;
         }

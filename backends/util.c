@@ -21,6 +21,18 @@ void ipcm_make_name(char *name, size_t len)
     snprintf(name, len, "/ipcmark-%ld-%016llx", (long)getpid(), (unsigned long long)nonce);
 }
 
+void ipcm_role_dirs(enum ipcm_role role, int *send_dir, int *recv_dir)
+{
+    *send_dir = *recv_dir = -1;
+    switch (role) {
+    case IPCM_ROLE_SEND: *send_dir = 0; break;
+    case IPCM_ROLE_RECV: *recv_dir = 0; break;
+    case IPCM_ROLE_BOTH: *send_dir = *recv_dir = 0; break;
+    case IPCM_ROLE_A: *send_dir = 0, *recv_dir = 1; break;
+    case IPCM_ROLE_B: *send_dir = 1, *recv_dir = 0; break;
+    }
+}
+
 void ipcm_life_init(struct ipcm_life *lf)
 {
     lf->senders[0] = lf->senders[1] = -1;
