@@ -8,9 +8,9 @@
 #include <errno.h>
 #include <sched.h>
 
-#define BIAS_NEED_FIRST 64u      /* uncontended sections before the first grant */
-#define BIAS_NEED_MAX (1u << 20) /* after many revocations: about never */
-#define BIAS_SPINS 2000u         /* an owner inside is in a memcpy: spin this long first */
+#define BIAS_NEED_FIRST 64u               /* uncontended sections before the first grant */
+#define BIAS_NEED_MAX (1u << 20)          /* after many revocations: about never */
+#define BIAS_SPINS 2000u                  /* an owner inside is in a memcpy: spin this long first */
 #define BIAS_NAP_NS (50 * IPCM_NS_PER_US) /* then nap; a preempted owner needs its CPU back */
 
 int ipcm_bias_init(struct ipcm_bias *b)

@@ -64,8 +64,8 @@ static int mqueue_limits(struct ipcm_limits *out)
     out->max_depth = (unsigned)msg_max;
     out->default_depth = (unsigned)(msg_default < msg_max ? msg_default : msg_max);
     out->buffer_bytes = 0;
-    snprintf(out->max_msg_source, sizeof(out->max_msg_source),
-             "fs.mqueue.msgsize_max = %lu", msgsize_max);
+    snprintf(out->max_msg_source, sizeof(out->max_msg_source), "fs.mqueue.msgsize_max = %lu",
+             msgsize_max);
     return 0;
 }
 

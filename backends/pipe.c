@@ -45,8 +45,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -58,7 +58,7 @@
 #define PIPE_PAGE 4096u  /* one pipe buffer slot; PIPE_BUF on Linux */
 #define PIPE_SLICE_MS 50 /* how often a reader stuck mid-frame checks its writer */
 #define PIPE_DRAIN_NS (20 * IPCM_NS_PER_US) /* a writer's pause while readers drain */
-#define PIPE_MIN_SIZE (256u * 1024) /* bytes; 64 pages of the user's pipe-user-pages-soft */
+#define PIPE_MIN_SIZE (256u * 1024)         /* bytes; 64 pages of the user's pipe-user-pages-soft */
 
 struct pipe_hdr {
     uint32_t len;
@@ -69,10 +69,10 @@ struct pipe_hdr {
 struct pipe_dirstate {
     pthread_mutex_t wlock;
     pthread_mutex_t rlock;
-    uint32_t pipe_size;   /* bytes the pipe holds, from F_GETPIPE_SZ */
-    int w_inflight;       /* a writer is in a multi-slot frame (wlock held) */
-    int r_inflight;       /* a reader is between header and payload (rlock held) */
-    atomic_int broken;    /* a participant died mid-frame */
+    uint32_t pipe_size; /* bytes the pipe holds, from F_GETPIPE_SZ */
+    int w_inflight;     /* a writer is in a multi-slot frame (wlock held) */
+    int r_inflight;     /* a reader is between header and payload (rlock held) */
+    atomic_int broken;  /* a participant died mid-frame */
     /* Whole frames written and read: their difference bounds how many partly filled
      * pages the pipe holds. Updated under the respective lock. */
     atomic_ullong frames_written, frames_read;

@@ -151,12 +151,12 @@
 #define SHM_MSG_DEFAULT ((size_t)1 << 20)
 #define SHM_DEPTH_DEFAULT 16u
 #define SHM_TICK_NS (20 * IPCM_NS_PER_MS) /* a sleeper looks for dead peers this often */
-#define SHM_SPIN_MAX_NS 20000u /* below a cross-CPU futex wake-up on this kind of VM */
+#define SHM_SPIN_MAX_NS 20000u            /* below a cross-CPU futex wake-up on this kind of VM */
 #define SHM_SPIN_MIN_NS 500u
-#define SHM_GAP_FAST_NS 200u  /* a wait this short: the peer streams right behind us */
-#define SHM_GAP_SLOW_NS 2000u /* a wait this long: a request/response; poll back to back */
-#define SHM_GAP_MAX_NS 400u   /* the widest spacing of polls (added latency, at most) */
-#define SHM_LIGHT_AFTER 256u  /* one-way messages before an end publishes light */
+#define SHM_GAP_FAST_NS 200u   /* a wait this short: the peer streams right behind us */
+#define SHM_GAP_SLOW_NS 2000u  /* a wait this long: a request/response; poll back to back */
+#define SHM_GAP_MAX_NS 400u    /* the widest spacing of polls (added latency, at most) */
+#define SHM_LIGHT_AFTER 256u   /* one-way messages before an end publishes light */
 #define SHM_BULK_MIN 4096u     /* records this large make a stream "bulk" (shm_hold) */
 #define SHM_HOLD_MAX_NS 20000u /* the longest a bulk consumer lets its backlog build */
 #define SHM_L2_DEFAULT ((uint64_t)1 << 20)
@@ -182,7 +182,6 @@ static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
               "64-bit atomics must be lock-free");
 static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
               "atomics must have the size of their type (no embedded lock)");
-
 
 #define RLX memory_order_relaxed
 #define ACQ memory_order_acquire
@@ -210,7 +209,7 @@ struct shm_ctl {
     _Atomic uint32_t no_senders; /* every sender token is gone (set by whoever sees it) */
     _Atomic uint32_t no_receivers;
     _Atomic uint64_t recoveries;
-    uint32_t fences; /* membarrier works: publishes may use light fences (internal.h) */
+    uint32_t fences;           /* membarrier works: publishes may use light fences (internal.h) */
     _Atomic uint32_t light[2]; /* [0] some tail, [1] some head publish has been light */
     /* producer: the consumer reads tail (and spins on it), so the producer lock, which
      * a lone producer takes and drops every put, lives on a line of its own: otherwise
@@ -250,21 +249,21 @@ struct shm_end {
     struct shm_ctl *k; /* NULL: the role does not use this direction */
     unsigned char *data;
     uint64_t cap, mask, max_msg;
-    int tok;         /* our side's token (a life pipe write end), -1 after shutdown */
-    int watch;       /* read end whose POLLHUP means the other side is gone */
-    int mine;        /* read end of our own side's pipe: were we the last? */
-    bool locked;     /* take the producer/consumer lock per operation */
-    bool spin;       /* more than one CPU */
-    bool fences;     /* the segment's asymmetric fences (shm_ctl.fences) */
-    bool light;      /* this end publishes with a light fence now (shm_choose_publish) */
-    uint32_t streak; /* messages this end moved while its thread went no other way */
+    int tok;                   /* our side's token (a life pipe write end), -1 after shutdown */
+    int watch;                 /* read end whose POLLHUP means the other side is gone */
+    int mine;                  /* read end of our own side's pipe: were we the last? */
+    bool locked;               /* take the producer/consumer lock per operation */
+    bool spin;                 /* more than one CPU */
+    bool fences;               /* the segment's asymmetric fences (shm_ctl.fences) */
+    bool light;                /* this end publishes with a light fence now (shm_choose_publish) */
+    uint32_t streak;           /* messages this end moved while its thread went no other way */
     struct ipcm_bias_end bias; /* our standing with the lock of our side */
-    uint64_t cached; /* producer: a head seen; consumer: a tail seen */
+    uint64_t cached;           /* producer: a head seen; consumer: a tail seen */
     uint32_t spin_ns;
     uint32_t hup_countdown;
     uint32_t last_cpu;
-    uint32_t gap; /* pauses between two polls of the peer's position (shm_spin) */
-    bool sends;   /* the producer side of its direction */
+    uint32_t gap;        /* pauses between two polls of the peer's position (shm_spin) */
+    bool sends;          /* the producer side of its direction */
     uint64_t other_seen; /* this thread's messages the other way at our last one */
     bool hold;           /* consumer of a bulk stream: let the backlog build (shm_hold) */
     uint64_t hold_bytes; /* the backlog it waits for */
@@ -1111,8 +1110,7 @@ static void shm_hold(struct shm_end *e)
     uint64_t t0 = atomic_load_explicit(&k->tail, RLX), start = 0;
     for (unsigned i = 0;; i++) {
         uint64_t t = atomic_load_explicit(&k->tail, RLX);
-        if (t - h >= e->hold_bytes || atomic_load_explicit(&k->no_senders, RLX) ||
-            shm_is_broken(k))
+        if (t - h >= e->hold_bytes || atomic_load_explicit(&k->no_senders, RLX) || shm_is_broken(k))
             return;
         for (unsigned g = 0; g < 16; g++)
             ipcm_cpu_relax(); /* polls far apart: the producer owns the tail line meanwhile */

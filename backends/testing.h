@@ -57,8 +57,8 @@ int ipcm_shm_test_set_positions(struct ipcm_link *l, uint64_t pos, uint32_t epoc
 struct ipcm_shm_stats {
     uint64_t head, tail, cap, max_msg;
     uint32_t data_waiters, space_waiters;
-    uint32_t broken;     /* reason code, 0 when healthy */
-    uint64_t recoveries; /* locks taken over from dead owners */
+    uint32_t broken;               /* reason code, 0 when healthy */
+    uint64_t recoveries;           /* locks taken over from dead owners */
     uint32_t prod_bias, cons_bias; /* lock generations: odd while an end holds the bias */
 };
 /* A snapshot of direction dir as seen through the link's mapping. Returns 0 or -EINVAL. */

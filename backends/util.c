@@ -5,12 +5,12 @@
  */
 #include "internal.h"
 
-#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <poll.h>
 #include <stdio.h>
-#include <linux/membarrier.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
