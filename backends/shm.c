@@ -806,6 +806,17 @@ static inline void shm_choose_publish(struct shm_end *e)
     e->light = true;
 }
 
+/* Tell the other side which CPU this end runs on (shm_spin, shm_hold read it), storing
+ * only when it changed: the word shares a line with the position the peer polls. */
+static inline void shm_note_cpu(struct shm_end *e, _Atomic uint32_t *shared)
+{
+    int cpu = sched_getcpu();
+    if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
+        e->last_cpu = (uint32_t)cpu;
+        atomic_store_explicit(shared, (uint32_t)cpu, RLX);
+    }
+}
+
 /* The commit of a put or get: one store (see shm_choose_publish). */
 static inline void shm_publish(const struct shm_end *e, _Atomic uint64_t *pos, uint64_t v)
 {
@@ -958,11 +969,7 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
     shm_at(IPCM_SHM_AT_PUT_HEADER);
     shm_copy(dst + SHM_REC_HDR, buf, len, IPCM_SHM_AT_PUT_HALF);
     shm_at(IPCM_SHM_AT_PUT_PAYLOAD);
-    int cpu = sched_getcpu();
-    if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
-        e->last_cpu = (uint32_t)cpu;
-        atomic_store_explicit(&k->prod_cpu, (uint32_t)cpu, RLX);
-    }
+    shm_note_cpu(e, &k->prod_cpu);
     shm_choose_publish(e);
     shm_publish(e, &k->tail, t + need); /* the commit */
     shm_at(IPCM_SHM_AT_PUT_COMMITTED);
@@ -1068,11 +1075,7 @@ static ssize_t shm_get(struct shm_end *e, void *buf, struct shm_dl *dl, uint64_t
     shm_at(IPCM_SHM_AT_GET_CLAIMED);
     shm_copy(buf, e->data + off + SHM_REC_HDR, len, IPCM_SHM_AT_GET_HALF);
     shm_at(IPCM_SHM_AT_GET_COPIED);
-    int cpu = sched_getcpu();
-    if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
-        e->last_cpu = (uint32_t)cpu;
-        atomic_store_explicit(&k->cons_cpu, (uint32_t)cpu, RLX);
-    }
+    shm_note_cpu(e, &k->cons_cpu);
     shm_choose_publish(e);
     shm_publish(e, &k->head, h + rec);
     shm_unlock(e, &k->rlock);
