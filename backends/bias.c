@@ -7,12 +7,11 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <time.h>
 
-#define BIAS_NEED_FIRST 64u      /* uncontended sections before the first grant */
-#define BIAS_NEED_MAX (1u << 20) /* after many revocations: about never */
-#define BIAS_SPINS 2000u         /* an owner inside is in a memcpy: spin this long first */
-#define BIAS_NAP_NS 50000u       /* then nap; a preempted owner needs its CPU back */
+#define BIAS_NEED_FIRST 64u               /* uncontended sections before the first grant */
+#define BIAS_NEED_MAX (1u << 20)          /* after many revocations: about never */
+#define BIAS_SPINS 2000u                  /* an owner inside is in a memcpy: spin this long first */
+#define BIAS_NAP_NS (50 * IPCM_NS_PER_US) /* then nap; a preempted owner needs its CPU back */
 
 int ipcm_bias_init(struct ipcm_bias *b)
 {
@@ -66,10 +65,9 @@ static int bias_wait_outside(struct ipcm_bias *b, const struct ipcm_deadline *d)
             ipcm_cpu_relax();
             continue;
         }
-        if (d->timeout_ms == 0 || (d->timeout_ms > 0 && ipcm_now_ns() >= d->at_ns))
+        if (ipcm_deadline_expired(d))
             return ipcm_deadline_err(d);
-        struct timespec nap = {0, BIAS_NAP_NS};
-        nanosleep(&nap, NULL);
+        ipcm_sleep_ns(BIAS_NAP_NS);
     }
     return dead;
 }

@@ -18,6 +18,13 @@
 void ipcm_make_name(char *name, size_t len);
 
 /*
+ * The directions a role uses on a link with one kernel object per direction (a queue
+ * has direction 0; a pipe carries A to B on 0 and B to A on 1): *send_dir and
+ * *recv_dir, each -1 where the role does not send or does not receive.
+ */
+void ipcm_role_dirs(enum ipcm_role role, int *send_dir, int *recv_dir);
+
+/*
  * Life pipes: end-of-stream and peer death for mechanisms that have neither (mqueue,
  * shm), and peer death while waiting. Every sender holds the write end of the
  * "senders" pipe, every receiver the write end of the "receivers" pipe; nobody ever

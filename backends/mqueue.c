@@ -64,8 +64,8 @@ static int mqueue_limits(struct ipcm_limits *out)
     out->max_depth = (unsigned)msg_max;
     out->default_depth = (unsigned)(msg_default < msg_max ? msg_default : msg_max);
     out->buffer_bytes = 0;
-    snprintf(out->max_msg_source, sizeof(out->max_msg_source),
-             "fs.mqueue.msgsize_max = %lu", msgsize_max);
+    snprintf(out->max_msg_source, sizeof(out->max_msg_source), "fs.mqueue.msgsize_max = %lu",
+             msgsize_max);
     return 0;
 }
 
@@ -166,9 +166,7 @@ static int mqueue_open(struct ipcm_chan *c)
         if (mc->ep < 0 || epoll_ctl(mc->ep, EPOLL_CTL_ADD, (int)mc->recv.q, &eq) < 0 ||
             epoll_ctl(mc->ep, EPOLL_CTL_ADD, gone, &eg) < 0) {
             int err = -errno;
-            if (mc->ep >= 0)
-                close(mc->ep);
-            mc->ep = -1;
+            ipcm_close_fd(&mc->ep);
             mqueue_dir_close(&mc->send);
             mqueue_dir_close(&mc->recv);
             return err;

@@ -45,8 +45,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -57,7 +57,8 @@
 #define PIPE_HDR 8u
 #define PIPE_PAGE 4096u  /* one pipe buffer slot; PIPE_BUF on Linux */
 #define PIPE_SLICE_MS 50 /* how often a reader stuck mid-frame checks its writer */
-#define PIPE_MIN_SIZE (256u * 1024) /* bytes; 64 pages of the user's pipe-user-pages-soft */
+#define PIPE_DRAIN_NS (20 * IPCM_NS_PER_US) /* a writer's pause while readers drain */
+#define PIPE_MIN_SIZE (256u * 1024)         /* bytes; 64 pages of the user's pipe-user-pages-soft */
 
 struct pipe_hdr {
     uint32_t len;
@@ -68,10 +69,10 @@ struct pipe_hdr {
 struct pipe_dirstate {
     pthread_mutex_t wlock;
     pthread_mutex_t rlock;
-    uint32_t pipe_size;   /* bytes the pipe holds, from F_GETPIPE_SZ */
-    int w_inflight;       /* a writer is in a multi-slot frame (wlock held) */
-    int r_inflight;       /* a reader is between header and payload (rlock held) */
-    atomic_int broken;    /* a participant died mid-frame */
+    uint32_t pipe_size; /* bytes the pipe holds, from F_GETPIPE_SZ */
+    int w_inflight;     /* a writer is in a multi-slot frame (wlock held) */
+    int r_inflight;     /* a reader is between header and payload (rlock held) */
+    atomic_int broken;  /* a participant died mid-frame */
     /* Whole frames written and read: their difference bounds how many partly filled
      * pages the pipe holds. Updated under the respective lock. */
     atomic_ullong frames_written, frames_read;
@@ -173,15 +174,9 @@ static int pipe_open(struct ipcm_chan *c)
 {
     struct pipe_link *pl = c->link->priv;
     struct pipe_chan *pc = c->priv;
-    int rdir = -1, wdir = -1;
+    int rdir, wdir;
 
-    switch (c->role) {
-    case IPCM_ROLE_SEND: wdir = 0; break;
-    case IPCM_ROLE_RECV: rdir = 0; break;
-    case IPCM_ROLE_BOTH: rdir = wdir = 0; break;
-    case IPCM_ROLE_A: wdir = 0, rdir = 1; break;
-    case IPCM_ROLE_B: wdir = 1, rdir = 0; break;
-    }
+    ipcm_role_dirs(c->role, &wdir, &rdir);
     pc->rfd = pc->wfd = pc->rfd_block = -1;
     if (rdir >= 0) {
         pc->rfd = pl->fds[rdir][0];
@@ -250,8 +245,7 @@ static int pipe_wait_room(int fd, const struct pipe_dirstate *st, size_t need,
         if (ipcm_deadline_left_ms(d) == 0)
             return ipcm_deadline_err(d);
         /* POLLOUT means one slot is free, not that the frame fits: let readers drain. */
-        struct timespec ts = {0, 20000};
-        nanosleep(&ts, NULL);
+        ipcm_sleep_ns(PIPE_DRAIN_NS);
     }
 }
 
@@ -380,12 +374,13 @@ static int pipe_read_exact(int fd, struct pipe_dirstate *st, void *buf, size_t l
         } else if (n == 0) {
             return -EPIPE;
         } else if (errno == EAGAIN) {
-            struct pollfd p = {.fd = fd, .events = POLLIN};
-            int r = poll(&p, 1, PIPE_SLICE_MS);
-            if (r < 0 && errno != EINTR)
-                return -errno;
-            if (r == 0 && (atomic_load(&st->broken) || pipe_writer_died(st)))
+            struct ipcm_deadline slice;
+            ipcm_deadline_init(&slice, PIPE_SLICE_MS);
+            int r = ipcm_wait_readable(fd, &slice);
+            if (r == -ETIMEDOUT && (atomic_load(&st->broken) || pipe_writer_died(st)))
                 return -ENOTRECOVERABLE;
+            if (r < 0 && r != -ETIMEDOUT)
+                return r;
         } else if (errno != EINTR) {
             return -errno;
         }

@@ -124,16 +124,19 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef IPCM_TESTING
+#include <signal.h>
+#include <stdlib.h>
+#endif
 
 #define SHM_MAGIC 0x6d687369u /* "ishm" */
 #define SHM_VERSION 3u
@@ -147,13 +150,13 @@
 #define SHM_MSG_MAX ((size_t)64 << 20) /* a max-size record fits twice in SHM_RING_MAX */
 #define SHM_MSG_DEFAULT ((size_t)1 << 20)
 #define SHM_DEPTH_DEFAULT 16u
-#define SHM_TICK_NS 20000000u  /* a sleeper looks for dead peers this often */
-#define SHM_SPIN_MAX_NS 20000u /* below a cross-CPU futex wake-up on this kind of VM */
+#define SHM_TICK_NS (20 * IPCM_NS_PER_MS) /* a sleeper looks for dead peers this often */
+#define SHM_SPIN_MAX_NS 20000u            /* below a cross-CPU futex wake-up on this kind of VM */
 #define SHM_SPIN_MIN_NS 500u
-#define SHM_GAP_FAST_NS 200u  /* a wait this short: the peer streams right behind us */
-#define SHM_GAP_SLOW_NS 2000u /* a wait this long: a request/response; poll back to back */
-#define SHM_GAP_MAX_NS 400u   /* the widest spacing of polls (added latency, at most) */
-#define SHM_LIGHT_AFTER 256u  /* one-way messages before an end publishes light */
+#define SHM_GAP_FAST_NS 200u   /* a wait this short: the peer streams right behind us */
+#define SHM_GAP_SLOW_NS 2000u  /* a wait this long: a request/response; poll back to back */
+#define SHM_GAP_MAX_NS 400u    /* the widest spacing of polls (added latency, at most) */
+#define SHM_LIGHT_AFTER 256u   /* one-way messages before an end publishes light */
 #define SHM_BULK_MIN 4096u     /* records this large make a stream "bulk" (shm_hold) */
 #define SHM_HOLD_MAX_NS 20000u /* the longest a bulk consumer lets its backlog build */
 #define SHM_L2_DEFAULT ((uint64_t)1 << 20)
@@ -179,7 +182,6 @@ static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
               "64-bit atomics must be lock-free");
 static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
               "atomics must have the size of their type (no embedded lock)");
-
 
 #define RLX memory_order_relaxed
 #define ACQ memory_order_acquire
@@ -207,7 +209,7 @@ struct shm_ctl {
     _Atomic uint32_t no_senders; /* every sender token is gone (set by whoever sees it) */
     _Atomic uint32_t no_receivers;
     _Atomic uint64_t recoveries;
-    uint32_t fences; /* membarrier works: publishes may use light fences (internal.h) */
+    uint32_t fences;           /* membarrier works: publishes may use light fences (internal.h) */
     _Atomic uint32_t light[2]; /* [0] some tail, [1] some head publish has been light */
     /* producer: the consumer reads tail (and spins on it), so the producer lock, which
      * a lone producer takes and drops every put, lives on a line of its own: otherwise
@@ -235,8 +237,6 @@ static_assert(offsetof(struct shm_ctl, wlock) - offsetof(struct shm_ctl, tail) >
                   offsetof(struct shm_ctl, rlock) - offsetof(struct shm_ctl, head) >= SHM_LINE,
               "a lock must not share a line pair with the position it guards");
 
-extern const struct ipcm_backend ipcm_backend_shm;
-
 struct shm_link {
     struct shm_map *map;
     size_t map_len;
@@ -249,21 +249,21 @@ struct shm_end {
     struct shm_ctl *k; /* NULL: the role does not use this direction */
     unsigned char *data;
     uint64_t cap, mask, max_msg;
-    int tok;         /* our side's token (a life pipe write end), -1 after shutdown */
-    int watch;       /* read end whose POLLHUP means the other side is gone */
-    int mine;        /* read end of our own side's pipe: were we the last? */
-    bool locked;     /* take the producer/consumer lock per operation */
-    bool spin;       /* more than one CPU */
-    bool fences;     /* the segment's asymmetric fences (shm_ctl.fences) */
-    bool light;      /* this end publishes with a light fence now (shm_choose_publish) */
-    uint32_t streak; /* messages this end moved while its thread went no other way */
+    int tok;                   /* our side's token (a life pipe write end), -1 after shutdown */
+    int watch;                 /* read end whose POLLHUP means the other side is gone */
+    int mine;                  /* read end of our own side's pipe: were we the last? */
+    bool locked;               /* take the producer/consumer lock per operation */
+    bool spin;                 /* more than one CPU */
+    bool fences;               /* the segment's asymmetric fences (shm_ctl.fences) */
+    bool light;                /* this end publishes with a light fence now (shm_choose_publish) */
+    uint32_t streak;           /* messages this end moved while its thread went no other way */
     struct ipcm_bias_end bias; /* our standing with the lock of our side */
-    uint64_t cached; /* producer: a head seen; consumer: a tail seen */
+    uint64_t cached;           /* producer: a head seen; consumer: a tail seen */
     uint32_t spin_ns;
     uint32_t hup_countdown;
     uint32_t last_cpu;
-    uint32_t gap; /* pauses between two polls of the peer's position (shm_spin) */
-    bool sends;   /* the producer side of its direction */
+    uint32_t gap;        /* pauses between two polls of the peer's position (shm_spin) */
+    bool sends;          /* the producer side of its direction */
     uint64_t other_seen; /* this thread's messages the other way at our last one */
     bool hold;           /* consumer of a bulk stream: let the backlog build (shm_hold) */
     uint64_t hold_bytes; /* the backlog it waits for */
@@ -278,14 +278,40 @@ struct shm_chan {
     struct shm_end tx, rx;
 };
 
-/* Per-process fault injection (testing.h). */
-static enum ipcm_shm_point shm_kill_point;
+/*
+ * Kill points (testing.h): shm_at(p) names a step of a put or a get. Only the testing
+ * build (IPCM_TESTING, the library the tests link) can stop a process there; in the
+ * library users link it is no code at all, so the hot path carries no load or branch
+ * for the tests.
+ */
+#ifdef IPCM_TESTING
+static enum ipcm_shm_point shm_kill_point; /* per process: a test arms it after fork */
 static int shm_kill_sig;
 
 static inline void shm_at(enum ipcm_shm_point p)
 {
     if (__builtin_expect(shm_kill_point == p, 0) && p != IPCM_SHM_AT_NONE)
         raise(shm_kill_sig);
+}
+#else
+#define shm_at(p) ((void)0)
+#endif
+
+/* Copy a payload. The testing build may stop halfway through, at kill point half. */
+static inline void shm_copy(void *dst, const void *src, size_t len, enum ipcm_shm_point half)
+{
+#ifdef IPCM_TESTING
+    if (shm_kill_point == half) {
+        memcpy(dst, src, len / 2);
+        shm_at(half);
+        memcpy((char *)dst + len / 2, (const char *)src + len / 2, len - len / 2);
+        return;
+    }
+#else
+    (void)half;
+#endif
+    if (len)
+        memcpy(dst, src, len);
 }
 
 static uint64_t shm_pow2(uint64_t v)
@@ -341,7 +367,7 @@ static void shm_pause_calibrate(void)
     uint64_t t0 = ipcm_now_ns();
     for (unsigned i = 0; i < 1000; i++)
         ipcm_cpu_relax();
-    uint64_t ns = (ipcm_now_ns() - t0 + 999) / 1000;
+    uint64_t ns = (ipcm_ns_since(t0) + 999) / 1000;
     shm_pause_ns = ns ? (uint32_t)(ns < 1000 ? ns : 1000) : 1;
 }
 
@@ -349,8 +375,8 @@ static void shm_pause_calibrate(void)
 
 static void shm_futex_wait(_Atomic uint32_t *w, uint32_t seen, uint64_t ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
-                          .tv_nsec = (long)(ns % 1000000000u)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / IPCM_NS_PER_S),
+                          .tv_nsec = (long)(ns % IPCM_NS_PER_S)};
     /* Shared futex (no FUTEX_PRIVATE_FLAG): waiters live in other processes. Every
      * outcome (woken, value changed, timeout, EINTR) just sends the caller round its
      * loop, which re-checks the ring and its deadline. */
@@ -495,14 +521,11 @@ static int shm_create(struct ipcm_link *l)
     fd = memfd_create("ipcmark-shm", MFD_CLOEXEC);
     if (fd < 0)
         return -errno;
-    if (ftruncate(fd, (off_t)sl->map_len) < 0) {
-        err = -errno;
-        close(fd);
-        return err;
-    }
-    void *p = mmap(NULL, sl->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, (off_t)sl->map_len) == 0)
+        p = mmap(NULL, sl->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     err = p == MAP_FAILED ? -errno : 0;
-    close(fd);
+    ipcm_close_fd(&fd);
     if (err)
         return err;
     sl->map = p;
@@ -582,7 +605,7 @@ static int shm_end_init(struct shm_end *e, struct shm_map *map, size_t map_len,
     e->cap = k->cap;
     e->mask = k->cap - 1;
     e->max_msg = k->max_msg;
-    e->spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    e->spin = ipcm_cpus_online() > 1;
     e->spin_ns = SHM_SPIN_MAX_NS;
     e->hup_countdown = 1; /* the first send looks */
     e->last_cpu = SHM_NO_CPU;
@@ -632,24 +655,19 @@ static void shm_chan_release(struct shm_chan *sc)
     sc->map = NULL;
 }
 
-static int shm_open_end(struct ipcm_chan *c, bool keep_link)
+/* Open an end on the link's mapping; the link keeps its own copy (see shm_attach). */
+static int shm_open_end(struct ipcm_chan *c)
 {
     struct shm_link *sl = c->link->priv;
     struct shm_chan *sc = c->priv;
-    int tx = -1, rx = -1, err = 0;
+    int tx, rx, err = 0;
 
     sc->end_lock = -1;
     sc->tx.tok = sc->tx.watch = sc->tx.mine = -1;
     sc->rx.tok = sc->rx.watch = sc->rx.mine = -1;
     if (!sl->map)
         return -EBADF;
-    switch (c->role) {
-    case IPCM_ROLE_SEND: tx = 0; break;
-    case IPCM_ROLE_RECV: rx = 0; break;
-    case IPCM_ROLE_BOTH: tx = rx = 0; break;
-    case IPCM_ROLE_A: tx = 0, rx = 1; break;
-    case IPCM_ROLE_B: tx = 1, rx = 0; break;
-    }
+    ipcm_role_dirs(c->role, &tx, &rx);
     sc->map = sl->map;
     sc->map_len = sl->map_len;
     if (c->link->shape == IPCM_SHAPE_PIPE) {
@@ -677,12 +695,6 @@ static int shm_open_end(struct ipcm_chan *c, bool keep_link)
      * fence (6.4 against 7.2 us on one CPU). Both ends of a direction agree: same shape. */
     if (c->link->shape == IPCM_SHAPE_PIPE)
         sc->tx.fences = sc->rx.fences = false;
-    if (!keep_link) {
-        /* The end owns the mapping now; the link's descriptors go, so that this process
-         * holds exactly the tokens of its role (end-of-stream depends on it). */
-        sc->owns_map = true;
-        shm_link_release(sl, false);
-    }
     return 0;
 fail:
     sc->owns_map = false;
@@ -692,7 +704,16 @@ fail:
 
 static int shm_attach(struct ipcm_chan *c)
 {
-    return shm_open_end(c, false);
+    struct shm_chan *sc = c->priv;
+    int err = shm_open_end(c);
+
+    if (err < 0)
+        return err;
+    /* The end owns the mapping now; the link's descriptors go, so that this process
+     * holds exactly the tokens of its role (end-of-stream depends on it). */
+    sc->owns_map = true;
+    shm_link_release(c->link->priv, false);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- locks, liveness */
@@ -785,6 +806,17 @@ static inline void shm_choose_publish(struct shm_end *e)
     e->light = true;
 }
 
+/* Tell the other side which CPU this end runs on (shm_spin, shm_hold read it), storing
+ * only when it changed: the word shares a line with the position the peer polls. */
+static inline void shm_note_cpu(struct shm_end *e, _Atomic uint32_t *shared)
+{
+    int cpu = sched_getcpu();
+    if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
+        e->last_cpu = (uint32_t)cpu;
+        atomic_store_explicit(shared, (uint32_t)cpu, RLX);
+    }
+}
+
 /* The commit of a put or get: one store (see shm_choose_publish). */
 static inline void shm_publish(const struct shm_end *e, _Atomic uint64_t *pos, uint64_t v)
 {
@@ -796,23 +828,16 @@ static inline void shm_publish(const struct shm_end *e, _Atomic uint64_t *pos, u
     }
 }
 
-static bool shm_senders_gone(struct shm_end *e)
+/* Is the other side of this end's direction gone: every receiver (for a sender) or
+ * every sender (for a receiver)? Whoever sees it first records it in the segment. */
+static bool shm_peers_gone(struct shm_end *e)
 {
-    if (atomic_load_explicit(&e->k->no_senders, ACQ))
+    _Atomic uint32_t *gone = e->sends ? &e->k->no_receivers : &e->k->no_senders;
+    if (atomic_load_explicit(gone, ACQ))
         return true;
     if (!ipcm_life_hup(e->watch))
         return false;
-    atomic_store(&e->k->no_senders, 1);
-    return true;
-}
-
-static bool shm_receivers_gone(struct shm_end *e)
-{
-    if (atomic_load_explicit(&e->k->no_receivers, ACQ))
-        return true;
-    if (!ipcm_life_hup(e->watch))
-        return false;
-    atomic_store(&e->k->no_receivers, 1);
+    atomic_store(gone, 1);
     return true;
 }
 
@@ -883,7 +908,7 @@ static bool shm_spin(struct shm_end *e, _Atomic uint64_t *w, uint64_t seen,
 
 /* Sleep on w until its epoch moves, the slice ends or the deadline passes. */
 static int shm_sleep(const struct shm_end *e, struct shm_wait *w, _Atomic uint64_t *pos,
-                     uint64_t seen, struct shm_dl *dl, enum ipcm_shm_point at)
+                     uint64_t seen, struct shm_dl *dl)
 {
     /* The publishers we wait for: producers (tail) or consumers (head). */
     _Atomic uint32_t *light = &e->k->light[e->sends ? 1 : 0];
@@ -896,7 +921,7 @@ static int shm_sleep(const struct shm_end *e, struct shm_wait *w, _Atomic uint64
     if (e->fences && atomic_load_explicit(light, SC))
         ipcm_fence_heavy(); /* stands in for a light publisher's fence */
     if (atomic_load_explicit(pos, SC) == seen) {
-        shm_at(at);
+        shm_at(e->sends ? IPCM_SHM_AT_WAIT_SPACE : IPCM_SHM_AT_WAIT_DATA);
         shm_futex_wait(&w->epoch, ep, left < SHM_TICK_NS ? left : SHM_TICK_NS);
     }
     /* Others still asleep: the next publish must wake one of them. */
@@ -942,19 +967,9 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
     unsigned char *dst = e->data + (p & e->mask);
     shm_put_hdr(dst, p, (uint32_t)len);
     shm_at(IPCM_SHM_AT_PUT_HEADER);
-    if (shm_kill_point == IPCM_SHM_AT_PUT_HALF) {
-        memcpy(dst + SHM_REC_HDR, buf, len / 2);
-        shm_at(IPCM_SHM_AT_PUT_HALF);
-        memcpy(dst + SHM_REC_HDR + len / 2, (const char *)buf + len / 2, len - len / 2);
-    } else if (len) {
-        memcpy(dst + SHM_REC_HDR, buf, len);
-    }
+    shm_copy(dst + SHM_REC_HDR, buf, len, IPCM_SHM_AT_PUT_HALF);
     shm_at(IPCM_SHM_AT_PUT_PAYLOAD);
-    int cpu = sched_getcpu();
-    if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
-        e->last_cpu = (uint32_t)cpu;
-        atomic_store_explicit(&k->prod_cpu, (uint32_t)cpu, RLX);
-    }
+    shm_note_cpu(e, &k->prod_cpu);
     shm_choose_publish(e);
     shm_publish(e, &k->tail, t + need); /* the commit */
     shm_at(IPCM_SHM_AT_PUT_COMMITTED);
@@ -983,7 +998,7 @@ static ssize_t shm_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
         return -EPIPE;
     if (--e->hup_countdown == 0) {
         e->hup_countdown = SHM_HUP_EVERY;
-        if (shm_receivers_gone(e))
+        if (shm_peers_gone(e))
             return -EPIPE;
     }
     for (;;) {
@@ -994,9 +1009,9 @@ static ssize_t shm_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
             continue;
         if (shm_is_broken(e->k))
             return -ENOTRECOVERABLE;
-        if (shm_receivers_gone(e))
+        if (shm_peers_gone(e))
             return -EPIPE;
-        if ((r = shm_sleep(e, &e->k->not_full, &e->k->head, seen, &dl, IPCM_SHM_AT_WAIT_SPACE)) < 0)
+        if ((r = shm_sleep(e, &e->k->not_full, &e->k->head, seen, &dl)) < 0)
             return r;
     }
 }
@@ -1058,20 +1073,9 @@ static ssize_t shm_get(struct shm_end *e, void *buf, struct shm_dl *dl, uint64_t
         goto broken;
     }
     shm_at(IPCM_SHM_AT_GET_CLAIMED);
-    const unsigned char *src = e->data + off + SHM_REC_HDR;
-    if (shm_kill_point == IPCM_SHM_AT_GET_HALF) {
-        memcpy(buf, src, len / 2);
-        shm_at(IPCM_SHM_AT_GET_HALF);
-        memcpy((char *)buf + len / 2, src + len / 2, len - len / 2);
-    } else if (len) {
-        memcpy(buf, src, len);
-    }
+    shm_copy(buf, e->data + off + SHM_REC_HDR, len, IPCM_SHM_AT_GET_HALF);
     shm_at(IPCM_SHM_AT_GET_COPIED);
-    int cpu = sched_getcpu();
-    if (cpu >= 0 && (uint32_t)cpu != e->last_cpu) {
-        e->last_cpu = (uint32_t)cpu;
-        atomic_store_explicit(&k->cons_cpu, (uint32_t)cpu, RLX);
-    }
+    shm_note_cpu(e, &k->cons_cpu);
     shm_choose_publish(e);
     shm_publish(e, &k->head, h + rec);
     shm_unlock(e, &k->rlock);
@@ -1109,8 +1113,7 @@ static void shm_hold(struct shm_end *e)
     uint64_t t0 = atomic_load_explicit(&k->tail, RLX), start = 0;
     for (unsigned i = 0;; i++) {
         uint64_t t = atomic_load_explicit(&k->tail, RLX);
-        if (t - h >= e->hold_bytes || atomic_load_explicit(&k->no_senders, RLX) ||
-            shm_is_broken(k))
+        if (t - h >= e->hold_bytes || atomic_load_explicit(&k->no_senders, RLX) || shm_is_broken(k))
             return;
         for (unsigned g = 0; g < 16; g++)
             ipcm_cpu_relax(); /* polls far apart: the producer owns the tail line meanwhile */
@@ -1151,11 +1154,11 @@ static ssize_t shm_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
             return -EPIPE;
         if (dl.timeout_ms != 0 && shm_spin(e, &e->k->tail, seen, &e->k->prod_cpu))
             continue;
-        if (shm_senders_gone(e)) {
+        if (shm_peers_gone(e)) {
             eof = true; /* look once more: the ring may hold their last words */
             continue;
         }
-        if ((r = shm_sleep(e, &e->k->not_empty, &e->k->tail, seen, &dl, IPCM_SHM_AT_WAIT_DATA)) < 0)
+        if ((r = shm_sleep(e, &e->k->not_empty, &e->k->tail, seen, &dl)) < 0)
             return r;
     }
 }
@@ -1196,6 +1199,9 @@ static void shm_close(struct ipcm_chan *c)
 }
 
 /* ---------------------------------------------------------------- test hooks */
+
+#ifdef IPCM_TESTING
+extern const struct ipcm_backend ipcm_backend_shm;
 
 void ipcm_shm_test_kill_at(enum ipcm_shm_point point, int sig)
 {
@@ -1304,7 +1310,7 @@ int ipcm_shm_test_open_shared(struct ipcm_link *l, enum ipcm_role role, struct i
     c->role = role;
     c->max_msg = l->cfg.max_msg;
     c->priv = c + 1;
-    if ((err = shm_open_end(c, true)) < 0) {
+    if ((err = shm_open_end(c)) < 0) {
         free(c);
         return err;
     }
@@ -1319,6 +1325,7 @@ void ipcm_shm_test_close_shared(struct ipcm_chan *c)
     shm_close(c);
     free(c);
 }
+#endif /* IPCM_TESTING */
 
 const struct ipcm_backend ipcm_backend_shm = {
     .abi = IPCM_BACKEND_ABI,

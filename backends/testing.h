@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * testing.h - test-only hooks into backends (fault injection, layout pokes, threads mode).
- * On the include path of tests only; never used by the harness or the CLI.
+ * On the include path of tests only; never used by the harness or the CLI. The hooks
+ * exist only in the testing build of the backends (IPCM_TESTING, SQLite's SQLITE_TEST
+ * pattern): tests link libipcmark_testing, users link libipcmark, which has none.
  */
 #ifndef IPCM_BACKENDS_TESTING_H
 #define IPCM_BACKENDS_TESTING_H
@@ -12,9 +14,10 @@
 #include "ipcmark_backend.h"
 
 /*
- * Named steps of a put and a get on the shm ring. After ipcm_shm_test_kill_at(point,
- * sig) the calling process raises sig (SIGKILL, or SIGSTOP for the slow-peer tests) when
- * it reaches that step; 0 disarms. Per process, so a test arms it in a child after fork.
+ * Named steps of a put and a get on the shm ring (shm.c names them in both builds).
+ * After ipcm_shm_test_kill_at(point, sig) the calling process raises sig (SIGKILL, or
+ * SIGSTOP for the slow-peer tests) when it reaches that step; 0 disarms. Per process,
+ * so a test arms it in a child after fork.
  */
 enum ipcm_shm_point {
     IPCM_SHM_AT_NONE = 0,
@@ -30,6 +33,8 @@ enum ipcm_shm_point {
     IPCM_SHM_AT_WAIT_SPACE,    /* registered as a waiter for space, about to sleep */
     IPCM_SHM_AT_COUNT
 };
+
+#ifdef IPCM_TESTING
 void ipcm_shm_test_kill_at(enum ipcm_shm_point point, int sig);
 
 /* Fields a test may overwrite in direction dir of a link's shared segment. */
@@ -52,8 +57,8 @@ int ipcm_shm_test_set_positions(struct ipcm_link *l, uint64_t pos, uint32_t epoc
 struct ipcm_shm_stats {
     uint64_t head, tail, cap, max_msg;
     uint32_t data_waiters, space_waiters;
-    uint32_t broken;     /* reason code, 0 when healthy */
-    uint64_t recoveries; /* locks taken over from dead owners */
+    uint32_t broken;               /* reason code, 0 when healthy */
+    uint64_t recoveries;           /* locks taken over from dead owners */
     uint32_t prod_bias, cons_bias; /* lock generations: odd while an end holds the bias */
 };
 /* A snapshot of direction dir as seen through the link's mapping. Returns 0 or -EINVAL. */
@@ -70,5 +75,6 @@ bool ipcm_shm_test_lock_free(void);
  */
 int ipcm_shm_test_open_shared(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
 void ipcm_shm_test_close_shared(struct ipcm_chan *c);
+#endif /* IPCM_TESTING */
 
 #endif /* IPCM_BACKENDS_TESTING_H */

@@ -5,13 +5,12 @@
  */
 #include "internal.h"
 
-#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <poll.h>
 #include <stdio.h>
-#include <linux/membarrier.h>
-#include <sys/mman.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +19,18 @@ void ipcm_make_name(char *name, size_t len)
 {
     uint64_t nonce = ((uint64_t)arc4random() << 32) | arc4random();
     snprintf(name, len, "/ipcmark-%ld-%016llx", (long)getpid(), (unsigned long long)nonce);
+}
+
+void ipcm_role_dirs(enum ipcm_role role, int *send_dir, int *recv_dir)
+{
+    *send_dir = *recv_dir = -1;
+    switch (role) {
+    case IPCM_ROLE_SEND: *send_dir = 0; break;
+    case IPCM_ROLE_RECV: *recv_dir = 0; break;
+    case IPCM_ROLE_BOTH: *send_dir = *recv_dir = 0; break;
+    case IPCM_ROLE_A: *send_dir = 0, *recv_dir = 1; break;
+    case IPCM_ROLE_B: *send_dir = 1, *recv_dir = 0; break;
+    }
 }
 
 void ipcm_life_init(struct ipcm_life *lf)
@@ -103,7 +114,7 @@ int ipcm_robust_init(pthread_mutex_t *m)
  * waiter, and a second waiter can miss its wake-up (seen here: a consumer slept its
  * whole 10 s timeout on a mutex that was free); waking in slices bounds that to one
  * slice, never a hang. */
-#define ROBUST_SLICE_NS 50000000u
+#define ROBUST_SLICE_NS (50 * IPCM_NS_PER_MS)
 
 int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
 {
@@ -125,9 +136,9 @@ int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
          * not clocklock.) */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t until = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + slice;
-        ts.tv_sec = (time_t)(until / 1000000000u);
-        ts.tv_nsec = (long)(until % 1000000000u);
+        uint64_t until = (uint64_t)ts.tv_sec * IPCM_NS_PER_S + (uint64_t)ts.tv_nsec + slice;
+        ts.tv_sec = (time_t)(until / IPCM_NS_PER_S);
+        ts.tv_nsec = (long)(until % IPCM_NS_PER_S);
         r = pthread_mutex_timedlock(m, &ts);
         if (r != ETIMEDOUT)
             return -r;
