@@ -6,6 +6,8 @@
  */
 #include "cli.h"
 
+#include "outfile.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <libutil.h>
@@ -190,4 +192,18 @@ bool ipcm_err_environmental(int err)
     case ENOSYS: /* the mechanism is missing here */ return true;
     default: return false;
     }
+}
+
+int ipcm_output_probe(const char *cmd, const char *option, const char *path)
+{
+    int r = path ? ipcm_outfile_probe(path) : 0;
+    if (r < 0)
+        return ipcm_usage_error(cmd, "cannot write %s %s: %s", option, path, ipcm_file_strerror(r));
+    return 0;
+}
+
+const char *ipcm_file_strerror(int err)
+{
+    /* strerror's "File too large" does not say which limit; ours names RLIMIT_FSIZE. */
+    return err == -EFBIG ? ipcm_strerror(err) : strerror(-err);
 }

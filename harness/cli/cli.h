@@ -24,6 +24,13 @@ enum ipcm_exit_code {
  * system-wide table) rather than a fault of the code that met it. */
 bool ipcm_err_environmental(int err);
 
+/* ipcm_file_strerror - the cause of a failed file write, naming RLIMIT_FSIZE for EFBIG. */
+const char *ipcm_file_strerror(int err);
+
+/* ipcm_output_probe - before any work: can a result file be written at path (NULL: not
+ * asked for)? Returns 0, or IPCM_EXIT_USAGE after "cannot write OPTION PATH: cause". */
+int ipcm_output_probe(const char *cmd, const char *option, const char *path);
+
 /* Print "ipcmark <cmd>: <message>" on stderr. Returns IPCM_EXIT_USAGE. */
 int ipcm_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -21,15 +21,14 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ipcmark bench [-b LIST] [--mode MODE] [--sizes LIST] [--producers LIST]\n"
-            "                     [--consumers LIST] [--pairs LIST] [--workers LIST]\n"
-            "                     [--chunk LIST]\n"
-            "                     [--messages N | --duration S] [--repeat R] [--warmup S]\n"
-            "                     [--pin CPUS] [--rate N/s] [--json FILE] [--csv FILE]\n\n"
-            "Measure IPC backends; every message is verified on receipt.\n\n"
-            "  -b, --backends LIST   backends to run, or 'all' (default all)\n"
-            "      --mode MODE       one of:");
+    fprintf(f, "usage: ipcmark bench [-b LIST] [--mode MODE] [--sizes LIST] [--producers LIST]\n"
+               "                     [--consumers LIST] [--pairs LIST] [--workers LIST]\n"
+               "                     [--chunk LIST]\n"
+               "                     [--messages N | --duration S] [--repeat R] [--warmup S]\n"
+               "                     [--pin CPUS] [--rate N/s] [--json FILE] [--csv FILE]\n\n"
+               "Measure IPC backends; every message is verified on receipt.\n\n"
+               "  -b, --backends LIST   backends to run, or 'all' (default all)\n"
+               "      --mode MODE       one of:");
     for (size_t i = 0; ipcm_bench_mode_at(i); i++)
         fprintf(f, " %s", ipcm_bench_mode_at(i)->name);
     fprintf(f, " (default throughput)\n");
@@ -114,8 +113,8 @@ static int list_opt(const char *opt, const char *arg, bool sizes, uint64_t *out,
 {
     int k = ipcm_parse_list(arg, sizes, out, IPCM_BENCH_MAX_LIST);
     if (k == -E2BIG)
-        return ipcm_usage_error("bench", "%s: more than %d items in '%s'", opt,
-                                IPCM_BENCH_MAX_LIST, arg);
+        return ipcm_usage_error("bench", "%s: more than %d items in '%s'", opt, IPCM_BENCH_MAX_LIST,
+                                arg);
     if (k < 0)
         return ipcm_usage_error("bench", "%s: bad %s list '%s'", opt, sizes ? "size" : "count",
                                 arg);
@@ -129,9 +128,23 @@ static int list_opt(const char *opt, const char *arg, bool sizes, uint64_t *out,
 }
 
 enum {
-    OPT_MODE = 256, OPT_SIZES, OPT_PRODUCERS, OPT_CONSUMERS, OPT_PAIRS, OPT_WORKERS, OPT_CHUNK,
-    OPT_MESSAGES, OPT_DURATION, OPT_REPEAT, OPT_WARMUP, OPT_PIN, OPT_RATE, OPT_JSON, OPT_CSV,
-    OPT_TIMEOUT, OPT_VERIFY,
+    OPT_MODE = 256,
+    OPT_SIZES,
+    OPT_PRODUCERS,
+    OPT_CONSUMERS,
+    OPT_PAIRS,
+    OPT_WORKERS,
+    OPT_CHUNK,
+    OPT_MESSAGES,
+    OPT_DURATION,
+    OPT_REPEAT,
+    OPT_WARMUP,
+    OPT_PIN,
+    OPT_RATE,
+    OPT_JSON,
+    OPT_CSV,
+    OPT_TIMEOUT,
+    OPT_VERIFY,
 };
 
 /* What parse_args has seen so far, for the rules that span options. */
@@ -356,11 +369,11 @@ static int write_outputs(const struct ipcm_results *res, const char *json, const
 {
     int r, code = IPCM_EXIT_OK;
     if (json && (r = ipcm_record_write_json(res, json)) < 0) {
-        fprintf(stderr, "ipcmark bench: cannot write %s: %s\n", json, ipcm_strerror(r));
+        fprintf(stderr, "ipcmark bench: cannot write %s: %s\n", json, ipcm_file_strerror(r));
         code = IPCM_EXIT_ENV;
     }
     if (csv && (r = ipcm_record_write_csv(res, csv)) < 0) {
-        fprintf(stderr, "ipcmark bench: cannot write %s: %s\n", csv, ipcm_strerror(r));
+        fprintf(stderr, "ipcmark bench: cannot write %s: %s\n", csv, ipcm_file_strerror(r));
         code = IPCM_EXIT_ENV;
     }
     return code;
@@ -392,6 +405,9 @@ int ipcm_cmd_bench(int argc, char **argv)
     if (r < 0)
         return IPCM_EXIT_OK; /* --help */
     if (r > 0)
+        return r;
+    if ((r = ipcm_output_probe("bench", "--json", json)) ||
+        (r = ipcm_output_probe("bench", "--csv", csv)))
         return r;
     if (isatty(STDERR_FILENO))
         cfg.progress = progress;

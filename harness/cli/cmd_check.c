@@ -286,12 +286,12 @@ static int print_summary(const struct ipcm_check_report *rep)
 static int write_reports(const struct ipcm_check_report *rep, const struct check_args *a, int rc)
 {
     int e;
-    if (a->json && ipcm_check_report_write_json(rep, a->json) < 0) {
-        fprintf(stderr, "ipcmark check: cannot write %s\n", a->json);
+    if (a->json && (e = ipcm_check_report_write_json(rep, a->json)) < 0) {
+        fprintf(stderr, "ipcmark check: cannot write %s: %s\n", a->json, ipcm_file_strerror(e));
         rc = IPCM_EXIT_ENV;
     }
     if (a->junit && (e = ipcm_check_report_write_junit(rep, a->junit)) < 0) {
-        fprintf(stderr, "ipcmark check: cannot write %s: %s\n", a->junit, strerror(-e));
+        fprintf(stderr, "ipcmark check: cannot write %s: %s\n", a->junit, ipcm_file_strerror(e));
         rc = IPCM_EXIT_ENV;
     }
     return rc;
@@ -305,6 +305,9 @@ int ipcm_cmd_check(int argc, char **argv)
     if (rc < 0)
         return IPCM_EXIT_OK; /* --help */
     if (rc > 0)
+        return rc;
+    if ((rc = ipcm_output_probe("check", "--json", a.json)) ||
+        (rc = ipcm_output_probe("check", "--junit", a.junit)))
         return rc;
     if ((rc = select_cases(&r, a.glob)) != 0)
         goto out;

@@ -5,6 +5,8 @@
  */
 #include "check_report.h"
 
+#include "outfile.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -72,9 +74,14 @@ int ipcm_check_report_write_json(const struct ipcm_check_report *r, const char *
             json_array_append_new(results,
                                   row_json(&r->rows[i * r->nbackends + b], r->backends[b]));
     json_object_set_new(root, "results", results);
-    int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    struct ipcm_outfile out;
+    int err = ipcm_outfile_open(&out, path);
+    if (err == 0) {
+        json_dumpf(root, out.f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        err = ipcm_outfile_commit(&out);
+    }
     json_decref(root);
-    return rc == 0 ? 0 : -EIO;
+    return err;
 }
 
 static void xml_escape(FILE *f, const char *s)
@@ -122,9 +129,11 @@ static void junit_testcase(FILE *f, const struct ipcm_check_report_row *x, const
 
 int ipcm_check_report_write_junit(const struct ipcm_check_report *r, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -errno;
+    struct ipcm_outfile out;
+    int err = ipcm_outfile_open(&out, path);
+    if (err < 0)
+        return err;
+    FILE *f = out.f;
     struct ipcm_check_tally all = ipcm_check_report_tally(r, IPCM_CHECK_REPORT_ALL);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f,
@@ -147,5 +156,5 @@ int ipcm_check_report_write_junit(const struct ipcm_check_report *r, const char 
         fprintf(f, "  </testsuite>\n");
     }
     fprintf(f, "</testsuites>\n");
-    return fclose(f) == 0 ? 0 : -errno;
+    return ipcm_outfile_commit(&out);
 }

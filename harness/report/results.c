@@ -5,6 +5,8 @@
  */
 #include "results.h"
 
+#include "outfile.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -411,9 +413,14 @@ int ipcm_record_write_json(const struct ipcm_results *r, const char *path)
     json_t *o = ipcm_record_json(r);
     if (!o)
         return -ENOMEM;
-    int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    struct ipcm_outfile out;
+    int err = ipcm_outfile_open(&out, path);
+    if (err == 0) {
+        json_dumpf(o, out.f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        err = ipcm_outfile_commit(&out);
+    }
     json_decref(o);
-    return rc < 0 ? -EIO : 0;
+    return err;
 }
 
 /* ---------------------------------------------------------------- CSV */
@@ -473,9 +480,11 @@ static void csv_row(FILE *f, const struct ipcm_rr_case *c)
 
 int ipcm_record_write_csv(const struct ipcm_results *r, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -errno;
+    struct ipcm_outfile out;
+    int err = ipcm_outfile_open(&out, path);
+    if (err < 0)
+        return err;
+    FILE *f = out.f;
     fputs("mode,backend,shape,size,producers,consumers,workers,placement,cpus,status,reason,"
           "repetitions,msgs_per_s,msgs_min,msgs_max,msgs_mad,msgs_ci_lo,msgs_ci_hi,"
           "bytes_per_s,bytes_min,bytes_max,bytes_mad,bytes_ci_lo,bytes_ci_hi,"
@@ -485,10 +494,7 @@ int ipcm_record_write_csv(const struct ipcm_results *r, const char *path)
           f);
     for (size_t i = 0; i < r->ncases; i++)
         csv_row(f, &r->cases[i]);
-    int err = ferror(f) ? -EIO : 0;
-    if (fclose(f) != 0 && !err)
-        err = -errno;
-    return err;
+    return ipcm_outfile_commit(&out);
 }
 
 /* ---------------------------------------------------------------- table */

@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# hostile.sh IPCMARK CASE - the tool in an environment CI runners and sandboxes really
+# have: a file-size limit, closed standard descriptors, unwritable output paths. Each
+# case asserts the exit code, a one-line error naming the real cause, that an old
+# result file survives, and that no named IPC object or temporary file is left.
+set -u
+ipcmark=$1
+case_name=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir" || exit 1
+objects() { ls /dev/shm /dev/mqueue 2>/dev/null | grep -c '^ipcmark' ; }
+before=$(objects)
+fail() { echo "hostile.$case_name: $*"; exit 1; }
+quick_bench="bench -b pipe --sizes 64 --repeat 1 --duration 0.05 --warmup 0"
+
+case $case_name in
+fsize_selftest)
+    # Before: SIGXFSZ from the shm ring's ftruncate killed the run silently (exit 153).
+    out=$( (ulimit -f 4096; "$ipcmark" selftest) 2>&1); rc=$?
+    [ $rc -eq 3 ] || fail "exit $rc, want 3 (the environment could not run shm)"
+    echo "$out" | grep -q 'RLIMIT_FSIZE' || fail "no line names RLIMIT_FSIZE: $out"
+    echo "$out" | grep -q 'FAIL' && fail "a limit of the environment reported as FAIL: $out"
+    ;;
+fsize_result_kept)
+    # A result file that cannot be written whole leaves the old one in place.
+    echo old >keep.json
+    out=$( (ulimit -f 1; "$ipcmark" $quick_bench --json keep.json >/dev/null) 2>&1); rc=$?
+    [ $rc -eq 3 ] || fail "exit $rc, want 3"
+    [ "$(cat keep.json)" = old ] || fail "the old result was destroyed"
+    echo "$out" | grep -q 'cannot write keep.json: .*RLIMIT_FSIZE' || fail "cause not named: $out"
+    [ "$(ls -A | wc -l)" -eq 1 ] || fail "temporary files left: $(ls -A)"
+    ;;
+stdout_closed)
+    # Before: fd 1 was reused by a channel and the table went into a socketpair.
+    "$ipcmark" selftest >&- 2>/dev/null; rc=$?
+    [ $rc -eq 0 ] || fail "exit $rc with stdout closed, want 0"
+    "$ipcmark" selftest <&- 2>&- >/dev/null; rc=$?
+    [ $rc -eq 0 ] || fail "exit $rc with stdin and stderr closed, want 0"
+    ;;
+output_missing_dir)
+    start=$(date +%s)
+    out=$("$ipcmark" $quick_bench --json nodir/r.json 2>&1 >stdout.txt); rc=$?
+    [ $rc -eq 2 ] || fail "exit $rc, want 2"
+    [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "not one line: $out"
+    echo "$out" | grep -q 'cannot write --json nodir/r.json: No such file or directory' ||
+        fail "cause not named: $out"
+    [ -s stdout.txt ] && fail "the run started before the path was tried"
+    ;;
+output_is_dir)
+    mkdir d
+    out=$("$ipcmark" $quick_bench --csv d 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] || fail "exit $rc, want 2"
+    echo "$out" | grep -q 'cannot write --csv d: Is a directory' || fail "cause not named: $out"
+    ;;
+output_not_dir)
+    # A file standing in for a folder (as a read-only folder would, for root).
+    touch file
+    out=$("$ipcmark" check --quick -b pipe --junit file/r.xml 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] || fail "exit $rc, want 2"
+    echo "$out" | grep -q 'cannot write --junit file/r.xml: Not a directory' ||
+        fail "cause not named: $out"
+    ;;
+stray_argument)
+    out=$("$ipcmark" selftest extra 2>&1); rc=$?
+    [ $rc -eq 2 ] || fail "exit $rc, want 2"
+    echo "$out" | grep -q "unexpected argument 'extra'" || fail "not named: $out"
+    ;;
+*)
+    fail "unknown case"
+    ;;
+esac
+after=$(objects)
+[ "$after" -le "$before" ] || fail "named IPC objects left behind ($before -> $after)"
+echo "hostile.$case_name: ok"
