@@ -198,7 +198,9 @@ static enum ipcm_cmp_verdict verdict_for(double base_c, double cur_c, double jit
     enum ipcm_cmp_verdict v = rep->rows[0].verdict;
     if (p)
         *p = rep->rows[0].p;
-    ck_assert_int_eq(ipcm_cmp_failed(rep), v == IPCM_V_REGRESSION);
+    /* The gate fails on a regression, and on a comparison that judged nothing. */
+    ck_assert_int_eq(ipcm_cmp_failed(rep), v == IPCM_V_REGRESSION || v == IPCM_V_INSUFFICIENT);
+    ck_assert_int_eq(ipcm_cmp_insufficient(rep), v == IPCM_V_INSUFFICIENT);
     ipcm_cmp_report_free(rep);
     ipcm_results_free(rb);
     ipcm_results_free(rc);
@@ -252,6 +254,36 @@ START_TEST(three_repetitions_are_insufficient_not_unchanged)
 }
 END_TEST
 
+START_TEST(one_slower_repetition_or_only_skipped_cases_fail_the_gate)
+{
+    double s[5], slow[1] = {0.5e6};
+    struct ipcm_cmp_opts o = {.threshold = 0.10, .alpha = 0.05};
+    struct ipcm_cmp_report *rep;
+    fill(s, 5, 1e6, 0.01);
+    /* One repetition 50% slower: the U test cannot judge it, so the gate must not pass. */
+    struct ipcm_results *a = doc("pipe", s, 5, "cpu"), *b = doc("pipe", slow, 1, "cpu");
+    ck_assert_int_eq(ipcm_compare(a, b, &o, &rep), 0);
+    ck_assert(ipcm_cmp_insufficient(rep));
+    ck_assert(ipcm_cmp_failed(rep));
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(b);
+    /* Every current case skipped: nothing judged either. */
+    b = doc("pipe", s, 5, "cpu");
+    b->cases[0].status = IPCM_RR_SKIPPED;
+    ck_assert_int_eq(ipcm_compare(a, b, &o, &rep), 0);
+    ck_assert(ipcm_cmp_insufficient(rep));
+    ck_assert(ipcm_cmp_failed(rep));
+    ipcm_cmp_report_free(rep);
+    /* And the same file against itself passes. */
+    ck_assert_int_eq(ipcm_compare(a, a, &o, &rep), 0);
+    ck_assert(!ipcm_cmp_insufficient(rep));
+    ck_assert(!ipcm_cmp_failed(rep));
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(a);
+    ipcm_results_free(b);
+}
+END_TEST
+
 START_TEST(new_missing_failed_and_host_are_reported)
 {
     double s[5];
@@ -266,7 +298,9 @@ START_TEST(new_missing_failed_and_host_are_reported)
     ck_assert_str_eq(rep->missing[0]->backend, "pipe");
     ck_assert_uint_eq(rep->cases_compared, 0);
     ck_assert(rep->host_differs);
-    ck_assert(!ipcm_cmp_failed(rep));
+    /* Nothing in both files: the gate cannot say "no regression" (insufficient data). */
+    ck_assert(ipcm_cmp_insufficient(rep));
+    ck_assert(ipcm_cmp_failed(rep));
     ipcm_cmp_report_free(rep);
 
     /* A case that now fails is a regression of the gate. */
@@ -537,6 +571,7 @@ static Suite *compare_suite(void)
     tcase_add_test(cmp, spread_wider_than_threshold_is_too_noisy);
     tcase_add_test(cmp, three_repetitions_are_insufficient_not_unchanged);
     tcase_add_test(cmp, new_missing_failed_and_host_are_reported);
+    tcase_add_test(cmp, one_slower_repetition_or_only_skipped_cases_fail_the_gate);
     tcase_add_test(cmp, synthetic_files_flag_exactly_the_slowed_backend);
     tcase_add_test(cmp, calibration_difference_warns_without_changing_verdicts);
     tcase_add_test(rd, reader_rejects_every_file_of_the_bad_corpus);

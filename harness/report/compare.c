@@ -345,9 +345,31 @@ void ipcm_cmp_report_free(struct ipcm_cmp_report *rep)
     free(rep);
 }
 
+bool ipcm_cmp_insufficient(const struct ipcm_cmp_report *rep)
+{
+    /* Judged: the U test could run (a noisy case had the repetitions; its own spread
+     * is what keeps it from a verdict). Nothing judged is no evidence of "no regression". */
+    size_t judged = rep->count[IPCM_V_UNCHANGED] + rep->count[IPCM_V_REGRESSION] +
+                    rep->count[IPCM_V_IMPROVEMENT] + rep->count[IPCM_V_NOISY];
+    return judged == 0;
+}
+
 bool ipcm_cmp_failed(const struct ipcm_cmp_report *rep)
 {
-    return rep->count[IPCM_V_REGRESSION] || rep->count[IPCM_V_FAILED];
+    return rep->count[IPCM_V_REGRESSION] || rep->count[IPCM_V_FAILED] || ipcm_cmp_insufficient(rep);
+}
+
+/* The one-line verdict of the gate. */
+static const char *result_text(const struct ipcm_cmp_report *rep)
+{
+    if (rep->count[IPCM_V_REGRESSION])
+        return "REGRESSION";
+    if (rep->count[IPCM_V_FAILED])
+        return "REGRESSION (a case failed)";
+    if (ipcm_cmp_insufficient(rep))
+        return "insufficient data: no metric could be judged (no comparable case, only "
+               "skipped cases, or too few repetitions)";
+    return "no regression";
 }
 
 /* ------------------------------------------------------------------ rendering */
@@ -501,7 +523,7 @@ int ipcm_cmp_write_table(const struct ipcm_cmp_report *rep, FILE *f)
         fprintf(f, "missing: %s\n", (key_of(rep->missing[i], key, sizeof(key)), key));
     summary_line(rep, line, sizeof(line));
     fprintf(f, "\n%s\n", line);
-    fprintf(f, "result: %s\n", ipcm_cmp_failed(rep) ? "REGRESSION" : "no regression");
+    fprintf(f, "result: %s\n", result_text(rep));
     fflush(f);
     return ferror(f) ? -EIO : 0;
 }
@@ -544,9 +566,10 @@ int ipcm_cmp_write_markdown(const struct ipcm_cmp_report *rep, FILE *f)
     size_t shown = 0;
 
     fprintf(f, "### ipcmark compare: %s\n\n",
-            ipcm_cmp_failed(rep)
-                ? (rep->count[IPCM_V_REGRESSION] ? ":x: regression detected" : ":x: case failed")
-                : ":white_check_mark: no regression");
+            rep->count[IPCM_V_REGRESSION] ? ":x: regression detected"
+            : rep->count[IPCM_V_FAILED]   ? ":x: case failed"
+            : ipcm_cmp_insufficient(rep)  ? ":x: insufficient data (nothing could be judged)"
+                                          : ":white_check_mark: no regression");
     describe(rep->base, rep->opts.base_label, line, sizeof(line));
     fprintf(f, "- Baseline: %s\n", line);
     describe(rep->cur, rep->opts.cur_label, line, sizeof(line));
@@ -668,6 +691,7 @@ int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
     json_object_set_new(root, "baseline", side_json(rep->base, rep->opts.base_label));
     json_object_set_new(root, "current", side_json(rep->cur, rep->opts.cur_label));
     json_object_set_new(root, "regression", json_boolean(ipcm_cmp_failed(rep)));
+    json_object_set_new(root, "insufficient_data", json_boolean(ipcm_cmp_insufficient(rep)));
     json_object_set_new(root, "cases_compared", json_integer((json_int_t)rep->cases_compared));
     json_object_set_new(root, "metrics_compared", json_integer((json_int_t)rep->metrics_compared));
     for (int v = 0; v < IPCM_V_COUNT; v++)

@@ -87,7 +87,11 @@ int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur
 /* ipcm_cmp_report_free - release a report. NULL is a no-op. */
 void ipcm_cmp_report_free(struct ipcm_cmp_report *rep);
 
-/* ipcm_cmp_failed - true when the report holds a regression or a newly failed case. */
+/* ipcm_cmp_insufficient - true when no metric could be judged: no case in both files,
+ * only skipped or failed cases, or too few repetitions for the U test everywhere. */
+bool ipcm_cmp_insufficient(const struct ipcm_cmp_report *rep);
+/* ipcm_cmp_failed - true when the gate fails: a regression, a newly failed case, or
+ * insufficient data (a gate that judged nothing must not pass). */
 bool ipcm_cmp_failed(const struct ipcm_cmp_report *rep);
 
 /* Verdict and metric names as shown ("regression", "msgs/s"). */
