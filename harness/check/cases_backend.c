@@ -87,8 +87,8 @@ static void defaults_and_ceilings(struct ipcm_check_ctx *ctx)
     struct ipcm_link *l = NULL;
     IPCM_CHECK(ctx, lim->default_msg >= 1 && lim->default_msg <= lim->max_msg,
                "default_msg %zu, max_msg %zu", lim->default_msg, lim->max_msg);
-    IPCM_CHECK(ctx, lim->default_depth >= 1 && (!lim->max_depth ||
-                                                lim->default_depth <= lim->max_depth),
+    IPCM_CHECK(ctx,
+               lim->default_depth >= 1 && (!lim->max_depth || lim->default_depth <= lim->max_depth),
                "default_depth %u, max_depth %u", lim->default_depth, lim->max_depth);
     IPCM_CHECK(ctx, lim->max_msg_source[0] != '\0', "the limit's source is not named");
     /* Zero asks for the defaults, and the link reports what it got. */
@@ -198,7 +198,7 @@ static void record_size_boundary(struct ipcm_check_ctx *ctx)
             IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, m, &p, &s), ==, 0, goto next);
             IPCM_CHECK_OP_(ctx, s, ==, 0, goto next);
         }
-next:
+    next:
         ipcm_chan_close(c);
         ipcm_check_peer_release(ctx, &peer);
         if (buf && !ipcm_check_failed(ctx)) {
@@ -214,15 +214,17 @@ next:
     IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EMSGSIZE);
 }
 
-
 #define SHM_NA "shm ring internals (needs backends/testing.h hooks): covered by test_shm"
-#define K(id, num, summary) {id, num, summary, IPCM_CHECK_Q, 0, 0, 10000, NULL, SHM_NA, NULL}
+#define K(id, num, summary)                                                                        \
+    {                                                                                              \
+        id, num, summary, IPCM_CHECK_Q, 0, 0, 10000, NULL, SHM_NA, NULL                            \
+    }
 
 const struct ipcm_check_case ipcm_check_cases_backend[] = {
-    {"backend.mq_priority_order", 92, "priorities 0,5,5,2,31 arrive 31,5,5,2,0", IPCM_CHECK_Q, 0,
-     0, 10000, NULL, "API: ipcm_chan_send has no message priority", NULL},
-    {"backend.mq_priority_range", 93, "priority MQ_PRIO_MAX is refused", IPCM_CHECK_Q, 0, 0,
+    {"backend.mq_priority_order", 92, "priorities 0,5,5,2,31 arrive 31,5,5,2,0", IPCM_CHECK_Q, 0, 0,
      10000, NULL, "API: ipcm_chan_send has no message priority", NULL},
+    {"backend.mq_priority_range", 93, "priority MQ_PRIO_MAX is refused", IPCM_CHECK_Q, 0, 0, 10000,
+     NULL, "API: ipcm_chan_send has no message priority", NULL},
     {"backend.recv_buffer_rule", 94, "a receive buffer below max_msg is -EMSGSIZE, never confused",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 10000, recv_buffer_rule, NULL, NULL},
     {"backend.defaults_and_ceilings", 95, "default depth/size reported; over the ceiling refused",
@@ -233,8 +235,8 @@ const struct ipcm_check_case ipcm_check_cases_backend[] = {
     /* The exclusive-collision part needs a name to reopen, which the API never shows. */
     {"backend.mq_name_lifecycle", 97, "names gone once created; open objects keep working",
      IPCM_CHECK_Q, IPCM_CAP_NAMED, 0, 10000, name_lifecycle, NULL, NULL},
-    {"backend.empty_vs_eof", 98, "zero-length records differ from end-of-stream",
-     IPCM_CHECK_QP, IPCM_CAP_NATIVE_MSG, IPCM_CHECK_QUICK, 10000, empty_vs_eof, NULL, NULL},
+    {"backend.empty_vs_eof", 98, "zero-length records differ from end-of-stream", IPCM_CHECK_QP,
+     IPCM_CAP_NATIVE_MSG, IPCM_CHECK_QUICK, 10000, empty_vs_eof, NULL, NULL},
     {"backend.record_size_boundary", 99, "the declared max tracks the buffer; one more refused",
      IPCM_CHECK_QP, IPCM_CAP_NATIVE_MSG, 0, 20000, record_size_boundary, NULL, NULL},
     {"backend.datagram_queue_depth", 100, "queue depth model of a bound datagram receiver",

@@ -146,8 +146,8 @@ static void capacity_declared(struct ipcm_check_ctx *ctx)
         size_t bound = ctx->lim->buffer_bytes ? ctx->lim->buffer_bytes / sizes[k] : 1000000;
         if (ctx->lim->max_depth)
             IPCM_CHECK(ctx, n == (long)ctx->lim->default_depth,
-                       "declared depth %u, %ld messages of %zu B fitted",
-                       ctx->lim->default_depth, n, sizes[k]);
+                       "declared depth %u, %ld messages of %zu B fitted", ctx->lim->default_depth,
+                       n, sizes[k]);
         else
             IPCM_CHECK(ctx, n >= 1 && n < 1000000 && (size_t)n <= bound,
                        "%ld messages of %zu B fitted (buffer %zu B)", n, sizes[k],
@@ -373,8 +373,8 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
         long k = atomic_load(filled), taken = 1;
         for (;;) {
             /* Message-counted: wait for the release; byte-bounded: take the next one. */
-            uint64_t deadline = ipcm_now_ns() + (ctx->lim->max_depth || taken >= k
-                                                     ? 1000000000u : 2000000u);
+            uint64_t deadline =
+                ipcm_now_ns() + (ctx->lim->max_depth || taken >= k ? 1000000000u : 2000000u);
             while (!atomic_load(stamp) && ipcm_now_ns() < deadline)
                 ipcm_check_sleep_ms(1);
             if (atomic_load(stamp) || ctx->lim->max_depth || taken >= k)
@@ -533,8 +533,8 @@ static void pingpong_no_lost_wakeup(struct ipcm_check_ctx *ctx)
         uint64_t back;
         memcpy(&back, buf, 8);
         if (n != 8 || back != i) {
-            ipcm_check_failf(ctx, __FILE__, __LINE__, "round trip %llu: %s",
-                             (unsigned long long)i, n < 0 ? ipcm_err_name((int)n) : "bad echo");
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "round trip %llu: %s", (unsigned long long)i,
+                             n < 0 ? ipcm_err_name((int)n) : "bad echo");
             break;
         }
     }
@@ -566,13 +566,14 @@ static void oversubscribed_progress(struct ipcm_check_ctx *ctx)
     double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
                           r0.ru_stime.tv_sec) +
                  (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-                          r0.ru_stime.tv_usec) / 1e6;
+                          r0.ru_stime.tv_usec) /
+                     1e6;
     double msgs = (double)n * (double)per;
     /* Blocking hand-offs cost microseconds; a spinner burns the whole wall time on every
      * CPU. 2 ms of CPU per message is far above any blocking design. */
     IPCM_CHECK(ctx, cpu / msgs < 0.002 * ctx->env->timeout_scale,
-               "%ux%u on %ld CPUs: %.2f s CPU for %.0f messages in %.2f s (spinning?)", n, n,
-               ncpu, cpu, msgs, wall);
+               "%ux%u on %ld CPUs: %.2f s CPU for %.0f messages in %.2f s (spinning?)", n, n, ncpu,
+               cpu, msgs, wall);
 }
 
 /* ---------------------------------------------------------------- 30 */
@@ -605,19 +606,19 @@ const struct ipcm_check_case ipcm_check_cases_blocking[] = {
     {"blocking.empty_get_timeout", 20, "get and poll on an empty channel time out after T",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, empty_get_timeout, NULL, NULL},
     {"blocking.timeout_zero_negative", 21,
-     "an available message is returned for timeout 0 and -1 without waiting", IPCM_CHECK_QP, 0,
-     0, 20000, timeout_zero_negative, NULL, NULL},
+     "an available message is returned for timeout 0 and -1 without waiting", IPCM_CHECK_QP, 0, 0,
+     20000, timeout_zero_negative, NULL, NULL},
     {"blocking.blocked_put_released_by_get", 23,
-     "a put blocked on a full queue completes promptly after one get; order kept",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 30000, blocked_put_released_by_get, NULL, NULL},
+     "a put blocked on a full queue completes promptly after one get; order kept", IPCM_CHECK_Q, 0,
+     IPCM_CHECK_QUICK, 30000, blocked_put_released_by_get, NULL, NULL},
     {"blocking.blocked_get_released_by_put", 24, "a get blocked on empty returns the next put",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, blocked_get_released_by_put, NULL, NULL},
     {"blocking.pingpong_no_lost_wakeup", 25,
      "20,000 strict blocking round trips finish (a stall is a lost wake-up)", IPCM_CHECK_QP, 0,
      IPCM_CHECK_QUICK, 90000, pingpong_no_lost_wakeup, NULL, NULL},
     {"blocking.oversubscribed_progress", 27,
-     "4 x nproc producers and consumers on a depth-2 queue progress without spinning",
-     IPCM_CHECK_Q, 0, 0, 120000, oversubscribed_progress, NULL, NULL},
+     "4 x nproc producers and consumers on a depth-2 queue progress without spinning", IPCM_CHECK_Q,
+     0, 0, 120000, oversubscribed_progress, NULL, NULL},
     {"blocking.qsize_exact_at_rest", 28, "qsize exact at rest, within [0, capacity] while busy",
      IPCM_CHECK_Q, IPCM_CAP_QSIZE, IPCM_CHECK_QUICK, 10000, qsize_exact_at_rest, NULL, NULL},
     {"limits.capacity_declared", 29,

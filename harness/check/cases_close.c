@@ -164,10 +164,14 @@ static void producers_gone_wake_consumer(struct ipcm_check_ctx *ctx)
     struct ipcm_chan *c = NULL;
     int r = l ? 0 : -EINVAL;
     for (int i = 0; i < 2 && r == 0; i++) {
-        struct cargs a = {.ctx = ctx, .l = l, .role = IPCM_ROLE_SEND, .delay_ms = 150 + 150 * i,
-                          .die = i == 1, .stamp = stamp};
-        r = ipcm_check_spawn(ctx, &p[i], i ? "producer (killed)" : "producer (exits)",
-                             w_go_away, &a, sizeof(a));
+        struct cargs a = {.ctx = ctx,
+                          .l = l,
+                          .role = IPCM_ROLE_SEND,
+                          .delay_ms = 150 + 150 * i,
+                          .die = i == 1,
+                          .stamp = stamp};
+        r = ipcm_check_spawn(ctx, &p[i], i ? "producer (killed)" : "producer (exits)", w_go_away,
+                             &a, sizeof(a));
     }
     if (r == 0)
         r = ipcm_chan_open(l, IPCM_ROLE_RECV, &c);
@@ -217,8 +221,12 @@ static void fill_exit_then_read(struct ipcm_check_ctx *ctx, enum ipcm_shape shap
     struct ipcm_link *l = ipcm_check_link(ctx, shape, size, 0);
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
-    struct cargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(shape), .size = size,
-                      .delay_ms = send_timeout_ms, .stamp = count};
+    struct cargs a = {.ctx = ctx,
+                      .l = l,
+                      .role = ipcm_check_tx_role(shape),
+                      .size = size,
+                      .delay_ms = send_timeout_ms,
+                      .stamp = count};
     int r = l ? ipcm_check_spawn(ctx, &p, "filler", w_fill_and_exit, &a, sizeof(a)) : -EINVAL;
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(shape), &c);
@@ -232,7 +240,7 @@ static void fill_exit_then_read(struct ipcm_check_ctx *ctx, enum ipcm_shape shap
             uint64_t s = 0;
             if (n != (ssize_t)size || ipcm_payload_check(buf, size, &pr, &s) < 0 || s != i) {
                 ipcm_check_failf(ctx, __FILE__, __LINE__,
-                                 "message %llu of %llu after the sender exited: %zd", 
+                                 "message %llu of %llu after the sender exited: %zd",
                                  (unsigned long long)i, (unsigned long long)k, n);
                 break;
             }
@@ -363,16 +371,15 @@ const struct ipcm_check_case ipcm_check_cases_close[] = {
      IPCM_CHECK_QUICK, 20000, peer_closes_with_unread_data, NULL, NULL},
     {"close.queue_graceful_shutdown", 38, "shutdown(immediate=false) from a third process",
      IPCM_CHECK_Q, 0, 0, 10000, NULL,
-     "API: no queue-wide shutdown from a third process (ipcm_chan_shutdown ends one sender)",
-     NULL},
+     "API: no queue-wide shutdown from a third process (ipcm_chan_shutdown ends one sender)", NULL},
     {"close.queue_immediate_shutdown", 39, "shutdown(immediate=true) discards and wakes all",
      IPCM_CHECK_Q, 0, 0, 10000, NULL, "API: no shutdown(immediate) that discards queued items",
      NULL},
     {"close.producers_gone_wake_consumer", 40,
      "all producers exit (one normally, one by SIGKILL): a blocked consumer gets -EPIPE < 1 s",
      IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 20000, producers_gone_wake_consumer, NULL, NULL},
-    {"close.dgram_has_no_hangup", 41, "SIGKILL the peer of a SOCK_DGRAM pipe", IPCM_CHECK_P, 0,
-     0, 10000, NULL,
+    {"close.dgram_has_no_hangup", 41, "SIGKILL the peer of a SOCK_DGRAM pipe", IPCM_CHECK_P, 0, 0,
+     10000, NULL,
      "no backend offers a datagram pipe shape (no hang-up to test); peer death on every "
      "shape is fault.peer_killed_idle",
      NULL},
@@ -383,7 +390,7 @@ const struct ipcm_check_case ipcm_check_cases_close[] = {
      "a child sends more than the buffer then exits; the parent joins first: no deadlock",
      IPCM_CHECK_P, 0, 0, 30000, read_before_reap, NULL, NULL},
     {"close.duplex_both_send_large", 44,
-     "both ends send more than the buffer before reading: -ETIMEDOUT, never a hang",
-     IPCM_CHECK_P, 0, 0, 60000, duplex_both_send_large, NULL, NULL},
+     "both ends send more than the buffer before reading: -ETIMEDOUT, never a hang", IPCM_CHECK_P,
+     0, 0, 60000, duplex_both_send_large, NULL, NULL},
     {0},
 };

@@ -26,9 +26,9 @@ struct dargs {
     size_t msg;      /* fixed size, or the top of a random range */
     bool random_big; /* mpmc: sizes drawn up to msg */
     struct ipcm_ledger *lg;
-    int notify;      /* write end of a pipe to report "done" on, or -1 */
-    int wait_fd;     /* read end to wait on until the parent closes it */
-    int drop[2];     /* the parent's pipe ends, closed in the worker */
+    int notify;  /* write end of a pipe to report "done" on, or -1 */
+    int wait_fd; /* read end to wait on until the parent closes it */
+    int drop[2]; /* the parent's pipe ends, closed in the worker */
 };
 
 static void *xbuf(size_t n)
@@ -171,8 +171,11 @@ static void strings_case(struct ipcm_check_ctx *ctx, const char *const *msgs, si
     if (!l)
         return;
     struct ipcm_process p;
-    struct dargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape),
-                      .sizes = (const size_t *)(const void *)msgs, .nsizes = n};
+    struct dargs a = {.ctx = ctx,
+                      .l = l,
+                      .role = ipcm_check_tx_role(ctx->shape),
+                      .sizes = (const size_t *)(const void *)msgs,
+                      .nsizes = n};
     int r = ipcm_check_spawn(ctx, &p, "sender", w_send_strings, &a, sizeof(a));
     struct ipcm_chan *c = NULL;
     if (r == 0)
@@ -186,8 +189,10 @@ static void strings_case(struct ipcm_check_ctx *ctx, const char *const *msgs, si
     int pfd = ipcm_chan_pollfd(c);
     for (size_t i = 0; i < n; i++) {
         if (pfd >= 0)
-            IPCM_CHECK(ctx, readable(pfd, T_OP), "pollfd not readable with message %zu (%zu B) "
-                                                 "pending", i, strlen(msgs[i]));
+            IPCM_CHECK(ctx, readable(pfd, T_OP),
+                       "pollfd not readable with message %zu (%zu B) "
+                       "pending",
+                       i, strlen(msgs[i]));
         ssize_t got = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
         IPCM_CHECK_EQ(ctx, got, (ssize_t)strlen(msgs[i]));
         IPCM_CHECK(ctx, memcmp(buf, msgs[i], (size_t)got) == 0, "message %zu content differs", i);
@@ -283,16 +288,22 @@ void ipcm_check_mpmc(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, unsigned
         ipcm_ledger_free(lg);
         return;
     }
-    ipcm_check_phase(ctx, "mpmc %ux%u, %llu msgs each of %zu B", np, nc,
-                     (unsigned long long)per, msg);
+    ipcm_check_phase(ctx, "mpmc %ux%u, %llu msgs each of %zu B", np, nc, (unsigned long long)per,
+                     msg);
     for (unsigned i = 0; i < nc && !ipcm_check_failed(ctx); i++) {
-        struct dargs a = {.ctx = ctx, .l = l, .lg = lg,
+        struct dargs a = {.ctx = ctx,
+                          .l = l,
+                          .lg = lg,
                           .role = shape == IPCM_SHAPE_QUEUE ? IPCM_ROLE_RECV : IPCM_ROLE_B};
         if (ipcm_check_spawn(ctx, &procs[n], "consumer", w_consumer, &a, sizeof(a)) == 0)
             n++;
     }
     for (unsigned i = 0; i < np && !ipcm_check_failed(ctx); i++) {
-        struct dargs a = {.ctx = ctx, .l = l, .producer = i, .count = per, .msg = msg,
+        struct dargs a = {.ctx = ctx,
+                          .l = l,
+                          .producer = i,
+                          .count = per,
+                          .msg = msg,
                           .random_big = random_big,
                           .role = shape == IPCM_SHAPE_QUEUE ? IPCM_ROLE_SEND : IPCM_ROLE_A};
         if (ipcm_check_spawn(ctx, &procs[n], "producer", w_producer, &a, sizeof(a)) == 0)
@@ -310,11 +321,12 @@ void ipcm_check_mpmc(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, unsigned
     ipcm_ledger_free(lg);
     if (ipcm_check_failed(ctx))
         return;
-    IPCM_CHECK(ctx, bad == 0 && atomic_load(&ctx->sh->corrupt) == 0 &&
-                        atomic_load(&ctx->sh->reordered) == 0,
-               "%ux%u: lost %lld, duplicated %lld, reordered %lld, corrupt %lld", np, nc,
-               (long long)atomic_load(&ctx->sh->lost), (long long)atomic_load(&ctx->sh->duplicated),
-               (long long)atomic_load(&ctx->sh->reordered), (long long)atomic_load(&ctx->sh->corrupt));
+    IPCM_CHECK(
+        ctx,
+        bad == 0 && atomic_load(&ctx->sh->corrupt) == 0 && atomic_load(&ctx->sh->reordered) == 0,
+        "%ux%u: lost %lld, duplicated %lld, reordered %lld, corrupt %lld", np, nc,
+        (long long)atomic_load(&ctx->sh->lost), (long long)atomic_load(&ctx->sh->duplicated),
+        (long long)atomic_load(&ctx->sh->reordered), (long long)atomic_load(&ctx->sh->corrupt));
 }
 
 static void fifo_single_producer(struct ipcm_check_ctx *ctx)
@@ -342,8 +354,7 @@ static void mpmc_large_not_torn(struct ipcm_check_ctx *ctx)
 
 /* Both ends pump: each sends count messages and receives count, never blocking long,
  * so both directions are in flight at once without sharing an end between threads. */
-static int duplex_pump(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint32_t me,
-                       uint64_t count)
+static int duplex_pump(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint32_t me, uint64_t count)
 {
     unsigned char out[64], in[256];
     uint64_t sent = 0, got = 0;
@@ -460,15 +471,15 @@ static void simplex_direction_enforced(struct ipcm_check_ctx *ctx)
 
 /* ---------------------------------------------------------------- 9, 10 */
 
-static void peer_sends_sizes(struct ipcm_check_ctx *ctx, const size_t *sizes, size_t n,
-                             size_t max, struct ipcm_process *p, struct ipcm_chan **c)
+static void peer_sends_sizes(struct ipcm_check_ctx *ctx, const size_t *sizes, size_t n, size_t max,
+                             struct ipcm_process *p, struct ipcm_chan **c)
 {
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, max, 0);
     *c = NULL;
     if (!l)
         return;
-    struct dargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape), .sizes = sizes,
-                      .nsizes = n};
+    struct dargs a = {
+        .ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape), .sizes = sizes, .nsizes = n};
     int r = ipcm_check_spawn(ctx, p, "sender", w_send_sizes, &a, sizeof(a));
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), c);
@@ -676,8 +687,8 @@ static void put_visible_after_return(struct ipcm_check_ctx *ctx)
     }
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     struct ipcm_process p = {0};
-    struct dargs a = {.ctx = ctx, .l = l, .notify = note[1], .wait_fd = hold[0],
-                      .drop = {note[0], hold[1]}};
+    struct dargs a = {
+        .ctx = ctx, .l = l, .notify = note[1], .wait_fd = hold[0], .drop = {note[0], hold[1]}};
     int r = l ? ipcm_check_spawn(ctx, &p, "producer", w_put_then_notify, &a, sizeof(a)) : -1;
     close(note[1]);
     close(hold[0]);
@@ -704,8 +715,8 @@ static void put_visible_after_return(struct ipcm_check_ctx *ctx)
 const struct ipcm_check_case ipcm_check_cases_delivery[] = {
     {"delivery.roundtrip_sizes", 1, "sizes 0..1 MiB and the declared max arrive byte-identical",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 60000, roundtrip_sizes, NULL, NULL},
-    {"delivery.zero_length", 2, "an empty message is a message, not end-of-stream",
-     IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, zero_length, NULL, NULL},
+    {"delivery.zero_length", 2, "an empty message is a message, not end-of-stream", IPCM_CHECK_QP,
+     0, IPCM_CHECK_QUICK, 20000, zero_length, NULL, NULL},
     {"delivery.boundaries_not_merged", 3, "a, b, cd queued before reading arrive as 1, 1, 2 B",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, boundaries_not_merged, NULL, NULL},
     {"order.fifo_single_producer", 4, "100,000 sequence-numbered messages arrive in order",
@@ -724,18 +735,19 @@ const struct ipcm_check_case ipcm_check_cases_delivery[] = {
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, buffer_too_small, NULL, NULL},
     {"delivery.recv_into_offset", 10, "bytes land at the caller's offset, the rest untouched",
      IPCM_CHECK_P, 0, 0, 20000, recv_into_offset, NULL, NULL},
-    {"delivery.send_slice_validation", 11, "send a (offset, size) slice of a buffer",
-     IPCM_CHECK_P, 0, 0, 20000, NULL,
+    {"delivery.send_slice_validation", 11, "send a (offset, size) slice of a buffer", IPCM_CHECK_P,
+     0, 0, 20000, NULL,
      "API: ipcm_chan_send takes (buf, len); there is no (offset, size) slice to validate", NULL},
     {"limits.large_16mib", 12, "16 MiB arrives intact, or is refused up front naming the limit",
      IPCM_CHECK_QP, 0, 0, 60000, large_16mib, NULL, NULL},
     {"limits.huge_over_2gib", 13, "a 2 GiB + 16 B message is refused with -EMSGSIZE in the caller",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, huge_over_2gib, NULL, huge_applies},
-    {"limits.declared_max", 14, "the declared max succeeds, max+1 is -EMSGSIZE, channel still works",
-     IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 60000, declared_max, NULL, NULL},
+    {"limits.declared_max", 14,
+     "the declared max succeeds, max+1 is -EMSGSIZE, channel still works", IPCM_CHECK_QP, 0,
+     IPCM_CHECK_QUICK, 60000, declared_max, NULL, NULL},
     {"limits.failed_put_keeps_capacity", 15,
-     "a refused put is synchronous and takes no capacity; the next put is delivered",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 20000, failed_put_keeps_capacity, NULL, NULL},
+     "a refused put is synchronous and takes no capacity; the next put is delivered", IPCM_CHECK_Q,
+     0, IPCM_CHECK_QUICK, 20000, failed_put_keeps_capacity, NULL, NULL},
     {"delivery.put_visible_after_return", 16,
      "a returned put is visible to a non-blocking get in another process", IPCM_CHECK_Q, 0, 0,
      20000, put_visible_after_return, NULL, NULL},

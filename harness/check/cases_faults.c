@@ -122,8 +122,14 @@ static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint
         ipcm_check_spawn(ctx, &pc[i], "consumer", w_fconsumer, &a, sizeof(a));
     }
     for (unsigned i = 0; i < np; i++) {
-        struct fargs a = {.ctx = ctx, .l = l, .fs = fs, .lg = lg, .role = IPCM_ROLE_SEND,
-                          .producer = i, .count = per, .max = max};
+        struct fargs a = {.ctx = ctx,
+                          .l = l,
+                          .fs = fs,
+                          .lg = lg,
+                          .role = IPCM_ROLE_SEND,
+                          .producer = i,
+                          .count = per,
+                          .max = max};
         ipcm_check_spawn(ctx, &pp[i], "producer", w_fproducer, &a, sizeof(a));
     }
     ipcm_link_destroy(l);
@@ -233,7 +239,8 @@ static void killed_peer_wakes(struct ipcm_check_ctx *ctx, bool sending)
     struct fshared *fs = ipcm_check_shared_alloc(sizeof(*fs));
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
     enum ipcm_role mine = sending ? ipcm_check_tx_role(ctx->shape) : ipcm_check_rx_role(ctx->shape);
-    enum ipcm_role theirs = sending ? ipcm_check_rx_role(ctx->shape) : ipcm_check_tx_role(ctx->shape);
+    enum ipcm_role theirs =
+        sending ? ipcm_check_rx_role(ctx->shape) : ipcm_check_tx_role(ctx->shape);
     struct fargs a = {.ctx = ctx, .l = l, .fs = fs, .role = theirs, .delay_ms = 300};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
@@ -323,8 +330,8 @@ const struct ipcm_check_case ipcm_check_cases_faults[] = {
      "kill a producer of large messages at random: whole messages or a reported break",
      IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 60000, producer_killed_mid_large, NULL, NULL},
     {"fault.consumer_killed_holding_read_lock", 53,
-     "kill one of 3 consumers mid-stream: others finish, at most its message lost",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 60000, consumer_killed_holding_read_lock, NULL, NULL},
+     "kill one of 3 consumers mid-stream: others finish, at most its message lost", IPCM_CHECK_Q, 0,
+     IPCM_CHECK_QUICK, 60000, consumer_killed_holding_read_lock, NULL, NULL},
     {"fault.producer_killed_holding_write_lock", 54,
      "kill one of 3 producers mid-stream: the others complete, no loss of acked messages",
      IPCM_CHECK_Q, 0, 0, 60000, producer_killed_holding_write_lock, NULL, NULL},
@@ -332,11 +339,10 @@ const struct ipcm_check_case ipcm_check_cases_faults[] = {
      "repeated attach, exchange, SIGKILL of a producer or consumer: no hang, fds at baseline",
      IPCM_CHECK_Q, 0, 0, 120000, kill_restart_soak, NULL, NULL},
     {"fault.named_reclaimed_after_creator_death", 56,
-     "the creator is SIGKILLed holding a channel: no name left, a new channel works",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 20000, named_reclaimed_after_creator_death, NULL, NULL},
+     "the creator is SIGKILLed holding a channel: no name left, a new channel works", IPCM_CHECK_Q,
+     0, IPCM_CHECK_QUICK, 20000, named_reclaimed_after_creator_death, NULL, NULL},
     {"fault.liveness_not_fooled_by_pid_reuse", 57,
-     "a dead participant's recorded pid now names a live process", IPCM_CHECK_QP, 0, 0, 10000,
-     NULL,
+     "a dead participant's recorded pid now names a live process", IPCM_CHECK_QP, 0, 0, 10000, NULL,
      "needs a hook that rewrites a recorded pid (none in backends/testing.h); liveness in "
      "these backends comes from descriptor hang-up, which pid reuse cannot fool",
      NULL},

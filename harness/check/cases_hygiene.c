@@ -133,8 +133,8 @@ static void no_fd_growth(struct ipcm_check_ctx *ctx)
     ipcm_check_shared_free(out, 64);
     if (ipcm_check_failed(ctx))
         return;
-    IPCM_CHECK(ctx, now == base, "parent: %d descriptors before %d cycles, %d after", base,
-               cycles, now);
+    IPCM_CHECK(ctx, now == base, "parent: %d descriptors before %d cycles, %d after", base, cycles,
+               now);
     IPCM_CHECK(ctx, child1 == child0, "a fresh child: %d descriptors before, %d after", child0,
                child1);
 }
@@ -172,8 +172,7 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     low = old;
     low.rlim_cur = (rlim_t)top + 1 + 24;
     if (low.rlim_cur > old.rlim_cur || setrlimit(RLIMIT_NOFILE, &low) < 0) {
-        ipcm_check_failf(ctx, __FILE__, __LINE__, "cannot set RLIMIT_NOFILE %d",
-                         (int)low.rlim_cur);
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "cannot set RLIMIT_NOFILE %d", (int)low.rlim_cur);
         goto out;
     }
     ipcm_check_phase(ctx, "creating under RLIMIT_NOFILE %d", (int)low.rlim_cur);
@@ -192,8 +191,8 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     }
     setrlimit(RLIMIT_NOFILE, &old);
     if (err != -EMFILE && err != -ENFILE) {
-        ipcm_check_failf(ctx, __FILE__, __LINE__, "create at the fd limit (%d made): %s (%s)",
-                         n, ipcm_strerror(err), ipcm_err_name(err));
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "create at the fd limit (%d made): %s (%s)", n,
+                         ipcm_strerror(err), ipcm_err_name(err));
         goto out;
     }
     IPCM_CHECK_OP_(ctx, leaked, ==, 0, goto out);
@@ -206,8 +205,8 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
         if (ctx->shape == IPCM_SHAPE_PIPE)
             r = ipcm_check_spawn(ctx, &echo, "echo", w_echo, &a, sizeof(a));
         if (r == 0)
-            r = ipcm_chan_open(links[i], ctx->shape == IPCM_SHAPE_PIPE ? IPCM_ROLE_A
-                                                                      : IPCM_ROLE_BOTH, &c);
+            r = ipcm_chan_open(links[i],
+                               ctx->shape == IPCM_SHAPE_PIPE ? IPCM_ROLE_A : IPCM_ROLE_BOTH, &c);
         if (r < 0)
             ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open an earlier channel", r, 0);
         else
@@ -271,10 +270,9 @@ static int w_use_inherited(const void *arg, size_t len)
         struct ipcm_process p = {0};
         g.seq = a->seq + 1;
         g.spawn_grandchild = false;
-        IPCM_WCHECK_EQ(a->ctx, ipcm_check_spawn(a->ctx, &p, "grandchild", w_use_inherited, &g,
-                                                sizeof(g)), 0);
-        IPCM_WCHECK(a->ctx, ipcm_check_join(a->ctx, &p, T_OP, __FILE__, __LINE__),
-                    "grandchild");
+        IPCM_WCHECK_EQ(
+            a->ctx, ipcm_check_spawn(a->ctx, &p, "grandchild", w_use_inherited, &g, sizeof(g)), 0);
+        IPCM_WCHECK(a->ctx, ipcm_check_join(a->ctx, &p, T_OP, __FILE__, __LINE__), "grandchild");
         IPCM_WCHECK(a->ctx, roundtrip(a->ctx, a->c, a->seq + 2), "child after grandchild");
     }
     return 0;
@@ -429,8 +427,8 @@ const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, fd_limit_clear_error, NULL, NULL},
     {"hygiene.mq_rlimit_clear_error", 60, "lowered RLIMIT_MSGQUEUE: a clear limit error",
      IPCM_CHECK_Q, IPCM_CAP_NAMED, 0, 30000, mq_rlimit_clear_error, NULL, NULL},
-    {"hygiene.use_after_fork", 61, "use, fork, use from both and from a grandchild",
-     IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
+    {"hygiene.use_after_fork", 61, "use, fork, use from both and from a grandchild", IPCM_CHECK_QP,
+     0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
     {"hygiene.exec_reattach", 62, "a fork+exec'd helper re-attaches", IPCM_CHECK_QP, 0, 0, 10000,
      NULL, "API: ipcm_process_spawn forks only (no exec start mode); fds are O_CLOEXEC", NULL},
     {"hygiene.fd_passing", 64, "pass an fd (also above 256) over the channel", IPCM_CHECK_P,

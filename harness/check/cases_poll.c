@@ -39,10 +39,10 @@ struct pargs {
     enum ipcm_role role;
     unsigned count;
     uint32_t producer;
-    int fd;                 /* poller: the inherited pollfd */
-    int ctl, ctl_w;         /* worker: read end; closing the write end releases it */
+    int fd;         /* poller: the inherited pollfd */
+    int ctl, ctl_w; /* worker: read end; closing the write end releases it */
     atomic_int *stop;
-    _Atomic long *ready;    /* poller: how often it saw the end readable */
+    _Atomic long *ready; /* poller: how often it saw the end readable */
     uint64_t seed;
 };
 
@@ -94,9 +94,14 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
         ipcm_check_shared_free(stop, 64);
         IPCM_CHECK(ctx, false, "setup failed");
     }
-    struct pargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape),
-                      .count = count, .producer = 3, .stop = stop,
-                      .ready = (_Atomic long *)(stop + 4), .seed = ctx->seed};
+    struct pargs a = {.ctx = ctx,
+                      .l = l,
+                      .role = ipcm_check_tx_role(ctx->shape),
+                      .count = count,
+                      .producer = 3,
+                      .stop = stop,
+                      .ready = (_Atomic long *)(stop + 4),
+                      .seed = ctx->seed};
     int r = ipcm_check_spawn(ctx, &prod, "producer", w_sizes_producer, &a, sizeof(a));
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
@@ -221,8 +226,12 @@ static void wait_many(struct ipcm_check_ctx *ctx)
             r = -1;
             break;
         }
-        struct pargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape),
-                          .producer = i, .ctl = ctl[0], .ctl_w = ctl[1]};
+        struct pargs a = {.ctx = ctx,
+                          .l = l,
+                          .role = ipcm_check_tx_role(ctx->shape),
+                          .producer = i,
+                          .ctl = ctl[0],
+                          .ctl_w = ctl[1]};
         r = ipcm_check_spawn(ctx, &p[i], "tagged", w_tagged_sender, &a, sizeof(a));
         if (r == 0)
             r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c[i]);
@@ -371,7 +380,7 @@ static void invalid_handle(struct ipcm_check_ctx *ctx)
                 IPCM_CHECK_OP_(ctx, ipcm_chan_send(y, buf, 64, T_OP), ==, 64, goto outy);
                 IPCM_CHECK_OP_(ctx, ipcm_chan_recv(y, buf, 64, T_OP), ==, 64, goto outy);
             }
-outy:
+        outy:
             ipcm_chan_close(y);
         }
         IPCM_CHECK_OP_(ctx, fcntl(old, F_GETFD), >=, 0, goto out);

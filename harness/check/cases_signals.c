@@ -18,10 +18,10 @@
 
 /* Shared between the case, the blocked worker and the signal firer. */
 struct sig_shared {
-    atomic_int stop;       /* the firer stops */
-    atomic_int hits;       /* signals the blocked worker handled */
-    atomic_long fired;     /* signals sent */
-    _Atomic long filled;   /* 48: messages that fitted before the sender blocked */
+    atomic_int stop;     /* the firer stops */
+    atomic_int hits;     /* signals the blocked worker handled */
+    atomic_long fired;   /* signals sent */
+    _Atomic long filled; /* 48: messages that fitted before the sender blocked */
 };
 
 static struct sig_shared *g_sig; /* the worker's view, for the handler */
@@ -230,8 +230,12 @@ static void storm_send(struct ipcm_check_ctx *ctx, size_t size, unsigned depth, 
         free(buf);
         IPCM_CHECK(ctx, false, "setup failed");
     }
-    struct sargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape), .s = s,
-                      .size = size, .count = count};
+    struct sargs a = {.ctx = ctx,
+                      .l = l,
+                      .role = ipcm_check_tx_role(ctx->shape),
+                      .s = s,
+                      .size = size,
+                      .count = count};
     int r = pipe2(a.note, O_CLOEXEC);
     if (r == 0) {
         r = ipcm_check_spawn(ctx, &p, "sender", w_storm_sender, &a, sizeof(a));

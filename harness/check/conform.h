@@ -67,8 +67,8 @@ struct ipcm_check_env {
     int lim_err; /* < 0: the backend cannot run here (every case n/a) */
     uint32_t caps;
     uint64_t seed;
-    bool quick;            /* smaller message counts and iterations */
-    double timeout_scale;  /* watchdog multiplier (CK_TIMEOUT_MULTIPLIER) */
+    bool quick;           /* smaller message counts and iterations */
+    double timeout_scale; /* watchdog multiplier (CK_TIMEOUT_MULTIPLIER) */
 };
 
 /*
@@ -104,15 +104,15 @@ typedef const char *(*ipcm_check_applies_fn)(const struct ipcm_check_env *env, c
                                              size_t len);
 
 struct ipcm_check_case {
-    const char *id;      /* stable, dotted: "order.fifo_single_producer" */
-    unsigned num;        /* CONFORMANCE.md §5 number */
-    const char *summary; /* one line */
-    unsigned shapes;     /* IPCM_CHECK_Q / _P */
-    uint32_t caps;       /* IPCM_CAP_* the backend must declare */
-    unsigned flags;      /* IPCM_CHECK_QUICK */
-    int timeout_ms;      /* watchdog bound for the whole case (all shapes) */
-    ipcm_check_fn fn;    /* NULL: not yet implemented */
-    const char *na;      /* non-NULL: never applies here, for this reason */
+    const char *id;                /* stable, dotted: "order.fifo_single_producer" */
+    unsigned num;                  /* CONFORMANCE.md §5 number */
+    const char *summary;           /* one line */
+    unsigned shapes;               /* IPCM_CHECK_Q / _P */
+    uint32_t caps;                 /* IPCM_CAP_* the backend must declare */
+    unsigned flags;                /* IPCM_CHECK_QUICK */
+    int timeout_ms;                /* watchdog bound for the whole case (all shapes) */
+    ipcm_check_fn fn;              /* NULL: not yet implemented */
+    const char *na;                /* non-NULL: never applies here, for this reason */
     ipcm_check_applies_fn applies; /* optional run-time applicability (limits) */
 };
 
@@ -128,8 +128,8 @@ const struct ipcm_check_case *ipcm_check_find(const char *id);
  * ipcm_check_env_init - prepare a run on be: read its limits, set the seed.
  * timeout_scale comes from $CK_TIMEOUT_MULTIPLIER (sanitizer builds) when set.
  */
-void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be,
-                         uint64_t seed, bool quick);
+void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be, uint64_t seed,
+                         bool quick);
 /*
  * ipcm_check_applies - NULL if case c applies to env, else the reason (the missing
  * capability, the limit, or the API the library lacks), written into why if needed.
@@ -152,8 +152,8 @@ const char *ipcm_check_outcome_name(enum ipcm_check_outcome o);
 /* ---------------------------------------------------------------- recording */
 
 /* Record a failure (the first one's text is kept). Safe in workers. */
-void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
+void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Record that the case does not apply after all, with the reason. */
 void ipcm_check_naf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -162,8 +162,8 @@ void ipcm_check_phase(struct ipcm_check_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Format a value for a failure message: negative errno values get their name. */
 const char *ipcm_check_fmt_val(long long v, char *buf, size_t len);
-void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line,
-                         const char *expr, long long a, long long b);
+void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line, const char *expr,
+                         long long a, long long b);
 bool ipcm_check_failed(const struct ipcm_check_ctx *ctx);
 
 /*
@@ -171,43 +171,43 @@ bool ipcm_check_failed(const struct ipcm_check_ctx *ctx);
  * the calling function returns (IPCM_CHECK_*: from a void case function; IPCM_WCHECK_*:
  * with 1 from a worker body, whose exit status the case then checks too).
  */
-#define IPCM_CHECK_OP_(ctx, a, op, b, ret)                                                 \
-    do {                                                                                   \
-        long long a_ = (long long)(a), b_ = (long long)(b);                               \
-        if (!(a_ op b_)) {                                                                 \
-            ipcm_check_fail_cmp((ctx), __FILE__, __LINE__, #a " " #op " " #b, a_, b_);     \
-            ret;                                                                           \
-        }                                                                                  \
+#define IPCM_CHECK_OP_(ctx, a, op, b, ret)                                                         \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (!(a_ op b_)) {                                                                         \
+            ipcm_check_fail_cmp((ctx), __FILE__, __LINE__, #a " " #op " " #b, a_, b_);             \
+            ret;                                                                                   \
+        }                                                                                          \
     } while (0)
-#define IPCM_CHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return)
-#define IPCM_CHECK_NE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, !=, b, return)
-#define IPCM_CHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return)
-#define IPCM_CHECK_LT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <, b, return)
-#define IPCM_CHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return)
-#define IPCM_CHECK_GT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >, b, return)
+#define IPCM_CHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return )
+#define IPCM_CHECK_NE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, !=, b, return )
+#define IPCM_CHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return )
+#define IPCM_CHECK_LT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <, b, return )
+#define IPCM_CHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return )
+#define IPCM_CHECK_GT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >, b, return )
 #define IPCM_WCHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return 1)
 #define IPCM_WCHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return 1)
 #define IPCM_WCHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return 1)
 /* A condition with a formatted message. */
-#define IPCM_CHECK(ctx, cond, ...)                                                         \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                      \
-            return;                                                                        \
-        }                                                                                  \
+#define IPCM_CHECK(ctx, cond, ...)                                                                 \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                              \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define IPCM_WCHECK(ctx, cond, ...)                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                      \
-            return 1;                                                                      \
-        }                                                                                  \
+#define IPCM_WCHECK(ctx, cond, ...)                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                              \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 /* Succeeds when a worker exited 0; else records how it ended. */
-#define IPCM_CHECK_JOIN(ctx, proc, timeout_ms)                                             \
-    do {                                                                                   \
-        if (!ipcm_check_join((ctx), (proc), (timeout_ms), __FILE__, __LINE__))            \
-            return;                                                                        \
+#define IPCM_CHECK_JOIN(ctx, proc, timeout_ms)                                                     \
+    do {                                                                                           \
+        if (!ipcm_check_join((ctx), (proc), (timeout_ms), __FILE__, __LINE__))                     \
+            return;                                                                                \
     } while (0)
 
 /* ---------------------------------------------------------------- helpers */
@@ -224,8 +224,8 @@ void ipcm_check_reap(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *e
 int ipcm_check_scaled_ms(const struct ipcm_check_ctx *ctx, int ms);
 
 /* Create a link of the case's shape; records a failure on error. */
-struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
-                                  size_t max_msg, unsigned depth);
+struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, size_t max_msg,
+                                  unsigned depth);
 /* The role of "this side" and "the other side" for the case's shape: SEND/RECV or A/B. */
 enum ipcm_role ipcm_check_tx_role(enum ipcm_shape s);
 enum ipcm_role ipcm_check_rx_role(enum ipcm_shape s);
@@ -277,8 +277,8 @@ void ipcm_ledger_free(struct ipcm_ledger *lg);
  * count. Corrupt/duplicate/reordered messages are counted in ctx. Returns false if the
  * message was bad.
  */
-bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf,
-                      size_t n, uint64_t *last);
+bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf, size_t n,
+                      uint64_t *last);
 /*
  * Count lost messages: for producer p, every seq below sent[p] must have arrived once
  * (sent[p]: messages whose send returned OK). Adds to ctx's counts and returns the

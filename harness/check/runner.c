@@ -70,8 +70,8 @@ const char *ipcm_check_outcome_name(enum ipcm_check_outcome o)
     return "?";
 }
 
-void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be,
-                         uint64_t seed, bool quick)
+void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be, uint64_t seed,
+                         bool quick)
 {
     memset(env, 0, sizeof(*env));
     env->be = be;
@@ -339,8 +339,8 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
     }
     if (nleft && (res->outcome == IPCM_CHECK_PASS || res->outcome == IPCM_CHECK_NA)) {
         res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "hygiene: %d named object(s) left: %s",
-                 nleft, left);
+        snprintf(res->message, sizeof(res->message), "hygiene: %d named object(s) left: %s", nleft,
+                 left);
     }
     ipcm_check_shared_free(sh, sizeof(*sh));
 

@@ -69,8 +69,8 @@ const char *ipcm_check_fmt_val(long long v, char *buf, size_t len)
     return buf;
 }
 
-void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line,
-                         const char *expr, long long a, long long b)
+void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line, const char *expr,
+                         long long a, long long b)
 {
     char va[48], vb[48];
     ipcm_check_failf(ctx, file, line, "%s: %s vs %s", expr, ipcm_check_fmt_val(a, va, sizeof(va)),
@@ -120,8 +120,8 @@ bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int tim
     int r = ipcm_process_join(p, ipcm_check_scaled_ms(ctx, timeout_ms), &ex);
     if (r == -ETIMEDOUT) {
         ipcm_process_stop(p, 0, &ex);
-        ipcm_check_failf(ctx, file, line, "worker '%s' still running after %d ms (killed)",
-                         p->name, timeout_ms);
+        ipcm_check_failf(ctx, file, line, "worker '%s' still running after %d ms (killed)", p->name,
+                         timeout_ms);
         return false;
     }
     if (r < 0) {
@@ -136,8 +136,8 @@ bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int tim
     return true;
 }
 
-struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
-                                  size_t max_msg, unsigned depth)
+struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, size_t max_msg,
+                                  unsigned depth)
 {
     struct ipcm_config cfg = {.max_msg = max_msg, .depth = depth};
     struct ipcm_link *l = NULL;
@@ -313,8 +313,8 @@ void ipcm_ledger_free(struct ipcm_ledger *lg)
         ipcm_check_shared_free(lg, lg->bytes);
 }
 
-bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf,
-                      size_t n, uint64_t *last)
+bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf, size_t n,
+                      uint64_t *last)
 {
     uint32_t prod = 0;
     uint64_t seq = 0;
