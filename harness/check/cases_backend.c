@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -59,7 +61,7 @@ static void recv_buffer_rule(struct ipcm_check_ctx *ctx)
          * the 200 B message would fit: the message stays queued, whole. */
         uint64_t t0 = ipcm_now_ns();
         ssize_t r1 = ipcm_chan_recv(c, buf, 255, T_OP);
-        uint64_t el = (ipcm_now_ns() - t0) / 1000000u;
+        int el = ipcm_ms_since(t0);
         ssize_t r2 = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
         uint32_t p = 0;
         uint64_t s = 1;
@@ -99,7 +101,7 @@ static void defaults_and_ceilings(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, m, lim->default_msg);
     IPCM_CHECK_EQ(ctx, d, lim->default_depth);
     /* The ceilings themselves are accepted; one more is refused, nothing left behind. */
-    int fds = ipcm_check_fd_count();
+    int fds = ipcm_fd_count();
     struct ipcm_config cfg = {.max_msg = lim->max_msg + 1, .depth = 1};
     IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EMSGSIZE);
     if (lim->max_depth) {
@@ -110,7 +112,7 @@ static void defaults_and_ceilings(struct ipcm_check_ctx *ctx)
         cfg.depth = lim->max_depth + 1;
         IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EINVAL);
     }
-    IPCM_CHECK_EQ(ctx, ipcm_check_fd_count(), fds);
+    IPCM_CHECK_EQ(ctx, ipcm_fd_count(), fds);
 }
 
 /* ---------------------------------------------------------------- 97 */

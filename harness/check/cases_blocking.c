@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,11 +19,6 @@
 #define T_OP 10000
 #define SLACK_MS 2000 /* how late a timeout may return on a loaded machine */
 
-static uint64_t ms_since(uint64_t t0)
-{
-    return (ipcm_now_ns() - t0) / 1000000u;
-}
-
 /* Fill c with 64 B try-puts until -EAGAIN; returns how many fit (or < 0 on error). */
 static long fill(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint64_t *last_try_ms)
 {
@@ -31,7 +28,7 @@ static long fill(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint64_t *last
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), 0);
         if (r == -EAGAIN) {
-            *last_try_ms = ms_since(t0);
+            *last_try_ms = ipcm_ms_since(t0);
             return n;
         }
         if (r != (ssize_t)sizeof(buf)) {
@@ -111,7 +108,7 @@ static void full_put_timeout(struct ipcm_check_ctx *ctx)
         unsigned char buf[64] = {0};
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), ts[i]);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         IPCM_CHECK_OP_(ctx, r, ==, -ETIMEDOUT, goto done);
         IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
         IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + SLACK_MS, goto done);
@@ -236,7 +233,7 @@ static void empty_try_get(struct ipcm_check_ctx *ctx)
     if (c) {
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), 0);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         int pfd = ipcm_chan_pollfd(c);
         struct pollfd p = {.fd = pfd, .events = POLLIN};
         int pr = pfd >= 0 ? poll(&p, 1, 0) : 0;
@@ -258,7 +255,7 @@ static void empty_get_timeout(struct ipcm_check_ctx *ctx)
     for (int i = 0; c && i < (ctx->quick ? 1 : 2); i++) {
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), ts[i]);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         IPCM_CHECK_OP_(ctx, r, ==, -ETIMEDOUT, goto done);
         IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
         IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + SLACK_MS, goto done);
@@ -267,7 +264,7 @@ static void empty_get_timeout(struct ipcm_check_ctx *ctx)
             struct pollfd p = {.fd = pfd, .events = POLLIN};
             t0 = ipcm_now_ns();
             int pr = poll(&p, 1, ts[i]);
-            el = ms_since(t0);
+            el = ipcm_ms_since(t0);
             IPCM_CHECK_OP_(ctx, pr, ==, 0, goto done);
             IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
         }
@@ -293,11 +290,11 @@ static void timeout_zero_negative(struct ipcm_check_ctx *ctx)
             struct pollfd p = {.fd = pfd, .events = POLLIN};
             poll(&p, 1, T_OP);
         } else {
-            ipcm_check_sleep_ms(100);
+            ipcm_sleep_ms(100);
         }
         t0 = ipcm_now_ns();
         r2 = ipcm_chan_recv(c, buf, sizeof(buf), 0);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         ssize_t r3 = ipcm_chan_recv(c, buf, sizeof(buf), 0);
         ipcm_chan_close(c);
         IPCM_CHECK_OP_(ctx, r1, ==, 64, goto out);
@@ -347,7 +344,7 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     if (!l)
         return;
-    _Atomic uint64_t *stamp = ipcm_check_shared_alloc(64);
+    _Atomic uint64_t *stamp = ipcm_shared_alloc(64);
     _Atomic long *filled = (_Atomic long *)(stamp + 1);
     struct bargs a = {.ctx = ctx, .l = l, .stamp = stamp, .filled = filled};
     struct ipcm_process p = {0};
@@ -362,7 +359,7 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
     ipcm_link_destroy(l);
     char b;
     if (r == 0 && read(a.note[0], &b, 1) == 1) {
-        ipcm_check_sleep_ms(100); /* let the filler block in its put */
+        ipcm_sleep_ms(100); /* let the filler block in its put */
         unsigned char buf[256];
         uint64_t t_get = ipcm_now_ns();
         ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
@@ -374,9 +371,10 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
         for (;;) {
             /* Message-counted: wait for the release; byte-bounded: take the next one. */
             uint64_t deadline =
-                ipcm_now_ns() + (ctx->lim->max_depth || taken >= k ? 1000000000u : 2000000u);
+                ipcm_now_ns() +
+                (ctx->lim->max_depth || taken >= k ? IPCM_NS_PER_S : 2 * IPCM_NS_PER_MS);
             while (!atomic_load(stamp) && ipcm_now_ns() < deadline)
-                ipcm_check_sleep_ms(1);
+                ipcm_sleep_ms(1);
             if (atomic_load(stamp) || ctx->lim->max_depth || taken >= k)
                 break;
             uint32_t pr = 0;
@@ -391,7 +389,7 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
         IPCM_CHECK(ctx, atomic_load(stamp) != 0,
                    "the blocked put was not released after %ld of %ld gets", taken, k);
         /* Released before the last get (stamp < t_get) counts as prompt too. */
-        IPCM_CHECK_OP_(ctx, atomic_load(stamp), <, t_get + 1000000000u, goto out);
+        IPCM_CHECK_OP_(ctx, atomic_load(stamp), <, t_get + IPCM_NS_PER_S, goto out);
         /* Order preserved: 1..n follow, the released put last. */
         for (long i = taken; i <= k; i++) {
             n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
@@ -410,7 +408,7 @@ out:
     ipcm_chan_close(c);
     if (p.pid > 0)
         ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
-    ipcm_check_shared_free(stamp, 64);
+    ipcm_shared_free(stamp, 64);
 }
 
 /* ---------------------------------------------------------------- 24 */
@@ -439,7 +437,7 @@ static void blocked_get_released_by_put(struct ipcm_check_ctx *ctx)
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
     if (!l)
         return;
-    _Atomic uint64_t *stamp = ipcm_check_shared_alloc(64);
+    _Atomic uint64_t *stamp = ipcm_shared_alloc(64);
     struct bargs a = {.ctx = ctx, .l = l, .stamp = stamp, .role = ipcm_check_rx_role(ctx->shape)};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
@@ -453,14 +451,14 @@ static void blocked_get_released_by_put(struct ipcm_check_ctx *ctx)
     ipcm_link_destroy(l);
     char b;
     if (r == 0 && read(a.note[0], &b, 1) == 1) {
-        ipcm_check_sleep_ms(100); /* let the getter block */
+        ipcm_sleep_ms(100); /* let the getter block */
         unsigned char buf[64];
         ipcm_payload_make(buf, 64, 0, 0);
         uint64_t t_put = ipcm_now_ns();
         ssize_t n = ipcm_chan_send(c, buf, 64, T_OP);
         IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
         if (ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__))
-            IPCM_CHECK_OP_(ctx, (atomic_load(stamp) - t_put) / 1000000u, <, 1000, goto out);
+            IPCM_CHECK_OP_(ctx, (atomic_load(stamp) - t_put) / IPCM_NS_PER_MS, <, 1000, goto out);
     } else {
         IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     }
@@ -469,7 +467,7 @@ out:
     ipcm_chan_close(c);
     if (p.pid > 0)
         ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
-    ipcm_check_shared_free(stamp, 64);
+    ipcm_shared_free(stamp, 64);
 }
 
 /* ---------------------------------------------------------------- 25 */
@@ -548,26 +546,30 @@ static void pingpong_no_lost_wakeup(struct ipcm_check_ctx *ctx)
 
 /* ---------------------------------------------------------------- 27 */
 
+/* CPU time (user + system) of the reaped children, in ns. */
+static uint64_t children_cpu_ns(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_CHILDREN, &r);
+    return (uint64_t)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * IPCM_NS_PER_S +
+           (uint64_t)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) * IPCM_NS_PER_US;
+}
+
 static void oversubscribed_progress(struct ipcm_check_ctx *ctx)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = (unsigned)(4 * (ncpu > 0 ? ncpu : 1));
+    long ncpu = ipcm_cpus_online();
+    unsigned n = (unsigned)(4 * ncpu);
     if (n > 32)
         n = 32;
     uint64_t per = ctx->quick ? 100 : 500;
-    struct rusage r0, r1;
-    getrusage(RUSAGE_CHILDREN, &r0);
+    uint64_t cpu0 = children_cpu_ns();
     uint64_t t0 = ipcm_now_ns();
     ipcm_check_mpmc(ctx, IPCM_SHAPE_QUEUE, n, n, per, 64, 2, false);
-    double wall = (double)(ipcm_now_ns() - t0) / 1e9;
-    getrusage(RUSAGE_CHILDREN, &r1);
+    double wall = ipcm_ns_to_s(ipcm_ns_since(t0));
+    uint64_t cpu1 = children_cpu_ns();
     if (ipcm_check_failed(ctx))
         return;
-    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
-                          r0.ru_stime.tv_sec) +
-                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-                          r0.ru_stime.tv_usec) /
-                     1e6;
+    double cpu = ipcm_ns_to_s(cpu1 - cpu0);
     double msgs = (double)n * (double)per;
     /* Blocking hand-offs cost microseconds; a spinner burns the whole wall time on every
      * CPU. 2 ms of CPU per message is far above any blocking design. */
@@ -580,7 +582,7 @@ static void oversubscribed_progress(struct ipcm_check_ctx *ctx)
 
 static void create_beyond_limits(struct ipcm_check_ctx *ctx)
 {
-    int fds = ipcm_check_fd_count();
+    int fds = ipcm_fd_count();
     struct ipcm_config cfg = {.max_msg = ctx->lim->max_msg + 1};
     struct ipcm_link *l = NULL;
     IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EMSGSIZE);
@@ -591,7 +593,7 @@ static void create_beyond_limits(struct ipcm_check_ctx *ctx)
         IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EINVAL);
     }
     /* Nothing half-created: no descriptor left behind. */
-    IPCM_CHECK_EQ(ctx, ipcm_check_fd_count(), fds);
+    IPCM_CHECK_EQ(ctx, ipcm_fd_count(), fds);
 }
 
 /* ---------------------------------------------------------------- table */

@@ -5,6 +5,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -146,7 +148,7 @@ static int w_go_away(const void *arg, size_t len)
     struct ipcm_chan *c;
     (void)len;
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    ipcm_check_sleep_ms(a->delay_ms);
+    ipcm_sleep_ms(a->delay_ms);
     uint64_t now = ipcm_now_ns();
     uint64_t prev = atomic_load(a->stamp);
     while (prev < now && !atomic_compare_exchange_weak(a->stamp, &prev, now))
@@ -158,7 +160,7 @@ static int w_go_away(const void *arg, size_t len)
 
 static void producers_gone_wake_consumer(struct ipcm_check_ctx *ctx)
 {
-    _Atomic uint64_t *stamp = ipcm_check_shared_alloc(64);
+    _Atomic uint64_t *stamp = ipcm_shared_alloc(64);
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     struct ipcm_process p[2] = {{0}, {0}};
     struct ipcm_chan *c = NULL;
@@ -184,9 +186,9 @@ static void producers_gone_wake_consumer(struct ipcm_check_ctx *ctx)
     ipcm_check_reap(&p[0], T_OP, &ex);
     ipcm_check_reap(&p[1], T_OP, &ex);
     uint64_t gone = atomic_load(stamp);
-    ipcm_check_shared_free(stamp, 64);
+    ipcm_shared_free(stamp, 64);
     IPCM_CHECK_EQ(ctx, n, -EPIPE);
-    IPCM_CHECK_LT(ctx, (back - gone) / 1000000u, 1000);
+    IPCM_CHECK_LT(ctx, (back - gone) / IPCM_NS_PER_MS, 1000);
 }
 
 /* ---------------------------------------------------------------- 42, 43 */
@@ -217,7 +219,7 @@ static int w_fill_and_exit(const void *arg, size_t len)
 static void fill_exit_then_read(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, size_t size,
                                 int send_timeout_ms)
 {
-    _Atomic uint64_t *count = ipcm_check_shared_alloc(64);
+    _Atomic uint64_t *count = ipcm_shared_alloc(64);
     struct ipcm_link *l = ipcm_check_link(ctx, shape, size, 0);
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
@@ -252,7 +254,7 @@ static void fill_exit_then_read(struct ipcm_check_ctx *ctx, enum ipcm_shape shap
     }
     ipcm_chan_close(c);
     ipcm_check_reap(&p, 1000, NULL);
-    ipcm_check_shared_free(count, 64);
+    ipcm_shared_free(count, 64);
     IPCM_CHECK_EQ(ctx, r, 0);
 }
 
@@ -300,9 +302,9 @@ static long send_all_then_drain(struct ipcm_check_ctx *ctx, struct ipcm_chan *c,
         }
     }
     atomic_store(mine, k | DONE_BIT);
-    uint64_t deadline = ipcm_now_ns() + 20000000000ull;
+    uint64_t deadline = ipcm_now_ns() + 20 * IPCM_NS_PER_S;
     while (!(atomic_load(theirs) & DONE_BIT) && ipcm_now_ns() < deadline)
-        ipcm_check_sleep_ms(2);
+        ipcm_sleep_ms(2);
     uint64_t want = atomic_load(theirs) & ~DONE_BIT;
     for (uint64_t i = 0; i < want; i++) {
         ssize_t r = ipcm_chan_recv(c, buf, size, T_OP);
@@ -332,7 +334,7 @@ static int w_both_b(const void *arg, size_t len)
 static void duplex_both_send_large(struct ipcm_check_ctx *ctx)
 {
     size_t size = ctx->lim->max_msg < 262144 ? ctx->lim->max_msg : 262144;
-    _Atomic uint64_t *count = ipcm_check_shared_alloc(64);
+    _Atomic uint64_t *count = ipcm_shared_alloc(64);
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_PIPE, size, 0);
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
@@ -348,7 +350,7 @@ static void duplex_both_send_large(struct ipcm_check_ctx *ctx)
     uint64_t a_sent = atomic_load(&count[0]) & ~DONE_BIT;
     uint64_t b_sent = atomic_load(&count[1]) & ~DONE_BIT;
     uint64_t b_got = atomic_load(&count[2]);
-    ipcm_check_shared_free(count, 64);
+    ipcm_shared_free(count, 64);
     IPCM_CHECK_EQ(ctx, r, 0);
     IPCM_CHECK_EQ(ctx, (uint64_t)got, b_sent);
     IPCM_CHECK_EQ(ctx, b_got, a_sent);

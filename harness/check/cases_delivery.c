@@ -5,6 +5,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -358,7 +360,7 @@ static int duplex_pump(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint32_t
 {
     unsigned char out[64], in[256];
     uint64_t sent = 0, got = 0;
-    uint64_t deadline = ipcm_now_ns() + (uint64_t)ipcm_check_scaled_ms(ctx, 60000) * 1000000u;
+    uint64_t deadline = ipcm_now_ns() + ipcm_ms_to_ns(ipcm_check_scaled_ms(ctx, 60000));
     while (sent < count || got < count) {
         bool progress = false;
         if (sent < count) {

@@ -7,6 +7,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -107,14 +109,14 @@ static int w_fconsumer(const void *arg, size_t len)
 static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint64_t per,
                       size_t max, int victim_p, int victim_c, uint64_t *rs)
 {
-    struct fshared *fs = ipcm_check_shared_alloc(sizeof(*fs));
+    struct fshared *fs = ipcm_shared_alloc(sizeof(*fs));
     struct ipcm_ledger *lg = ipcm_ledger_new(np, per);
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, max, 0);
     struct ipcm_process pp[MAXP] = {{0}}, pc[MAXP] = {{0}};
     if (!fs || !lg || !l) {
         ipcm_link_destroy(l);
         ipcm_ledger_free(lg);
-        ipcm_check_shared_free(fs, sizeof(*fs));
+        ipcm_shared_free(fs, sizeof(*fs));
         IPCM_CHECK(ctx, false, "setup failed");
     }
     for (unsigned i = 0; i < nc; i++) {
@@ -136,7 +138,7 @@ static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint
     int delay = 5 + (int)(ipcm_check_rand(rs) % 60);
     ipcm_check_phase(ctx, "kill %s %d after %d ms", victim_p >= 0 ? "producer" : "consumer",
                      victim_p >= 0 ? victim_p : victim_c, delay);
-    ipcm_check_sleep_ms(delay);
+    ipcm_sleep_ms(delay);
     struct ipcm_exit ex;
     if (victim_p >= 0) {
         ipcm_process_kill(&pp[victim_p], SIGKILL);
@@ -157,7 +159,7 @@ static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint
     ipcm_ledger_finish(ctx, lg, sent);
     long long lost = atomic_load(&ctx->sh->lost) - before;
     ipcm_ledger_free(lg);
-    ipcm_check_shared_free(fs, sizeof(*fs));
+    ipcm_shared_free(fs, sizeof(*fs));
     if (ipcm_check_failed(ctx))
         return;
     IPCM_CHECK(ctx, atomic_load(&ctx->sh->corrupt) == 0 && atomic_load(&ctx->sh->duplicated) == 0,
@@ -207,7 +209,7 @@ static void producer_killed_holding_write_lock(struct ipcm_check_ctx *ctx)
 static void kill_restart_soak(struct ipcm_check_ctx *ctx)
 {
     uint64_t rs = ctx->seed;
-    int fds = ipcm_check_fd_count();
+    int fds = ipcm_fd_count();
     int iters = ctx->quick ? 6 : 20;
     for (int i = 0; i < iters && !ipcm_check_failed(ctx); i++) {
         /* Alternate the victim: a producer, then a consumer. */
@@ -216,7 +218,7 @@ static void kill_restart_soak(struct ipcm_check_ctx *ctx)
         else
             fault_run(ctx, 2, 2, 3000, 512, -1, (int)(ipcm_check_rand(&rs) % 2), &rs);
     }
-    IPCM_CHECK_EQ(ctx, ipcm_check_fd_count(), fds);
+    IPCM_CHECK_EQ(ctx, ipcm_fd_count(), fds);
 }
 
 /* ---------------------------------------------------------------- 50 */
@@ -227,7 +229,7 @@ static int w_die_later(const void *arg, size_t len)
     struct ipcm_chan *c;
     (void)len;
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    ipcm_check_sleep_ms(a->delay_ms);
+    ipcm_sleep_ms(a->delay_ms);
     atomic_store(&a->fs->stamp, ipcm_now_ns());
     raise(SIGKILL);
     return 0;
@@ -236,7 +238,7 @@ static int w_die_later(const void *arg, size_t len)
 /* This side blocks (in recv, or in send on a full channel) while the only peer dies. */
 static void killed_peer_wakes(struct ipcm_check_ctx *ctx, bool sending)
 {
-    struct fshared *fs = ipcm_check_shared_alloc(sizeof(*fs));
+    struct fshared *fs = ipcm_shared_alloc(sizeof(*fs));
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
     enum ipcm_role mine = sending ? ipcm_check_tx_role(ctx->shape) : ipcm_check_rx_role(ctx->shape);
     enum ipcm_role theirs =
@@ -263,12 +265,12 @@ static void killed_peer_wakes(struct ipcm_check_ctx *ctx, bool sending)
     ipcm_chan_close(c);
     ipcm_check_reap(&p, T_OP, NULL);
     uint64_t died = fs ? atomic_load(&fs->stamp) : 0;
-    ipcm_check_shared_free(fs, sizeof(*fs));
+    ipcm_shared_free(fs, sizeof(*fs));
     IPCM_CHECK(ctx, n == -EPIPE || broken_ok(ctx, n), "%s with a killed peer returned %zd (%s)",
                sending ? "send" : "recv", n, n < 0 ? ipcm_err_name((int)n) : "data");
-    IPCM_CHECK(ctx, died && back > died && (back - died) / 1000000u < 1000,
+    IPCM_CHECK(ctx, died && back > died && (back - died) / IPCM_NS_PER_MS < 1000,
                "%s returned %.0f ms after the peer's death (bound 1000 ms)",
-               sending ? "send" : "recv", died ? (double)(back - died) / 1e6 : -1.0);
+               sending ? "send" : "recv", died ? (double)(back - died) / IPCM_NS_PER_MS : -1.0);
 }
 
 static void peer_killed_idle(struct ipcm_check_ctx *ctx)

@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -87,7 +89,7 @@ static int w_count_fds(const void *arg, size_t len)
 {
     const struct hargs *a = arg;
     (void)len;
-    atomic_store(a->out, ipcm_check_fd_count());
+    atomic_store(a->out, ipcm_fd_count());
     return 0;
 }
 
@@ -105,9 +107,9 @@ static int child_fds(struct ipcm_check_ctx *ctx, _Atomic int *out)
 
 static void no_fd_growth(struct ipcm_check_ctx *ctx)
 {
-    _Atomic int *out = ipcm_check_shared_alloc(64);
+    _Atomic int *out = ipcm_shared_alloc(64);
     IPCM_CHECK(ctx, out != NULL, "mmap");
-    int base = ipcm_check_fd_count();
+    int base = ipcm_fd_count();
     int child0 = child_fds(ctx, out);
     int cycles = ctx->quick ? 200 : 1000;
     bool q = ctx->shape == IPCM_SHAPE_QUEUE;
@@ -128,9 +130,9 @@ static void no_fd_growth(struct ipcm_check_ctx *ctx)
         }
         ipcm_link_destroy(l);
     }
-    int now = ipcm_check_fd_count();
+    int now = ipcm_fd_count();
     int child1 = child_fds(ctx, out);
-    ipcm_check_shared_free(out, 64);
+    ipcm_shared_free(out, 64);
     if (ipcm_check_failed(ctx))
         return;
     IPCM_CHECK(ctx, now == base, "parent: %d descriptors before %d cycles, %d after", base, cycles,
@@ -145,9 +147,9 @@ static void no_fd_growth(struct ipcm_check_ctx *ctx)
 static int create_counted(struct ipcm_check_ctx *ctx, struct ipcm_link **out, int *leaked)
 {
     struct ipcm_config cfg = {.max_msg = 128, .depth = 4};
-    int before = ipcm_check_fd_count();
+    int before = ipcm_fd_count();
     int err = ipcm_link_create(ctx->be, ctx->shape, &cfg, out);
-    *leaked = err < 0 ? ipcm_check_fd_count() - before : 0;
+    *leaked = err < 0 ? ipcm_fd_count() - before : 0;
     return err;
 }
 
@@ -178,7 +180,7 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     ipcm_check_phase(ctx, "creating under RLIMIT_NOFILE %d", (int)low.rlim_cur);
     while (n < 64 && (err = create_counted(ctx, &links[n], &leaked)) == 0)
         n++;
-    if (n == 64 && ipcm_check_fd_count() <= top + 1) {
+    if (n == 64 && ipcm_fd_count() <= top + 1) {
         /* The backend's channels hold no descriptor (only a transient one while
          * created): with no descriptor free at all, create fails cleanly or works. */
         low.rlim_cur = (rlim_t)max_fd() + 1;
@@ -234,9 +236,9 @@ static void mq_rlimit_clear_error(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, setrlimit(RLIMIT_MSGQUEUE, &zero), 0);
     struct ipcm_config cfg = {.max_msg = 128, .depth = 4};
     struct ipcm_link *l = NULL;
-    int before = ipcm_check_fd_count();
+    int before = ipcm_fd_count();
     int err = ipcm_link_create(ctx->be, ctx->shape, &cfg, &l);
-    int after = ipcm_check_fd_count();
+    int after = ipcm_fd_count();
     setrlimit(RLIMIT_MSGQUEUE, &old);
     if (err == 0) {
         /* IPCM_CAP_NAMED says a name exists, not which kind: objects under /dev/shm
@@ -320,13 +322,6 @@ out:
 
 #define FD_WORD 0x66640000u
 
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
 /* End B: take two descriptors and write a word into each; miss a third for want of a
  * free descriptor number; then be handed a message where a descriptor is expected, and
  * a descriptor where a message is expected. */
@@ -357,11 +352,11 @@ static int w_fd_receiver(const void *arg, size_t len)
     int fd = -1, got = ipcm_chan_recv_fd(c, &fd, T_OP);
     IPCM_WCHECK_EQ(a->ctx, setrlimit(RLIMIT_NOFILE, &old), 0);
     IPCM_WCHECK_EQ(a->ctx, got, -EMFILE);
-    int before = ipcm_check_fd_count();
+    int before = ipcm_fd_count();
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, T_OP), -EBADMSG);
     IPCM_WCHECK_EQ(a->ctx, fd, -1);
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), -EBADMSG);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_check_fd_count(), before); /* nothing was installed */
+    IPCM_WCHECK_EQ(a->ctx, ipcm_fd_count(), before); /* nothing was installed */
     /* Done: the parent now checks that no copy of its pipe's write end is left here. */
     ipcm_payload_make(buf, 100, 2, 0);
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, 100, T_OP), 100);
@@ -392,8 +387,8 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, high, T_OP), ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out); /* -EMFILE there */
-    close_fd(&pp[1]);
-    close_fd(&high);
+    ipcm_close_fd(&pp[1]);
+    ipcm_close_fd(&high);
     for (uint32_t i = 0; i < 2; i++) {
         uint32_t word = 0;
         IPCM_CHECK_OP_(ctx, read(pp[0], &word, sizeof(word)), ==, (ssize_t)sizeof(word), goto out);
@@ -410,9 +405,9 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     atomic_fetch_add(&ctx->sh->messages, 4);
 out:
     ipcm_chan_close(c); /* the receiver sees end-of-stream and exits */
-    close_fd(&pp[0]);
-    close_fd(&pp[1]);
-    close_fd(&high);
+    ipcm_close_fd(&pp[0]);
+    ipcm_close_fd(&pp[1]);
+    ipcm_close_fd(&high);
     ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
     if (p.pid > 0)
         ipcm_check_reap(&p, 0, NULL);

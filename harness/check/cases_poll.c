@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,11 +18,6 @@
 
 #define T_OP 10000
 #define SLACK_MS 2000
-
-static uint64_t ms_since(uint64_t t0)
-{
-    return (ipcm_now_ns() - t0) / 1000000u;
-}
 
 static int poll1(int fd, int timeout_ms)
 {
@@ -60,7 +57,7 @@ static int w_sizes_producer(const void *arg, size_t len)
         ipcm_payload_make(buf, n, a->producer, i);
         IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, n, T_OP), (ssize_t)n);
         if (i % 4 == 0)
-            ipcm_check_sleep_ms(1);
+            ipcm_sleep_ms(1);
     }
     ipcm_chan_close(c);
     return 0;
@@ -76,7 +73,7 @@ static int w_poller(const void *arg, size_t len)
         IPCM_WCHECK(a->ctx, r >= 0, "poll: %s", strerror(errno));
         if (r > 0) {
             atomic_fetch_add(a->ready, 1);
-            ipcm_check_sleep_ms(1); /* readable stays readable: do not spin on it */
+            ipcm_sleep_ms(1); /* readable stays readable: do not spin on it */
         }
     }
     return 0;
@@ -86,12 +83,12 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
 {
     unsigned count = ctx->quick ? 100 : 300;
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 1024, 0);
-    atomic_int *stop = ipcm_check_shared_alloc(64);
+    atomic_int *stop = ipcm_shared_alloc(64);
     struct ipcm_process prod = {0}, poller = {0};
     struct ipcm_chan *c = NULL;
     if (!l || !stop) {
         ipcm_link_destroy(l);
-        ipcm_check_shared_free(stop, 64);
+        ipcm_shared_free(stop, 64);
         IPCM_CHECK(ctx, false, "setup failed");
     }
     struct pargs a = {.ctx = ctx,
@@ -128,7 +125,7 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
         IPCM_CHECK_OP_(ctx, s, ==, i, goto out);
         atomic_fetch_add(&ctx->sh->messages, 1);
         if (i % 8 == 0)
-            ipcm_check_sleep_ms(3);
+            ipcm_sleep_ms(3);
     }
     IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, -EPIPE, goto out);
     if (!ipcm_check_join(ctx, &prod, T_OP, __FILE__, __LINE__))
@@ -141,7 +138,7 @@ out:
         ipcm_check_join(ctx, &poller, T_OP, __FILE__, __LINE__);
     if (prod.pid > 0)
         ipcm_check_reap(&prod, 0, NULL);
-    ipcm_check_shared_free(stop, 64);
+    ipcm_shared_free(stop, 64);
 }
 
 /* ---------------------------------------------------------------- 66 */
@@ -204,9 +201,9 @@ static int w_tagged_sender(const void *arg, size_t len)
     for (unsigned i = 0; i < WM_MSGS; i++) {
         ipcm_payload_make(buf, sizeof(buf), a->producer, i);
         IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, sizeof(buf), T_OP), 64);
-        ipcm_check_sleep_ms(2);
+        ipcm_sleep_ms(2);
     }
-    ipcm_check_sleep_ms(10 * (int)a->producer); /* stagger the exits */
+    ipcm_sleep_ms(10 * (int)a->producer); /* stagger the exits */
     ipcm_chan_close(c);
     return 0;
 }
@@ -252,7 +249,7 @@ static void wait_many(struct ipcm_check_ctx *ctx)
     ipcm_check_phase(ctx, "timed wait on an idle set");
     uint64_t t0 = ipcm_now_ns();
     int n = poll(fds, 2 * WM_N, 200);
-    uint64_t el = ms_since(t0);
+    int el = ipcm_ms_since(t0);
     IPCM_CHECK_OP_(ctx, n, ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, el, >=, 100, goto out);
     IPCM_CHECK_OP_(ctx, el, <=, 200 + SLACK_MS, goto out);

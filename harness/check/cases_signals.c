@@ -7,6 +7,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -61,12 +63,12 @@ static int w_firer(const void *arg, size_t len)
 {
     const struct sargs *a = arg;
     (void)len;
-    uint64_t end = ipcm_now_ns() + 60000000000ull;
+    uint64_t end = ipcm_now_ns() + 60 * IPCM_NS_PER_S;
     while (!atomic_load(&a->s->stop) && ipcm_now_ns() < end) {
         if (kill(a->target, SIGUSR1) < 0)
             break;
         atomic_fetch_add(&a->s->fired, 1);
-        ipcm_check_sleep_ms(1);
+        ipcm_sleep_ms(1);
     }
     return 0;
 }
@@ -124,12 +126,12 @@ static int w_blocked_recv(const void *arg, size_t len)
 static void eintr_blocked_recv(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
-    struct sig_shared *s = ipcm_check_shared_alloc(sizeof(*s));
+    struct sig_shared *s = ipcm_shared_alloc(sizeof(*s));
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
     if (!l || !s) {
         ipcm_link_destroy(l);
-        ipcm_check_shared_free(s, sizeof(*s));
+        ipcm_shared_free(s, sizeof(*s));
         IPCM_CHECK(ctx, false, "setup failed");
     }
     struct sargs a = {.ctx = ctx, .l = l, .role = ipcm_check_rx_role(ctx->shape), .s = s};
@@ -143,10 +145,10 @@ static void eintr_blocked_recv(struct ipcm_check_ctx *ctx)
     ipcm_link_destroy(l);
     if (r == 0 && wait_note(a.note[0])) {
         ipcm_check_phase(ctx, "200 signals at a blocked recv");
-        ipcm_check_sleep_ms(50); /* let it block */
+        ipcm_sleep_ms(50); /* let it block */
         for (int i = 0; i < 200; i++) {
             kill(p.pid, SIGUSR1);
-            ipcm_check_sleep_ms(1);
+            ipcm_sleep_ms(1);
         }
         unsigned char buf[64];
         ipcm_payload_make(buf, sizeof(buf), 0, 0);
@@ -163,7 +165,7 @@ out:
     ipcm_chan_close(c);
     if (p.pid > 0)
         ipcm_check_reap(&p, 0, NULL);
-    ipcm_check_shared_free(s, sizeof(*s));
+    ipcm_shared_free(s, sizeof(*s));
 }
 
 /* ---------------------------------------------------------------- 46, 48 */
@@ -220,13 +222,13 @@ static void storm_send(struct ipcm_check_ctx *ctx, size_t size, unsigned depth, 
                        int read_gap_ms)
 {
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, size, depth);
-    struct sig_shared *s = ipcm_check_shared_alloc(sizeof(*s));
+    struct sig_shared *s = ipcm_shared_alloc(sizeof(*s));
     struct ipcm_process p = {0}, f = {0};
     struct ipcm_chan *c = NULL;
     unsigned char *buf = malloc(size);
     if (!l || !s || !buf) {
         ipcm_link_destroy(l);
-        ipcm_check_shared_free(s, sizeof(*s));
+        ipcm_shared_free(s, sizeof(*s));
         free(buf);
         IPCM_CHECK(ctx, false, "setup failed");
     }
@@ -250,7 +252,7 @@ static void storm_send(struct ipcm_check_ctx *ctx, size_t size, unsigned depth, 
         r = -EPIPE;
     if (r == 0) {
         ipcm_check_phase(ctx, "slow reads under a signal storm at the sender");
-        ipcm_check_sleep_ms(200); /* the sender is blocked, the storm is on */
+        ipcm_sleep_ms(200); /* the sender is blocked, the storm is on */
         uint64_t total = (uint64_t)(count ? count : 8) + (uint64_t)atomic_load(&s->filled);
         for (uint64_t i = 0; i < total; i++) {
             ssize_t n = ipcm_chan_recv(c, buf, size, 3 * T_OP);
@@ -261,7 +263,7 @@ static void storm_send(struct ipcm_check_ctx *ctx, size_t size, unsigned depth, 
             IPCM_CHECK_OP_(ctx, sq, ==, i, goto out);
             atomic_fetch_add(&ctx->sh->messages, 1);
             if (read_gap_ms && i < 32) /* slow at first, while the sender blocks */
-                ipcm_check_sleep_ms(read_gap_ms);
+                ipcm_sleep_ms(read_gap_ms);
         }
         /* No duplicate after the last one: the sender closes, so end-of-stream. */
         IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, size, 3 * T_OP), ==, -EPIPE, goto out);
@@ -279,7 +281,7 @@ out:
         ipcm_check_reap(&f, T_OP, NULL);
     if (p.pid > 0)
         ipcm_check_reap(&p, 0, NULL);
-    ipcm_check_shared_free(s, sizeof(*s));
+    ipcm_shared_free(s, sizeof(*s));
     free(buf);
 }
 

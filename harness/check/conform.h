@@ -230,16 +230,8 @@ struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape sh
 enum ipcm_role ipcm_check_tx_role(enum ipcm_shape s);
 enum ipcm_role ipcm_check_rx_role(enum ipcm_shape s);
 
-/* A zeroed MAP_SHARED anonymous mapping that survives fork (NULL on failure). */
-void *ipcm_check_shared_alloc(size_t len);
-void ipcm_check_shared_free(void *p, size_t len);
-
 /* Deterministic random numbers (splitmix64). */
 uint64_t ipcm_check_rand(uint64_t *state);
-/* Milliseconds sleep (EINTR-safe). */
-void ipcm_check_sleep_ms(int ms);
-/* Number of open fds of this process. */
-int ipcm_check_fd_count(void);
 /* Number of children of this process (any state). */
 int ipcm_check_child_count(void);
 

@@ -6,7 +6,8 @@
  */
 #include "conform.h"
 
-#include <dirent.h>
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -158,49 +157,12 @@ enum ipcm_role ipcm_check_rx_role(enum ipcm_shape s)
     return s == IPCM_SHAPE_QUEUE ? IPCM_ROLE_RECV : IPCM_ROLE_B;
 }
 
-void *ipcm_check_shared_alloc(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-void ipcm_check_shared_free(void *p, size_t len)
-{
-    if (p)
-        munmap(p, len);
-}
-
 uint64_t ipcm_check_rand(uint64_t *state)
 {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
-}
-
-void ipcm_check_sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static int count_entries(const char *path)
-{
-    DIR *d = opendir(path);
-    int n = 0;
-    if (!d)
-        return -1;
-    for (struct dirent *e; (e = readdir(d));)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
-int ipcm_check_fd_count(void)
-{
-    return count_entries("/proc/self/fd") - 1; /* minus the one opendir holds */
 }
 
 int ipcm_check_child_count(void)
@@ -298,7 +260,7 @@ int ipcm_payload_check(const void *buf, size_t n, uint32_t *producer, uint64_t *
 struct ipcm_ledger *ipcm_ledger_new(unsigned nprod, uint64_t nseq)
 {
     size_t bytes = sizeof(struct ipcm_ledger) + (size_t)nprod * nseq;
-    struct ipcm_ledger *lg = ipcm_check_shared_alloc(bytes);
+    struct ipcm_ledger *lg = ipcm_shared_alloc(bytes);
     if (!lg)
         return NULL;
     lg->nprod = nprod;
@@ -310,7 +272,7 @@ struct ipcm_ledger *ipcm_ledger_new(unsigned nprod, uint64_t nseq)
 void ipcm_ledger_free(struct ipcm_ledger *lg)
 {
     if (lg)
-        ipcm_check_shared_free(lg, lg->bytes);
+        ipcm_shared_free(lg, lg->bytes);
 }
 
 bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf, size_t n,
