@@ -16,9 +16,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define T_OP 10000
-#define SLACK_MS 2000 /* how late a timeout may return on a loaded machine */
-
 /* Fill c with 64 B try-puts until -EAGAIN; returns how many fit (or < 0 on error). */
 static long fill(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint64_t *last_try_ms)
 {
@@ -45,7 +42,7 @@ static void drain(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, long n, int l
 {
     unsigned char buf[256];
     for (long i = 0; i < n; i++) {
-        ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         IPCM_CHECK_EQ(ctx, r, 64);
         uint32_t p = 0;
         uint64_t s = 0;
@@ -55,25 +52,11 @@ static void drain(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, long n, int l
     IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), 0), last_err);
 }
 
-/* A queue end that both sends and receives, opened in this process. */
-static struct ipcm_chan *self_queue(struct ipcm_check_ctx *ctx, size_t max, unsigned depth)
-{
-    struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, max, depth);
-    struct ipcm_chan *c = NULL;
-    if (!l)
-        return NULL;
-    int r = ipcm_chan_open(l, IPCM_ROLE_BOTH, &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open BOTH", r, 0);
-    return c;
-}
-
 /* ---------------------------------------------------------------- 17, 18, 29 */
 
 static void full_try_put_depth(struct ipcm_check_ctx *ctx, unsigned depth)
 {
-    struct ipcm_chan *c = self_queue(ctx, 64, depth);
+    struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, 64, depth);
     if (!c)
         return;
     uint64_t try_ms = 0;
@@ -99,7 +82,7 @@ static void full_try_put(struct ipcm_check_ctx *ctx)
 static void full_put_timeout(struct ipcm_check_ctx *ctx)
 {
     static const int ts[] = {100, 500};
-    struct ipcm_chan *c = self_queue(ctx, 64, 0);
+    struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     if (!c)
         return;
     uint64_t try_ms;
@@ -111,7 +94,7 @@ static void full_put_timeout(struct ipcm_check_ctx *ctx)
         int el = ipcm_ms_since(t0);
         IPCM_CHECK_OP_(ctx, r, ==, -ETIMEDOUT, goto done);
         IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
-        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + SLACK_MS, goto done);
+        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + IPCM_CHECK_SLACK_MS, goto done);
     }
     if (n >= 0)
         drain(ctx, c, n, -EAGAIN);
@@ -126,7 +109,7 @@ static void capacity_declared(struct ipcm_check_ctx *ctx)
     size_t top = ctx->lim->max_msg < 4096 ? ctx->lim->max_msg : 4096;
     size_t sizes[2] = {1, top};
     for (int k = 0; k < 2; k++) {
-        struct ipcm_chan *c = self_queue(ctx, sizes[1], 0);
+        struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, sizes[1], 0);
         if (!c)
             return;
         unsigned char *buf = calloc(1, sizes[1]);
@@ -154,15 +137,12 @@ static void capacity_declared(struct ipcm_check_ctx *ctx)
 
 /* ---------------------------------------------------------------- 28 */
 
-static struct ipcm_chan *with_peer(struct ipcm_check_ctx *ctx, unsigned nsend,
-                                   struct ipcm_check_peer *peer);
-
 /* qsize is exact at rest (after each of 5 puts and gets, when full, when drained) and
  * stays within [0, capacity] while a producer runs (never negative, unlike rigtorp's). */
 static void qsize_exact_at_rest(struct ipcm_check_ctx *ctx)
 {
     unsigned char buf[256] = {0};
-    struct ipcm_chan *c = self_queue(ctx, 64, 0);
+    struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     if (!c)
         return;
     long full = -1;
@@ -189,12 +169,12 @@ out:
 
     /* Under concurrency: sample while a peer sends and we receive. */
     struct ipcm_check_peer peer;
-    c = with_peer(ctx, 2000, &peer);
+    c = ipcm_check_with_peer(ctx, 256, 2000, 64, &peer);
     long got = 0, bad = 0;
     while (c && got < 2000) {
         ssize_t q = ipcm_chan_qsize(c);
         bad += q < 0 || q > full;
-        if (ipcm_chan_recv(c, buf, sizeof(buf), T_OP) < 0)
+        if (ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS) < 0)
             break;
         got++;
     }
@@ -206,29 +186,10 @@ out:
 
 /* ---------------------------------------------------------------- 19, 20, 21 */
 
-/* Open this side's receiving end with a peer holding the other side (sending nsend). */
-static struct ipcm_chan *with_peer(struct ipcm_check_ctx *ctx, unsigned nsend,
-                                   struct ipcm_check_peer *peer)
-{
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
-    struct ipcm_chan *c = NULL;
-    peer->proc.pid = 0;
-    peer->ctl = -1;
-    if (!l)
-        return NULL;
-    int r = ipcm_check_peer_start(ctx, l, ipcm_check_tx_role(ctx->shape), nsend, 64, peer);
-    if (r == 0)
-        r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open with peer", r, 0);
-    return c;
-}
-
 static void empty_try_get(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 0, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 0, 64, &peer);
     unsigned char buf[256];
     if (c) {
         uint64_t t0 = ipcm_now_ns();
@@ -250,7 +211,7 @@ static void empty_get_timeout(struct ipcm_check_ctx *ctx)
 {
     static const int ts[] = {200, 500};
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 0, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 0, 64, &peer);
     unsigned char buf[256];
     for (int i = 0; c && i < (ctx->quick ? 1 : 2); i++) {
         uint64_t t0 = ipcm_now_ns();
@@ -258,7 +219,7 @@ static void empty_get_timeout(struct ipcm_check_ctx *ctx)
         int el = ipcm_ms_since(t0);
         IPCM_CHECK_OP_(ctx, r, ==, -ETIMEDOUT, goto done);
         IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
-        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + SLACK_MS, goto done);
+        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + IPCM_CHECK_SLACK_MS, goto done);
         int pfd = ipcm_chan_pollfd(c);
         if (pfd >= 0) {
             struct pollfd p = {.fd = pfd, .events = POLLIN};
@@ -277,18 +238,19 @@ done:
 static void timeout_zero_negative(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 2, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 2, 64, &peer);
     unsigned char buf[256];
     if (c) {
         /* A message available is returned for every timeout form, without waiting. */
-        ssize_t r1 = ipcm_chan_recv(c, buf, sizeof(buf), T_OP); /* wait for the first */
+        ssize_t r1 =
+            ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS); /* wait for the first */
         uint64_t t0 = ipcm_now_ns();
         ssize_t r2 = 0;
         /* The second may still be in flight: poll for it without consuming it. */
         int pfd = ipcm_chan_pollfd(c);
         if (pfd >= 0) {
             struct pollfd p = {.fd = pfd, .events = POLLIN};
-            poll(&p, 1, T_OP);
+            poll(&p, 1, IPCM_CHECK_T_OP_MS);
         } else {
             ipcm_sleep_ms(100);
         }
@@ -332,7 +294,7 @@ static int w_fill_then_block(const void *arg, size_t len)
     IPCM_WCHECK_EQ(a->ctx, write(a->note[1], "f", 1), 1);
     unsigned char buf[64];
     ipcm_payload_make(buf, sizeof(buf), 0, (uint64_t)n);
-    ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), T_OP);
+    ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     atomic_store(a->stamp, ipcm_now_ns());
     IPCM_WCHECK_EQ(a->ctx, r, 64);
     ipcm_chan_close(c);
@@ -349,20 +311,15 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
     struct bargs a = {.ctx = ctx, .l = l, .stamp = stamp, .filled = filled};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
-    int r = pipe2(a.note, O_CLOEXEC);
-    if (r == 0) {
-        r = ipcm_check_spawn(ctx, &p, "filler", w_fill_then_block, &a, sizeof(a));
-        close(a.note[1]);
-    }
+    int r = ipcm_check_spawn_noted(ctx, &p, "filler", w_fill_then_block, &a, sizeof(a), a.note);
     if (r == 0)
         r = ipcm_chan_open(l, IPCM_ROLE_RECV, &c);
     ipcm_link_destroy(l);
-    char b;
-    if (r == 0 && read(a.note[0], &b, 1) == 1) {
+    if (r == 0 && ipcm_check_wait_note(a.note[0])) {
         ipcm_sleep_ms(100); /* let the filler block in its put */
         unsigned char buf[256];
         uint64_t t_get = ipcm_now_ns();
-        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
         /* A message-counted queue must release the put after this one get. A byte-bounded
          * one may wait for more room (kernels wake writers only once a good part of the
@@ -379,7 +336,7 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
                 break;
             uint32_t pr = 0;
             uint64_t s = 0;
-            n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+            n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
             IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
             IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, goto out);
             IPCM_CHECK_OP_(ctx, s, ==, (uint64_t)taken, goto out);
@@ -392,22 +349,23 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
         IPCM_CHECK_OP_(ctx, atomic_load(stamp), <, t_get + IPCM_NS_PER_S, goto out);
         /* Order preserved: 1..n follow, the released put last. */
         for (long i = taken; i <= k; i++) {
-            n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+            n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
             uint32_t pr = 0;
             uint64_t s = 0;
             IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
             IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, goto out);
             IPCM_CHECK_OP_(ctx, s, ==, (uint64_t)i, goto out);
         }
-        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, -EPIPE, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, -EPIPE,
+                       goto out);
     } else {
         IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     }
 out:
-    close(a.note[0]);
+    ipcm_close_fd(&a.note[0]);
     ipcm_chan_close(c);
     if (p.pid > 0)
-        ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
+        ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     ipcm_shared_free(stamp, 64);
 }
 
@@ -422,7 +380,7 @@ static int w_block_in_get(const void *arg, size_t len)
     close(a->note[0]);
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
     IPCM_WCHECK_EQ(a->ctx, write(a->note[1], "r", 1), 1);
-    ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+    ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     atomic_store(a->stamp, ipcm_now_ns());
     IPCM_WCHECK_EQ(a->ctx, n, 64);
     uint32_t p = 0;
@@ -441,32 +399,27 @@ static void blocked_get_released_by_put(struct ipcm_check_ctx *ctx)
     struct bargs a = {.ctx = ctx, .l = l, .stamp = stamp, .role = ipcm_check_rx_role(ctx->shape)};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
-    int r = pipe2(a.note, O_CLOEXEC);
-    if (r == 0) {
-        r = ipcm_check_spawn(ctx, &p, "getter", w_block_in_get, &a, sizeof(a));
-        close(a.note[1]);
-    }
+    int r = ipcm_check_spawn_noted(ctx, &p, "getter", w_block_in_get, &a, sizeof(a), a.note);
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_tx_role(ctx->shape), &c);
     ipcm_link_destroy(l);
-    char b;
-    if (r == 0 && read(a.note[0], &b, 1) == 1) {
+    if (r == 0 && ipcm_check_wait_note(a.note[0])) {
         ipcm_sleep_ms(100); /* let the getter block */
         unsigned char buf[64];
         ipcm_payload_make(buf, 64, 0, 0);
         uint64_t t_put = ipcm_now_ns();
-        ssize_t n = ipcm_chan_send(c, buf, 64, T_OP);
+        ssize_t n = ipcm_chan_send(c, buf, 64, IPCM_CHECK_T_OP_MS);
         IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
-        if (ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__))
+        if (ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
             IPCM_CHECK_OP_(ctx, (atomic_load(stamp) - t_put) / IPCM_NS_PER_MS, <, 1000, goto out);
     } else {
         IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     }
 out:
-    close(a.note[0]);
+    ipcm_close_fd(&a.note[0]);
     ipcm_chan_close(c);
     if (p.pid > 0)
-        ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
+        ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     ipcm_shared_free(stamp, 64);
 }
 
@@ -492,9 +445,9 @@ static int w_pong(const void *arg, size_t len)
         out = in;
     }
     for (uint64_t i = 0; i < a->count; i++) {
-        ssize_t n = ipcm_chan_recv(in, buf, sizeof(buf), T_OP);
+        ssize_t n = ipcm_chan_recv(in, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         IPCM_WCHECK_EQ(a->ctx, n, 8);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(out, buf, 8, T_OP), 8);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(out, buf, 8, IPCM_CHECK_T_OP_MS), 8);
     }
     if (out != in)
         ipcm_chan_close(out);
@@ -525,9 +478,9 @@ static void pingpong_no_lost_wakeup(struct ipcm_check_ctx *ctx)
     for (uint64_t i = 0; r == 0 && i < count; i++) {
         unsigned char buf[64];
         memcpy(buf, &i, 8);
-        ssize_t n = ipcm_chan_send(out, buf, 8, T_OP);
+        ssize_t n = ipcm_chan_send(out, buf, 8, IPCM_CHECK_T_OP_MS);
         if (n == 8)
-            n = ipcm_chan_recv(in, buf, sizeof(buf), T_OP);
+            n = ipcm_chan_recv(in, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         uint64_t back;
         memcpy(&back, buf, 8);
         if (n != 8 || back != i) {
@@ -540,7 +493,7 @@ static void pingpong_no_lost_wakeup(struct ipcm_check_ctx *ctx)
         ipcm_chan_close(in);
     ipcm_chan_close(out);
     if (p.pid > 0)
-        IPCM_CHECK_JOIN(ctx, &p, T_OP);
+        IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
     IPCM_CHECK_EQ(ctx, r, 0);
 }
 

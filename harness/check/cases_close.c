@@ -14,49 +14,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#define T_OP 10000
-
-/* A link of the case's shape with a peer on the other side; this side opens `mine`. */
-static struct ipcm_chan *pair(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, size_t max,
-                              enum ipcm_role mine, enum ipcm_role theirs, unsigned nsend,
-                              struct ipcm_check_peer *peer)
-{
-    struct ipcm_link *l = ipcm_check_link(ctx, shape, max, 0);
-    struct ipcm_chan *c = NULL;
-    peer->proc.pid = 0;
-    peer->ctl = -1;
-    if (!l)
-        return NULL;
-    int r = ipcm_check_peer_start(ctx, l, theirs, nsend, 64, peer);
-    if (r == 0)
-        r = ipcm_chan_open(l, mine, &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open", r, 0);
-    return c;
-}
-
 /* ---------------------------------------------------------------- 32 */
 
 static void eof_after_close(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = pair(ctx, ctx->shape, 256, ipcm_check_rx_role(ctx->shape),
-                               ipcm_check_tx_role(ctx->shape), 5, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 5, 64, &peer);
     if (!c)
         return;
     bool joined = ipcm_check_peer_release(ctx, &peer); /* sends 5, closes, exits */
     unsigned char buf[256];
     for (uint64_t i = 0; joined && i < 5; i++) {
-        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         uint32_t p = 0;
         uint64_t s = 0;
         IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
         IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &p, &s) == 0 && s == i, ==, 1, goto out);
     }
     for (int i = 0; joined && i < 3; i++)
-        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), i == 1 ? 0 : T_OP), ==, -EPIPE,
-                       goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), i == 1 ? 0 : IPCM_CHECK_T_OP_MS),
+                       ==, -EPIPE, goto out);
 out:
     ipcm_chan_close(c);
 }
@@ -66,8 +43,8 @@ out:
 static void send_to_closed_peer(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = pair(ctx, ctx->shape, 256, ipcm_check_tx_role(ctx->shape),
-                               ipcm_check_rx_role(ctx->shape), 0, &peer);
+    struct ipcm_chan *c = ipcm_check_open_pair(ctx, ctx->shape, 256, ipcm_check_tx_role(ctx->shape),
+                                               ipcm_check_rx_role(ctx->shape), 0, 64, &peer);
     if (!c)
         return;
     bool joined = ipcm_check_peer_release(ctx, &peer);
@@ -89,14 +66,15 @@ static void idempotent_use_after_close(struct ipcm_check_ctx *ctx)
     struct ipcm_check_peer peer;
     /* The peer sends one message so a pipe end can show it still receives after its
      * own shutdown. */
-    struct ipcm_chan *c = pair(ctx, ctx->shape, 256, ipcm_check_tx_role(ctx->shape),
-                               ipcm_check_rx_role(ctx->shape), pipe ? 1 : 0, &peer);
+    struct ipcm_chan *c =
+        ipcm_check_open_pair(ctx, ctx->shape, 256, ipcm_check_tx_role(ctx->shape),
+                             ipcm_check_rx_role(ctx->shape), pipe ? 1 : 0, 64, &peer);
     if (!c)
         return;
     unsigned char buf[256] = {0};
     int s1 = ipcm_chan_shutdown(c), s2 = ipcm_chan_shutdown(c);
     ssize_t sent = ipcm_chan_send(c, buf, 64, 0);
-    ssize_t got = pipe ? ipcm_chan_recv(c, buf, sizeof(buf), T_OP) : 64;
+    ssize_t got = pipe ? ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS) : 64;
     ipcm_chan_close(c);
     ipcm_chan_close(NULL); /* documented as accepted */
     ssize_t on_null = ipcm_chan_send(NULL, buf, 1, 0);
@@ -113,15 +91,16 @@ static void idempotent_use_after_close(struct ipcm_check_ctx *ctx)
 static void peer_closes_with_unread_data(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = pair(ctx, IPCM_SHAPE_PIPE, 256, IPCM_ROLE_A, IPCM_ROLE_B, 5, &peer);
+    struct ipcm_chan *c =
+        ipcm_check_open_pair(ctx, IPCM_SHAPE_PIPE, 256, IPCM_ROLE_A, IPCM_ROLE_B, 5, 64, &peer);
     if (!c)
         return;
     unsigned char buf[256] = {0};
-    ssize_t sent = ipcm_chan_send(c, buf, 64, T_OP); /* B never reads this */
+    ssize_t sent = ipcm_chan_send(c, buf, 64, IPCM_CHECK_T_OP_MS); /* B never reads this */
     bool joined = ipcm_check_peer_release(ctx, &peer);
     ssize_t got[6] = {0};
     for (int i = 0; joined && i < 6; i++)
-        got[i] = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        got[i] = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     ipcm_chan_close(c);
     IPCM_CHECK_EQ(ctx, sent, 64);
     for (int i = 0; joined && i < 5; i++)
@@ -179,12 +158,12 @@ static void producers_gone_wake_consumer(struct ipcm_check_ctx *ctx)
         r = ipcm_chan_open(l, IPCM_ROLE_RECV, &c);
     ipcm_link_destroy(l);
     unsigned char buf[64];
-    ssize_t n = r == 0 ? ipcm_chan_recv(c, buf, sizeof(buf), T_OP) : r;
+    ssize_t n = r == 0 ? ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS) : r;
     uint64_t back = ipcm_now_ns();
     ipcm_chan_close(c);
     struct ipcm_exit ex;
-    ipcm_check_reap(&p[0], T_OP, &ex);
-    ipcm_check_reap(&p[1], T_OP, &ex);
+    ipcm_check_reap(&p[0], IPCM_CHECK_T_OP_MS, &ex);
+    ipcm_check_reap(&p[1], IPCM_CHECK_T_OP_MS, &ex);
     uint64_t gone = atomic_load(stamp);
     ipcm_shared_free(stamp, 64);
     IPCM_CHECK_EQ(ctx, n, -EPIPE);
@@ -196,21 +175,19 @@ static void producers_gone_wake_consumer(struct ipcm_check_ctx *ctx)
 static int w_fill_and_exit(const void *arg, size_t len)
 {
     const struct cargs *a = arg;
-    struct ipcm_chan *c;
+    struct ipcm_check_end e;
     (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    unsigned char *buf = malloc(a->size);
+    IPCM_WCHECK_OPEN(a->ctx, a->l, a->role, &e);
     uint64_t k = 0;
     for (;; k++) {
-        ipcm_payload_make(buf, a->size, 0, k);
         /* Tiny deadline: the point is what happens once the buffer is full. */
-        ssize_t r = ipcm_chan_send(c, buf, a->size, a->delay_ms);
+        ssize_t r = ipcm_check_send_payload(&e, a->size, 0, k, a->delay_ms);
         if (r == -EAGAIN || r == -ETIMEDOUT)
             break;
         IPCM_WCHECK_EQ(a->ctx, r, (ssize_t)a->size);
         IPCM_WCHECK(a->ctx, k < 1000000, "a million sends never filled the channel");
     }
-    free(buf);
+    free(e.buf); /* but the end stays open */
     atomic_store(a->stamp, k);
     return 0; /* return from main with undrained data; the kernel closes the end */
 }
@@ -233,11 +210,11 @@ static void fill_exit_then_read(struct ipcm_check_ctx *ctx, enum ipcm_shape shap
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(shape), &c);
     ipcm_link_destroy(l);
-    if (r == 0 && ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__)) {
+    if (r == 0 && ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__)) {
         unsigned char *buf = malloc(size);
         uint64_t k = atomic_load(count);
         for (uint64_t i = 0; i < k; i++) {
-            ssize_t n = ipcm_chan_recv(c, buf, size, T_OP);
+            ssize_t n = ipcm_chan_recv(c, buf, size, IPCM_CHECK_T_OP_MS);
             uint32_t pr = 0;
             uint64_t s = 0;
             if (n != (ssize_t)size || ipcm_payload_check(buf, size, &pr, &s) < 0 || s != i) {
@@ -249,7 +226,8 @@ static void fill_exit_then_read(struct ipcm_check_ctx *ctx, enum ipcm_shape shap
             atomic_fetch_add(&ctx->sh->messages, 1);
         }
         if (!ipcm_check_failed(ctx))
-            IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, size, T_OP), ==, -EPIPE, (void)0);
+            IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, size, IPCM_CHECK_T_OP_MS), ==, -EPIPE,
+                           (void)0);
         free(buf);
     }
     ipcm_chan_close(c);
@@ -307,7 +285,7 @@ static long send_all_then_drain(struct ipcm_check_ctx *ctx, struct ipcm_chan *c,
         ipcm_sleep_ms(2);
     uint64_t want = atomic_load(theirs) & ~DONE_BIT;
     for (uint64_t i = 0; i < want; i++) {
-        ssize_t r = ipcm_chan_recv(c, buf, size, T_OP);
+        ssize_t r = ipcm_chan_recv(c, buf, size, IPCM_CHECK_T_OP_MS);
         if (r != (ssize_t)size) {
             ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "drain", r, (long)size);
             free(buf);

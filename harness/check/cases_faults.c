@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define T_OP 10000
 #define MAXP 8
 
 /* What the processes of one faulted run share. */
@@ -42,61 +41,33 @@ static bool broken_ok(struct ipcm_check_ctx *ctx, ssize_t r)
     return r == -ENOTRECOVERABLE && (ctx->caps & IPCM_CAP_STREAM);
 }
 
-static int w_fproducer(const void *arg, size_t len)
+static int w_fproducer(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct fargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    unsigned char *buf = malloc(a->max);
-    uint64_t rs = a->ctx->seed ^ (a->producer * 77u);
+    uint64_t rs = ctx->seed ^ (a->producer * 77u);
     for (uint64_t i = 0; i < a->count; i++) {
         size_t sz = IPCM_PAYLOAD_HDR + ipcm_check_rand(&rs) % (a->max - IPCM_PAYLOAD_HDR + 1);
-        ipcm_payload_make(buf, sz, a->producer, i);
-        ssize_t r = ipcm_chan_send(c, buf, sz, T_OP);
-        if (r == -EPIPE || broken_ok(a->ctx, r)) {
+        ssize_t r = ipcm_check_send_payload(e, sz, a->producer, i, IPCM_CHECK_T_OP_MS);
+        if (r == -EPIPE || broken_ok(ctx, r)) {
             if (r != -EPIPE)
                 atomic_store(&a->fs->broken, 1);
             break; /* every consumer is gone or the stream is broken: stop */
         }
-        IPCM_WCHECK_EQ(a->ctx, r, (ssize_t)sz);
+        IPCM_WCHECK_EQ(ctx, r, (ssize_t)sz);
         atomic_store(&a->fs->acked[a->producer], i + 1);
     }
-    free(buf);
-    ipcm_chan_close(c);
     return 0;
 }
 
-static int w_fconsumer(const void *arg, size_t len)
+static int w_fconsumer(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct fargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    size_t max = ipcm_chan_max_msg(c);
-    unsigned char *buf = malloc(max);
-    uint64_t last[MAXP];
-    for (int i = 0; i < MAXP; i++)
-        last[i] = UINT64_MAX;
-    int code = 0;
-    for (;;) {
-        ssize_t n = ipcm_chan_recv(c, buf, max, T_OP);
-        if (n == -EPIPE)
-            break;
-        if (broken_ok(a->ctx, n)) {
-            atomic_store(&a->fs->broken, 1);
-            break;
-        }
-        if (n < 0) {
-            ipcm_check_fail_cmp(a->ctx, __FILE__, __LINE__, "survivor recv", n, 0);
-            code = 1;
-            break;
-        }
-        ipcm_ledger_take(a->ctx, a->lg, buf, (size_t)n, last);
-    }
-    free(buf);
-    ipcm_chan_close(c);
-    return code;
+    ssize_t n = ipcm_check_consume(ctx, e, a->lg);
+    if (broken_ok(ctx, n))
+        atomic_store(&a->fs->broken, 1);
+    else
+        IPCM_WCHECK_EQ(ctx, n, -EPIPE); /* a survivor reaches end-of-stream */
+    return 0;
 }
 
 /*
@@ -121,7 +92,7 @@ static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint
     }
     for (unsigned i = 0; i < nc; i++) {
         struct fargs a = {.ctx = ctx, .l = l, .fs = fs, .lg = lg, .role = IPCM_ROLE_RECV};
-        ipcm_check_spawn(ctx, &pc[i], "consumer", w_fconsumer, &a, sizeof(a));
+        ipcm_check_spawn_end(ctx, &pc[i], "consumer", l, a.role, w_fconsumer, &a);
     }
     for (unsigned i = 0; i < np; i++) {
         struct fargs a = {.ctx = ctx,
@@ -132,7 +103,7 @@ static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint
                           .producer = i,
                           .count = per,
                           .max = max};
-        ipcm_check_spawn(ctx, &pp[i], "producer", w_fproducer, &a, sizeof(a));
+        ipcm_check_spawn_end(ctx, &pp[i], "producer", l, a.role, w_fproducer, &a);
     }
     ipcm_link_destroy(l);
     int delay = 5 + (int)(ipcm_check_rand(rs) % 60);
@@ -142,10 +113,10 @@ static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint
     struct ipcm_exit ex;
     if (victim_p >= 0) {
         ipcm_process_kill(&pp[victim_p], SIGKILL);
-        ipcm_check_reap(&pp[victim_p], T_OP, &ex);
+        ipcm_check_reap(&pp[victim_p], IPCM_CHECK_T_OP_MS, &ex);
     } else {
         ipcm_process_kill(&pc[victim_c], SIGKILL);
-        ipcm_check_reap(&pc[victim_c], T_OP, &ex);
+        ipcm_check_reap(&pc[victim_c], IPCM_CHECK_T_OP_MS, &ex);
     }
     for (unsigned i = 0; i < np; i++)
         ipcm_check_join(ctx, &pp[i], 30000, __FILE__, __LINE__);
@@ -257,13 +228,13 @@ static void killed_peer_wakes(struct ipcm_check_ctx *ctx, bool sending)
         long k = 0;
         while (k++ < 1000000 && (n = ipcm_chan_send(c, buf, 64, 0)) == 64)
             ;
-        n = n == -EAGAIN ? ipcm_chan_send(c, buf, 64, T_OP) : n;
+        n = n == -EAGAIN ? ipcm_chan_send(c, buf, 64, IPCM_CHECK_T_OP_MS) : n;
     } else if (r == 0) {
-        n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     }
     uint64_t back = ipcm_now_ns();
     ipcm_chan_close(c);
-    ipcm_check_reap(&p, T_OP, NULL);
+    ipcm_check_reap(&p, IPCM_CHECK_T_OP_MS, NULL);
     uint64_t died = fs ? atomic_load(&fs->stamp) : 0;
     ipcm_shared_free(fs, sizeof(*fs));
     IPCM_CHECK(ctx, n == -EPIPE || broken_ok(ctx, n), "%s with a killed peer returned %zd (%s)",
@@ -302,7 +273,7 @@ static void named_reclaimed_after_creator_death(struct ipcm_check_ctx *ctx)
     struct ipcm_process p;
     struct ipcm_exit ex = {0};
     IPCM_CHECK_EQ(ctx, ipcm_check_spawn(ctx, &p, "creator", w_create_and_die, &a, sizeof(a)), 0);
-    ipcm_check_reap(&p, T_OP, &ex);
+    ipcm_check_reap(&p, IPCM_CHECK_T_OP_MS, &ex);
     IPCM_CHECK_EQ(ctx, ex.signal, SIGKILL);
     /* The runner sweeps /dev/shm and /dev/mqueue for the creator's pid and fails the
      * case on a leftover; a fresh channel still works here. */
@@ -313,7 +284,8 @@ static void named_reclaimed_after_creator_death(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, ipcm_chan_open(l, IPCM_ROLE_BOTH, &c), 0);
     ipcm_link_destroy(l);
     char buf[64];
-    ssize_t s = ipcm_chan_send(c, "x", 1, 0), g = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+    ssize_t s = ipcm_chan_send(c, "x", 1, 0),
+            g = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     ipcm_chan_close(c);
     IPCM_CHECK_EQ(ctx, s, 1);
     IPCM_CHECK_EQ(ctx, g, 1);

@@ -16,8 +16,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define T_OP 10000
-
 /* Highest open descriptor number of this process. */
 static int max_fd(void)
 {
@@ -40,12 +38,12 @@ static bool roundtrip(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint64_t 
     uint32_t p = 0;
     uint64_t s = 0;
     ipcm_payload_make(buf, 100, 1, seq);
-    ssize_t n = ipcm_chan_send(c, buf, 100, T_OP);
+    ssize_t n = ipcm_chan_send(c, buf, 100, IPCM_CHECK_T_OP_MS);
     if (n != 100) {
         ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "send", n, 100);
         return false;
     }
-    n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+    n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     if (n != 100 || ipcm_payload_check(buf, 100, &p, &s) != 0 || s != seq) {
         ipcm_check_failf(ctx, __FILE__, __LINE__, "round trip %llu: got %zd B, seq %llu",
                          (unsigned long long)seq, n, (unsigned long long)s);
@@ -65,22 +63,10 @@ struct hargs {
 };
 
 /* Echo every message back on pipe end B until end-of-stream. */
-static int w_echo(const void *arg, size_t len)
+static int w_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
-    const struct hargs *a = arg;
-    struct ipcm_chan *c;
-    unsigned char buf[128];
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_B, &c), 0);
-    for (;;) {
-        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), 3 * T_OP);
-        if (n == -EPIPE)
-            break;
-        IPCM_WCHECK_GE(a->ctx, n, 0);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, (size_t)n, T_OP), n);
-    }
-    ipcm_chan_close(c);
-    return 0;
+    (void)arg;
+    return ipcm_check_echo(ctx, e, 3 * IPCM_CHECK_T_OP_MS);
 }
 
 /* ---------------------------------------------------------------- 58 */
@@ -100,7 +86,7 @@ static int child_fds(struct ipcm_check_ctx *ctx, _Atomic int *out)
     atomic_store(out, -1);
     if (ipcm_check_spawn(ctx, &p, "fdcount", w_count_fds, &a, sizeof(a)) < 0)
         return -1;
-    if (!ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__))
+    if (!ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
         return -1;
     return atomic_load(out);
 }
@@ -202,10 +188,9 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     for (int i = 0; i < n && !ipcm_check_failed(ctx); i++) {
         struct ipcm_chan *c = NULL;
         struct ipcm_process echo = {0};
-        struct hargs a = {.ctx = ctx, .l = links[i]};
         int r = 0;
         if (ctx->shape == IPCM_SHAPE_PIPE)
-            r = ipcm_check_spawn(ctx, &echo, "echo", w_echo, &a, sizeof(a));
+            r = ipcm_check_spawn_end(ctx, &echo, "echo", links[i], IPCM_ROLE_B, w_echo, NULL);
         if (r == 0)
             r = ipcm_chan_open(links[i],
                                ctx->shape == IPCM_SHAPE_PIPE ? IPCM_ROLE_A : IPCM_ROLE_BOTH, &c);
@@ -215,7 +200,7 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
             roundtrip(ctx, c, (uint64_t)i);
         ipcm_chan_close(c);
         if (echo.pid > 0)
-            ipcm_check_join(ctx, &echo, T_OP, __FILE__, __LINE__);
+            ipcm_check_join(ctx, &echo, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     }
 out:
     setrlimit(RLIMIT_NOFILE, &old);
@@ -274,7 +259,8 @@ static int w_use_inherited(const void *arg, size_t len)
         g.spawn_grandchild = false;
         IPCM_WCHECK_EQ(
             a->ctx, ipcm_check_spawn(a->ctx, &p, "grandchild", w_use_inherited, &g, sizeof(g)), 0);
-        IPCM_WCHECK(a->ctx, ipcm_check_join(a->ctx, &p, T_OP, __FILE__, __LINE__), "grandchild");
+        IPCM_WCHECK(a->ctx, ipcm_check_join(a->ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__),
+                    "grandchild");
         IPCM_WCHECK(a->ctx, roundtrip(a->ctx, a->c, a->seq + 2), "child after grandchild");
     }
     return 0;
@@ -289,7 +275,7 @@ static void use_after_fork(struct ipcm_check_ctx *ctx)
     if (!l)
         return;
     struct hargs a = {.ctx = ctx, .l = l};
-    int r = q ? 0 : ipcm_check_spawn(ctx, &echo, "echo", w_echo, &a, sizeof(a));
+    int r = q ? 0 : ipcm_check_spawn_end(ctx, &echo, "echo", l, IPCM_ROLE_B, w_echo, NULL);
     if (r == 0)
         r = ipcm_chan_open(l, q ? IPCM_ROLE_BOTH : IPCM_ROLE_A, &c);
     ipcm_link_destroy(l);
@@ -302,7 +288,7 @@ static void use_after_fork(struct ipcm_check_ctx *ctx)
     a.spawn_grandchild = true;
     r = ipcm_check_spawn(ctx, &child, "child", w_use_inherited, &a, sizeof(a));
     IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
-    if (!ipcm_check_join(ctx, &child, T_OP, __FILE__, __LINE__))
+    if (!ipcm_check_join(ctx, &child, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
         goto out;
     /* The parent's end still works, and nothing the children sent is seen twice. */
     if (!roundtrip(ctx, c, 20))
@@ -315,7 +301,7 @@ out:
     if (child.pid > 0)
         ipcm_check_reap(&child, 0, NULL);
     if (echo.pid > 0)
-        ipcm_check_join(ctx, &echo, T_OP, __FILE__, __LINE__);
+        ipcm_check_join(ctx, &echo, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
 }
 
 /* ---------------------------------------------------------------- 64 */
@@ -334,7 +320,7 @@ static int w_fd_receiver(const void *arg, size_t len)
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_B, &c), 0);
     for (uint32_t i = 0; i < 2; i++) {
         int fd = -1;
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, T_OP), 0);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, IPCM_CHECK_T_OP_MS), 0);
         IPCM_WCHECK_EQ(a->ctx, fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
         uint32_t word = FD_WORD + i;
         IPCM_WCHECK_EQ(a->ctx, write(fd, &word, sizeof(word)), (ssize_t)sizeof(word));
@@ -349,18 +335,18 @@ static int w_fd_receiver(const void *arg, size_t len)
     low = old;
     low.rlim_cur = (rlim_t)lowest;
     IPCM_WCHECK_EQ(a->ctx, setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fd = -1, got = ipcm_chan_recv_fd(c, &fd, T_OP);
+    int fd = -1, got = ipcm_chan_recv_fd(c, &fd, IPCM_CHECK_T_OP_MS);
     IPCM_WCHECK_EQ(a->ctx, setrlimit(RLIMIT_NOFILE, &old), 0);
     IPCM_WCHECK_EQ(a->ctx, got, -EMFILE);
     int before = ipcm_fd_count();
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, T_OP), -EBADMSG);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, IPCM_CHECK_T_OP_MS), -EBADMSG);
     IPCM_WCHECK_EQ(a->ctx, fd, -1);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), -EBADMSG);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), -EBADMSG);
     IPCM_WCHECK_EQ(a->ctx, ipcm_fd_count(), before); /* nothing was installed */
     /* Done: the parent now checks that no copy of its pipe's write end is left here. */
     ipcm_payload_make(buf, 100, 2, 0);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, 100, T_OP), 100);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), 3 * T_OP), -EPIPE);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, 100, IPCM_CHECK_T_OP_MS), 100);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), 3 * IPCM_CHECK_T_OP_MS), -EPIPE);
     ipcm_chan_close(c);
     return 0;
 }
@@ -384,9 +370,10 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     high = fcntl(pp[1], F_DUPFD_CLOEXEC, 300); /* Python issue 11657: fds above 256 */
     IPCM_CHECK_OP_(ctx, high, >=, 300, goto out);
     ipcm_check_phase(ctx, "two descriptors, one numbered %d", high);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, high, T_OP), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out); /* -EMFILE there */
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], IPCM_CHECK_T_OP_MS), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, high, IPCM_CHECK_T_OP_MS), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], IPCM_CHECK_T_OP_MS), ==, 0,
+                   goto out); /* -EMFILE there */
     ipcm_close_fd(&pp[1]);
     ipcm_close_fd(&high);
     for (uint32_t i = 0; i < 2; i++) {
@@ -396,19 +383,19 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     }
     ipcm_check_phase(ctx, "a message where a descriptor is expected, and the reverse");
     ipcm_payload_make(buf, 100, 1, 0);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 100, T_OP), ==, 100, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[0], T_OP), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, 100, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 100, IPCM_CHECK_T_OP_MS), ==, 100, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[0], IPCM_CHECK_T_OP_MS), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, 100, goto out);
     /* Every copy of the write end is closed now, the receiver's included: EOF. */
     IPCM_CHECK_OP_(ctx, read(pp[0], buf, 1), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, -1, T_OP), ==, -EBADF, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, -1, IPCM_CHECK_T_OP_MS), ==, -EBADF, goto out);
     atomic_fetch_add(&ctx->sh->messages, 4);
 out:
     ipcm_chan_close(c); /* the receiver sees end-of-stream and exits */
     ipcm_close_fd(&pp[0]);
     ipcm_close_fd(&pp[1]);
     ipcm_close_fd(&high);
-    ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
+    ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     if (p.pid > 0)
         ipcm_check_reap(&p, 0, NULL);
 }

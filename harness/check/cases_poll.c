@@ -16,9 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define T_OP 10000
-#define SLACK_MS 2000
-
 static int poll1(int fd, int timeout_ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -55,7 +52,7 @@ static int w_sizes_producer(const void *arg, size_t len)
     for (unsigned i = 0; i < a->count; i++) {
         size_t n = (size_t)(ipcm_check_rand(&st) % sizeof(buf)) + 1;
         ipcm_payload_make(buf, n, a->producer, i);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, n, T_OP), (ssize_t)n);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, n, IPCM_CHECK_T_OP_MS), (ssize_t)n);
         if (i % 4 == 0)
             ipcm_sleep_ms(1);
     }
@@ -117,7 +114,7 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
     unsigned char buf[1024];
     for (unsigned i = 0; i < count; i++) {
         size_t want = (size_t)(ipcm_check_rand(&st) % sizeof(buf)) + 1;
-        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         uint32_t p = 3;
         uint64_t s = i;
         IPCM_CHECK_OP_(ctx, n, ==, (ssize_t)want, goto out);
@@ -127,15 +124,16 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
         if (i % 8 == 0)
             ipcm_sleep_ms(3);
     }
-    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, -EPIPE, goto out);
-    if (!ipcm_check_join(ctx, &prod, T_OP, __FILE__, __LINE__))
+    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, -EPIPE,
+                   goto out);
+    if (!ipcm_check_join(ctx, &prod, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
         goto out;
     IPCM_CHECK(ctx, atomic_load(a.ready) > 0, "the poller never saw the end readable");
 out:
     atomic_store(stop, 1);
     ipcm_chan_close(c);
     if (poller.pid > 0)
-        ipcm_check_join(ctx, &poller, T_OP, __FILE__, __LINE__);
+        ipcm_check_join(ctx, &poller, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     if (prod.pid > 0)
         ipcm_check_reap(&prod, 0, NULL);
     ipcm_shared_free(stop, 64);
@@ -145,21 +143,15 @@ out:
 
 static void idempotent_size(struct ipcm_check_ctx *ctx, size_t size)
 {
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
-    struct ipcm_check_peer peer = {.ctl = -1};
-    struct ipcm_chan *c = NULL;
-    if (!l)
-        return;
-    int r = ipcm_check_peer_start(ctx, l, ipcm_check_tx_role(ctx->shape), 1, size, &peer);
-    if (r == 0)
-        r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
-    ipcm_link_destroy(l);
-    IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
+    struct ipcm_check_peer peer;
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 1, size, &peer);
+    if (!c)
+        goto out;
     int fd = ipcm_chan_pollfd(c);
     IPCM_CHECK_OP_(ctx, fd, >=, 0, goto out);
     /* true, true (polling twice takes nothing), recv, then false: the peer is still
      * attached, so nothing else can make the end readable. */
-    IPCM_CHECK_OP_(ctx, poll1(fd, T_OP), ==, 1, goto out);
+    IPCM_CHECK_OP_(ctx, poll1(fd, IPCM_CHECK_T_OP_MS), ==, 1, goto out);
     IPCM_CHECK_OP_(ctx, poll1(fd, 0), ==, 1, goto out);
     IPCM_CHECK_OP_(ctx, poll1(fd, 0), ==, 1, goto out);
     unsigned char buf[256];
@@ -200,7 +192,7 @@ static int w_tagged_sender(const void *arg, size_t len)
         ;
     for (unsigned i = 0; i < WM_MSGS; i++) {
         ipcm_payload_make(buf, sizeof(buf), a->producer, i);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, sizeof(buf), T_OP), 64);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), 64);
         ipcm_sleep_ms(2);
     }
     ipcm_sleep_ms(10 * (int)a->producer); /* stagger the exits */
@@ -252,14 +244,14 @@ static void wait_many(struct ipcm_check_ctx *ctx)
     int el = ipcm_ms_since(t0);
     IPCM_CHECK_OP_(ctx, n, ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, el, >=, 100, goto out);
-    IPCM_CHECK_OP_(ctx, el, <=, 200 + SLACK_MS, goto out);
+    IPCM_CHECK_OP_(ctx, el, <=, 200 + IPCM_CHECK_SLACK_MS, goto out);
 
     close(ctl[1]); /* go */
     ctl[1] = -1;
     ipcm_check_phase(ctx, "waiting over channels and pidfds");
     unsigned done = 0;
     while (done < 2 * WM_N) {
-        n = poll(fds, 2 * WM_N, ipcm_check_scaled_ms(ctx, T_OP));
+        n = poll(fds, 2 * WM_N, ipcm_check_scaled_ms(ctx, IPCM_CHECK_T_OP_MS));
         if (n < 0 && errno == EINTR)
             continue;
         IPCM_CHECK_OP_(ctx, n, >, 0, goto out);
@@ -307,25 +299,11 @@ out:
     for (unsigned i = 0; i < WM_N; i++) {
         ipcm_chan_close(c[i]);
         if (p[i].pid > 0)
-            ipcm_check_reap(&p[i], T_OP, NULL);
+            ipcm_check_reap(&p[i], IPCM_CHECK_T_OP_MS, NULL);
     }
 }
 
 /* ---------------------------------------------------------------- 68 */
-
-static struct ipcm_chan *open_alone(struct ipcm_check_ctx *ctx)
-{
-    bool q = ctx->shape == IPCM_SHAPE_QUEUE;
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 64, 0);
-    struct ipcm_chan *c = NULL;
-    if (!l)
-        return NULL;
-    int r = ipcm_chan_open(l, q ? IPCM_ROLE_BOTH : IPCM_ROLE_A, &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open", r, 0);
-    return c;
-}
 
 static void invalid_handle(struct ipcm_check_ctx *ctx)
 {
@@ -351,7 +329,7 @@ static void invalid_handle(struct ipcm_check_ctx *ctx)
 
     /* After close, the end's fd number is reused by an unrelated pipe: nothing the
      * library does later (other ends, their close, link destroy) may touch it. */
-    struct ipcm_chan *x = open_alone(ctx);
+    struct ipcm_chan *x = ipcm_check_open_alone(ctx, ctx->shape, 64, 0);
     if (!x)
         return;
     int old = ipcm_chan_pollfd(x);
@@ -370,12 +348,14 @@ static void invalid_handle(struct ipcm_check_ctx *ctx)
         struct stat st0, st1;
         IPCM_CHECK_OP_(ctx, fstat(old, &st0), ==, 0, goto out);
         IPCM_CHECK_OP_(ctx, write(held[mine][1], "z", 1), ==, 1, goto out);
-        struct ipcm_chan *y = open_alone(ctx);
+        struct ipcm_chan *y = ipcm_check_open_alone(ctx, ctx->shape, 64, 0);
         if (y) {
             ipcm_payload_make(buf, 64, 0, 0);
             if (ctx->shape == IPCM_SHAPE_QUEUE) {
-                IPCM_CHECK_OP_(ctx, ipcm_chan_send(y, buf, 64, T_OP), ==, 64, goto outy);
-                IPCM_CHECK_OP_(ctx, ipcm_chan_recv(y, buf, 64, T_OP), ==, 64, goto outy);
+                IPCM_CHECK_OP_(ctx, ipcm_chan_send(y, buf, 64, IPCM_CHECK_T_OP_MS), ==, 64,
+                               goto outy);
+                IPCM_CHECK_OP_(ctx, ipcm_chan_recv(y, buf, 64, IPCM_CHECK_T_OP_MS), ==, 64,
+                               goto outy);
             }
         outy:
             ipcm_chan_close(y);

@@ -4,14 +4,13 @@
  * both `ipcmark check` and the libcheck runs (tests/test_conform.c), the runner that
  * executes a case in its own process group under a watchdog, and the helpers cases use.
  *
- * Adding a group of cases (e.g. the pool's, group H):
+ * Adding a group of cases (one catalogue group per file):
  *   1. write harness/check/cases_<group>.c defining
  *          const struct ipcm_check_case ipcm_check_cases_GROUP[] = { {...}, ..., {0} };
  *      (zero-terminated; ids "<area>.<fact>", the catalogue number in .num);
  *   2. declare it in the "groups" block at the end of this header;
  *   3. add one line to groups[] in runner.c and the file to harness/check/CMakeLists.txt.
- *   For the pool: delete cases_pool_todo.c (the placeholders registering the H ids as
- *   "not yet implemented") and its groups[] line, keeping the ids.
+ *   A case registered before it is written has fn (and na) NULL and reports "todo".
  * Nothing else changes: `ipcmark check --list`, the matrix, JSON/JUnit and the ctest
  * runs all read the table.
  */
@@ -33,6 +32,12 @@
 
 /* Case flags. */
 #define IPCM_CHECK_QUICK (1u << 0) /* part of `ipcmark check --quick` */
+
+/* The timeout of a case's single send or receive: far beyond any healthy wait, so only
+ * a lost wake-up or a hang runs into it. */
+#define IPCM_CHECK_T_OP_MS 10000
+/* How late a timed wait may return on a loaded machine (early: 100 ms at most). */
+#define IPCM_CHECK_SLACK_MS 2000
 
 /* How a case ended. */
 enum ipcm_check_outcome {
@@ -220,6 +225,16 @@ bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int tim
                      const char *file, int line);
 /* Wait for p to end (any status) and reap it; SIGKILL after timeout_ms. */
 void ipcm_check_reap(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *ex);
+/*
+ * ipcm_check_spawn_noted - spawn a worker that says when it is ready by writing one byte:
+ * make the pipe note[] first (a member of *arg, so the worker inherits both ends; it
+ * closes note[0] and writes to note[1]), then keep only the read end here.
+ * Returns: 0; -errno from pipe2 or the spawn, with both ends closed (-1).
+ */
+int ipcm_check_spawn_noted(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                           ipcm_worker_fn fn, const void *arg, size_t len, int note[2]);
+/* Wait for the one byte on a note's read end (EINTR-safe); false if it closed first. */
+bool ipcm_check_wait_note(int fd);
 /* The watchdog-scaled form of a timeout for the case's own waits. */
 int ipcm_check_scaled_ms(const struct ipcm_check_ctx *ctx, int ms);
 
@@ -293,6 +308,79 @@ int ipcm_check_peer_start(struct ipcm_check_ctx *ctx, struct ipcm_link *l, enum 
 bool ipcm_check_peer_release(struct ipcm_check_ctx *ctx, struct ipcm_check_peer *peer);
 
 /*
+ * ipcm_check_open_pair - a new link of shape (max_msg bytes) whose end `theirs` a peer
+ * holds (ipcm_check_peer_start: it sends nsend payloads of size bytes, then waits to be
+ * released) and whose end `mine` is opened here; the link itself is destroyed at once.
+ * Returns this side's end, or NULL after recording a failure. *peer can be released
+ * either way.
+ */
+struct ipcm_chan *ipcm_check_open_pair(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                       size_t max_msg, enum ipcm_role mine, enum ipcm_role theirs,
+                                       unsigned nsend, size_t size, struct ipcm_check_peer *peer);
+/* The usual pair on the case's shape: this side receives, the peer sends. */
+struct ipcm_chan *ipcm_check_with_peer(struct ipcm_check_ctx *ctx, size_t max_msg, unsigned nsend,
+                                       size_t size, struct ipcm_check_peer *peer);
+/*
+ * ipcm_check_open_alone - a new link of shape (max_msg, depth) with one end opened here
+ * and no peer: a queue end that both sends and receives, or pipe end A. The link itself
+ * is destroyed at once. Returns the end, or NULL after recording a failure.
+ */
+struct ipcm_chan *ipcm_check_open_alone(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                        size_t max_msg, unsigned depth);
+
+/*
+ * What a worker body holds: its end and a buffer of the end's max_msg + 1 bytes (one
+ * more, so a body can also offer a message one byte too long).
+ */
+struct ipcm_check_end {
+    struct ipcm_chan *c;
+    unsigned char *buf;
+    size_t max; /* ipcm_chan_max_msg(c) */
+};
+/*
+ * ipcm_check_end_open - open role on l and allocate the buffer. On failure, records it
+ * at file:line (the caller's) and leaves nothing open. Returns true on success.
+ */
+bool ipcm_check_end_open(struct ipcm_check_ctx *ctx, struct ipcm_link *l, enum ipcm_role role,
+                         struct ipcm_check_end *e, const char *file, int line);
+/* In a worker body: open the end into *e, or return 1 (the failure is recorded). */
+#define IPCM_WCHECK_OPEN(ctx, l, role, e)                                                          \
+    do {                                                                                           \
+        if (!ipcm_check_end_open((ctx), (l), (role), (e), __FILE__, __LINE__))                     \
+            return 1;                                                                              \
+    } while (0)
+/* Free the buffer and close the end. */
+void ipcm_check_end_close(struct ipcm_check_end *e);
+/* A worker body that util.c gives an open end; returns the worker's exit code. */
+typedef int (*ipcm_check_body_fn)(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e,
+                                  const void *arg);
+/*
+ * ipcm_check_spawn_end - spawn a worker that opens role on l (ipcm_check_end_open),
+ * runs body(ctx, &end, arg) and closes the end again; arg is the caller's, inherited
+ * through fork. Returns 0 or -errno (as ipcm_check_spawn).
+ */
+int ipcm_check_spawn_end(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                         struct ipcm_link *l, enum ipcm_role role, ipcm_check_body_fn body,
+                         const void *arg);
+/* Make the payload (producer, seq) of size bytes in e's buffer and send it within
+ * timeout_ms. Returns what ipcm_chan_send returned. */
+ssize_t ipcm_check_send_payload(struct ipcm_check_end *e, size_t size, uint32_t producer,
+                                uint64_t seq, int timeout_ms);
+/*
+ * ipcm_check_consume - receive on e until end-of-stream, verifying each message into lg
+ * with this consumer's own per-producer order (ipcm_ledger_take).
+ * Returns: -EPIPE at end-of-stream; else the first other error of recv, or -ENOMEM.
+ */
+ssize_t ipcm_check_consume(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e,
+                           struct ipcm_ledger *lg);
+/*
+ * ipcm_check_echo - send each message received on e straight back, until end-of-stream
+ * (each receive waits up to recv_timeout_ms). Returns 0, or 1 after recording a failure
+ * (a worker's exit code).
+ */
+int ipcm_check_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, int recv_timeout_ms);
+
+/*
  * np producers x nc consumers over one new link of the given shape, depth and max_msg;
  * each producer sends per messages (fixed size max_msg, or random sizes up to it when
  * random_sizes), consumers verify into a ledger; lost/duplicated/reordered/corrupt must
@@ -310,7 +398,7 @@ extern const struct ipcm_check_case ipcm_check_cases_signals[];  /* D */
 extern const struct ipcm_check_case ipcm_check_cases_faults[];   /* E */
 extern const struct ipcm_check_case ipcm_check_cases_hygiene[];  /* F */
 extern const struct ipcm_check_case ipcm_check_cases_poll[];     /* G */
-extern const struct ipcm_check_case ipcm_check_cases_pool[];     /* H (cases_pool_todo.c) */
+extern const struct ipcm_check_case ipcm_check_cases_pool[];     /* H */
 extern const struct ipcm_check_case ipcm_check_cases_backend[];  /* I, J, K */
 
 #endif /* IPCM_HARNESS_CHECK_CONFORM_H */
