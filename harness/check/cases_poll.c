@@ -200,106 +200,131 @@ static int w_tagged_sender(const void *arg, size_t len)
     return 0;
 }
 
-static void wait_many(struct ipcm_check_ctx *ctx)
+/* poll.wait_many's senders, their channels and what arrived from each. */
+struct wm {
+    struct ipcm_process p[WM_N];
+    struct ipcm_chan *c[WM_N];
+    unsigned got[WM_N];
+    bool eof[WM_N], exited[WM_N];
+    struct pollfd fds[2 * WM_N]; /* the channels, then the senders' pidfds */
+};
+
+/* Spawn WM_N tagged senders, each on its own link and held back until ctl[1] closes;
+ * open the receiving ends here. Returns 0, or the first error. */
+static int wm_start(struct ipcm_check_ctx *ctx, struct wm *w, const int ctl[2])
 {
-    struct ipcm_process p[WM_N] = {{0}};
-    struct ipcm_chan *c[WM_N] = {NULL};
-    unsigned got[WM_N] = {0};
-    bool eof[WM_N] = {false}, exited[WM_N] = {false};
-    int ctl[2] = {-1, -1};
-    int r = pipe2(ctl, O_CLOEXEC);
-    IPCM_CHECK_EQ(ctx, r, 0);
+    int r = 0;
     for (unsigned i = 0; i < WM_N && r == 0; i++) {
         struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 64, 0);
-        if (!l) {
-            r = -1;
-            break;
-        }
+        if (!l)
+            return -1;
         struct pargs a = {.ctx = ctx,
                           .l = l,
                           .role = ipcm_check_tx_role(ctx->shape),
                           .producer = i,
                           .ctl = ctl[0],
                           .ctl_w = ctl[1]};
-        r = ipcm_check_spawn(ctx, &p[i], "tagged", w_tagged_sender, &a, sizeof(a));
+        r = ipcm_check_spawn(ctx, &w->p[i], "tagged", w_tagged_sender, &a, sizeof(a));
         if (r == 0)
-            r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c[i]);
+            r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &w->c[i]);
         ipcm_link_destroy(l);
     }
-    close(ctl[0]);
-    IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
-    for (unsigned i = 0; i < WM_N; i++)
-        IPCM_CHECK_OP_(ctx, p[i].pidfd, >=, 0, goto out);
+    return r;
+}
 
-    struct pollfd fds[2 * WM_N];
+/* Entry k of the set polled ready: reap its ended sender, or take one message or the
+ * end-of-stream from its channel; neither may wait. False after recording a failure. */
+static bool wm_take(struct ipcm_check_ctx *ctx, struct wm *w, unsigned k)
+{
+    if (k >= WM_N) {
+        unsigned i = k - WM_N;
+        struct ipcm_exit ex;
+        IPCM_CHECK_OP_(ctx, ipcm_process_join(&w->p[i], 0, &ex), ==, 0, return false);
+        if (!ipcm_exit_ok(&ex)) {
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "sender %u failed", i);
+            return false;
+        }
+        w->exited[i] = true;
+        w->fds[k].fd = -1;
+        return true;
+    }
+    unsigned char buf[64];
+    ssize_t m = ipcm_chan_recv(w->c[k], buf, sizeof(buf), 0);
+    if (m == -EPIPE) {
+        IPCM_CHECK_OP_(ctx, w->got[k], ==, WM_MSGS, return false);
+        w->eof[k] = true;
+        w->fds[k].fd = -1;
+        return true;
+    }
+    uint32_t pr = 0;
+    uint64_t s = 0;
+    if (m == -EAGAIN) {
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "channel %u polled ready but recv would block",
+                         k);
+        return false;
+    }
+    IPCM_CHECK_OP_(ctx, m, ==, 64, return false);
+    IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, return false);
+    IPCM_CHECK_OP_(ctx, pr, ==, k, return false);
+    IPCM_CHECK_OP_(ctx, s, ==, w->got[k], return false);
+    w->got[k]++;
+    atomic_fetch_add(&ctx->sh->messages, 1);
+    return true;
+}
+
+static void wait_many(struct ipcm_check_ctx *ctx)
+{
+    struct wm w = {.p = {{0}}};
+    int ctl[2] = {-1, -1};
+    int r = pipe2(ctl, O_CLOEXEC);
+    IPCM_CHECK_EQ(ctx, r, 0);
+    r = wm_start(ctx, &w, ctl);
+    ipcm_close_fd(&ctl[0]);
+    IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     for (unsigned i = 0; i < WM_N; i++) {
-        fds[i] = (struct pollfd){.fd = ipcm_chan_pollfd(c[i]), .events = POLLIN};
-        fds[WM_N + i] = (struct pollfd){.fd = p[i].pidfd, .events = POLLIN};
-        IPCM_CHECK_OP_(ctx, fds[i].fd, >=, 0, goto out);
+        IPCM_CHECK_OP_(ctx, w.p[i].pidfd, >=, 0, goto out);
+        w.fds[i] = (struct pollfd){.fd = ipcm_chan_pollfd(w.c[i]), .events = POLLIN};
+        w.fds[WM_N + i] = (struct pollfd){.fd = w.p[i].pidfd, .events = POLLIN};
+        IPCM_CHECK_OP_(ctx, w.fds[i].fd, >=, 0, goto out);
     }
     /* Nothing is ready yet: a timed wait returns an empty set after about T. */
     ipcm_check_phase(ctx, "timed wait on an idle set");
     uint64_t t0 = ipcm_now_ns();
-    int n = poll(fds, 2 * WM_N, 200);
+    int n = poll(w.fds, 2 * WM_N, 200);
     int el = ipcm_ms_since(t0);
     IPCM_CHECK_OP_(ctx, n, ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, el, >=, 100, goto out);
     IPCM_CHECK_OP_(ctx, el, <=, 200 + IPCM_CHECK_SLACK_MS, goto out);
 
-    close(ctl[1]); /* go */
-    ctl[1] = -1;
+    ipcm_close_fd(&ctl[1]); /* go */
     ipcm_check_phase(ctx, "waiting over channels and pidfds");
     unsigned done = 0;
     while (done < 2 * WM_N) {
-        n = poll(fds, 2 * WM_N, ipcm_check_scaled_ms(ctx, IPCM_CHECK_T_OP_MS));
+        n = poll(w.fds, 2 * WM_N, ipcm_check_scaled_ms(ctx, IPCM_CHECK_T_OP_MS));
         if (n < 0 && errno == EINTR)
             continue;
         IPCM_CHECK_OP_(ctx, n, >, 0, goto out);
         for (unsigned k = 0; k < 2 * WM_N; k++) {
-            if (fds[k].fd < 0 || !fds[k].revents)
+            if (w.fds[k].fd < 0 || !w.fds[k].revents)
                 continue;
-            if (k >= WM_N) {
-                /* A ready pidfd: the process has ended; reaping it must not wait. */
-                unsigned i = k - WM_N;
-                struct ipcm_exit ex;
-                IPCM_CHECK_OP_(ctx, ipcm_process_join(&p[i], 0, &ex), ==, 0, goto out);
-                IPCM_CHECK(ctx, ipcm_exit_ok(&ex), "sender %u failed", i);
-                exited[i] = true;
-                fds[k].fd = -1;
-                done++;
-                continue;
-            }
-            /* A ready channel: recv must not block (a message, or end-of-stream). */
-            unsigned char buf[64];
-            ssize_t m = ipcm_chan_recv(c[k], buf, sizeof(buf), 0);
-            if (m == -EPIPE) {
-                IPCM_CHECK_OP_(ctx, got[k], ==, WM_MSGS, goto out);
-                eof[k] = true;
-                fds[k].fd = -1;
-                done++;
-                continue;
-            }
-            uint32_t pr = 0;
-            uint64_t s = 0;
-            IPCM_CHECK(ctx, m != -EAGAIN, "channel %u polled ready but recv would block", k);
-            IPCM_CHECK_OP_(ctx, m, ==, 64, goto out);
-            IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, goto out);
-            IPCM_CHECK_OP_(ctx, pr, ==, k, goto out);
-            IPCM_CHECK_OP_(ctx, s, ==, got[k], goto out);
-            got[k]++;
-            atomic_fetch_add(&ctx->sh->messages, 1);
+            if (!wm_take(ctx, &w, k))
+                goto out;
+            done += w.fds[k].fd < 0; /* that sender ended, or its channel did */
         }
     }
-    for (unsigned i = 0; i < WM_N; i++)
-        IPCM_CHECK(ctx, eof[i] && exited[i] && got[i] == WM_MSGS,
-                   "channel %u: %u messages, eof %d, exited %d", i, got[i], eof[i], exited[i]);
-out:
-    if (ctl[1] >= 0)
-        close(ctl[1]);
     for (unsigned i = 0; i < WM_N; i++) {
-        ipcm_chan_close(c[i]);
-        if (p[i].pid > 0)
-            ipcm_check_reap(&p[i], IPCM_CHECK_T_OP_MS, NULL);
+        if (!w.eof[i] || !w.exited[i] || w.got[i] != WM_MSGS) {
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "channel %u: %u messages, eof %d, exited %d",
+                             i, w.got[i], w.eof[i], w.exited[i]);
+            break;
+        }
+    }
+out:
+    ipcm_close_fd(&ctl[1]);
+    for (unsigned i = 0; i < WM_N; i++) {
+        ipcm_chan_close(w.c[i]);
+        if (w.p[i].pid > 0)
+            ipcm_check_reap(&w.p[i], IPCM_CHECK_T_OP_MS, NULL);
     }
 }
 

@@ -235,6 +235,78 @@ static void copy_counts(struct ipcm_check_result *res, const struct ipcm_check_s
     res->counts.corrupt = atomic_load(&sh->corrupt);
 }
 
+/* Fork the case process: its own process group, dying with the runner. Returns its pid
+ * or -errno. */
+static pid_t start_case(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
+                        struct ipcm_check_shared *sh)
+{
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        /* Its own process group, so the watchdog can kill the case and every worker. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(99);
+        case_main(c, env, sh);
+        fflush(NULL);
+        _exit(0);
+    }
+    setpgid(pid, pid); /* also here: no race with the watchdog's killpg */
+    return pid;
+}
+
+/* The outcome of a case process that ended (reaped, with status) or hung past bound_ns. */
+static void judge(struct ipcm_check_result *res, const struct ipcm_check_shared *sh, bool reaped,
+                  int status, uint64_t bound_ns)
+{
+    if (!reaped) {
+        res->outcome = IPCM_CHECK_HANG;
+        snprintf(res->message, sizeof(res->message), "watchdog: no result after %.1f s (%s)",
+                 ipcm_ns_to_s(bound_ns), sh->phase);
+    } else if (atomic_load(&sh->failures) > 0) {
+        res->outcome = IPCM_CHECK_FAIL;
+        snprintf(res->message, sizeof(res->message), "%s", sh->message);
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        res->outcome = IPCM_CHECK_FAIL;
+        if (WIFSIGNALED(status))
+            snprintf(res->message, sizeof(res->message), "case process killed by SIG%s (%s)",
+                     sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
+                     sh->phase);
+        else
+            snprintf(res->message, sizeof(res->message), "case process exited %d (%s)",
+                     WEXITSTATUS(status), sh->phase);
+    } else if (atomic_load(&sh->na)) {
+        res->outcome = IPCM_CHECK_NA;
+        snprintf(res->message, sizeof(res->message), "%s", sh->message);
+    } else {
+        res->outcome = IPCM_CHECK_PASS;
+    }
+}
+
+/* Remove the named objects of the case process pid and of every worker it spawned; a
+ * leftover fails a case that had passed (or did not apply). */
+static void sweep_case_names(struct ipcm_check_result *res, const struct ipcm_check_shared *sh,
+                             pid_t pid)
+{
+    char left[400] = "";
+    int nleft = 0;
+    int npids = atomic_load(&sh->npids);
+    for (int i = -1; i < npids && i < IPCM_CHECK_MAX_PIDS; i++) {
+        pid_t p = i < 0 ? pid : sh->pids[i];
+        nleft += sweep_names("/dev/mqueue", p, left, sizeof(left));
+        nleft += sweep_names("/dev/shm", p, left, sizeof(left));
+    }
+    if (nleft && (res->outcome == IPCM_CHECK_PASS || res->outcome == IPCM_CHECK_NA)) {
+        res->outcome = IPCM_CHECK_FAIL;
+        snprintf(res->message, sizeof(res->message), "hygiene: %d named object(s) left: %s", nleft,
+                 left);
+    }
+}
+
 int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
                    struct ipcm_check_result *res)
 {
@@ -261,27 +333,13 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
         return -ENOMEM;
     }
     uint64_t t0 = ipcm_now_ns();
-    fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = start_case(c, env, sh);
     if (pid < 0) {
-        int err = -errno;
         ipcm_shared_free(sh, sizeof(*sh));
         res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "runner: fork: %s", strerror(-err));
-        return err;
+        snprintf(res->message, sizeof(res->message), "runner: fork: %s", strerror((int)-pid));
+        return (int)pid;
     }
-    if (pid == 0) {
-        /* Its own process group, so the watchdog can kill the case and every worker. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-        case_main(c, env, sh);
-        fflush(NULL);
-        _exit(0);
-    }
-    setpgid(pid, pid); /* also here: no race with the watchdog's killpg */
 
     int status = 0;
     uint64_t bound = ipcm_ms_to_ns((long long)((double)c->timeout_ms * env->timeout_scale));
@@ -294,44 +352,8 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
     killpg(pid, SIGKILL);
     res->duration_s = ipcm_ns_to_s(ipcm_ns_since(t0));
     copy_counts(res, sh);
-
-    if (!reaped) {
-        res->outcome = IPCM_CHECK_HANG;
-        snprintf(res->message, sizeof(res->message), "watchdog: no result after %.1f s (%s)",
-                 ipcm_ns_to_s(bound), sh->phase);
-    } else if (atomic_load(&sh->failures) > 0) {
-        res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "%s", sh->message);
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        res->outcome = IPCM_CHECK_FAIL;
-        if (WIFSIGNALED(status))
-            snprintf(res->message, sizeof(res->message), "case process killed by SIG%s (%s)",
-                     sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
-                     sh->phase);
-        else
-            snprintf(res->message, sizeof(res->message), "case process exited %d (%s)",
-                     WEXITSTATUS(status), sh->phase);
-    } else if (atomic_load(&sh->na)) {
-        res->outcome = IPCM_CHECK_NA;
-        snprintf(res->message, sizeof(res->message), "%s", sh->message);
-    } else {
-        res->outcome = IPCM_CHECK_PASS;
-    }
-
-    /* Named objects of the case and of every worker it spawned. */
-    char left[400] = "";
-    int nleft = 0;
-    int npids = atomic_load(&sh->npids);
-    for (int i = -1; i < npids && i < IPCM_CHECK_MAX_PIDS; i++) {
-        pid_t p = i < 0 ? pid : sh->pids[i];
-        nleft += sweep_names("/dev/mqueue", p, left, sizeof(left));
-        nleft += sweep_names("/dev/shm", p, left, sizeof(left));
-    }
-    if (nleft && (res->outcome == IPCM_CHECK_PASS || res->outcome == IPCM_CHECK_NA)) {
-        res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "hygiene: %d named object(s) left: %s", nleft,
-                 left);
-    }
+    judge(res, sh, reaped, status, bound);
+    sweep_case_names(res, sh, pid);
     ipcm_shared_free(sh, sizeof(*sh));
 
     int fds_after = ipcm_fd_count();
