@@ -22,8 +22,7 @@ static void run_case(int i)
         fprintf(stderr, "%s: n/a at run time: %s\n", cases[i]->id, res.message);
     ck_assert_msg(res.outcome == IPCM_CHECK_PASS || res.outcome == IPCM_CHECK_NA,
                   "%s [%s] %s: %s (seed %llu)", cases[i]->id, ipcm_backend_name(env.be),
-                  ipcm_check_outcome_name(res.outcome), res.message,
-                  (unsigned long long)env.seed);
+                  ipcm_check_outcome_name(res.outcome), res.message, (unsigned long long)env.seed);
 }
 
 START_TEST(conformance_case)

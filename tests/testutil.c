@@ -4,6 +4,7 @@
  */
 #include "testutil.h"
 
+#include "base.h"
 #include "conform.h"
 
 #include <dirent.h>
@@ -51,7 +52,7 @@ static int count_dir(const char *path, const char *prefix)
 
 int ipcm_test_fd_count(void)
 {
-    return ipcm_check_fd_count(); /* one probe for ctest and `ipcmark check` alike */
+    return ipcm_fd_count(); /* one probe for ctest and `ipcmark check` alike */
 }
 
 int ipcm_test_named_leftovers(pid_t pid)

@@ -6,61 +6,28 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define T_OP 10000
-
-/* A queue end that sends and receives in this process, or a pipe end A (no B). */
-static struct ipcm_chan *open_alone(struct ipcm_check_ctx *ctx, size_t max, unsigned depth)
-{
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, max, depth);
-    struct ipcm_chan *c = NULL;
-    if (!l)
-        return NULL;
-    int r = ipcm_chan_open(l, ctx->shape == IPCM_SHAPE_QUEUE ? IPCM_ROLE_BOTH : IPCM_ROLE_A, &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open", r, 0);
-    return c;
-}
-
-/* Receive from a peer on the other side: the peer sends nsend messages of size bytes. */
-static struct ipcm_chan *with_peer(struct ipcm_check_ctx *ctx, size_t max, unsigned nsend,
-                                   size_t size, struct ipcm_check_peer *peer)
-{
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, max, 0);
-    struct ipcm_chan *c = NULL;
-    peer->proc.pid = 0;
-    peer->ctl = -1;
-    if (!l)
-        return NULL;
-    int r = ipcm_check_peer_start(ctx, l, ipcm_check_tx_role(ctx->shape), nsend, size, peer);
-    if (r == 0)
-        r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open with peer", r, 0);
-    return c;
-}
-
 /* ---------------------------------------------------------------- 94 */
 
 static void recv_buffer_rule(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 256, 1, 200, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 1, 200, &peer);
     unsigned char buf[256];
     if (c) {
         /* A buffer below max_msg is refused before the channel is touched, even though
          * the 200 B message would fit: the message stays queued, whole. */
         uint64_t t0 = ipcm_now_ns();
-        ssize_t r1 = ipcm_chan_recv(c, buf, 255, T_OP);
-        uint64_t el = (ipcm_now_ns() - t0) / 1000000u;
-        ssize_t r2 = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t r1 = ipcm_chan_recv(c, buf, 255, IPCM_CHECK_T_OP_MS);
+        int el = ipcm_ms_since(t0);
+        ssize_t r2 = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         uint32_t p = 0;
         uint64_t s = 1;
         int chk = r2 == 200 ? ipcm_payload_check(buf, 200, &p, &s) : -1;
@@ -87,8 +54,8 @@ static void defaults_and_ceilings(struct ipcm_check_ctx *ctx)
     struct ipcm_link *l = NULL;
     IPCM_CHECK(ctx, lim->default_msg >= 1 && lim->default_msg <= lim->max_msg,
                "default_msg %zu, max_msg %zu", lim->default_msg, lim->max_msg);
-    IPCM_CHECK(ctx, lim->default_depth >= 1 && (!lim->max_depth ||
-                                                lim->default_depth <= lim->max_depth),
+    IPCM_CHECK(ctx,
+               lim->default_depth >= 1 && (!lim->max_depth || lim->default_depth <= lim->max_depth),
                "default_depth %u, max_depth %u", lim->default_depth, lim->max_depth);
     IPCM_CHECK(ctx, lim->max_msg_source[0] != '\0', "the limit's source is not named");
     /* Zero asks for the defaults, and the link reports what it got. */
@@ -99,7 +66,7 @@ static void defaults_and_ceilings(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, m, lim->default_msg);
     IPCM_CHECK_EQ(ctx, d, lim->default_depth);
     /* The ceilings themselves are accepted; one more is refused, nothing left behind. */
-    int fds = ipcm_check_fd_count();
+    int fds = ipcm_fd_count();
     struct ipcm_config cfg = {.max_msg = lim->max_msg + 1, .depth = 1};
     IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EMSGSIZE);
     if (lim->max_depth) {
@@ -110,7 +77,7 @@ static void defaults_and_ceilings(struct ipcm_check_ctx *ctx)
         cfg.depth = lim->max_depth + 1;
         IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EINVAL);
     }
-    IPCM_CHECK_EQ(ctx, ipcm_check_fd_count(), fds);
+    IPCM_CHECK_EQ(ctx, ipcm_fd_count(), fds);
 }
 
 /* ---------------------------------------------------------------- 97 */
@@ -135,19 +102,20 @@ static void name_lifecycle(struct ipcm_check_ctx *ctx)
     /* A named backend removes the name once create returns (forked children inherit
      * the descriptor), so a killed process leaks nothing; the open object keeps
      * working after the unlink, and a second create (a new name) works alongside. */
-    struct ipcm_chan *a = open_alone(ctx, 128, 4);
+    struct ipcm_chan *a = ipcm_check_open_alone(ctx, ctx->shape, 128, 4);
     if (!a)
         return;
     int names = count_names("/dev/mqueue") + count_names("/dev/shm");
-    struct ipcm_chan *b = open_alone(ctx, 128, 4);
+    struct ipcm_chan *b = ipcm_check_open_alone(ctx, ctx->shape, 128, 4);
     unsigned char buf[128];
     for (int i = 0; b && i < 3 && !ipcm_check_failed(ctx); i++) {
         struct ipcm_chan *c = i % 2 ? b : a;
         uint32_t p = 0;
         uint64_t s = 0;
         ipcm_payload_make(buf, 100, 0, (uint64_t)i);
-        IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 100, T_OP), ==, 100, break);
-        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, 100, break);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 100, IPCM_CHECK_T_OP_MS), ==, 100, break);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, 100,
+                       break);
         IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 100, &p, &s), ==, 0, break);
         IPCM_CHECK_OP_(ctx, s, ==, (uint64_t)i, break);
     }
@@ -161,16 +129,18 @@ static void name_lifecycle(struct ipcm_check_ctx *ctx)
 static void empty_vs_eof(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 64, 3, 0, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 64, 3, 0, &peer);
     unsigned char buf[64];
     if (c) {
         /* Three empty messages are three 0 returns; end-of-stream is -EPIPE, after. */
         for (int i = 0; i < 3; i++)
-            IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, 0, goto out);
+            IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, 0,
+                           goto out);
         IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), 0), ==, -EAGAIN, goto out);
         close(peer.ctl); /* the peer closes its end */
         peer.ctl = -1;
-        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, -EPIPE, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, -EPIPE,
+                       goto out);
     }
 out:
     ipcm_chan_close(c);
@@ -188,21 +158,21 @@ static void record_size_boundary(struct ipcm_check_ctx *ctx)
     for (int k = 0; k < 2 && !ipcm_check_failed(ctx); k++) {
         size_t m = sizes[k];
         struct ipcm_check_peer peer;
-        struct ipcm_chan *c = with_peer(ctx, m, 1, m, &peer);
+        struct ipcm_chan *c = ipcm_check_with_peer(ctx, m, 1, m, &peer);
         unsigned char *buf = malloc(m + 1);
         if (c && buf) {
-            ssize_t n = ipcm_chan_recv(c, buf, m, 3 * T_OP);
+            ssize_t n = ipcm_chan_recv(c, buf, m, 3 * IPCM_CHECK_T_OP_MS);
             uint32_t p = 0;
             uint64_t s = 1;
             IPCM_CHECK_OP_(ctx, n, ==, (ssize_t)m, goto next);
             IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, m, &p, &s), ==, 0, goto next);
             IPCM_CHECK_OP_(ctx, s, ==, 0, goto next);
         }
-next:
+    next:
         ipcm_chan_close(c);
         ipcm_check_peer_release(ctx, &peer);
         if (buf && !ipcm_check_failed(ctx)) {
-            struct ipcm_chan *x = open_alone(ctx, m, 1);
+            struct ipcm_chan *x = ipcm_check_open_alone(ctx, ctx->shape, m, 1);
             if (x)
                 IPCM_CHECK_OP_(ctx, ipcm_chan_send(x, buf, m + 1, 0), ==, -EMSGSIZE, );
             ipcm_chan_close(x);
@@ -214,15 +184,17 @@ next:
     IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EMSGSIZE);
 }
 
-
 #define SHM_NA "shm ring internals (needs backends/testing.h hooks): covered by test_shm"
-#define K(id, num, summary) {id, num, summary, IPCM_CHECK_Q, 0, 0, 10000, NULL, SHM_NA, NULL}
+#define K(id, num, summary)                                                                        \
+    {                                                                                              \
+        id, num, summary, IPCM_CHECK_Q, 0, 0, 10000, NULL, SHM_NA, NULL                            \
+    }
 
 const struct ipcm_check_case ipcm_check_cases_backend[] = {
-    {"backend.mq_priority_order", 92, "priorities 0,5,5,2,31 arrive 31,5,5,2,0", IPCM_CHECK_Q, 0,
-     0, 10000, NULL, "API: ipcm_chan_send has no message priority", NULL},
-    {"backend.mq_priority_range", 93, "priority MQ_PRIO_MAX is refused", IPCM_CHECK_Q, 0, 0,
+    {"backend.mq_priority_order", 92, "priorities 0,5,5,2,31 arrive 31,5,5,2,0", IPCM_CHECK_Q, 0, 0,
      10000, NULL, "API: ipcm_chan_send has no message priority", NULL},
+    {"backend.mq_priority_range", 93, "priority MQ_PRIO_MAX is refused", IPCM_CHECK_Q, 0, 0, 10000,
+     NULL, "API: ipcm_chan_send has no message priority", NULL},
     {"backend.recv_buffer_rule", 94, "a receive buffer below max_msg is -EMSGSIZE, never confused",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 10000, recv_buffer_rule, NULL, NULL},
     {"backend.defaults_and_ceilings", 95, "default depth/size reported; over the ceiling refused",
@@ -233,8 +205,8 @@ const struct ipcm_check_case ipcm_check_cases_backend[] = {
     /* The exclusive-collision part needs a name to reopen, which the API never shows. */
     {"backend.mq_name_lifecycle", 97, "names gone once created; open objects keep working",
      IPCM_CHECK_Q, IPCM_CAP_NAMED, 0, 10000, name_lifecycle, NULL, NULL},
-    {"backend.empty_vs_eof", 98, "zero-length records differ from end-of-stream",
-     IPCM_CHECK_QP, IPCM_CAP_NATIVE_MSG, IPCM_CHECK_QUICK, 10000, empty_vs_eof, NULL, NULL},
+    {"backend.empty_vs_eof", 98, "zero-length records differ from end-of-stream", IPCM_CHECK_QP,
+     IPCM_CAP_NATIVE_MSG, IPCM_CHECK_QUICK, 10000, empty_vs_eof, NULL, NULL},
     {"backend.record_size_boundary", 99, "the declared max tracks the buffer; one more refused",
      IPCM_CHECK_QP, IPCM_CAP_NATIVE_MSG, 0, 20000, record_size_boundary, NULL, NULL},
     {"backend.datagram_queue_depth", 100, "queue depth model of a bound datagram receiver",

@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,14 +15,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#define T_OP 10000
-#define SLACK_MS 2000 /* how late a timeout may return on a loaded machine */
-
-static uint64_t ms_since(uint64_t t0)
-{
-    return (ipcm_now_ns() - t0) / 1000000u;
-}
 
 /* Fill c with 64 B try-puts until -EAGAIN; returns how many fit (or < 0 on error). */
 static long fill(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint64_t *last_try_ms)
@@ -31,7 +25,7 @@ static long fill(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint64_t *last
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), 0);
         if (r == -EAGAIN) {
-            *last_try_ms = ms_since(t0);
+            *last_try_ms = ipcm_ms_since(t0);
             return n;
         }
         if (r != (ssize_t)sizeof(buf)) {
@@ -48,7 +42,7 @@ static void drain(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, long n, int l
 {
     unsigned char buf[256];
     for (long i = 0; i < n; i++) {
-        ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         IPCM_CHECK_EQ(ctx, r, 64);
         uint32_t p = 0;
         uint64_t s = 0;
@@ -58,25 +52,11 @@ static void drain(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, long n, int l
     IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), 0), last_err);
 }
 
-/* A queue end that both sends and receives, opened in this process. */
-static struct ipcm_chan *self_queue(struct ipcm_check_ctx *ctx, size_t max, unsigned depth)
-{
-    struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, max, depth);
-    struct ipcm_chan *c = NULL;
-    if (!l)
-        return NULL;
-    int r = ipcm_chan_open(l, IPCM_ROLE_BOTH, &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open BOTH", r, 0);
-    return c;
-}
-
 /* ---------------------------------------------------------------- 17, 18, 29 */
 
 static void full_try_put_depth(struct ipcm_check_ctx *ctx, unsigned depth)
 {
-    struct ipcm_chan *c = self_queue(ctx, 64, depth);
+    struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, 64, depth);
     if (!c)
         return;
     uint64_t try_ms = 0;
@@ -102,7 +82,7 @@ static void full_try_put(struct ipcm_check_ctx *ctx)
 static void full_put_timeout(struct ipcm_check_ctx *ctx)
 {
     static const int ts[] = {100, 500};
-    struct ipcm_chan *c = self_queue(ctx, 64, 0);
+    struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     if (!c)
         return;
     uint64_t try_ms;
@@ -111,10 +91,10 @@ static void full_put_timeout(struct ipcm_check_ctx *ctx)
         unsigned char buf[64] = {0};
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), ts[i]);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         IPCM_CHECK_OP_(ctx, r, ==, -ETIMEDOUT, goto done);
         IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
-        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + SLACK_MS, goto done);
+        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + IPCM_CHECK_SLACK_MS, goto done);
     }
     if (n >= 0)
         drain(ctx, c, n, -EAGAIN);
@@ -129,7 +109,7 @@ static void capacity_declared(struct ipcm_check_ctx *ctx)
     size_t top = ctx->lim->max_msg < 4096 ? ctx->lim->max_msg : 4096;
     size_t sizes[2] = {1, top};
     for (int k = 0; k < 2; k++) {
-        struct ipcm_chan *c = self_queue(ctx, sizes[1], 0);
+        struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, sizes[1], 0);
         if (!c)
             return;
         unsigned char *buf = calloc(1, sizes[1]);
@@ -146,8 +126,8 @@ static void capacity_declared(struct ipcm_check_ctx *ctx)
         size_t bound = ctx->lim->buffer_bytes ? ctx->lim->buffer_bytes / sizes[k] : 1000000;
         if (ctx->lim->max_depth)
             IPCM_CHECK(ctx, n == (long)ctx->lim->default_depth,
-                       "declared depth %u, %ld messages of %zu B fitted",
-                       ctx->lim->default_depth, n, sizes[k]);
+                       "declared depth %u, %ld messages of %zu B fitted", ctx->lim->default_depth,
+                       n, sizes[k]);
         else
             IPCM_CHECK(ctx, n >= 1 && n < 1000000 && (size_t)n <= bound,
                        "%ld messages of %zu B fitted (buffer %zu B)", n, sizes[k],
@@ -157,15 +137,12 @@ static void capacity_declared(struct ipcm_check_ctx *ctx)
 
 /* ---------------------------------------------------------------- 28 */
 
-static struct ipcm_chan *with_peer(struct ipcm_check_ctx *ctx, unsigned nsend,
-                                   struct ipcm_check_peer *peer);
-
 /* qsize is exact at rest (after each of 5 puts and gets, when full, when drained) and
  * stays within [0, capacity] while a producer runs (never negative, unlike rigtorp's). */
 static void qsize_exact_at_rest(struct ipcm_check_ctx *ctx)
 {
     unsigned char buf[256] = {0};
-    struct ipcm_chan *c = self_queue(ctx, 64, 0);
+    struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     if (!c)
         return;
     long full = -1;
@@ -192,12 +169,12 @@ out:
 
     /* Under concurrency: sample while a peer sends and we receive. */
     struct ipcm_check_peer peer;
-    c = with_peer(ctx, 2000, &peer);
+    c = ipcm_check_with_peer(ctx, 256, 2000, 64, &peer);
     long got = 0, bad = 0;
     while (c && got < 2000) {
         ssize_t q = ipcm_chan_qsize(c);
         bad += q < 0 || q > full;
-        if (ipcm_chan_recv(c, buf, sizeof(buf), T_OP) < 0)
+        if (ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS) < 0)
             break;
         got++;
     }
@@ -209,34 +186,15 @@ out:
 
 /* ---------------------------------------------------------------- 19, 20, 21 */
 
-/* Open this side's receiving end with a peer holding the other side (sending nsend). */
-static struct ipcm_chan *with_peer(struct ipcm_check_ctx *ctx, unsigned nsend,
-                                   struct ipcm_check_peer *peer)
-{
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
-    struct ipcm_chan *c = NULL;
-    peer->proc.pid = 0;
-    peer->ctl = -1;
-    if (!l)
-        return NULL;
-    int r = ipcm_check_peer_start(ctx, l, ipcm_check_tx_role(ctx->shape), nsend, 64, peer);
-    if (r == 0)
-        r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open with peer", r, 0);
-    return c;
-}
-
 static void empty_try_get(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 0, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 0, 64, &peer);
     unsigned char buf[256];
     if (c) {
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), 0);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         int pfd = ipcm_chan_pollfd(c);
         struct pollfd p = {.fd = pfd, .events = POLLIN};
         int pr = pfd >= 0 ? poll(&p, 1, 0) : 0;
@@ -253,21 +211,21 @@ static void empty_get_timeout(struct ipcm_check_ctx *ctx)
 {
     static const int ts[] = {200, 500};
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 0, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 0, 64, &peer);
     unsigned char buf[256];
     for (int i = 0; c && i < (ctx->quick ? 1 : 2); i++) {
         uint64_t t0 = ipcm_now_ns();
         ssize_t r = ipcm_chan_recv(c, buf, sizeof(buf), ts[i]);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         IPCM_CHECK_OP_(ctx, r, ==, -ETIMEDOUT, goto done);
         IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
-        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + SLACK_MS, goto done);
+        IPCM_CHECK_OP_(ctx, el, <=, (uint64_t)ts[i] + IPCM_CHECK_SLACK_MS, goto done);
         int pfd = ipcm_chan_pollfd(c);
         if (pfd >= 0) {
             struct pollfd p = {.fd = pfd, .events = POLLIN};
             t0 = ipcm_now_ns();
             int pr = poll(&p, 1, ts[i]);
-            el = ms_since(t0);
+            el = ipcm_ms_since(t0);
             IPCM_CHECK_OP_(ctx, pr, ==, 0, goto done);
             IPCM_CHECK_OP_(ctx, el, >=, (uint64_t)ts[i] - 100, goto done);
         }
@@ -280,24 +238,25 @@ done:
 static void timeout_zero_negative(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_check_peer peer;
-    struct ipcm_chan *c = with_peer(ctx, 2, &peer);
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 2, 64, &peer);
     unsigned char buf[256];
     if (c) {
         /* A message available is returned for every timeout form, without waiting. */
-        ssize_t r1 = ipcm_chan_recv(c, buf, sizeof(buf), T_OP); /* wait for the first */
+        ssize_t r1 =
+            ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS); /* wait for the first */
         uint64_t t0 = ipcm_now_ns();
         ssize_t r2 = 0;
         /* The second may still be in flight: poll for it without consuming it. */
         int pfd = ipcm_chan_pollfd(c);
         if (pfd >= 0) {
             struct pollfd p = {.fd = pfd, .events = POLLIN};
-            poll(&p, 1, T_OP);
+            poll(&p, 1, IPCM_CHECK_T_OP_MS);
         } else {
-            ipcm_check_sleep_ms(100);
+            ipcm_sleep_ms(100);
         }
         t0 = ipcm_now_ns();
         r2 = ipcm_chan_recv(c, buf, sizeof(buf), 0);
-        uint64_t el = ms_since(t0);
+        int el = ipcm_ms_since(t0);
         ssize_t r3 = ipcm_chan_recv(c, buf, sizeof(buf), 0);
         ipcm_chan_close(c);
         IPCM_CHECK_OP_(ctx, r1, ==, 64, goto out);
@@ -335,7 +294,7 @@ static int w_fill_then_block(const void *arg, size_t len)
     IPCM_WCHECK_EQ(a->ctx, write(a->note[1], "f", 1), 1);
     unsigned char buf[64];
     ipcm_payload_make(buf, sizeof(buf), 0, (uint64_t)n);
-    ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), T_OP);
+    ssize_t r = ipcm_chan_send(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     atomic_store(a->stamp, ipcm_now_ns());
     IPCM_WCHECK_EQ(a->ctx, r, 64);
     ipcm_chan_close(c);
@@ -347,25 +306,20 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     if (!l)
         return;
-    _Atomic uint64_t *stamp = ipcm_check_shared_alloc(64);
+    _Atomic uint64_t *stamp = ipcm_shared_alloc(64);
     _Atomic long *filled = (_Atomic long *)(stamp + 1);
     struct bargs a = {.ctx = ctx, .l = l, .stamp = stamp, .filled = filled};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
-    int r = pipe2(a.note, O_CLOEXEC);
-    if (r == 0) {
-        r = ipcm_check_spawn(ctx, &p, "filler", w_fill_then_block, &a, sizeof(a));
-        close(a.note[1]);
-    }
+    int r = ipcm_check_spawn_noted(ctx, &p, "filler", w_fill_then_block, &a, sizeof(a), a.note);
     if (r == 0)
         r = ipcm_chan_open(l, IPCM_ROLE_RECV, &c);
     ipcm_link_destroy(l);
-    char b;
-    if (r == 0 && read(a.note[0], &b, 1) == 1) {
-        ipcm_check_sleep_ms(100); /* let the filler block in its put */
+    if (r == 0 && ipcm_check_wait_note(a.note[0])) {
+        ipcm_sleep_ms(100); /* let the filler block in its put */
         unsigned char buf[256];
         uint64_t t_get = ipcm_now_ns();
-        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
         /* A message-counted queue must release the put after this one get. A byte-bounded
          * one may wait for more room (kernels wake writers only once a good part of the
@@ -373,15 +327,16 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
         long k = atomic_load(filled), taken = 1;
         for (;;) {
             /* Message-counted: wait for the release; byte-bounded: take the next one. */
-            uint64_t deadline = ipcm_now_ns() + (ctx->lim->max_depth || taken >= k
-                                                     ? 1000000000u : 2000000u);
+            uint64_t deadline =
+                ipcm_now_ns() +
+                (ctx->lim->max_depth || taken >= k ? IPCM_NS_PER_S : 2 * IPCM_NS_PER_MS);
             while (!atomic_load(stamp) && ipcm_now_ns() < deadline)
-                ipcm_check_sleep_ms(1);
+                ipcm_sleep_ms(1);
             if (atomic_load(stamp) || ctx->lim->max_depth || taken >= k)
                 break;
             uint32_t pr = 0;
             uint64_t s = 0;
-            n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+            n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
             IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
             IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, goto out);
             IPCM_CHECK_OP_(ctx, s, ==, (uint64_t)taken, goto out);
@@ -391,26 +346,27 @@ static void blocked_put_released_by_get(struct ipcm_check_ctx *ctx)
         IPCM_CHECK(ctx, atomic_load(stamp) != 0,
                    "the blocked put was not released after %ld of %ld gets", taken, k);
         /* Released before the last get (stamp < t_get) counts as prompt too. */
-        IPCM_CHECK_OP_(ctx, atomic_load(stamp), <, t_get + 1000000000u, goto out);
+        IPCM_CHECK_OP_(ctx, atomic_load(stamp), <, t_get + IPCM_NS_PER_S, goto out);
         /* Order preserved: 1..n follow, the released put last. */
         for (long i = taken; i <= k; i++) {
-            n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+            n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
             uint32_t pr = 0;
             uint64_t s = 0;
             IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
             IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, goto out);
             IPCM_CHECK_OP_(ctx, s, ==, (uint64_t)i, goto out);
         }
-        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, -EPIPE, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, -EPIPE,
+                       goto out);
     } else {
         IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     }
 out:
-    close(a.note[0]);
+    ipcm_close_fd(&a.note[0]);
     ipcm_chan_close(c);
     if (p.pid > 0)
-        ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
-    ipcm_check_shared_free(stamp, 64);
+        ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
+    ipcm_shared_free(stamp, 64);
 }
 
 /* ---------------------------------------------------------------- 24 */
@@ -424,7 +380,7 @@ static int w_block_in_get(const void *arg, size_t len)
     close(a->note[0]);
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
     IPCM_WCHECK_EQ(a->ctx, write(a->note[1], "r", 1), 1);
-    ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+    ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     atomic_store(a->stamp, ipcm_now_ns());
     IPCM_WCHECK_EQ(a->ctx, n, 64);
     uint32_t p = 0;
@@ -439,37 +395,32 @@ static void blocked_get_released_by_put(struct ipcm_check_ctx *ctx)
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
     if (!l)
         return;
-    _Atomic uint64_t *stamp = ipcm_check_shared_alloc(64);
+    _Atomic uint64_t *stamp = ipcm_shared_alloc(64);
     struct bargs a = {.ctx = ctx, .l = l, .stamp = stamp, .role = ipcm_check_rx_role(ctx->shape)};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
-    int r = pipe2(a.note, O_CLOEXEC);
-    if (r == 0) {
-        r = ipcm_check_spawn(ctx, &p, "getter", w_block_in_get, &a, sizeof(a));
-        close(a.note[1]);
-    }
+    int r = ipcm_check_spawn_noted(ctx, &p, "getter", w_block_in_get, &a, sizeof(a), a.note);
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_tx_role(ctx->shape), &c);
     ipcm_link_destroy(l);
-    char b;
-    if (r == 0 && read(a.note[0], &b, 1) == 1) {
-        ipcm_check_sleep_ms(100); /* let the getter block */
+    if (r == 0 && ipcm_check_wait_note(a.note[0])) {
+        ipcm_sleep_ms(100); /* let the getter block */
         unsigned char buf[64];
         ipcm_payload_make(buf, 64, 0, 0);
         uint64_t t_put = ipcm_now_ns();
-        ssize_t n = ipcm_chan_send(c, buf, 64, T_OP);
+        ssize_t n = ipcm_chan_send(c, buf, 64, IPCM_CHECK_T_OP_MS);
         IPCM_CHECK_OP_(ctx, n, ==, 64, goto out);
-        if (ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__))
-            IPCM_CHECK_OP_(ctx, (atomic_load(stamp) - t_put) / 1000000u, <, 1000, goto out);
+        if (ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
+            IPCM_CHECK_OP_(ctx, (atomic_load(stamp) - t_put) / IPCM_NS_PER_MS, <, 1000, goto out);
     } else {
         IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     }
 out:
-    close(a.note[0]);
+    ipcm_close_fd(&a.note[0]);
     ipcm_chan_close(c);
     if (p.pid > 0)
-        ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
-    ipcm_check_shared_free(stamp, 64);
+        ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
+    ipcm_shared_free(stamp, 64);
 }
 
 /* ---------------------------------------------------------------- 25 */
@@ -494,9 +445,9 @@ static int w_pong(const void *arg, size_t len)
         out = in;
     }
     for (uint64_t i = 0; i < a->count; i++) {
-        ssize_t n = ipcm_chan_recv(in, buf, sizeof(buf), T_OP);
+        ssize_t n = ipcm_chan_recv(in, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         IPCM_WCHECK_EQ(a->ctx, n, 8);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(out, buf, 8, T_OP), 8);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(out, buf, 8, IPCM_CHECK_T_OP_MS), 8);
     }
     if (out != in)
         ipcm_chan_close(out);
@@ -527,14 +478,14 @@ static void pingpong_no_lost_wakeup(struct ipcm_check_ctx *ctx)
     for (uint64_t i = 0; r == 0 && i < count; i++) {
         unsigned char buf[64];
         memcpy(buf, &i, 8);
-        ssize_t n = ipcm_chan_send(out, buf, 8, T_OP);
+        ssize_t n = ipcm_chan_send(out, buf, 8, IPCM_CHECK_T_OP_MS);
         if (n == 8)
-            n = ipcm_chan_recv(in, buf, sizeof(buf), T_OP);
+            n = ipcm_chan_recv(in, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         uint64_t back;
         memcpy(&back, buf, 8);
         if (n != 8 || back != i) {
-            ipcm_check_failf(ctx, __FILE__, __LINE__, "round trip %llu: %s",
-                             (unsigned long long)i, n < 0 ? ipcm_err_name((int)n) : "bad echo");
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "round trip %llu: %s", (unsigned long long)i,
+                             n < 0 ? ipcm_err_name((int)n) : "bad echo");
             break;
         }
     }
@@ -542,44 +493,49 @@ static void pingpong_no_lost_wakeup(struct ipcm_check_ctx *ctx)
         ipcm_chan_close(in);
     ipcm_chan_close(out);
     if (p.pid > 0)
-        IPCM_CHECK_JOIN(ctx, &p, T_OP);
+        IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
     IPCM_CHECK_EQ(ctx, r, 0);
 }
 
 /* ---------------------------------------------------------------- 27 */
 
+/* CPU time (user + system) of the reaped children, in ns. */
+static uint64_t children_cpu_ns(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_CHILDREN, &r);
+    return (uint64_t)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * IPCM_NS_PER_S +
+           (uint64_t)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) * IPCM_NS_PER_US;
+}
+
 static void oversubscribed_progress(struct ipcm_check_ctx *ctx)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = (unsigned)(4 * (ncpu > 0 ? ncpu : 1));
+    long ncpu = ipcm_cpus_online();
+    unsigned n = (unsigned)(4 * ncpu);
     if (n > 32)
         n = 32;
     uint64_t per = ctx->quick ? 100 : 500;
-    struct rusage r0, r1;
-    getrusage(RUSAGE_CHILDREN, &r0);
+    uint64_t cpu0 = children_cpu_ns();
     uint64_t t0 = ipcm_now_ns();
     ipcm_check_mpmc(ctx, IPCM_SHAPE_QUEUE, n, n, per, 64, 2, false);
-    double wall = (double)(ipcm_now_ns() - t0) / 1e9;
-    getrusage(RUSAGE_CHILDREN, &r1);
+    double wall = ipcm_ns_to_s(ipcm_ns_since(t0));
+    uint64_t cpu1 = children_cpu_ns();
     if (ipcm_check_failed(ctx))
         return;
-    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
-                          r0.ru_stime.tv_sec) +
-                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-                          r0.ru_stime.tv_usec) / 1e6;
+    double cpu = ipcm_ns_to_s(cpu1 - cpu0);
     double msgs = (double)n * (double)per;
     /* Blocking hand-offs cost microseconds; a spinner burns the whole wall time on every
      * CPU. 2 ms of CPU per message is far above any blocking design. */
     IPCM_CHECK(ctx, cpu / msgs < 0.002 * ctx->env->timeout_scale,
-               "%ux%u on %ld CPUs: %.2f s CPU for %.0f messages in %.2f s (spinning?)", n, n,
-               ncpu, cpu, msgs, wall);
+               "%ux%u on %ld CPUs: %.2f s CPU for %.0f messages in %.2f s (spinning?)", n, n, ncpu,
+               cpu, msgs, wall);
 }
 
 /* ---------------------------------------------------------------- 30 */
 
 static void create_beyond_limits(struct ipcm_check_ctx *ctx)
 {
-    int fds = ipcm_check_fd_count();
+    int fds = ipcm_fd_count();
     struct ipcm_config cfg = {.max_msg = ctx->lim->max_msg + 1};
     struct ipcm_link *l = NULL;
     IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EMSGSIZE);
@@ -590,7 +546,7 @@ static void create_beyond_limits(struct ipcm_check_ctx *ctx)
         IPCM_CHECK_EQ(ctx, ipcm_link_create(ctx->be, ctx->shape, &cfg, &l), -EINVAL);
     }
     /* Nothing half-created: no descriptor left behind. */
-    IPCM_CHECK_EQ(ctx, ipcm_check_fd_count(), fds);
+    IPCM_CHECK_EQ(ctx, ipcm_fd_count(), fds);
 }
 
 /* ---------------------------------------------------------------- table */
@@ -605,19 +561,19 @@ const struct ipcm_check_case ipcm_check_cases_blocking[] = {
     {"blocking.empty_get_timeout", 20, "get and poll on an empty channel time out after T",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, empty_get_timeout, NULL, NULL},
     {"blocking.timeout_zero_negative", 21,
-     "an available message is returned for timeout 0 and -1 without waiting", IPCM_CHECK_QP, 0,
-     0, 20000, timeout_zero_negative, NULL, NULL},
+     "an available message is returned for timeout 0 and -1 without waiting", IPCM_CHECK_QP, 0, 0,
+     20000, timeout_zero_negative, NULL, NULL},
     {"blocking.blocked_put_released_by_get", 23,
-     "a put blocked on a full queue completes promptly after one get; order kept",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 30000, blocked_put_released_by_get, NULL, NULL},
+     "a put blocked on a full queue completes promptly after one get; order kept", IPCM_CHECK_Q, 0,
+     IPCM_CHECK_QUICK, 30000, blocked_put_released_by_get, NULL, NULL},
     {"blocking.blocked_get_released_by_put", 24, "a get blocked on empty returns the next put",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, blocked_get_released_by_put, NULL, NULL},
     {"blocking.pingpong_no_lost_wakeup", 25,
      "20,000 strict blocking round trips finish (a stall is a lost wake-up)", IPCM_CHECK_QP, 0,
      IPCM_CHECK_QUICK, 90000, pingpong_no_lost_wakeup, NULL, NULL},
     {"blocking.oversubscribed_progress", 27,
-     "4 x nproc producers and consumers on a depth-2 queue progress without spinning",
-     IPCM_CHECK_Q, 0, 0, 120000, oversubscribed_progress, NULL, NULL},
+     "4 x nproc producers and consumers on a depth-2 queue progress without spinning", IPCM_CHECK_Q,
+     0, 0, 120000, oversubscribed_progress, NULL, NULL},
     {"blocking.qsize_exact_at_rest", 28, "qsize exact at rest, within [0, capacity] while busy",
      IPCM_CHECK_Q, IPCM_CAP_QSIZE, IPCM_CHECK_QUICK, 10000, qsize_exact_at_rest, NULL, NULL},
     {"limits.capacity_declared", 29,

@@ -5,14 +5,14 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define T_OP 10000 /* per-operation timeout: far beyond any healthy wait */
 
 /* What a worker of this file needs; copied into the child by fork. */
 struct dargs {
@@ -26,9 +26,9 @@ struct dargs {
     size_t msg;      /* fixed size, or the top of a random range */
     bool random_big; /* mpmc: sizes drawn up to msg */
     struct ipcm_ledger *lg;
-    int notify;      /* write end of a pipe to report "done" on, or -1 */
-    int wait_fd;     /* read end to wait on until the parent closes it */
-    int drop[2];     /* the parent's pipe ends, closed in the worker */
+    int notify;  /* write end of a pipe to report "done" on, or -1 */
+    int wait_fd; /* read end to wait on until the parent closes it */
+    int drop[2]; /* the parent's pipe ends, closed in the worker */
 };
 
 static void *xbuf(size_t n)
@@ -37,49 +37,27 @@ static void *xbuf(size_t n)
 }
 
 /* Send each size in order (seq = index), then close. */
-static int w_send_sizes(const void *arg, size_t len)
+static int w_send_sizes(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct dargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    size_t max = ipcm_chan_max_msg(c);
-    unsigned char *buf = xbuf(max);
-    for (size_t i = 0; i < a->nsizes; i++) {
-        ipcm_payload_make(buf, a->sizes[i], 0, i);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, a->sizes[i], T_OP), (ssize_t)a->sizes[i]);
-    }
-    free(buf);
-    ipcm_chan_close(c);
+    for (size_t i = 0; i < a->nsizes; i++)
+        IPCM_WCHECK_EQ(ctx, ipcm_check_send_payload(e, a->sizes[i], 0, i, IPCM_CHECK_T_OP_MS),
+                       (ssize_t)a->sizes[i]);
     return 0;
 }
 
 /* Echo every message back until end-of-stream (pipe shape, end B). */
-static int w_echo(const void *arg, size_t len)
+static int w_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
-    const struct dargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_B, &c), 0);
-    size_t max = ipcm_chan_max_msg(c);
-    unsigned char *buf = xbuf(max);
-    for (;;) {
-        ssize_t n = ipcm_chan_recv(c, buf, max, T_OP);
-        if (n == -EPIPE)
-            break;
-        IPCM_WCHECK_GE(a->ctx, n, 0);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, (size_t)n, T_OP), n);
-    }
-    free(buf);
-    ipcm_chan_close(c);
-    return 0;
+    (void)arg;
+    return ipcm_check_echo(ctx, e, IPCM_CHECK_T_OP_MS);
 }
 
 /* Receive and verify one message of the expected size and index. */
 static bool expect_msg(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, unsigned char *buf,
                        size_t want, uint64_t idx, int line)
 {
-    ssize_t n = ipcm_chan_recv(c, buf, ipcm_chan_max_msg(c), T_OP);
+    ssize_t n = ipcm_chan_recv(c, buf, ipcm_chan_max_msg(c), IPCM_CHECK_T_OP_MS);
     if (n != (ssize_t)want) {
         ipcm_check_fail_cmp(ctx, __FILE__, line, "recv length == expected", n, (long long)want);
         return false;
@@ -115,7 +93,8 @@ static void roundtrip_sizes(struct ipcm_check_ctx *ctx)
     struct ipcm_process p;
     struct dargs a = {.ctx = ctx, .l = l, .role = IPCM_ROLE_SEND, .sizes = sizes, .nsizes = n};
     bool pipe = ctx->shape == IPCM_SHAPE_PIPE;
-    int r = ipcm_check_spawn(ctx, &p, "sender", pipe ? w_echo : w_send_sizes, &a, sizeof(a));
+    int r = ipcm_check_spawn_end(ctx, &p, "sender", l, pipe ? IPCM_ROLE_B : IPCM_ROLE_SEND,
+                                 pipe ? w_echo : w_send_sizes, &a);
     struct ipcm_chan *c = NULL;
     if (r == 0)
         r = ipcm_chan_open(l, pipe ? IPCM_ROLE_A : IPCM_ROLE_RECV, &c);
@@ -126,34 +105,32 @@ static void roundtrip_sizes(struct ipcm_check_ctx *ctx)
         ipcm_check_phase(ctx, "size %zu", sizes[i]);
         if (pipe) {
             ipcm_payload_make(out, sizes[i], 0, i);
-            IPCM_CHECK_EQ(ctx, ipcm_chan_send(c, out, sizes[i], T_OP), (ssize_t)sizes[i]);
+            IPCM_CHECK_EQ(ctx, ipcm_chan_send(c, out, sizes[i], IPCM_CHECK_T_OP_MS),
+                          (ssize_t)sizes[i]);
         }
         if (!expect_msg(ctx, c, buf, sizes[i], i, __LINE__))
             break;
     }
     if (!ipcm_check_failed(ctx))
-        IPCM_CHECK_EQ(ctx, pipe ? ipcm_chan_shutdown(c) : ipcm_chan_recv(c, buf, max, T_OP),
-                      pipe ? 0 : -EPIPE);
+        IPCM_CHECK_EQ(
+            ctx, pipe ? ipcm_chan_shutdown(c) : ipcm_chan_recv(c, buf, max, IPCM_CHECK_T_OP_MS),
+            pipe ? 0 : -EPIPE);
     free(buf);
     free(out);
     ipcm_chan_close(c);
-    IPCM_CHECK_JOIN(ctx, &p, T_OP);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
 }
 
 /* ---------------------------------------------------------------- 2, 3 */
 
 /* Send the given short messages, then close (end-of-stream follows). */
-static int w_send_strings(const void *arg, size_t len)
+static int w_send_strings(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct dargs *a = arg;
     const char *const *msgs = (const char *const *)(const void *)a->sizes;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
     for (size_t i = 0; i < a->nsizes; i++)
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, msgs[i], strlen(msgs[i]), T_OP),
+        IPCM_WCHECK_EQ(ctx, ipcm_chan_send(e->c, msgs[i], strlen(msgs[i]), IPCM_CHECK_T_OP_MS),
                        (ssize_t)strlen(msgs[i]));
-    ipcm_chan_close(c);
     return 0;
 }
 
@@ -171,9 +148,12 @@ static void strings_case(struct ipcm_check_ctx *ctx, const char *const *msgs, si
     if (!l)
         return;
     struct ipcm_process p;
-    struct dargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape),
-                      .sizes = (const size_t *)(const void *)msgs, .nsizes = n};
-    int r = ipcm_check_spawn(ctx, &p, "sender", w_send_strings, &a, sizeof(a));
+    struct dargs a = {.ctx = ctx,
+                      .l = l,
+                      .role = ipcm_check_tx_role(ctx->shape),
+                      .sizes = (const size_t *)(const void *)msgs,
+                      .nsizes = n};
+    int r = ipcm_check_spawn_end(ctx, &p, "sender", l, a.role, w_send_strings, &a);
     struct ipcm_chan *c = NULL;
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
@@ -181,20 +161,22 @@ static void strings_case(struct ipcm_check_ctx *ctx, const char *const *msgs, si
     IPCM_CHECK_EQ(ctx, r, 0);
     /* boundaries: everything is queued before the reader reads at all. */
     if (join_first)
-        IPCM_CHECK_JOIN(ctx, &p, T_OP);
+        IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
     char buf[256];
     int pfd = ipcm_chan_pollfd(c);
     for (size_t i = 0; i < n; i++) {
         if (pfd >= 0)
-            IPCM_CHECK(ctx, readable(pfd, T_OP), "pollfd not readable with message %zu (%zu B) "
-                                                 "pending", i, strlen(msgs[i]));
-        ssize_t got = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+            IPCM_CHECK(ctx, readable(pfd, IPCM_CHECK_T_OP_MS),
+                       "pollfd not readable with message %zu (%zu B) "
+                       "pending",
+                       i, strlen(msgs[i]));
+        ssize_t got = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         IPCM_CHECK_EQ(ctx, got, (ssize_t)strlen(msgs[i]));
         IPCM_CHECK(ctx, memcmp(buf, msgs[i], (size_t)got) == 0, "message %zu content differs", i);
     }
-    IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), -EPIPE);
+    IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), -EPIPE);
     ipcm_chan_close(c);
-    IPCM_CHECK_JOIN(ctx, &p, T_OP);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
 }
 
 static void zero_length(struct ipcm_check_ctx *ctx)
@@ -211,63 +193,38 @@ static void boundaries_not_merged(struct ipcm_check_ctx *ctx)
 
 /* ---------------------------------------------------------------- 4, 5, 6 */
 
+/* A producer's next message size: a->msg, or with random_big half small (below
+ * 4 x PIPE_BUF) and half up to the maximum. */
+static size_t producer_size(const struct dargs *a, uint64_t *rs)
+{
+    if (!a->random_big)
+        return a->msg;
+    uint64_t r = ipcm_check_rand(rs);
+    size_t top = (r & 1) ? a->msg : (a->msg < 16384 ? a->msg : 16384);
+    if ((r & 15) == 0)
+        return a->msg;
+    return IPCM_PAYLOAD_HDR + (size_t)((r >> 1) % (top - IPCM_PAYLOAD_HDR + 1));
+}
+
 /* A producer: count messages of a->msg bytes (or random sizes), then close. */
-static int w_producer(const void *arg, size_t len)
+static int w_producer(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct dargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    size_t max = ipcm_chan_max_msg(c);
-    unsigned char *buf = xbuf(max);
-    uint64_t rs = a->ctx->seed ^ a->producer;
+    uint64_t rs = ctx->seed ^ a->producer;
     for (uint64_t i = 0; i < a->count; i++) {
-        size_t sz = a->msg;
-        if (a->random_big) {
-            /* Half small (below 4 x PIPE_BUF), half up to the maximum. */
-            uint64_t r = ipcm_check_rand(&rs);
-            size_t top = (r & 1) ? a->msg : (a->msg < 16384 ? a->msg : 16384);
-            sz = IPCM_PAYLOAD_HDR + (size_t)((r >> 1) % (top - IPCM_PAYLOAD_HDR + 1));
-            if ((r & 15) == 0)
-                sz = a->msg;
-        }
-        ipcm_payload_make(buf, sz, a->producer, i);
-        ssize_t n = ipcm_chan_send(c, buf, sz, T_OP);
-        IPCM_WCHECK_EQ(a->ctx, n, (ssize_t)sz);
+        size_t sz = producer_size(a, &rs);
+        ssize_t n = ipcm_check_send_payload(e, sz, a->producer, i, IPCM_CHECK_T_OP_MS);
+        IPCM_WCHECK_EQ(ctx, n, (ssize_t)sz);
     }
-    free(buf);
-    ipcm_chan_close(c);
     return 0;
 }
 
 /* A consumer: verify everything into the ledger until end-of-stream. */
-static int w_consumer(const void *arg, size_t len)
+static int w_consumer(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct dargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    size_t max = ipcm_chan_max_msg(c);
-    unsigned char *buf = xbuf(max);
-    uint64_t *last = malloc(a->lg->nprod * sizeof(*last));
-    for (unsigned i = 0; i < a->lg->nprod; i++)
-        last[i] = UINT64_MAX;
-    int code = 0;
-    for (;;) {
-        ssize_t n = ipcm_chan_recv(c, buf, max, T_OP);
-        if (n == -EPIPE)
-            break;
-        if (n < 0) {
-            ipcm_check_fail_cmp(a->ctx, __FILE__, __LINE__, "consumer recv >= 0", n, 0);
-            code = 1;
-            break;
-        }
-        ipcm_ledger_take(a->ctx, a->lg, buf, (size_t)n, last);
-    }
-    free(last);
-    free(buf);
-    ipcm_chan_close(c);
-    return code;
+    IPCM_WCHECK_EQ(ctx, ipcm_check_consume(ctx, e, a->lg), -EPIPE); /* not an error */
+    return 0;
 }
 
 /* P producers x C consumers, each producer sending per messages; the parent holds no end. */
@@ -283,19 +240,25 @@ void ipcm_check_mpmc(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, unsigned
         ipcm_ledger_free(lg);
         return;
     }
-    ipcm_check_phase(ctx, "mpmc %ux%u, %llu msgs each of %zu B", np, nc,
-                     (unsigned long long)per, msg);
+    ipcm_check_phase(ctx, "mpmc %ux%u, %llu msgs each of %zu B", np, nc, (unsigned long long)per,
+                     msg);
     for (unsigned i = 0; i < nc && !ipcm_check_failed(ctx); i++) {
-        struct dargs a = {.ctx = ctx, .l = l, .lg = lg,
+        struct dargs a = {.ctx = ctx,
+                          .l = l,
+                          .lg = lg,
                           .role = shape == IPCM_SHAPE_QUEUE ? IPCM_ROLE_RECV : IPCM_ROLE_B};
-        if (ipcm_check_spawn(ctx, &procs[n], "consumer", w_consumer, &a, sizeof(a)) == 0)
+        if (ipcm_check_spawn_end(ctx, &procs[n], "consumer", l, a.role, w_consumer, &a) == 0)
             n++;
     }
     for (unsigned i = 0; i < np && !ipcm_check_failed(ctx); i++) {
-        struct dargs a = {.ctx = ctx, .l = l, .producer = i, .count = per, .msg = msg,
+        struct dargs a = {.ctx = ctx,
+                          .l = l,
+                          .producer = i,
+                          .count = per,
+                          .msg = msg,
                           .random_big = random_big,
                           .role = shape == IPCM_SHAPE_QUEUE ? IPCM_ROLE_SEND : IPCM_ROLE_A};
-        if (ipcm_check_spawn(ctx, &procs[n], "producer", w_producer, &a, sizeof(a)) == 0)
+        if (ipcm_check_spawn_end(ctx, &procs[n], "producer", l, a.role, w_producer, &a) == 0)
             n++;
     }
     ipcm_link_destroy(l); /* the parent holds nothing: end-of-stream follows the producers */
@@ -310,11 +273,12 @@ void ipcm_check_mpmc(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, unsigned
     ipcm_ledger_free(lg);
     if (ipcm_check_failed(ctx))
         return;
-    IPCM_CHECK(ctx, bad == 0 && atomic_load(&ctx->sh->corrupt) == 0 &&
-                        atomic_load(&ctx->sh->reordered) == 0,
-               "%ux%u: lost %lld, duplicated %lld, reordered %lld, corrupt %lld", np, nc,
-               (long long)atomic_load(&ctx->sh->lost), (long long)atomic_load(&ctx->sh->duplicated),
-               (long long)atomic_load(&ctx->sh->reordered), (long long)atomic_load(&ctx->sh->corrupt));
+    IPCM_CHECK(
+        ctx,
+        bad == 0 && atomic_load(&ctx->sh->corrupt) == 0 && atomic_load(&ctx->sh->reordered) == 0,
+        "%ux%u: lost %lld, duplicated %lld, reordered %lld, corrupt %lld", np, nc,
+        (long long)atomic_load(&ctx->sh->lost), (long long)atomic_load(&ctx->sh->duplicated),
+        (long long)atomic_load(&ctx->sh->reordered), (long long)atomic_load(&ctx->sh->corrupt));
 }
 
 static void fifo_single_producer(struct ipcm_check_ctx *ctx)
@@ -342,12 +306,11 @@ static void mpmc_large_not_torn(struct ipcm_check_ctx *ctx)
 
 /* Both ends pump: each sends count messages and receives count, never blocking long,
  * so both directions are in flight at once without sharing an end between threads. */
-static int duplex_pump(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint32_t me,
-                       uint64_t count)
+static int duplex_pump(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint32_t me, uint64_t count)
 {
     unsigned char out[64], in[256];
     uint64_t sent = 0, got = 0;
-    uint64_t deadline = ipcm_now_ns() + (uint64_t)ipcm_check_scaled_ms(ctx, 60000) * 1000000u;
+    uint64_t deadline = ipcm_now_ns() + ipcm_ms_to_ns(ipcm_check_scaled_ms(ctx, 60000));
     while (sent < count || got < count) {
         bool progress = false;
         if (sent < count) {
@@ -390,15 +353,10 @@ static int duplex_pump(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint32_t
     return 0;
 }
 
-static int w_duplex(const void *arg, size_t len)
+static int w_duplex(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct dargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_B, &c), 0);
-    int r = duplex_pump(a->ctx, c, 2, a->count);
-    ipcm_chan_close(c);
-    return r;
+    return duplex_pump(ctx, e->c, 2, a->count);
 }
 
 static void duplex_concurrent(struct ipcm_check_ctx *ctx)
@@ -409,7 +367,7 @@ static void duplex_concurrent(struct ipcm_check_ctx *ctx)
         return;
     struct ipcm_process p;
     struct dargs a = {.ctx = ctx, .l = l, .count = count};
-    int r = ipcm_check_spawn(ctx, &p, "end B", w_duplex, &a, sizeof(a));
+    int r = ipcm_check_spawn_end(ctx, &p, "end B", l, IPCM_ROLE_B, w_duplex, &a);
     struct ipcm_chan *c = NULL;
     if (r == 0)
         r = ipcm_chan_open(l, IPCM_ROLE_A, &c);
@@ -417,22 +375,19 @@ static void duplex_concurrent(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, r, 0);
     duplex_pump(ctx, c, 1, count);
     ipcm_chan_close(c);
-    IPCM_CHECK_JOIN(ctx, &p, T_OP);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
 }
 
 /* ---------------------------------------------------------------- 8 */
 
-static int w_wrong_direction_sender(const void *arg, size_t len)
+static int w_wrong_direction_sender(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e,
+                                    const void *arg)
 {
-    const struct dargs *a = arg;
-    struct ipcm_chan *c;
     char buf[64];
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_SEND, &c), 0);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), 0), -EBADF);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_pollfd(c), -ENOTSUP);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, "ok", 2, T_OP), 2);
-    ipcm_chan_close(c);
+    (void)arg;
+    IPCM_WCHECK_EQ(ctx, ipcm_chan_recv(e->c, buf, sizeof(buf), 0), -EBADF);
+    IPCM_WCHECK_EQ(ctx, ipcm_chan_pollfd(e->c), -ENOTSUP);
+    IPCM_WCHECK_EQ(ctx, ipcm_chan_send(e->c, "ok", 2, IPCM_CHECK_T_OP_MS), 2);
     return 0;
 }
 
@@ -443,7 +398,8 @@ static void simplex_direction_enforced(struct ipcm_check_ctx *ctx)
         return;
     struct ipcm_process p;
     struct dargs a = {.ctx = ctx, .l = l};
-    int r = ipcm_check_spawn(ctx, &p, "sender", w_wrong_direction_sender, &a, sizeof(a));
+    int r =
+        ipcm_check_spawn_end(ctx, &p, "sender", l, IPCM_ROLE_SEND, w_wrong_direction_sender, &a);
     struct ipcm_chan *c = NULL;
     if (r == 0)
         r = ipcm_chan_open(l, IPCM_ROLE_RECV, &c);
@@ -452,24 +408,24 @@ static void simplex_direction_enforced(struct ipcm_check_ctx *ctx)
     char buf[64];
     IPCM_CHECK_EQ(ctx, ipcm_chan_send(c, "x", 1, 0), -EBADF);
     IPCM_CHECK_EQ(ctx, ipcm_chan_shutdown(c), 0); /* a receiver has nothing to shut */
-    IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), 2);
-    IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), -EPIPE);
+    IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), 2);
+    IPCM_CHECK_EQ(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), -EPIPE);
     ipcm_chan_close(c);
-    IPCM_CHECK_JOIN(ctx, &p, T_OP);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
 }
 
 /* ---------------------------------------------------------------- 9, 10 */
 
-static void peer_sends_sizes(struct ipcm_check_ctx *ctx, const size_t *sizes, size_t n,
-                             size_t max, struct ipcm_process *p, struct ipcm_chan **c)
+static void peer_sends_sizes(struct ipcm_check_ctx *ctx, const size_t *sizes, size_t n, size_t max,
+                             struct ipcm_process *p, struct ipcm_chan **c)
 {
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, max, 0);
     *c = NULL;
     if (!l)
         return;
-    struct dargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape), .sizes = sizes,
-                      .nsizes = n};
-    int r = ipcm_check_spawn(ctx, p, "sender", w_send_sizes, &a, sizeof(a));
+    struct dargs a = {
+        .ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape), .sizes = sizes, .nsizes = n};
+    int r = ipcm_check_spawn_end(ctx, p, "sender", l, a.role, w_send_sizes, &a);
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), c);
     ipcm_link_destroy(l);
@@ -487,14 +443,14 @@ static void buffer_too_small(struct ipcm_check_ctx *ctx)
         return;
     unsigned char small[40], *buf = xbuf(4096);
     /* Refused before the channel is touched: the message stays the next one. */
-    ssize_t r = ipcm_chan_recv(c, small, sizeof(small), T_OP);
+    ssize_t r = ipcm_chan_recv(c, small, sizeof(small), IPCM_CHECK_T_OP_MS);
     if (r == -EMSGSIZE)
         r = expect_msg(ctx, c, buf, 110, 0, __LINE__) ? 0 : -1;
     else
         ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "recv into 40 B == -EMSGSIZE", r, -EMSGSIZE);
     free(buf);
     ipcm_chan_close(c);
-    IPCM_CHECK_JOIN(ctx, &p, T_OP);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
 }
 
 static void recv_into_offset(struct ipcm_check_ctx *ctx)
@@ -507,9 +463,9 @@ static void recv_into_offset(struct ipcm_check_ctx *ctx)
         return;
     unsigned char buf[16 + 256 + 16];
     memset(buf, 0xee, sizeof(buf));
-    ssize_t n = ipcm_chan_recv(c, buf + 16, 256, T_OP);
+    ssize_t n = ipcm_chan_recv(c, buf + 16, 256, IPCM_CHECK_T_OP_MS);
     ipcm_chan_close(c);
-    IPCM_CHECK_JOIN(ctx, &p, T_OP);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
     IPCM_CHECK_EQ(ctx, n, 100);
     uint32_t prod = 0;
     uint64_t seq = 0;
@@ -579,21 +535,13 @@ static const char *huge_applies(const struct ipcm_check_env *env, char *why, siz
 }
 
 /* Sender for 14 and 15: max, then max+1 (refused), then a small one. */
-static int w_declared_max(const void *arg, size_t len)
+static int w_declared_max(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
-    const struct dargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    size_t max = ipcm_chan_max_msg(c);
-    unsigned char *buf = xbuf(max + 1);
-    ipcm_payload_make(buf, max, 0, 0);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, max, T_OP), (ssize_t)max);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, max + 1, T_OP), -EMSGSIZE);
-    ipcm_payload_make(buf, 64, 0, 1);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, 64, T_OP), 64);
-    free(buf);
-    ipcm_chan_close(c);
+    size_t max = e->max;
+    (void)arg;
+    IPCM_WCHECK_EQ(ctx, ipcm_check_send_payload(e, max, 0, 0, IPCM_CHECK_T_OP_MS), (ssize_t)max);
+    IPCM_WCHECK_EQ(ctx, ipcm_chan_send(e->c, e->buf, max + 1, IPCM_CHECK_T_OP_MS), -EMSGSIZE);
+    IPCM_WCHECK_EQ(ctx, ipcm_check_send_payload(e, 64, 0, 1, IPCM_CHECK_T_OP_MS), 64);
     return 0;
 }
 
@@ -605,7 +553,7 @@ static void declared_max(struct ipcm_check_ctx *ctx)
         return;
     struct ipcm_process p;
     struct dargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape)};
-    int r = ipcm_check_spawn(ctx, &p, "sender", w_declared_max, &a, sizeof(a));
+    int r = ipcm_check_spawn_end(ctx, &p, "sender", l, a.role, w_declared_max, &a);
     struct ipcm_chan *c = NULL;
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
@@ -613,10 +561,10 @@ static void declared_max(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, r, 0);
     unsigned char *buf = xbuf(max);
     if (expect_msg(ctx, c, buf, max, 0, __LINE__) && expect_msg(ctx, c, buf, 64, 1, __LINE__))
-        r = (int)ipcm_chan_recv(c, buf, max, T_OP);
+        r = (int)ipcm_chan_recv(c, buf, max, IPCM_CHECK_T_OP_MS);
     free(buf);
     ipcm_chan_close(c);
-    IPCM_CHECK_JOIN(ctx, &p, T_OP);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
     IPCM_CHECK_EQ(ctx, r, -EPIPE);
 }
 
@@ -656,7 +604,7 @@ static int w_put_then_notify(const void *arg, size_t len)
     close(a->drop[0]);
     close(a->drop[1]);
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_SEND, &c), 0);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, "visible", 7, T_OP), 7);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, "visible", 7, IPCM_CHECK_T_OP_MS), 7);
     IPCM_WCHECK_EQ(a->ctx, write(a->notify, "!", 1), 1);
     /* Stay attached: the message must be visible while the sender still lives. */
     char b;
@@ -676,8 +624,8 @@ static void put_visible_after_return(struct ipcm_check_ctx *ctx)
     }
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, 64, 0);
     struct ipcm_process p = {0};
-    struct dargs a = {.ctx = ctx, .l = l, .notify = note[1], .wait_fd = hold[0],
-                      .drop = {note[0], hold[1]}};
+    struct dargs a = {
+        .ctx = ctx, .l = l, .notify = note[1], .wait_fd = hold[0], .drop = {note[0], hold[1]}};
     int r = l ? ipcm_check_spawn(ctx, &p, "producer", w_put_then_notify, &a, sizeof(a)) : -1;
     close(note[1]);
     close(hold[0]);
@@ -694,7 +642,7 @@ static void put_visible_after_return(struct ipcm_check_ctx *ctx)
     close(hold[1]); /* release the producer */
     ipcm_chan_close(c);
     if (p.pid > 0)
-        IPCM_CHECK_JOIN(ctx, &p, T_OP);
+        IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
     IPCM_CHECK_EQ(ctx, r, 0);
     IPCM_CHECK_EQ(ctx, got, 7);
 }
@@ -704,8 +652,8 @@ static void put_visible_after_return(struct ipcm_check_ctx *ctx)
 const struct ipcm_check_case ipcm_check_cases_delivery[] = {
     {"delivery.roundtrip_sizes", 1, "sizes 0..1 MiB and the declared max arrive byte-identical",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 60000, roundtrip_sizes, NULL, NULL},
-    {"delivery.zero_length", 2, "an empty message is a message, not end-of-stream",
-     IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, zero_length, NULL, NULL},
+    {"delivery.zero_length", 2, "an empty message is a message, not end-of-stream", IPCM_CHECK_QP,
+     0, IPCM_CHECK_QUICK, 20000, zero_length, NULL, NULL},
     {"delivery.boundaries_not_merged", 3, "a, b, cd queued before reading arrive as 1, 1, 2 B",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, boundaries_not_merged, NULL, NULL},
     {"order.fifo_single_producer", 4, "100,000 sequence-numbered messages arrive in order",
@@ -724,18 +672,19 @@ const struct ipcm_check_case ipcm_check_cases_delivery[] = {
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, buffer_too_small, NULL, NULL},
     {"delivery.recv_into_offset", 10, "bytes land at the caller's offset, the rest untouched",
      IPCM_CHECK_P, 0, 0, 20000, recv_into_offset, NULL, NULL},
-    {"delivery.send_slice_validation", 11, "send a (offset, size) slice of a buffer",
-     IPCM_CHECK_P, 0, 0, 20000, NULL,
+    {"delivery.send_slice_validation", 11, "send a (offset, size) slice of a buffer", IPCM_CHECK_P,
+     0, 0, 20000, NULL,
      "API: ipcm_chan_send takes (buf, len); there is no (offset, size) slice to validate", NULL},
     {"limits.large_16mib", 12, "16 MiB arrives intact, or is refused up front naming the limit",
      IPCM_CHECK_QP, 0, 0, 60000, large_16mib, NULL, NULL},
     {"limits.huge_over_2gib", 13, "a 2 GiB + 16 B message is refused with -EMSGSIZE in the caller",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, huge_over_2gib, NULL, huge_applies},
-    {"limits.declared_max", 14, "the declared max succeeds, max+1 is -EMSGSIZE, channel still works",
-     IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 60000, declared_max, NULL, NULL},
+    {"limits.declared_max", 14,
+     "the declared max succeeds, max+1 is -EMSGSIZE, channel still works", IPCM_CHECK_QP, 0,
+     IPCM_CHECK_QUICK, 60000, declared_max, NULL, NULL},
     {"limits.failed_put_keeps_capacity", 15,
-     "a refused put is synchronous and takes no capacity; the next put is delivered",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 20000, failed_put_keeps_capacity, NULL, NULL},
+     "a refused put is synchronous and takes no capacity; the next put is delivered", IPCM_CHECK_Q,
+     0, IPCM_CHECK_QUICK, 20000, failed_put_keeps_capacity, NULL, NULL},
     {"delivery.put_visible_after_return", 16,
      "a returned put is visible to a non-blocking get in another process", IPCM_CHECK_Q, 0, 0,
      20000, put_visible_after_return, NULL, NULL},

@@ -7,13 +7,14 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define T_OP 10000
 #define MAXP 8
 
 /* What the processes of one faulted run share. */
@@ -40,61 +41,33 @@ static bool broken_ok(struct ipcm_check_ctx *ctx, ssize_t r)
     return r == -ENOTRECOVERABLE && (ctx->caps & IPCM_CAP_STREAM);
 }
 
-static int w_fproducer(const void *arg, size_t len)
+static int w_fproducer(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct fargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    unsigned char *buf = malloc(a->max);
-    uint64_t rs = a->ctx->seed ^ (a->producer * 77u);
+    uint64_t rs = ctx->seed ^ (a->producer * 77u);
     for (uint64_t i = 0; i < a->count; i++) {
         size_t sz = IPCM_PAYLOAD_HDR + ipcm_check_rand(&rs) % (a->max - IPCM_PAYLOAD_HDR + 1);
-        ipcm_payload_make(buf, sz, a->producer, i);
-        ssize_t r = ipcm_chan_send(c, buf, sz, T_OP);
-        if (r == -EPIPE || broken_ok(a->ctx, r)) {
+        ssize_t r = ipcm_check_send_payload(e, sz, a->producer, i, IPCM_CHECK_T_OP_MS);
+        if (r == -EPIPE || broken_ok(ctx, r)) {
             if (r != -EPIPE)
                 atomic_store(&a->fs->broken, 1);
             break; /* every consumer is gone or the stream is broken: stop */
         }
-        IPCM_WCHECK_EQ(a->ctx, r, (ssize_t)sz);
+        IPCM_WCHECK_EQ(ctx, r, (ssize_t)sz);
         atomic_store(&a->fs->acked[a->producer], i + 1);
     }
-    free(buf);
-    ipcm_chan_close(c);
     return 0;
 }
 
-static int w_fconsumer(const void *arg, size_t len)
+static int w_fconsumer(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
     const struct fargs *a = arg;
-    struct ipcm_chan *c;
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    size_t max = ipcm_chan_max_msg(c);
-    unsigned char *buf = malloc(max);
-    uint64_t last[MAXP];
-    for (int i = 0; i < MAXP; i++)
-        last[i] = UINT64_MAX;
-    int code = 0;
-    for (;;) {
-        ssize_t n = ipcm_chan_recv(c, buf, max, T_OP);
-        if (n == -EPIPE)
-            break;
-        if (broken_ok(a->ctx, n)) {
-            atomic_store(&a->fs->broken, 1);
-            break;
-        }
-        if (n < 0) {
-            ipcm_check_fail_cmp(a->ctx, __FILE__, __LINE__, "survivor recv", n, 0);
-            code = 1;
-            break;
-        }
-        ipcm_ledger_take(a->ctx, a->lg, buf, (size_t)n, last);
-    }
-    free(buf);
-    ipcm_chan_close(c);
-    return code;
+    ssize_t n = ipcm_check_consume(ctx, e, a->lg);
+    if (broken_ok(ctx, n))
+        atomic_store(&a->fs->broken, 1);
+    else
+        IPCM_WCHECK_EQ(ctx, n, -EPIPE); /* a survivor reaches end-of-stream */
+    return 0;
 }
 
 /*
@@ -107,37 +80,43 @@ static int w_fconsumer(const void *arg, size_t len)
 static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint64_t per,
                       size_t max, int victim_p, int victim_c, uint64_t *rs)
 {
-    struct fshared *fs = ipcm_check_shared_alloc(sizeof(*fs));
+    struct fshared *fs = ipcm_shared_alloc(sizeof(*fs));
     struct ipcm_ledger *lg = ipcm_ledger_new(np, per);
     struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, max, 0);
     struct ipcm_process pp[MAXP] = {{0}}, pc[MAXP] = {{0}};
     if (!fs || !lg || !l) {
         ipcm_link_destroy(l);
         ipcm_ledger_free(lg);
-        ipcm_check_shared_free(fs, sizeof(*fs));
+        ipcm_shared_free(fs, sizeof(*fs));
         IPCM_CHECK(ctx, false, "setup failed");
     }
     for (unsigned i = 0; i < nc; i++) {
         struct fargs a = {.ctx = ctx, .l = l, .fs = fs, .lg = lg, .role = IPCM_ROLE_RECV};
-        ipcm_check_spawn(ctx, &pc[i], "consumer", w_fconsumer, &a, sizeof(a));
+        ipcm_check_spawn_end(ctx, &pc[i], "consumer", l, a.role, w_fconsumer, &a);
     }
     for (unsigned i = 0; i < np; i++) {
-        struct fargs a = {.ctx = ctx, .l = l, .fs = fs, .lg = lg, .role = IPCM_ROLE_SEND,
-                          .producer = i, .count = per, .max = max};
-        ipcm_check_spawn(ctx, &pp[i], "producer", w_fproducer, &a, sizeof(a));
+        struct fargs a = {.ctx = ctx,
+                          .l = l,
+                          .fs = fs,
+                          .lg = lg,
+                          .role = IPCM_ROLE_SEND,
+                          .producer = i,
+                          .count = per,
+                          .max = max};
+        ipcm_check_spawn_end(ctx, &pp[i], "producer", l, a.role, w_fproducer, &a);
     }
     ipcm_link_destroy(l);
     int delay = 5 + (int)(ipcm_check_rand(rs) % 60);
     ipcm_check_phase(ctx, "kill %s %d after %d ms", victim_p >= 0 ? "producer" : "consumer",
                      victim_p >= 0 ? victim_p : victim_c, delay);
-    ipcm_check_sleep_ms(delay);
+    ipcm_sleep_ms(delay);
     struct ipcm_exit ex;
     if (victim_p >= 0) {
         ipcm_process_kill(&pp[victim_p], SIGKILL);
-        ipcm_check_reap(&pp[victim_p], T_OP, &ex);
+        ipcm_check_reap(&pp[victim_p], IPCM_CHECK_T_OP_MS, &ex);
     } else {
         ipcm_process_kill(&pc[victim_c], SIGKILL);
-        ipcm_check_reap(&pc[victim_c], T_OP, &ex);
+        ipcm_check_reap(&pc[victim_c], IPCM_CHECK_T_OP_MS, &ex);
     }
     for (unsigned i = 0; i < np; i++)
         ipcm_check_join(ctx, &pp[i], 30000, __FILE__, __LINE__);
@@ -151,7 +130,7 @@ static void fault_run(struct ipcm_check_ctx *ctx, unsigned np, unsigned nc, uint
     ipcm_ledger_finish(ctx, lg, sent);
     long long lost = atomic_load(&ctx->sh->lost) - before;
     ipcm_ledger_free(lg);
-    ipcm_check_shared_free(fs, sizeof(*fs));
+    ipcm_shared_free(fs, sizeof(*fs));
     if (ipcm_check_failed(ctx))
         return;
     IPCM_CHECK(ctx, atomic_load(&ctx->sh->corrupt) == 0 && atomic_load(&ctx->sh->duplicated) == 0,
@@ -201,7 +180,7 @@ static void producer_killed_holding_write_lock(struct ipcm_check_ctx *ctx)
 static void kill_restart_soak(struct ipcm_check_ctx *ctx)
 {
     uint64_t rs = ctx->seed;
-    int fds = ipcm_check_fd_count();
+    int fds = ipcm_fd_count();
     int iters = ctx->quick ? 6 : 20;
     for (int i = 0; i < iters && !ipcm_check_failed(ctx); i++) {
         /* Alternate the victim: a producer, then a consumer. */
@@ -210,7 +189,7 @@ static void kill_restart_soak(struct ipcm_check_ctx *ctx)
         else
             fault_run(ctx, 2, 2, 3000, 512, -1, (int)(ipcm_check_rand(&rs) % 2), &rs);
     }
-    IPCM_CHECK_EQ(ctx, ipcm_check_fd_count(), fds);
+    IPCM_CHECK_EQ(ctx, ipcm_fd_count(), fds);
 }
 
 /* ---------------------------------------------------------------- 50 */
@@ -221,7 +200,7 @@ static int w_die_later(const void *arg, size_t len)
     struct ipcm_chan *c;
     (void)len;
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    ipcm_check_sleep_ms(a->delay_ms);
+    ipcm_sleep_ms(a->delay_ms);
     atomic_store(&a->fs->stamp, ipcm_now_ns());
     raise(SIGKILL);
     return 0;
@@ -230,10 +209,11 @@ static int w_die_later(const void *arg, size_t len)
 /* This side blocks (in recv, or in send on a full channel) while the only peer dies. */
 static void killed_peer_wakes(struct ipcm_check_ctx *ctx, bool sending)
 {
-    struct fshared *fs = ipcm_check_shared_alloc(sizeof(*fs));
+    struct fshared *fs = ipcm_shared_alloc(sizeof(*fs));
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
     enum ipcm_role mine = sending ? ipcm_check_tx_role(ctx->shape) : ipcm_check_rx_role(ctx->shape);
-    enum ipcm_role theirs = sending ? ipcm_check_rx_role(ctx->shape) : ipcm_check_tx_role(ctx->shape);
+    enum ipcm_role theirs =
+        sending ? ipcm_check_rx_role(ctx->shape) : ipcm_check_tx_role(ctx->shape);
     struct fargs a = {.ctx = ctx, .l = l, .fs = fs, .role = theirs, .delay_ms = 300};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
@@ -248,20 +228,20 @@ static void killed_peer_wakes(struct ipcm_check_ctx *ctx, bool sending)
         long k = 0;
         while (k++ < 1000000 && (n = ipcm_chan_send(c, buf, 64, 0)) == 64)
             ;
-        n = n == -EAGAIN ? ipcm_chan_send(c, buf, 64, T_OP) : n;
+        n = n == -EAGAIN ? ipcm_chan_send(c, buf, 64, IPCM_CHECK_T_OP_MS) : n;
     } else if (r == 0) {
-        n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     }
     uint64_t back = ipcm_now_ns();
     ipcm_chan_close(c);
-    ipcm_check_reap(&p, T_OP, NULL);
+    ipcm_check_reap(&p, IPCM_CHECK_T_OP_MS, NULL);
     uint64_t died = fs ? atomic_load(&fs->stamp) : 0;
-    ipcm_check_shared_free(fs, sizeof(*fs));
+    ipcm_shared_free(fs, sizeof(*fs));
     IPCM_CHECK(ctx, n == -EPIPE || broken_ok(ctx, n), "%s with a killed peer returned %zd (%s)",
                sending ? "send" : "recv", n, n < 0 ? ipcm_err_name((int)n) : "data");
-    IPCM_CHECK(ctx, died && back > died && (back - died) / 1000000u < 1000,
+    IPCM_CHECK(ctx, died && back > died && (back - died) / IPCM_NS_PER_MS < 1000,
                "%s returned %.0f ms after the peer's death (bound 1000 ms)",
-               sending ? "send" : "recv", died ? (double)(back - died) / 1e6 : -1.0);
+               sending ? "send" : "recv", died ? (double)(back - died) / IPCM_NS_PER_MS : -1.0);
 }
 
 static void peer_killed_idle(struct ipcm_check_ctx *ctx)
@@ -293,7 +273,7 @@ static void named_reclaimed_after_creator_death(struct ipcm_check_ctx *ctx)
     struct ipcm_process p;
     struct ipcm_exit ex = {0};
     IPCM_CHECK_EQ(ctx, ipcm_check_spawn(ctx, &p, "creator", w_create_and_die, &a, sizeof(a)), 0);
-    ipcm_check_reap(&p, T_OP, &ex);
+    ipcm_check_reap(&p, IPCM_CHECK_T_OP_MS, &ex);
     IPCM_CHECK_EQ(ctx, ex.signal, SIGKILL);
     /* The runner sweeps /dev/shm and /dev/mqueue for the creator's pid and fails the
      * case on a leftover; a fresh channel still works here. */
@@ -304,7 +284,8 @@ static void named_reclaimed_after_creator_death(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, ipcm_chan_open(l, IPCM_ROLE_BOTH, &c), 0);
     ipcm_link_destroy(l);
     char buf[64];
-    ssize_t s = ipcm_chan_send(c, "x", 1, 0), g = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+    ssize_t s = ipcm_chan_send(c, "x", 1, 0),
+            g = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     ipcm_chan_close(c);
     IPCM_CHECK_EQ(ctx, s, 1);
     IPCM_CHECK_EQ(ctx, g, 1);
@@ -323,8 +304,8 @@ const struct ipcm_check_case ipcm_check_cases_faults[] = {
      "kill a producer of large messages at random: whole messages or a reported break",
      IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 60000, producer_killed_mid_large, NULL, NULL},
     {"fault.consumer_killed_holding_read_lock", 53,
-     "kill one of 3 consumers mid-stream: others finish, at most its message lost",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 60000, consumer_killed_holding_read_lock, NULL, NULL},
+     "kill one of 3 consumers mid-stream: others finish, at most its message lost", IPCM_CHECK_Q, 0,
+     IPCM_CHECK_QUICK, 60000, consumer_killed_holding_read_lock, NULL, NULL},
     {"fault.producer_killed_holding_write_lock", 54,
      "kill one of 3 producers mid-stream: the others complete, no loss of acked messages",
      IPCM_CHECK_Q, 0, 0, 60000, producer_killed_holding_write_lock, NULL, NULL},
@@ -332,11 +313,10 @@ const struct ipcm_check_case ipcm_check_cases_faults[] = {
      "repeated attach, exchange, SIGKILL of a producer or consumer: no hang, fds at baseline",
      IPCM_CHECK_Q, 0, 0, 120000, kill_restart_soak, NULL, NULL},
     {"fault.named_reclaimed_after_creator_death", 56,
-     "the creator is SIGKILLed holding a channel: no name left, a new channel works",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 20000, named_reclaimed_after_creator_death, NULL, NULL},
+     "the creator is SIGKILLed holding a channel: no name left, a new channel works", IPCM_CHECK_Q,
+     0, IPCM_CHECK_QUICK, 20000, named_reclaimed_after_creator_death, NULL, NULL},
     {"fault.liveness_not_fooled_by_pid_reuse", 57,
-     "a dead participant's recorded pid now names a live process", IPCM_CHECK_QP, 0, 0, 10000,
-     NULL,
+     "a dead participant's recorded pid now names a live process", IPCM_CHECK_QP, 0, 0, 10000, NULL,
      "needs a hook that rewrites a recorded pid (none in backends/testing.h); liveness in "
      "these backends comes from descriptor hang-up, which pid reuse cannot fool",
      NULL},

@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +15,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#define T_OP 10000
 
 /* Highest open descriptor number of this process. */
 static int max_fd(void)
@@ -38,12 +38,12 @@ static bool roundtrip(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, uint64_t 
     uint32_t p = 0;
     uint64_t s = 0;
     ipcm_payload_make(buf, 100, 1, seq);
-    ssize_t n = ipcm_chan_send(c, buf, 100, T_OP);
+    ssize_t n = ipcm_chan_send(c, buf, 100, IPCM_CHECK_T_OP_MS);
     if (n != 100) {
         ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "send", n, 100);
         return false;
     }
-    n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+    n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
     if (n != 100 || ipcm_payload_check(buf, 100, &p, &s) != 0 || s != seq) {
         ipcm_check_failf(ctx, __FILE__, __LINE__, "round trip %llu: got %zd B, seq %llu",
                          (unsigned long long)seq, n, (unsigned long long)s);
@@ -63,22 +63,10 @@ struct hargs {
 };
 
 /* Echo every message back on pipe end B until end-of-stream. */
-static int w_echo(const void *arg, size_t len)
+static int w_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
 {
-    const struct hargs *a = arg;
-    struct ipcm_chan *c;
-    unsigned char buf[128];
-    (void)len;
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_B, &c), 0);
-    for (;;) {
-        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), 3 * T_OP);
-        if (n == -EPIPE)
-            break;
-        IPCM_WCHECK_GE(a->ctx, n, 0);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, (size_t)n, T_OP), n);
-    }
-    ipcm_chan_close(c);
-    return 0;
+    (void)arg;
+    return ipcm_check_echo(ctx, e, 3 * IPCM_CHECK_T_OP_MS);
 }
 
 /* ---------------------------------------------------------------- 58 */
@@ -87,7 +75,7 @@ static int w_count_fds(const void *arg, size_t len)
 {
     const struct hargs *a = arg;
     (void)len;
-    atomic_store(a->out, ipcm_check_fd_count());
+    atomic_store(a->out, ipcm_fd_count());
     return 0;
 }
 
@@ -98,16 +86,16 @@ static int child_fds(struct ipcm_check_ctx *ctx, _Atomic int *out)
     atomic_store(out, -1);
     if (ipcm_check_spawn(ctx, &p, "fdcount", w_count_fds, &a, sizeof(a)) < 0)
         return -1;
-    if (!ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__))
+    if (!ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
         return -1;
     return atomic_load(out);
 }
 
 static void no_fd_growth(struct ipcm_check_ctx *ctx)
 {
-    _Atomic int *out = ipcm_check_shared_alloc(64);
+    _Atomic int *out = ipcm_shared_alloc(64);
     IPCM_CHECK(ctx, out != NULL, "mmap");
-    int base = ipcm_check_fd_count();
+    int base = ipcm_fd_count();
     int child0 = child_fds(ctx, out);
     int cycles = ctx->quick ? 200 : 1000;
     bool q = ctx->shape == IPCM_SHAPE_QUEUE;
@@ -128,13 +116,13 @@ static void no_fd_growth(struct ipcm_check_ctx *ctx)
         }
         ipcm_link_destroy(l);
     }
-    int now = ipcm_check_fd_count();
+    int now = ipcm_fd_count();
     int child1 = child_fds(ctx, out);
-    ipcm_check_shared_free(out, 64);
+    ipcm_shared_free(out, 64);
     if (ipcm_check_failed(ctx))
         return;
-    IPCM_CHECK(ctx, now == base, "parent: %d descriptors before %d cycles, %d after", base,
-               cycles, now);
+    IPCM_CHECK(ctx, now == base, "parent: %d descriptors before %d cycles, %d after", base, cycles,
+               now);
     IPCM_CHECK(ctx, child1 == child0, "a fresh child: %d descriptors before, %d after", child0,
                child1);
 }
@@ -145,9 +133,9 @@ static void no_fd_growth(struct ipcm_check_ctx *ctx)
 static int create_counted(struct ipcm_check_ctx *ctx, struct ipcm_link **out, int *leaked)
 {
     struct ipcm_config cfg = {.max_msg = 128, .depth = 4};
-    int before = ipcm_check_fd_count();
+    int before = ipcm_fd_count();
     int err = ipcm_link_create(ctx->be, ctx->shape, &cfg, out);
-    *leaked = err < 0 ? ipcm_check_fd_count() - before : 0;
+    *leaked = err < 0 ? ipcm_fd_count() - before : 0;
     return err;
 }
 
@@ -172,14 +160,13 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     low = old;
     low.rlim_cur = (rlim_t)top + 1 + 24;
     if (low.rlim_cur > old.rlim_cur || setrlimit(RLIMIT_NOFILE, &low) < 0) {
-        ipcm_check_failf(ctx, __FILE__, __LINE__, "cannot set RLIMIT_NOFILE %d",
-                         (int)low.rlim_cur);
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "cannot set RLIMIT_NOFILE %d", (int)low.rlim_cur);
         goto out;
     }
     ipcm_check_phase(ctx, "creating under RLIMIT_NOFILE %d", (int)low.rlim_cur);
     while (n < 64 && (err = create_counted(ctx, &links[n], &leaked)) == 0)
         n++;
-    if (n == 64 && ipcm_check_fd_count() <= top + 1) {
+    if (n == 64 && ipcm_fd_count() <= top + 1) {
         /* The backend's channels hold no descriptor (only a transient one while
          * created): with no descriptor free at all, create fails cleanly or works. */
         low.rlim_cur = (rlim_t)max_fd() + 1;
@@ -192,8 +179,8 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     }
     setrlimit(RLIMIT_NOFILE, &old);
     if (err != -EMFILE && err != -ENFILE) {
-        ipcm_check_failf(ctx, __FILE__, __LINE__, "create at the fd limit (%d made): %s (%s)",
-                         n, ipcm_strerror(err), ipcm_err_name(err));
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "create at the fd limit (%d made): %s (%s)", n,
+                         ipcm_strerror(err), ipcm_err_name(err));
         goto out;
     }
     IPCM_CHECK_OP_(ctx, leaked, ==, 0, goto out);
@@ -201,20 +188,19 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     for (int i = 0; i < n && !ipcm_check_failed(ctx); i++) {
         struct ipcm_chan *c = NULL;
         struct ipcm_process echo = {0};
-        struct hargs a = {.ctx = ctx, .l = links[i]};
         int r = 0;
         if (ctx->shape == IPCM_SHAPE_PIPE)
-            r = ipcm_check_spawn(ctx, &echo, "echo", w_echo, &a, sizeof(a));
+            r = ipcm_check_spawn_end(ctx, &echo, "echo", links[i], IPCM_ROLE_B, w_echo, NULL);
         if (r == 0)
-            r = ipcm_chan_open(links[i], ctx->shape == IPCM_SHAPE_PIPE ? IPCM_ROLE_A
-                                                                      : IPCM_ROLE_BOTH, &c);
+            r = ipcm_chan_open(links[i],
+                               ctx->shape == IPCM_SHAPE_PIPE ? IPCM_ROLE_A : IPCM_ROLE_BOTH, &c);
         if (r < 0)
             ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open an earlier channel", r, 0);
         else
             roundtrip(ctx, c, (uint64_t)i);
         ipcm_chan_close(c);
         if (echo.pid > 0)
-            ipcm_check_join(ctx, &echo, T_OP, __FILE__, __LINE__);
+            ipcm_check_join(ctx, &echo, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     }
 out:
     setrlimit(RLIMIT_NOFILE, &old);
@@ -235,9 +221,9 @@ static void mq_rlimit_clear_error(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, setrlimit(RLIMIT_MSGQUEUE, &zero), 0);
     struct ipcm_config cfg = {.max_msg = 128, .depth = 4};
     struct ipcm_link *l = NULL;
-    int before = ipcm_check_fd_count();
+    int before = ipcm_fd_count();
     int err = ipcm_link_create(ctx->be, ctx->shape, &cfg, &l);
-    int after = ipcm_check_fd_count();
+    int after = ipcm_fd_count();
     setrlimit(RLIMIT_MSGQUEUE, &old);
     if (err == 0) {
         /* IPCM_CAP_NAMED says a name exists, not which kind: objects under /dev/shm
@@ -271,9 +257,9 @@ static int w_use_inherited(const void *arg, size_t len)
         struct ipcm_process p = {0};
         g.seq = a->seq + 1;
         g.spawn_grandchild = false;
-        IPCM_WCHECK_EQ(a->ctx, ipcm_check_spawn(a->ctx, &p, "grandchild", w_use_inherited, &g,
-                                                sizeof(g)), 0);
-        IPCM_WCHECK(a->ctx, ipcm_check_join(a->ctx, &p, T_OP, __FILE__, __LINE__),
+        IPCM_WCHECK_EQ(
+            a->ctx, ipcm_check_spawn(a->ctx, &p, "grandchild", w_use_inherited, &g, sizeof(g)), 0);
+        IPCM_WCHECK(a->ctx, ipcm_check_join(a->ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__),
                     "grandchild");
         IPCM_WCHECK(a->ctx, roundtrip(a->ctx, a->c, a->seq + 2), "child after grandchild");
     }
@@ -289,7 +275,7 @@ static void use_after_fork(struct ipcm_check_ctx *ctx)
     if (!l)
         return;
     struct hargs a = {.ctx = ctx, .l = l};
-    int r = q ? 0 : ipcm_check_spawn(ctx, &echo, "echo", w_echo, &a, sizeof(a));
+    int r = q ? 0 : ipcm_check_spawn_end(ctx, &echo, "echo", l, IPCM_ROLE_B, w_echo, NULL);
     if (r == 0)
         r = ipcm_chan_open(l, q ? IPCM_ROLE_BOTH : IPCM_ROLE_A, &c);
     ipcm_link_destroy(l);
@@ -302,7 +288,7 @@ static void use_after_fork(struct ipcm_check_ctx *ctx)
     a.spawn_grandchild = true;
     r = ipcm_check_spawn(ctx, &child, "child", w_use_inherited, &a, sizeof(a));
     IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
-    if (!ipcm_check_join(ctx, &child, T_OP, __FILE__, __LINE__))
+    if (!ipcm_check_join(ctx, &child, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
         goto out;
     /* The parent's end still works, and nothing the children sent is seen twice. */
     if (!roundtrip(ctx, c, 20))
@@ -315,19 +301,12 @@ out:
     if (child.pid > 0)
         ipcm_check_reap(&child, 0, NULL);
     if (echo.pid > 0)
-        ipcm_check_join(ctx, &echo, T_OP, __FILE__, __LINE__);
+        ipcm_check_join(ctx, &echo, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
 }
 
 /* ---------------------------------------------------------------- 64 */
 
 #define FD_WORD 0x66640000u
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
 
 /* End B: take two descriptors and write a word into each; miss a third for want of a
  * free descriptor number; then be handed a message where a descriptor is expected, and
@@ -341,7 +320,7 @@ static int w_fd_receiver(const void *arg, size_t len)
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, IPCM_ROLE_B, &c), 0);
     for (uint32_t i = 0; i < 2; i++) {
         int fd = -1;
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, T_OP), 0);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, IPCM_CHECK_T_OP_MS), 0);
         IPCM_WCHECK_EQ(a->ctx, fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
         uint32_t word = FD_WORD + i;
         IPCM_WCHECK_EQ(a->ctx, write(fd, &word, sizeof(word)), (ssize_t)sizeof(word));
@@ -356,18 +335,18 @@ static int w_fd_receiver(const void *arg, size_t len)
     low = old;
     low.rlim_cur = (rlim_t)lowest;
     IPCM_WCHECK_EQ(a->ctx, setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fd = -1, got = ipcm_chan_recv_fd(c, &fd, T_OP);
+    int fd = -1, got = ipcm_chan_recv_fd(c, &fd, IPCM_CHECK_T_OP_MS);
     IPCM_WCHECK_EQ(a->ctx, setrlimit(RLIMIT_NOFILE, &old), 0);
     IPCM_WCHECK_EQ(a->ctx, got, -EMFILE);
-    int before = ipcm_check_fd_count();
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, T_OP), -EBADMSG);
+    int before = ipcm_fd_count();
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv_fd(c, &fd, IPCM_CHECK_T_OP_MS), -EBADMSG);
     IPCM_WCHECK_EQ(a->ctx, fd, -1);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), -EBADMSG);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_check_fd_count(), before); /* nothing was installed */
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), -EBADMSG);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_fd_count(), before); /* nothing was installed */
     /* Done: the parent now checks that no copy of its pipe's write end is left here. */
     ipcm_payload_make(buf, 100, 2, 0);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, 100, T_OP), 100);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), 3 * T_OP), -EPIPE);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, 100, IPCM_CHECK_T_OP_MS), 100);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), 3 * IPCM_CHECK_T_OP_MS), -EPIPE);
     ipcm_chan_close(c);
     return 0;
 }
@@ -391,11 +370,12 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     high = fcntl(pp[1], F_DUPFD_CLOEXEC, 300); /* Python issue 11657: fds above 256 */
     IPCM_CHECK_OP_(ctx, high, >=, 300, goto out);
     ipcm_check_phase(ctx, "two descriptors, one numbered %d", high);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, high, T_OP), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], T_OP), ==, 0, goto out); /* -EMFILE there */
-    close_fd(&pp[1]);
-    close_fd(&high);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], IPCM_CHECK_T_OP_MS), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, high, IPCM_CHECK_T_OP_MS), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], IPCM_CHECK_T_OP_MS), ==, 0,
+                   goto out); /* -EMFILE there */
+    ipcm_close_fd(&pp[1]);
+    ipcm_close_fd(&high);
     for (uint32_t i = 0; i < 2; i++) {
         uint32_t word = 0;
         IPCM_CHECK_OP_(ctx, read(pp[0], &word, sizeof(word)), ==, (ssize_t)sizeof(word), goto out);
@@ -403,19 +383,19 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     }
     ipcm_check_phase(ctx, "a message where a descriptor is expected, and the reverse");
     ipcm_payload_make(buf, 100, 1, 0);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 100, T_OP), ==, 100, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[0], T_OP), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, 100, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 100, IPCM_CHECK_T_OP_MS), ==, 100, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[0], IPCM_CHECK_T_OP_MS), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, 100, goto out);
     /* Every copy of the write end is closed now, the receiver's included: EOF. */
     IPCM_CHECK_OP_(ctx, read(pp[0], buf, 1), ==, 0, goto out);
-    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, -1, T_OP), ==, -EBADF, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, -1, IPCM_CHECK_T_OP_MS), ==, -EBADF, goto out);
     atomic_fetch_add(&ctx->sh->messages, 4);
 out:
     ipcm_chan_close(c); /* the receiver sees end-of-stream and exits */
-    close_fd(&pp[0]);
-    close_fd(&pp[1]);
-    close_fd(&high);
-    ipcm_check_join(ctx, &p, T_OP, __FILE__, __LINE__);
+    ipcm_close_fd(&pp[0]);
+    ipcm_close_fd(&pp[1]);
+    ipcm_close_fd(&high);
+    ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     if (p.pid > 0)
         ipcm_check_reap(&p, 0, NULL);
 }
@@ -429,8 +409,8 @@ const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, fd_limit_clear_error, NULL, NULL},
     {"hygiene.mq_rlimit_clear_error", 60, "lowered RLIMIT_MSGQUEUE: a clear limit error",
      IPCM_CHECK_Q, IPCM_CAP_NAMED, 0, 30000, mq_rlimit_clear_error, NULL, NULL},
-    {"hygiene.use_after_fork", 61, "use, fork, use from both and from a grandchild",
-     IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
+    {"hygiene.use_after_fork", 61, "use, fork, use from both and from a grandchild", IPCM_CHECK_QP,
+     0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
     {"hygiene.exec_reattach", 62, "a fork+exec'd helper re-attaches", IPCM_CHECK_QP, 0, 0, 10000,
      NULL, "API: ipcm_process_spawn forks only (no exec start mode); fds are O_CLOEXEC", NULL},
     {"hygiene.fd_passing", 64, "pass an fd (also above 256) over the channel", IPCM_CHECK_P,

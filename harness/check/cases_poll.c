@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,14 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define T_OP 10000
-#define SLACK_MS 2000
-
-static uint64_t ms_since(uint64_t t0)
-{
-    return (ipcm_now_ns() - t0) / 1000000u;
-}
 
 static int poll1(int fd, int timeout_ms)
 {
@@ -39,10 +33,10 @@ struct pargs {
     enum ipcm_role role;
     unsigned count;
     uint32_t producer;
-    int fd;                 /* poller: the inherited pollfd */
-    int ctl, ctl_w;         /* worker: read end; closing the write end releases it */
+    int fd;         /* poller: the inherited pollfd */
+    int ctl, ctl_w; /* worker: read end; closing the write end releases it */
     atomic_int *stop;
-    _Atomic long *ready;    /* poller: how often it saw the end readable */
+    _Atomic long *ready; /* poller: how often it saw the end readable */
     uint64_t seed;
 };
 
@@ -58,9 +52,9 @@ static int w_sizes_producer(const void *arg, size_t len)
     for (unsigned i = 0; i < a->count; i++) {
         size_t n = (size_t)(ipcm_check_rand(&st) % sizeof(buf)) + 1;
         ipcm_payload_make(buf, n, a->producer, i);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, n, T_OP), (ssize_t)n);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, n, IPCM_CHECK_T_OP_MS), (ssize_t)n);
         if (i % 4 == 0)
-            ipcm_check_sleep_ms(1);
+            ipcm_sleep_ms(1);
     }
     ipcm_chan_close(c);
     return 0;
@@ -76,7 +70,7 @@ static int w_poller(const void *arg, size_t len)
         IPCM_WCHECK(a->ctx, r >= 0, "poll: %s", strerror(errno));
         if (r > 0) {
             atomic_fetch_add(a->ready, 1);
-            ipcm_check_sleep_ms(1); /* readable stays readable: do not spin on it */
+            ipcm_sleep_ms(1); /* readable stays readable: do not spin on it */
         }
     }
     return 0;
@@ -86,17 +80,22 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
 {
     unsigned count = ctx->quick ? 100 : 300;
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 1024, 0);
-    atomic_int *stop = ipcm_check_shared_alloc(64);
+    atomic_int *stop = ipcm_shared_alloc(64);
     struct ipcm_process prod = {0}, poller = {0};
     struct ipcm_chan *c = NULL;
     if (!l || !stop) {
         ipcm_link_destroy(l);
-        ipcm_check_shared_free(stop, 64);
+        ipcm_shared_free(stop, 64);
         IPCM_CHECK(ctx, false, "setup failed");
     }
-    struct pargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape),
-                      .count = count, .producer = 3, .stop = stop,
-                      .ready = (_Atomic long *)(stop + 4), .seed = ctx->seed};
+    struct pargs a = {.ctx = ctx,
+                      .l = l,
+                      .role = ipcm_check_tx_role(ctx->shape),
+                      .count = count,
+                      .producer = 3,
+                      .stop = stop,
+                      .ready = (_Atomic long *)(stop + 4),
+                      .seed = ctx->seed};
     int r = ipcm_check_spawn(ctx, &prod, "producer", w_sizes_producer, &a, sizeof(a));
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
@@ -115,7 +114,7 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
     unsigned char buf[1024];
     for (unsigned i = 0; i < count; i++) {
         size_t want = (size_t)(ipcm_check_rand(&st) % sizeof(buf)) + 1;
-        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), T_OP);
+        ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
         uint32_t p = 3;
         uint64_t s = i;
         IPCM_CHECK_OP_(ctx, n, ==, (ssize_t)want, goto out);
@@ -123,41 +122,36 @@ static void does_not_consume(struct ipcm_check_ctx *ctx)
         IPCM_CHECK_OP_(ctx, s, ==, i, goto out);
         atomic_fetch_add(&ctx->sh->messages, 1);
         if (i % 8 == 0)
-            ipcm_check_sleep_ms(3);
+            ipcm_sleep_ms(3);
     }
-    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), ==, -EPIPE, goto out);
-    if (!ipcm_check_join(ctx, &prod, T_OP, __FILE__, __LINE__))
+    IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, -EPIPE,
+                   goto out);
+    if (!ipcm_check_join(ctx, &prod, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
         goto out;
     IPCM_CHECK(ctx, atomic_load(a.ready) > 0, "the poller never saw the end readable");
 out:
     atomic_store(stop, 1);
     ipcm_chan_close(c);
     if (poller.pid > 0)
-        ipcm_check_join(ctx, &poller, T_OP, __FILE__, __LINE__);
+        ipcm_check_join(ctx, &poller, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
     if (prod.pid > 0)
         ipcm_check_reap(&prod, 0, NULL);
-    ipcm_check_shared_free(stop, 64);
+    ipcm_shared_free(stop, 64);
 }
 
 /* ---------------------------------------------------------------- 66 */
 
 static void idempotent_size(struct ipcm_check_ctx *ctx, size_t size)
 {
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
-    struct ipcm_check_peer peer = {.ctl = -1};
-    struct ipcm_chan *c = NULL;
-    if (!l)
-        return;
-    int r = ipcm_check_peer_start(ctx, l, ipcm_check_tx_role(ctx->shape), 1, size, &peer);
-    if (r == 0)
-        r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
-    ipcm_link_destroy(l);
-    IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
+    struct ipcm_check_peer peer;
+    struct ipcm_chan *c = ipcm_check_with_peer(ctx, 256, 1, size, &peer);
+    if (!c)
+        goto out;
     int fd = ipcm_chan_pollfd(c);
     IPCM_CHECK_OP_(ctx, fd, >=, 0, goto out);
     /* true, true (polling twice takes nothing), recv, then false: the peer is still
      * attached, so nothing else can make the end readable. */
-    IPCM_CHECK_OP_(ctx, poll1(fd, T_OP), ==, 1, goto out);
+    IPCM_CHECK_OP_(ctx, poll1(fd, IPCM_CHECK_T_OP_MS), ==, 1, goto out);
     IPCM_CHECK_OP_(ctx, poll1(fd, 0), ==, 1, goto out);
     IPCM_CHECK_OP_(ctx, poll1(fd, 0), ==, 1, goto out);
     unsigned char buf[256];
@@ -198,128 +192,143 @@ static int w_tagged_sender(const void *arg, size_t len)
         ;
     for (unsigned i = 0; i < WM_MSGS; i++) {
         ipcm_payload_make(buf, sizeof(buf), a->producer, i);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, sizeof(buf), T_OP), 64);
-        ipcm_check_sleep_ms(2);
+        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), 64);
+        ipcm_sleep_ms(2);
     }
-    ipcm_check_sleep_ms(10 * (int)a->producer); /* stagger the exits */
+    ipcm_sleep_ms(10 * (int)a->producer); /* stagger the exits */
     ipcm_chan_close(c);
     return 0;
 }
 
+/* poll.wait_many's senders, their channels and what arrived from each. */
+struct wm {
+    struct ipcm_process p[WM_N];
+    struct ipcm_chan *c[WM_N];
+    unsigned got[WM_N];
+    bool eof[WM_N], exited[WM_N];
+    struct pollfd fds[2 * WM_N]; /* the channels, then the senders' pidfds */
+};
+
+/* Spawn WM_N tagged senders, each on its own link and held back until ctl[1] closes;
+ * open the receiving ends here. Returns 0, or the first error. */
+static int wm_start(struct ipcm_check_ctx *ctx, struct wm *w, const int ctl[2])
+{
+    int r = 0;
+    for (unsigned i = 0; i < WM_N && r == 0; i++) {
+        struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 64, 0);
+        if (!l)
+            return -1;
+        struct pargs a = {.ctx = ctx,
+                          .l = l,
+                          .role = ipcm_check_tx_role(ctx->shape),
+                          .producer = i,
+                          .ctl = ctl[0],
+                          .ctl_w = ctl[1]};
+        r = ipcm_check_spawn(ctx, &w->p[i], "tagged", w_tagged_sender, &a, sizeof(a));
+        if (r == 0)
+            r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &w->c[i]);
+        ipcm_link_destroy(l);
+    }
+    return r;
+}
+
+/* Entry k of the set polled ready: reap its ended sender, or take one message or the
+ * end-of-stream from its channel; neither may wait. False after recording a failure. */
+static bool wm_take(struct ipcm_check_ctx *ctx, struct wm *w, unsigned k)
+{
+    if (k >= WM_N) {
+        unsigned i = k - WM_N;
+        struct ipcm_exit ex;
+        IPCM_CHECK_OP_(ctx, ipcm_process_join(&w->p[i], 0, &ex), ==, 0, return false);
+        if (!ipcm_exit_ok(&ex)) {
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "sender %u failed", i);
+            return false;
+        }
+        w->exited[i] = true;
+        w->fds[k].fd = -1;
+        return true;
+    }
+    unsigned char buf[64];
+    ssize_t m = ipcm_chan_recv(w->c[k], buf, sizeof(buf), 0);
+    if (m == -EPIPE) {
+        IPCM_CHECK_OP_(ctx, w->got[k], ==, WM_MSGS, return false);
+        w->eof[k] = true;
+        w->fds[k].fd = -1;
+        return true;
+    }
+    uint32_t pr = 0;
+    uint64_t s = 0;
+    if (m == -EAGAIN) {
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "channel %u polled ready but recv would block",
+                         k);
+        return false;
+    }
+    IPCM_CHECK_OP_(ctx, m, ==, 64, return false);
+    IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, return false);
+    IPCM_CHECK_OP_(ctx, pr, ==, k, return false);
+    IPCM_CHECK_OP_(ctx, s, ==, w->got[k], return false);
+    w->got[k]++;
+    atomic_fetch_add(&ctx->sh->messages, 1);
+    return true;
+}
+
 static void wait_many(struct ipcm_check_ctx *ctx)
 {
-    struct ipcm_process p[WM_N] = {{0}};
-    struct ipcm_chan *c[WM_N] = {NULL};
-    unsigned got[WM_N] = {0};
-    bool eof[WM_N] = {false}, exited[WM_N] = {false};
+    struct wm w = {.p = {{0}}};
     int ctl[2] = {-1, -1};
     int r = pipe2(ctl, O_CLOEXEC);
     IPCM_CHECK_EQ(ctx, r, 0);
-    for (unsigned i = 0; i < WM_N && r == 0; i++) {
-        struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 64, 0);
-        if (!l) {
-            r = -1;
-            break;
-        }
-        struct pargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape),
-                          .producer = i, .ctl = ctl[0], .ctl_w = ctl[1]};
-        r = ipcm_check_spawn(ctx, &p[i], "tagged", w_tagged_sender, &a, sizeof(a));
-        if (r == 0)
-            r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c[i]);
-        ipcm_link_destroy(l);
-    }
-    close(ctl[0]);
+    r = wm_start(ctx, &w, ctl);
+    ipcm_close_fd(&ctl[0]);
     IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
-    for (unsigned i = 0; i < WM_N; i++)
-        IPCM_CHECK_OP_(ctx, p[i].pidfd, >=, 0, goto out);
-
-    struct pollfd fds[2 * WM_N];
     for (unsigned i = 0; i < WM_N; i++) {
-        fds[i] = (struct pollfd){.fd = ipcm_chan_pollfd(c[i]), .events = POLLIN};
-        fds[WM_N + i] = (struct pollfd){.fd = p[i].pidfd, .events = POLLIN};
-        IPCM_CHECK_OP_(ctx, fds[i].fd, >=, 0, goto out);
+        IPCM_CHECK_OP_(ctx, w.p[i].pidfd, >=, 0, goto out);
+        w.fds[i] = (struct pollfd){.fd = ipcm_chan_pollfd(w.c[i]), .events = POLLIN};
+        w.fds[WM_N + i] = (struct pollfd){.fd = w.p[i].pidfd, .events = POLLIN};
+        IPCM_CHECK_OP_(ctx, w.fds[i].fd, >=, 0, goto out);
     }
     /* Nothing is ready yet: a timed wait returns an empty set after about T. */
     ipcm_check_phase(ctx, "timed wait on an idle set");
     uint64_t t0 = ipcm_now_ns();
-    int n = poll(fds, 2 * WM_N, 200);
-    uint64_t el = ms_since(t0);
+    int n = poll(w.fds, 2 * WM_N, 200);
+    int el = ipcm_ms_since(t0);
     IPCM_CHECK_OP_(ctx, n, ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, el, >=, 100, goto out);
-    IPCM_CHECK_OP_(ctx, el, <=, 200 + SLACK_MS, goto out);
+    IPCM_CHECK_OP_(ctx, el, <=, 200 + IPCM_CHECK_SLACK_MS, goto out);
 
-    close(ctl[1]); /* go */
-    ctl[1] = -1;
+    ipcm_close_fd(&ctl[1]); /* go */
     ipcm_check_phase(ctx, "waiting over channels and pidfds");
     unsigned done = 0;
     while (done < 2 * WM_N) {
-        n = poll(fds, 2 * WM_N, ipcm_check_scaled_ms(ctx, T_OP));
+        n = poll(w.fds, 2 * WM_N, ipcm_check_scaled_ms(ctx, IPCM_CHECK_T_OP_MS));
         if (n < 0 && errno == EINTR)
             continue;
         IPCM_CHECK_OP_(ctx, n, >, 0, goto out);
         for (unsigned k = 0; k < 2 * WM_N; k++) {
-            if (fds[k].fd < 0 || !fds[k].revents)
+            if (w.fds[k].fd < 0 || !w.fds[k].revents)
                 continue;
-            if (k >= WM_N) {
-                /* A ready pidfd: the process has ended; reaping it must not wait. */
-                unsigned i = k - WM_N;
-                struct ipcm_exit ex;
-                IPCM_CHECK_OP_(ctx, ipcm_process_join(&p[i], 0, &ex), ==, 0, goto out);
-                IPCM_CHECK(ctx, ipcm_exit_ok(&ex), "sender %u failed", i);
-                exited[i] = true;
-                fds[k].fd = -1;
-                done++;
-                continue;
-            }
-            /* A ready channel: recv must not block (a message, or end-of-stream). */
-            unsigned char buf[64];
-            ssize_t m = ipcm_chan_recv(c[k], buf, sizeof(buf), 0);
-            if (m == -EPIPE) {
-                IPCM_CHECK_OP_(ctx, got[k], ==, WM_MSGS, goto out);
-                eof[k] = true;
-                fds[k].fd = -1;
-                done++;
-                continue;
-            }
-            uint32_t pr = 0;
-            uint64_t s = 0;
-            IPCM_CHECK(ctx, m != -EAGAIN, "channel %u polled ready but recv would block", k);
-            IPCM_CHECK_OP_(ctx, m, ==, 64, goto out);
-            IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &pr, &s), ==, 0, goto out);
-            IPCM_CHECK_OP_(ctx, pr, ==, k, goto out);
-            IPCM_CHECK_OP_(ctx, s, ==, got[k], goto out);
-            got[k]++;
-            atomic_fetch_add(&ctx->sh->messages, 1);
+            if (!wm_take(ctx, &w, k))
+                goto out;
+            done += w.fds[k].fd < 0; /* that sender ended, or its channel did */
         }
     }
-    for (unsigned i = 0; i < WM_N; i++)
-        IPCM_CHECK(ctx, eof[i] && exited[i] && got[i] == WM_MSGS,
-                   "channel %u: %u messages, eof %d, exited %d", i, got[i], eof[i], exited[i]);
-out:
-    if (ctl[1] >= 0)
-        close(ctl[1]);
     for (unsigned i = 0; i < WM_N; i++) {
-        ipcm_chan_close(c[i]);
-        if (p[i].pid > 0)
-            ipcm_check_reap(&p[i], T_OP, NULL);
+        if (!w.eof[i] || !w.exited[i] || w.got[i] != WM_MSGS) {
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "channel %u: %u messages, eof %d, exited %d",
+                             i, w.got[i], w.eof[i], w.exited[i]);
+            break;
+        }
+    }
+out:
+    ipcm_close_fd(&ctl[1]);
+    for (unsigned i = 0; i < WM_N; i++) {
+        ipcm_chan_close(w.c[i]);
+        if (w.p[i].pid > 0)
+            ipcm_check_reap(&w.p[i], IPCM_CHECK_T_OP_MS, NULL);
     }
 }
 
 /* ---------------------------------------------------------------- 68 */
-
-static struct ipcm_chan *open_alone(struct ipcm_check_ctx *ctx)
-{
-    bool q = ctx->shape == IPCM_SHAPE_QUEUE;
-    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 64, 0);
-    struct ipcm_chan *c = NULL;
-    if (!l)
-        return NULL;
-    int r = ipcm_chan_open(l, q ? IPCM_ROLE_BOTH : IPCM_ROLE_A, &c);
-    ipcm_link_destroy(l);
-    if (r < 0)
-        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open", r, 0);
-    return c;
-}
 
 static void invalid_handle(struct ipcm_check_ctx *ctx)
 {
@@ -345,7 +354,7 @@ static void invalid_handle(struct ipcm_check_ctx *ctx)
 
     /* After close, the end's fd number is reused by an unrelated pipe: nothing the
      * library does later (other ends, their close, link destroy) may touch it. */
-    struct ipcm_chan *x = open_alone(ctx);
+    struct ipcm_chan *x = ipcm_check_open_alone(ctx, ctx->shape, 64, 0);
     if (!x)
         return;
     int old = ipcm_chan_pollfd(x);
@@ -364,14 +373,16 @@ static void invalid_handle(struct ipcm_check_ctx *ctx)
         struct stat st0, st1;
         IPCM_CHECK_OP_(ctx, fstat(old, &st0), ==, 0, goto out);
         IPCM_CHECK_OP_(ctx, write(held[mine][1], "z", 1), ==, 1, goto out);
-        struct ipcm_chan *y = open_alone(ctx);
+        struct ipcm_chan *y = ipcm_check_open_alone(ctx, ctx->shape, 64, 0);
         if (y) {
             ipcm_payload_make(buf, 64, 0, 0);
             if (ctx->shape == IPCM_SHAPE_QUEUE) {
-                IPCM_CHECK_OP_(ctx, ipcm_chan_send(y, buf, 64, T_OP), ==, 64, goto outy);
-                IPCM_CHECK_OP_(ctx, ipcm_chan_recv(y, buf, 64, T_OP), ==, 64, goto outy);
+                IPCM_CHECK_OP_(ctx, ipcm_chan_send(y, buf, 64, IPCM_CHECK_T_OP_MS), ==, 64,
+                               goto outy);
+                IPCM_CHECK_OP_(ctx, ipcm_chan_recv(y, buf, 64, IPCM_CHECK_T_OP_MS), ==, 64,
+                               goto outy);
             }
-outy:
+        outy:
             ipcm_chan_close(y);
         }
         IPCM_CHECK_OP_(ctx, fcntl(old, F_GETFD), >=, 0, goto out);

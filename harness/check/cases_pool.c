@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -55,7 +57,7 @@ static int pool_task(const void *in, size_t in_len, void *out, size_t out_cap, s
         break;
     case PA_ABORT: abort();
     case PA_EXIT99: _exit(99);
-    case PA_SLEEP: ipcm_check_sleep_ms((int)t.ms); break;
+    case PA_SLEEP: ipcm_sleep_ms((int)t.ms); break;
     case PA_PID: y = (uint32_t)getpid(); goto put;
     case PA_HUGE: *out_len = out_cap + 1; return 0;
     case PA_BIGERR:
@@ -162,14 +164,14 @@ static int w_fire_usr1(const void *arg, size_t len)
     (void)len;
     for (int i = 0; i < 60000 && !atomic_load(&a->sh->stop); i++) {
         kill(a->target, SIGUSR1);
-        ipcm_check_sleep_ms(1);
+        ipcm_sleep_ms(1);
     }
     return 0;
 }
 
 static void eintr_during_join(struct ipcm_check_ctx *ctx)
 {
-    struct eintr_shared *sh = ipcm_check_shared_alloc(sizeof(*sh));
+    struct eintr_shared *sh = ipcm_shared_alloc(sizeof(*sh));
     IPCM_CHECK(ctx, sh != NULL, "out of memory");
     struct sigaction sa, old;
     memset(&sa, 0, sizeof(sa));
@@ -202,7 +204,7 @@ static void eintr_during_join(struct ipcm_check_ctx *ctx)
     sigaction(SIGUSR1, &old, NULL);
     g_eintr = NULL;
     long hits = atomic_load(&sh->hits);
-    ipcm_check_shared_free(sh, sizeof(*sh));
+    ipcm_shared_free(sh, sizeof(*sh));
     IPCM_CHECK(ctx, hits > 0, "no signal landed during the maps (%ld)", hits);
 }
 
@@ -394,12 +396,12 @@ static void crash_one(struct ipcm_check_ctx *ctx, enum pool_act act, int sig, in
     }
     uint64_t t0 = ipcm_now_ns();
     int rc = ipcm_pool_map(p, pool_task, b, n, 1, r, POOL_TMO);
-    uint64_t dt = ipcm_now_ns() - t0;
+    uint64_t dt = ipcm_ns_since(t0);
     int st12 = r[12].status;
     ipcm_pool_results_free(r, n);
     ipcm_pool_last_error(p, &e);
     IPCM_CHECK_EQ(ctx, rc, -EPIPE);
-    IPCM_CHECK_LT(ctx, dt, 10000000000ull);
+    IPCM_CHECK_LT(ctx, dt, 10 * IPCM_NS_PER_S);
     IPCM_CHECK_EQ(ctx, st12, -EPIPE);
     IPCM_CHECK_GT(ctx, e.pid, 0);
     IPCM_CHECK_EQ(ctx, e.exit.signal, sig);
@@ -497,7 +499,7 @@ static void terminate_busy_pool(struct ipcm_check_ctx *ctx)
     uint64_t t0 = ipcm_now_ns();
     IPCM_CHECK_EQ(ctx, ipcm_pool_terminate(p), 0);
     IPCM_CHECK_EQ(ctx, ipcm_pool_join(p, POOL_TMO), 0);
-    IPCM_CHECK_LT(ctx, ipcm_now_ns() - t0, 3000000000ull);
+    IPCM_CHECK_LT(ctx, ipcm_ns_since(t0), 3 * IPCM_NS_PER_S);
     IPCM_CHECK_EQ(ctx, ipcm_check_child_count(), 0);
     ipcm_pool_destroy(p);
 }
@@ -580,7 +582,7 @@ static void async_get_timeout(struct ipcm_check_ctx *ctx)
     int rc = ipcm_pool_map_async(p, pool_task, in.b, in.n, 1, in.r, &a);
     uint64_t t0 = ipcm_now_ns();
     int w = rc == 0 ? ipcm_pool_async_wait(a, 100) : rc;
-    uint64_t dt = ipcm_now_ns() - t0;
+    uint64_t dt = ipcm_ns_since(t0);
     bool ready = ipcm_pool_async_ready(a);
     /* The tasks keep running: a later wait has every result. */
     int later = rc == 0 ? ipcm_pool_async_wait(a, POOL_TMO) : rc;
@@ -590,8 +592,8 @@ static void async_get_timeout(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, rc, 0);
     IPCM_CHECK_EQ(ctx, w, -ETIMEDOUT);
     IPCM_CHECK(ctx, !ready, "ready after 100 ms of 1 s of work");
-    IPCM_CHECK_GE(ctx, dt, 90000000ull);
-    IPCM_CHECK_LT(ctx, dt, 2000000000ull);
+    IPCM_CHECK_GE(ctx, dt, 90 * IPCM_NS_PER_MS);
+    IPCM_CHECK_LT(ctx, dt, 2 * IPCM_NS_PER_S);
     IPCM_CHECK_EQ(ctx, later, 0);
     IPCM_CHECK_EQ(ctx, bad, -1);
     ipcm_check_phase(ctx, "a plain map's timeout, then a map on the same pool");
@@ -676,11 +678,11 @@ static void partial_start_failure_no_leak(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_pool_options o = {.initializer = init_fail_2};
     struct ipcm_pool *p = NULL;
-    int fds = ipcm_check_fd_count();
+    int fds = ipcm_fd_count();
     IPCM_CHECK_EQ(ctx, ipcm_pool_create(&p, 5, ctx->be, &o), -EACCES);
     IPCM_CHECK(ctx, p == NULL, "pool set on failure");
     IPCM_CHECK_EQ(ctx, ipcm_check_child_count(), 0);
-    IPCM_CHECK_EQ(ctx, ipcm_check_fd_count(), fds);
+    IPCM_CHECK_EQ(ctx, ipcm_fd_count(), fds);
 }
 
 static int *init_runs; /* shared: how many initializers ran */
@@ -705,7 +707,7 @@ static int init_probe(const void *in, size_t in_len, void *out, size_t out_cap, 
 /* 89 */
 static void initializer(struct ipcm_check_ctx *ctx)
 {
-    init_runs = ipcm_check_shared_alloc(sizeof(*init_runs));
+    init_runs = ipcm_shared_alloc(sizeof(*init_runs));
     IPCM_CHECK(ctx, init_runs != NULL, "mmap");
     struct ipcm_pool_options o = {.initializer = init_count};
     struct ipcm_pool *p = pool_up(ctx, 3, &o);
@@ -722,7 +724,7 @@ static void initializer(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_EQ(ctx, rc, 0);
     IPCM_CHECK_EQ(ctx, bad, 0);
     pool_down(ctx, p);
-    ipcm_check_shared_free(init_runs, sizeof(*init_runs));
+    ipcm_shared_free(init_runs, sizeof(*init_runs));
     partial_start_failure_no_leak(ctx);
 }
 
@@ -744,7 +746,7 @@ static void exit_without_close(struct ipcm_check_ctx *ctx)
                   0);
     IPCM_CHECK_JOIN(ctx, &pr, 10000);
     /* Its workers were its children; they are reparented and must die promptly. */
-    ipcm_check_sleep_ms(200);
+    ipcm_sleep_ms(200);
 }
 
 /* 91: limits. A chunk larger than a message is split; one task larger is -EMSGSIZE. */
@@ -802,8 +804,9 @@ const struct ipcm_check_case ipcm_check_cases_pool[] = {
      0, IPCM_CHECK_QUICK, 30000, use_after_close_or_terminate, NULL, NULL},
     {"pool.terminate_from_callback", 84, "terminate from a callback is refused (-EDEADLK)",
      IPCM_CHECK_Q, 0, 0, 30000, terminate_from_callback, NULL, NULL},
-    {"pool.async_get_timeout", 85, "map_async: a wait times out, the tasks run on, a later wait has all",
-     IPCM_CHECK_Q, 0, 0, 30000, async_get_timeout, NULL, NULL},
+    {"pool.async_get_timeout", 85,
+     "map_async: a wait times out, the tasks run on, a later wait has all", IPCM_CHECK_Q, 0, 0,
+     30000, async_get_timeout, NULL, NULL},
     {"pool.worker_recycling", 86, "maxtasks 1 and 10: correct results, fresh workers", IPCM_CHECK_Q,
      0, 0, 60000, worker_recycling, NULL, NULL},
     {"pool.size_validation_and_scale", 87, "0 workers rejected; 200 workers map 1,000 items",

@@ -7,6 +7,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,14 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define T_OP 10000
-
 /* Shared between the case, the blocked worker and the signal firer. */
 struct sig_shared {
-    atomic_int stop;       /* the firer stops */
-    atomic_int hits;       /* signals the blocked worker handled */
-    atomic_long fired;     /* signals sent */
-    _Atomic long filled;   /* 48: messages that fitted before the sender blocked */
+    atomic_int stop;     /* the firer stops */
+    atomic_int hits;     /* signals the blocked worker handled */
+    atomic_long fired;   /* signals sent */
+    _Atomic long filled; /* 48: messages that fitted before the sender blocked */
 };
 
 static struct sig_shared *g_sig; /* the worker's view, for the handler */
@@ -61,12 +61,12 @@ static int w_firer(const void *arg, size_t len)
 {
     const struct sargs *a = arg;
     (void)len;
-    uint64_t end = ipcm_now_ns() + 60000000000ull;
+    uint64_t end = ipcm_now_ns() + 60 * IPCM_NS_PER_S;
     while (!atomic_load(&a->s->stop) && ipcm_now_ns() < end) {
         if (kill(a->target, SIGUSR1) < 0)
             break;
         atomic_fetch_add(&a->s->fired, 1);
-        ipcm_check_sleep_ms(1);
+        ipcm_sleep_ms(1);
     }
     return 0;
 }
@@ -83,16 +83,7 @@ static void stop_firer(struct ipcm_check_ctx *ctx, struct sig_shared *s, struct 
 {
     atomic_store(&s->stop, 1);
     if (p->pid > 0)
-        ipcm_check_join(ctx, p, T_OP, __FILE__, __LINE__);
-}
-
-static bool wait_note(int fd)
-{
-    char b;
-    ssize_t r;
-    while ((r = read(fd, &b, 1)) < 0 && errno == EINTR)
-        ;
-    return r == 1;
+        ipcm_check_join(ctx, p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
 }
 
 /* ---------------------------------------------------------------- 45 */
@@ -109,14 +100,14 @@ static int w_blocked_recv(const void *arg, size_t len)
     IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
     IPCM_WCHECK_EQ(a->ctx, write(a->note[1], "r", 1), 1);
     close(a->note[1]);
-    ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), 3 * T_OP);
+    ssize_t n = ipcm_chan_recv(c, buf, sizeof(buf), 3 * IPCM_CHECK_T_OP_MS);
     IPCM_WCHECK_EQ(a->ctx, n, 64);
     uint32_t p = 0;
     uint64_t s = 0;
     IPCM_WCHECK_EQ(a->ctx, ipcm_payload_check(buf, 64, &p, &s), 0);
     IPCM_WCHECK_EQ(a->ctx, s, 0);
     /* Exactly once: the sender closes after one message, so next is end-of-stream. */
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), T_OP), -EPIPE);
+    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_recv(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), -EPIPE);
     ipcm_chan_close(c);
     return 0;
 }
@@ -124,46 +115,43 @@ static int w_blocked_recv(const void *arg, size_t len)
 static void eintr_blocked_recv(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 256, 0);
-    struct sig_shared *s = ipcm_check_shared_alloc(sizeof(*s));
+    struct sig_shared *s = ipcm_shared_alloc(sizeof(*s));
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
     if (!l || !s) {
         ipcm_link_destroy(l);
-        ipcm_check_shared_free(s, sizeof(*s));
+        ipcm_shared_free(s, sizeof(*s));
         IPCM_CHECK(ctx, false, "setup failed");
     }
     struct sargs a = {.ctx = ctx, .l = l, .role = ipcm_check_rx_role(ctx->shape), .s = s};
-    int r = pipe2(a.note, O_CLOEXEC);
-    if (r == 0) {
-        r = ipcm_check_spawn(ctx, &p, "receiver", w_blocked_recv, &a, sizeof(a));
-        close(a.note[1]);
-    }
+    int r = ipcm_check_spawn_noted(ctx, &p, "receiver", w_blocked_recv, &a, sizeof(a), a.note);
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_tx_role(ctx->shape), &c);
     ipcm_link_destroy(l);
-    if (r == 0 && wait_note(a.note[0])) {
+    if (r == 0 && ipcm_check_wait_note(a.note[0])) {
         ipcm_check_phase(ctx, "200 signals at a blocked recv");
-        ipcm_check_sleep_ms(50); /* let it block */
+        ipcm_sleep_ms(50); /* let it block */
         for (int i = 0; i < 200; i++) {
             kill(p.pid, SIGUSR1);
-            ipcm_check_sleep_ms(1);
+            ipcm_sleep_ms(1);
         }
         unsigned char buf[64];
         ipcm_payload_make(buf, sizeof(buf), 0, 0);
-        IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, sizeof(buf), T_OP), ==, 64, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, sizeof(buf), IPCM_CHECK_T_OP_MS), ==, 64,
+                       goto out);
         ipcm_chan_close(c);
         c = NULL;
-        if (ipcm_check_join(ctx, &p, 3 * T_OP, __FILE__, __LINE__))
+        if (ipcm_check_join(ctx, &p, 3 * IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
             IPCM_CHECK_OP_(ctx, atomic_load(&s->hits), >=, 1, goto out);
     } else {
         IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     }
 out:
-    close(a.note[0]);
+    ipcm_close_fd(&a.note[0]);
     ipcm_chan_close(c);
     if (p.pid > 0)
         ipcm_check_reap(&p, 0, NULL);
-    ipcm_check_shared_free(s, sizeof(*s));
+    ipcm_shared_free(s, sizeof(*s));
 }
 
 /* ---------------------------------------------------------------- 46, 48 */
@@ -176,43 +164,30 @@ out:
 static int w_storm_sender(const void *arg, size_t len)
 {
     const struct sargs *a = arg;
-    struct ipcm_chan *c;
+    struct ipcm_check_end e;
     (void)len;
     close(a->note[0]);
     IPCM_WCHECK_EQ(a->ctx, install_handler(a->s), 0);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    unsigned char *buf = malloc(a->size ? a->size : 1);
-    IPCM_WCHECK(a->ctx, buf != NULL, "malloc %zu", a->size);
+    IPCM_WCHECK_OPEN(a->ctx, a->l, a->role, &e);
     uint64_t seq = 0;
     if (a->count == 0) {
         /* 48: fill with try-sends (nothing blocks yet). */
         for (;;) {
-            ipcm_payload_make(buf, a->size, 0, seq);
-            ssize_t r = ipcm_chan_send(c, buf, a->size, 0);
+            ssize_t r = ipcm_check_send_payload(&e, a->size, 0, seq, 0);
             if (r == -EAGAIN)
                 break;
-            if (r != (ssize_t)a->size)
-                free(buf);
             IPCM_WCHECK_EQ(a->ctx, r, (ssize_t)a->size);
-            if (++seq > 1000000) {
-                free(buf);
-                IPCM_WCHECK(a->ctx, false, "a million try-sends never reported full");
-            }
+            IPCM_WCHECK(a->ctx, ++seq <= 1000000, "a million try-sends never reported full");
         }
         atomic_store(&a->s->filled, (long)seq);
     }
     IPCM_WCHECK_EQ(a->ctx, write(a->note[1], "s", 1), 1);
     close(a->note[1]);
     uint64_t more = a->count ? a->count : 8;
-    for (uint64_t i = 0; i < more; i++, seq++) {
-        ipcm_payload_make(buf, a->size, 0, seq);
-        ssize_t r = ipcm_chan_send(c, buf, a->size, 3 * T_OP);
-        if (r != (ssize_t)a->size)
-            free(buf);
-        IPCM_WCHECK_EQ(a->ctx, r, (ssize_t)a->size);
-    }
-    free(buf);
-    ipcm_chan_close(c);
+    for (uint64_t i = 0; i < more; i++, seq++)
+        IPCM_WCHECK_EQ(a->ctx, ipcm_check_send_payload(&e, a->size, 0, seq, 3 * IPCM_CHECK_T_OP_MS),
+                       (ssize_t)a->size);
+    ipcm_check_end_close(&e);
     return 0;
 }
 
@@ -220,36 +195,36 @@ static void storm_send(struct ipcm_check_ctx *ctx, size_t size, unsigned depth, 
                        int read_gap_ms)
 {
     struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, size, depth);
-    struct sig_shared *s = ipcm_check_shared_alloc(sizeof(*s));
+    struct sig_shared *s = ipcm_shared_alloc(sizeof(*s));
     struct ipcm_process p = {0}, f = {0};
     struct ipcm_chan *c = NULL;
     unsigned char *buf = malloc(size);
     if (!l || !s || !buf) {
         ipcm_link_destroy(l);
-        ipcm_check_shared_free(s, sizeof(*s));
+        ipcm_shared_free(s, sizeof(*s));
         free(buf);
         IPCM_CHECK(ctx, false, "setup failed");
     }
-    struct sargs a = {.ctx = ctx, .l = l, .role = ipcm_check_tx_role(ctx->shape), .s = s,
-                      .size = size, .count = count};
-    int r = pipe2(a.note, O_CLOEXEC);
-    if (r == 0) {
-        r = ipcm_check_spawn(ctx, &p, "sender", w_storm_sender, &a, sizeof(a));
-        close(a.note[1]);
-    }
+    struct sargs a = {.ctx = ctx,
+                      .l = l,
+                      .role = ipcm_check_tx_role(ctx->shape),
+                      .s = s,
+                      .size = size,
+                      .count = count};
+    int r = ipcm_check_spawn_noted(ctx, &p, "sender", w_storm_sender, &a, sizeof(a), a.note);
     if (r == 0)
         r = ipcm_chan_open(l, ipcm_check_rx_role(ctx->shape), &c);
     ipcm_link_destroy(l);
-    if (r == 0 && wait_note(a.note[0]))
+    if (r == 0 && ipcm_check_wait_note(a.note[0]))
         r = start_firer(ctx, &a, p.pid, &f);
     else if (r == 0)
         r = -EPIPE;
     if (r == 0) {
         ipcm_check_phase(ctx, "slow reads under a signal storm at the sender");
-        ipcm_check_sleep_ms(200); /* the sender is blocked, the storm is on */
+        ipcm_sleep_ms(200); /* the sender is blocked, the storm is on */
         uint64_t total = (uint64_t)(count ? count : 8) + (uint64_t)atomic_load(&s->filled);
         for (uint64_t i = 0; i < total; i++) {
-            ssize_t n = ipcm_chan_recv(c, buf, size, 3 * T_OP);
+            ssize_t n = ipcm_chan_recv(c, buf, size, 3 * IPCM_CHECK_T_OP_MS);
             uint32_t pr = 0;
             uint64_t sq = 0;
             IPCM_CHECK_OP_(ctx, n, ==, (ssize_t)size, goto out);
@@ -257,25 +232,26 @@ static void storm_send(struct ipcm_check_ctx *ctx, size_t size, unsigned depth, 
             IPCM_CHECK_OP_(ctx, sq, ==, i, goto out);
             atomic_fetch_add(&ctx->sh->messages, 1);
             if (read_gap_ms && i < 32) /* slow at first, while the sender blocks */
-                ipcm_check_sleep_ms(read_gap_ms);
+                ipcm_sleep_ms(read_gap_ms);
         }
         /* No duplicate after the last one: the sender closes, so end-of-stream. */
-        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, size, 3 * T_OP), ==, -EPIPE, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, size, 3 * IPCM_CHECK_T_OP_MS), ==, -EPIPE,
+                       goto out);
         stop_firer(ctx, s, &f);
-        if (ipcm_check_join(ctx, &p, 3 * T_OP, __FILE__, __LINE__))
+        if (ipcm_check_join(ctx, &p, 3 * IPCM_CHECK_T_OP_MS, __FILE__, __LINE__))
             IPCM_CHECK_OP_(ctx, atomic_load(&s->hits), >=, 1, goto out);
     } else {
         IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     }
 out:
     atomic_store(&s->stop, 1);
-    close(a.note[0]);
+    ipcm_close_fd(&a.note[0]);
     ipcm_chan_close(c);
     if (f.pid > 0)
-        ipcm_check_reap(&f, T_OP, NULL);
+        ipcm_check_reap(&f, IPCM_CHECK_T_OP_MS, NULL);
     if (p.pid > 0)
         ipcm_check_reap(&p, 0, NULL);
-    ipcm_check_shared_free(s, sizeof(*s));
+    ipcm_shared_free(s, sizeof(*s));
     free(buf);
 }
 

@@ -4,14 +4,13 @@
  * both `ipcmark check` and the libcheck runs (tests/test_conform.c), the runner that
  * executes a case in its own process group under a watchdog, and the helpers cases use.
  *
- * Adding a group of cases (e.g. the pool's, group H):
+ * Adding a group of cases (one catalogue group per file):
  *   1. write harness/check/cases_<group>.c defining
  *          const struct ipcm_check_case ipcm_check_cases_GROUP[] = { {...}, ..., {0} };
  *      (zero-terminated; ids "<area>.<fact>", the catalogue number in .num);
  *   2. declare it in the "groups" block at the end of this header;
  *   3. add one line to groups[] in runner.c and the file to harness/check/CMakeLists.txt.
- *   For the pool: delete cases_pool_todo.c (the placeholders registering the H ids as
- *   "not yet implemented") and its groups[] line, keeping the ids.
+ *   A case registered before it is written has fn (and na) NULL and reports "todo".
  * Nothing else changes: `ipcmark check --list`, the matrix, JSON/JUnit and the ctest
  * runs all read the table.
  */
@@ -33,6 +32,12 @@
 
 /* Case flags. */
 #define IPCM_CHECK_QUICK (1u << 0) /* part of `ipcmark check --quick` */
+
+/* The timeout of a case's single send or receive: far beyond any healthy wait, so only
+ * a lost wake-up or a hang runs into it. */
+#define IPCM_CHECK_T_OP_MS 10000
+/* How late a timed wait may return on a loaded machine (early: 100 ms at most). */
+#define IPCM_CHECK_SLACK_MS 2000
 
 /* How a case ended. */
 enum ipcm_check_outcome {
@@ -67,8 +72,8 @@ struct ipcm_check_env {
     int lim_err; /* < 0: the backend cannot run here (every case n/a) */
     uint32_t caps;
     uint64_t seed;
-    bool quick;            /* smaller message counts and iterations */
-    double timeout_scale;  /* watchdog multiplier (CK_TIMEOUT_MULTIPLIER) */
+    bool quick;           /* smaller message counts and iterations */
+    double timeout_scale; /* watchdog multiplier (CK_TIMEOUT_MULTIPLIER) */
 };
 
 /*
@@ -104,15 +109,15 @@ typedef const char *(*ipcm_check_applies_fn)(const struct ipcm_check_env *env, c
                                              size_t len);
 
 struct ipcm_check_case {
-    const char *id;      /* stable, dotted: "order.fifo_single_producer" */
-    unsigned num;        /* CONFORMANCE.md §5 number */
-    const char *summary; /* one line */
-    unsigned shapes;     /* IPCM_CHECK_Q / _P */
-    uint32_t caps;       /* IPCM_CAP_* the backend must declare */
-    unsigned flags;      /* IPCM_CHECK_QUICK */
-    int timeout_ms;      /* watchdog bound for the whole case (all shapes) */
-    ipcm_check_fn fn;    /* NULL: not yet implemented */
-    const char *na;      /* non-NULL: never applies here, for this reason */
+    const char *id;                /* stable, dotted: "order.fifo_single_producer" */
+    unsigned num;                  /* CONFORMANCE.md §5 number */
+    const char *summary;           /* one line */
+    unsigned shapes;               /* IPCM_CHECK_Q / _P */
+    uint32_t caps;                 /* IPCM_CAP_* the backend must declare */
+    unsigned flags;                /* IPCM_CHECK_QUICK */
+    int timeout_ms;                /* watchdog bound for the whole case (all shapes) */
+    ipcm_check_fn fn;              /* NULL: not yet implemented */
+    const char *na;                /* non-NULL: never applies here, for this reason */
     ipcm_check_applies_fn applies; /* optional run-time applicability (limits) */
 };
 
@@ -128,8 +133,8 @@ const struct ipcm_check_case *ipcm_check_find(const char *id);
  * ipcm_check_env_init - prepare a run on be: read its limits, set the seed.
  * timeout_scale comes from $CK_TIMEOUT_MULTIPLIER (sanitizer builds) when set.
  */
-void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be,
-                         uint64_t seed, bool quick);
+void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be, uint64_t seed,
+                         bool quick);
 /*
  * ipcm_check_applies - NULL if case c applies to env, else the reason (the missing
  * capability, the limit, or the API the library lacks), written into why if needed.
@@ -152,8 +157,8 @@ const char *ipcm_check_outcome_name(enum ipcm_check_outcome o);
 /* ---------------------------------------------------------------- recording */
 
 /* Record a failure (the first one's text is kept). Safe in workers. */
-void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
+void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Record that the case does not apply after all, with the reason. */
 void ipcm_check_naf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -162,8 +167,8 @@ void ipcm_check_phase(struct ipcm_check_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Format a value for a failure message: negative errno values get their name. */
 const char *ipcm_check_fmt_val(long long v, char *buf, size_t len);
-void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line,
-                         const char *expr, long long a, long long b);
+void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line, const char *expr,
+                         long long a, long long b);
 bool ipcm_check_failed(const struct ipcm_check_ctx *ctx);
 
 /*
@@ -171,43 +176,43 @@ bool ipcm_check_failed(const struct ipcm_check_ctx *ctx);
  * the calling function returns (IPCM_CHECK_*: from a void case function; IPCM_WCHECK_*:
  * with 1 from a worker body, whose exit status the case then checks too).
  */
-#define IPCM_CHECK_OP_(ctx, a, op, b, ret)                                                 \
-    do {                                                                                   \
-        long long a_ = (long long)(a), b_ = (long long)(b);                               \
-        if (!(a_ op b_)) {                                                                 \
-            ipcm_check_fail_cmp((ctx), __FILE__, __LINE__, #a " " #op " " #b, a_, b_);     \
-            ret;                                                                           \
-        }                                                                                  \
+#define IPCM_CHECK_OP_(ctx, a, op, b, ret)                                                         \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (!(a_ op b_)) {                                                                         \
+            ipcm_check_fail_cmp((ctx), __FILE__, __LINE__, #a " " #op " " #b, a_, b_);             \
+            ret;                                                                                   \
+        }                                                                                          \
     } while (0)
-#define IPCM_CHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return)
-#define IPCM_CHECK_NE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, !=, b, return)
-#define IPCM_CHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return)
-#define IPCM_CHECK_LT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <, b, return)
-#define IPCM_CHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return)
-#define IPCM_CHECK_GT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >, b, return)
+#define IPCM_CHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return )
+#define IPCM_CHECK_NE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, !=, b, return )
+#define IPCM_CHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return )
+#define IPCM_CHECK_LT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <, b, return )
+#define IPCM_CHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return )
+#define IPCM_CHECK_GT(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >, b, return )
 #define IPCM_WCHECK_EQ(ctx, a, b) IPCM_CHECK_OP_(ctx, a, ==, b, return 1)
 #define IPCM_WCHECK_GE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, >=, b, return 1)
 #define IPCM_WCHECK_LE(ctx, a, b) IPCM_CHECK_OP_(ctx, a, <=, b, return 1)
 /* A condition with a formatted message. */
-#define IPCM_CHECK(ctx, cond, ...)                                                         \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                      \
-            return;                                                                        \
-        }                                                                                  \
+#define IPCM_CHECK(ctx, cond, ...)                                                                 \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                              \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define IPCM_WCHECK(ctx, cond, ...)                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                      \
-            return 1;                                                                      \
-        }                                                                                  \
+#define IPCM_WCHECK(ctx, cond, ...)                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ipcm_check_failf((ctx), __FILE__, __LINE__, __VA_ARGS__);                              \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 /* Succeeds when a worker exited 0; else records how it ended. */
-#define IPCM_CHECK_JOIN(ctx, proc, timeout_ms)                                             \
-    do {                                                                                   \
-        if (!ipcm_check_join((ctx), (proc), (timeout_ms), __FILE__, __LINE__))            \
-            return;                                                                        \
+#define IPCM_CHECK_JOIN(ctx, proc, timeout_ms)                                                     \
+    do {                                                                                           \
+        if (!ipcm_check_join((ctx), (proc), (timeout_ms), __FILE__, __LINE__))                     \
+            return;                                                                                \
     } while (0)
 
 /* ---------------------------------------------------------------- helpers */
@@ -220,26 +225,28 @@ bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int tim
                      const char *file, int line);
 /* Wait for p to end (any status) and reap it; SIGKILL after timeout_ms. */
 void ipcm_check_reap(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *ex);
+/*
+ * ipcm_check_spawn_noted - spawn a worker that says when it is ready by writing one byte:
+ * make the pipe note[] first (a member of *arg, so the worker inherits both ends; it
+ * closes note[0] and writes to note[1]), then keep only the read end here.
+ * Returns: 0; -errno from pipe2 or the spawn, with both ends closed (-1).
+ */
+int ipcm_check_spawn_noted(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                           ipcm_worker_fn fn, const void *arg, size_t len, int note[2]);
+/* Wait for the one byte on a note's read end (EINTR-safe); false if it closed first. */
+bool ipcm_check_wait_note(int fd);
 /* The watchdog-scaled form of a timeout for the case's own waits. */
 int ipcm_check_scaled_ms(const struct ipcm_check_ctx *ctx, int ms);
 
 /* Create a link of the case's shape; records a failure on error. */
-struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
-                                  size_t max_msg, unsigned depth);
+struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, size_t max_msg,
+                                  unsigned depth);
 /* The role of "this side" and "the other side" for the case's shape: SEND/RECV or A/B. */
 enum ipcm_role ipcm_check_tx_role(enum ipcm_shape s);
 enum ipcm_role ipcm_check_rx_role(enum ipcm_shape s);
 
-/* A zeroed MAP_SHARED anonymous mapping that survives fork (NULL on failure). */
-void *ipcm_check_shared_alloc(size_t len);
-void ipcm_check_shared_free(void *p, size_t len);
-
 /* Deterministic random numbers (splitmix64). */
 uint64_t ipcm_check_rand(uint64_t *state);
-/* Milliseconds sleep (EINTR-safe). */
-void ipcm_check_sleep_ms(int ms);
-/* Number of open fds of this process. */
-int ipcm_check_fd_count(void);
 /* Number of children of this process (any state). */
 int ipcm_check_child_count(void);
 
@@ -277,8 +284,8 @@ void ipcm_ledger_free(struct ipcm_ledger *lg);
  * count. Corrupt/duplicate/reordered messages are counted in ctx. Returns false if the
  * message was bad.
  */
-bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf,
-                      size_t n, uint64_t *last);
+bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf, size_t n,
+                      uint64_t *last);
 /*
  * Count lost messages: for producer p, every seq below sent[p] must have arrived once
  * (sent[p]: messages whose send returned OK). Adds to ctx's counts and returns the
@@ -301,6 +308,79 @@ int ipcm_check_peer_start(struct ipcm_check_ctx *ctx, struct ipcm_link *l, enum 
 bool ipcm_check_peer_release(struct ipcm_check_ctx *ctx, struct ipcm_check_peer *peer);
 
 /*
+ * ipcm_check_open_pair - a new link of shape (max_msg bytes) whose end `theirs` a peer
+ * holds (ipcm_check_peer_start: it sends nsend payloads of size bytes, then waits to be
+ * released) and whose end `mine` is opened here; the link itself is destroyed at once.
+ * Returns this side's end, or NULL after recording a failure. *peer can be released
+ * either way.
+ */
+struct ipcm_chan *ipcm_check_open_pair(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                       size_t max_msg, enum ipcm_role mine, enum ipcm_role theirs,
+                                       unsigned nsend, size_t size, struct ipcm_check_peer *peer);
+/* The usual pair on the case's shape: this side receives, the peer sends. */
+struct ipcm_chan *ipcm_check_with_peer(struct ipcm_check_ctx *ctx, size_t max_msg, unsigned nsend,
+                                       size_t size, struct ipcm_check_peer *peer);
+/*
+ * ipcm_check_open_alone - a new link of shape (max_msg, depth) with one end opened here
+ * and no peer: a queue end that both sends and receives, or pipe end A. The link itself
+ * is destroyed at once. Returns the end, or NULL after recording a failure.
+ */
+struct ipcm_chan *ipcm_check_open_alone(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                        size_t max_msg, unsigned depth);
+
+/*
+ * What a worker body holds: its end and a buffer of the end's max_msg + 1 bytes (one
+ * more, so a body can also offer a message one byte too long).
+ */
+struct ipcm_check_end {
+    struct ipcm_chan *c;
+    unsigned char *buf;
+    size_t max; /* ipcm_chan_max_msg(c) */
+};
+/*
+ * ipcm_check_end_open - open role on l and allocate the buffer. On failure, records it
+ * at file:line (the caller's) and leaves nothing open. Returns true on success.
+ */
+bool ipcm_check_end_open(struct ipcm_check_ctx *ctx, struct ipcm_link *l, enum ipcm_role role,
+                         struct ipcm_check_end *e, const char *file, int line);
+/* In a worker body: open the end into *e, or return 1 (the failure is recorded). */
+#define IPCM_WCHECK_OPEN(ctx, l, role, e)                                                          \
+    do {                                                                                           \
+        if (!ipcm_check_end_open((ctx), (l), (role), (e), __FILE__, __LINE__))                     \
+            return 1;                                                                              \
+    } while (0)
+/* Free the buffer and close the end. */
+void ipcm_check_end_close(struct ipcm_check_end *e);
+/* A worker body that util.c gives an open end; returns the worker's exit code. */
+typedef int (*ipcm_check_body_fn)(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e,
+                                  const void *arg);
+/*
+ * ipcm_check_spawn_end - spawn a worker that opens role on l (ipcm_check_end_open),
+ * runs body(ctx, &end, arg) and closes the end again; arg is the caller's, inherited
+ * through fork. Returns 0 or -errno (as ipcm_check_spawn).
+ */
+int ipcm_check_spawn_end(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                         struct ipcm_link *l, enum ipcm_role role, ipcm_check_body_fn body,
+                         const void *arg);
+/* Make the payload (producer, seq) of size bytes in e's buffer and send it within
+ * timeout_ms. Returns what ipcm_chan_send returned. */
+ssize_t ipcm_check_send_payload(struct ipcm_check_end *e, size_t size, uint32_t producer,
+                                uint64_t seq, int timeout_ms);
+/*
+ * ipcm_check_consume - receive on e until end-of-stream, verifying each message into lg
+ * with this consumer's own per-producer order (ipcm_ledger_take).
+ * Returns: -EPIPE at end-of-stream; else the first other error of recv, or -ENOMEM.
+ */
+ssize_t ipcm_check_consume(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e,
+                           struct ipcm_ledger *lg);
+/*
+ * ipcm_check_echo - send each message received on e straight back, until end-of-stream
+ * (each receive waits up to recv_timeout_ms). Returns 0, or 1 after recording a failure
+ * (a worker's exit code).
+ */
+int ipcm_check_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, int recv_timeout_ms);
+
+/*
  * np producers x nc consumers over one new link of the given shape, depth and max_msg;
  * each producer sends per messages (fixed size max_msg, or random sizes up to it when
  * random_sizes), consumers verify into a ledger; lost/duplicated/reordered/corrupt must
@@ -318,7 +398,7 @@ extern const struct ipcm_check_case ipcm_check_cases_signals[];  /* D */
 extern const struct ipcm_check_case ipcm_check_cases_faults[];   /* E */
 extern const struct ipcm_check_case ipcm_check_cases_hygiene[];  /* F */
 extern const struct ipcm_check_case ipcm_check_cases_poll[];     /* G */
-extern const struct ipcm_check_case ipcm_check_cases_pool[];     /* H (cases_pool_todo.c) */
+extern const struct ipcm_check_case ipcm_check_cases_pool[];     /* H */
 extern const struct ipcm_check_case ipcm_check_cases_backend[];  /* I, J, K */
 
 #endif /* IPCM_HARNESS_CHECK_CONFORM_H */

@@ -6,6 +6,8 @@
  */
 #include "conform.h"
 
+#include "base.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,13 +20,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
-/* Every group, in catalogue order. Adding a group is one line here (see check.h). */
+/* Every group, in catalogue order. Adding a group is one line here (see conform.h). */
 static const struct ipcm_check_case *const groups[] = {
     ipcm_check_cases_delivery, ipcm_check_cases_blocking, ipcm_check_cases_close,
     ipcm_check_cases_signals,  ipcm_check_cases_faults,   ipcm_check_cases_hygiene,
@@ -70,8 +70,8 @@ const char *ipcm_check_outcome_name(enum ipcm_check_outcome o)
     return "?";
 }
 
-void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be,
-                         uint64_t seed, bool quick)
+void ipcm_check_env_init(struct ipcm_check_env *env, const struct ipcm_backend *be, uint64_t seed,
+                         bool quick)
 {
     memset(env, 0, sizeof(*env));
     env->be = be;
@@ -147,20 +147,10 @@ static int sweep_names(const char *dir, pid_t pid, char *list, size_t len)
     return n;
 }
 
-static int pidfd_of(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-    (void)pid;
-    return -1;
-#endif
-}
-
 /* Wait for pid until deadline_ns; true if it was reaped (status filled). */
 static bool wait_until(pid_t pid, uint64_t deadline_ns, int *status)
 {
-    int pfd = pidfd_of(pid);
+    int pfd = ipcm_pidfd_open(pid);
     bool done = false;
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
@@ -173,12 +163,12 @@ static bool wait_until(pid_t pid, uint64_t deadline_ns, int *status)
         uint64_t now = ipcm_now_ns();
         if (now >= deadline_ns)
             break;
-        int left = (int)((deadline_ns - now) / 1000000u) + 1;
+        int left = (int)((deadline_ns - now) / IPCM_NS_PER_MS) + 1;
         if (pfd >= 0) {
             struct pollfd p = {.fd = pfd, .events = POLLIN};
             poll(&p, 1, left);
         } else {
-            ipcm_check_sleep_ms(left < 5 ? left : 5);
+            ipcm_sleep_ms(left < 5 ? left : 5);
         }
     }
     if (pfd >= 0)
@@ -215,7 +205,7 @@ static void case_main(const struct ipcm_check_case *c, const struct ipcm_check_e
             continue;
         ctx.shape = s == 0 ? IPCM_SHAPE_QUEUE : IPCM_SHAPE_PIPE;
         ipcm_check_phase(&ctx, "%s shape: start", s == 0 ? "queue" : "pipe");
-        int fds = ipcm_check_fd_count();
+        int fds = ipcm_fd_count();
         c->fn(&ctx);
         if (ipcm_check_failed(&ctx) || atomic_load(&sh->na))
             break;
@@ -226,7 +216,7 @@ static void case_main(const struct ipcm_check_case *c, const struct ipcm_check_e
                              s == 0 ? "queue" : "pipe", kids);
             break;
         }
-        int now = ipcm_check_fd_count();
+        int now = ipcm_fd_count();
         if (now != fds) {
             ipcm_check_failf(&ctx, __FILE__, __LINE__,
                              "%s shape: open descriptors %d before, %d after (leak)",
@@ -243,6 +233,78 @@ static void copy_counts(struct ipcm_check_result *res, const struct ipcm_check_s
     res->counts.duplicated = atomic_load(&sh->duplicated);
     res->counts.reordered = atomic_load(&sh->reordered);
     res->counts.corrupt = atomic_load(&sh->corrupt);
+}
+
+/* Fork the case process: its own process group, dying with the runner. Returns its pid
+ * or -errno. */
+static pid_t start_case(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
+                        struct ipcm_check_shared *sh)
+{
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        /* Its own process group, so the watchdog can kill the case and every worker. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(99);
+        case_main(c, env, sh);
+        fflush(NULL);
+        _exit(0);
+    }
+    setpgid(pid, pid); /* also here: no race with the watchdog's killpg */
+    return pid;
+}
+
+/* The outcome of a case process that ended (reaped, with status) or hung past bound_ns. */
+static void judge(struct ipcm_check_result *res, const struct ipcm_check_shared *sh, bool reaped,
+                  int status, uint64_t bound_ns)
+{
+    if (!reaped) {
+        res->outcome = IPCM_CHECK_HANG;
+        snprintf(res->message, sizeof(res->message), "watchdog: no result after %.1f s (%s)",
+                 ipcm_ns_to_s(bound_ns), sh->phase);
+    } else if (atomic_load(&sh->failures) > 0) {
+        res->outcome = IPCM_CHECK_FAIL;
+        snprintf(res->message, sizeof(res->message), "%s", sh->message);
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        res->outcome = IPCM_CHECK_FAIL;
+        if (WIFSIGNALED(status))
+            snprintf(res->message, sizeof(res->message), "case process killed by SIG%s (%s)",
+                     sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
+                     sh->phase);
+        else
+            snprintf(res->message, sizeof(res->message), "case process exited %d (%s)",
+                     WEXITSTATUS(status), sh->phase);
+    } else if (atomic_load(&sh->na)) {
+        res->outcome = IPCM_CHECK_NA;
+        snprintf(res->message, sizeof(res->message), "%s", sh->message);
+    } else {
+        res->outcome = IPCM_CHECK_PASS;
+    }
+}
+
+/* Remove the named objects of the case process pid and of every worker it spawned; a
+ * leftover fails a case that had passed (or did not apply). */
+static void sweep_case_names(struct ipcm_check_result *res, const struct ipcm_check_shared *sh,
+                             pid_t pid)
+{
+    char left[400] = "";
+    int nleft = 0;
+    int npids = atomic_load(&sh->npids);
+    for (int i = -1; i < npids && i < IPCM_CHECK_MAX_PIDS; i++) {
+        pid_t p = i < 0 ? pid : sh->pids[i];
+        nleft += sweep_names("/dev/mqueue", p, left, sizeof(left));
+        nleft += sweep_names("/dev/shm", p, left, sizeof(left));
+    }
+    if (nleft && (res->outcome == IPCM_CHECK_PASS || res->outcome == IPCM_CHECK_NA)) {
+        res->outcome = IPCM_CHECK_FAIL;
+        snprintf(res->message, sizeof(res->message), "hygiene: %d named object(s) left: %s", nleft,
+                 left);
+    }
 }
 
 int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
@@ -263,38 +325,24 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
         return 0;
     }
 
-    int fds_before = ipcm_check_fd_count();
-    struct ipcm_check_shared *sh = ipcm_check_shared_alloc(sizeof(*sh));
+    int fds_before = ipcm_fd_count();
+    struct ipcm_check_shared *sh = ipcm_shared_alloc(sizeof(*sh));
     if (!sh) {
         res->outcome = IPCM_CHECK_FAIL;
         snprintf(res->message, sizeof(res->message), "runner: cannot map shared state");
         return -ENOMEM;
     }
     uint64_t t0 = ipcm_now_ns();
-    fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = start_case(c, env, sh);
     if (pid < 0) {
-        int err = -errno;
-        ipcm_check_shared_free(sh, sizeof(*sh));
+        ipcm_shared_free(sh, sizeof(*sh));
         res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "runner: fork: %s", strerror(-err));
-        return err;
+        snprintf(res->message, sizeof(res->message), "runner: fork: %s", strerror((int)-pid));
+        return (int)pid;
     }
-    if (pid == 0) {
-        /* Its own process group, so the watchdog can kill the case and every worker. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-        case_main(c, env, sh);
-        fflush(NULL);
-        _exit(0);
-    }
-    setpgid(pid, pid); /* also here: no race with the watchdog's killpg */
 
     int status = 0;
-    uint64_t bound = (uint64_t)((double)c->timeout_ms * env->timeout_scale) * 1000000u;
+    uint64_t bound = ipcm_ms_to_ns((long long)((double)c->timeout_ms * env->timeout_scale));
     bool reaped = wait_until(pid, t0 + bound, &status);
     if (!reaped) {
         killpg(pid, SIGKILL);
@@ -302,49 +350,13 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
     }
     /* Workers die with the case (PDEATHSIG); make sure of it before sweeping names. */
     killpg(pid, SIGKILL);
-    res->duration_s = (double)(ipcm_now_ns() - t0) / 1e9;
+    res->duration_s = ipcm_ns_to_s(ipcm_ns_since(t0));
     copy_counts(res, sh);
+    judge(res, sh, reaped, status, bound);
+    sweep_case_names(res, sh, pid);
+    ipcm_shared_free(sh, sizeof(*sh));
 
-    if (!reaped) {
-        res->outcome = IPCM_CHECK_HANG;
-        snprintf(res->message, sizeof(res->message), "watchdog: no result after %.1f s (%s)",
-                 (double)bound / 1e9, sh->phase);
-    } else if (atomic_load(&sh->failures) > 0) {
-        res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "%s", sh->message);
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        res->outcome = IPCM_CHECK_FAIL;
-        if (WIFSIGNALED(status))
-            snprintf(res->message, sizeof(res->message), "case process killed by SIG%s (%s)",
-                     sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
-                     sh->phase);
-        else
-            snprintf(res->message, sizeof(res->message), "case process exited %d (%s)",
-                     WEXITSTATUS(status), sh->phase);
-    } else if (atomic_load(&sh->na)) {
-        res->outcome = IPCM_CHECK_NA;
-        snprintf(res->message, sizeof(res->message), "%s", sh->message);
-    } else {
-        res->outcome = IPCM_CHECK_PASS;
-    }
-
-    /* Named objects of the case and of every worker it spawned. */
-    char left[400] = "";
-    int nleft = 0;
-    int npids = atomic_load(&sh->npids);
-    for (int i = -1; i < npids && i < IPCM_CHECK_MAX_PIDS; i++) {
-        pid_t p = i < 0 ? pid : sh->pids[i];
-        nleft += sweep_names("/dev/mqueue", p, left, sizeof(left));
-        nleft += sweep_names("/dev/shm", p, left, sizeof(left));
-    }
-    if (nleft && (res->outcome == IPCM_CHECK_PASS || res->outcome == IPCM_CHECK_NA)) {
-        res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "hygiene: %d named object(s) left: %s",
-                 nleft, left);
-    }
-    ipcm_check_shared_free(sh, sizeof(*sh));
-
-    int fds_after = ipcm_check_fd_count();
+    int fds_after = ipcm_fd_count();
     if (fds_after != fds_before && res->outcome != IPCM_CHECK_FAIL) {
         res->outcome = IPCM_CHECK_FAIL;
         snprintf(res->message, sizeof(res->message),

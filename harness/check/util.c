@@ -6,7 +6,8 @@
  */
 #include "conform.h"
 
-#include <dirent.h>
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -69,8 +68,8 @@ const char *ipcm_check_fmt_val(long long v, char *buf, size_t len)
     return buf;
 }
 
-void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line,
-                         const char *expr, long long a, long long b)
+void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line, const char *expr,
+                         long long a, long long b)
 {
     char va[48], vb[48];
     ipcm_check_failf(ctx, file, line, "%s: %s vs %s", expr, ipcm_check_fmt_val(a, va, sizeof(va)),
@@ -110,6 +109,30 @@ void ipcm_check_reap(struct ipcm_process *p, int timeout_ms, struct ipcm_exit *e
         ipcm_process_stop(p, timeout_ms, ex ? ex : &dummy);
 }
 
+int ipcm_check_spawn_noted(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                           ipcm_worker_fn fn, const void *arg, size_t len, int note[2])
+{
+    if (pipe2(note, O_CLOEXEC) < 0) {
+        int err = -errno;
+        note[0] = note[1] = -1;
+        return err;
+    }
+    int r = ipcm_check_spawn(ctx, p, name, fn, arg, len);
+    ipcm_close_fd(&note[1]); /* else this copy keeps the note open after the worker dies */
+    if (r < 0)
+        ipcm_close_fd(&note[0]);
+    return r;
+}
+
+bool ipcm_check_wait_note(int fd)
+{
+    char b;
+    ssize_t r;
+    while ((r = read(fd, &b, 1)) < 0 && errno == EINTR)
+        ;
+    return r == 1;
+}
+
 bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int timeout_ms,
                      const char *file, int line)
 {
@@ -120,8 +143,8 @@ bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int tim
     int r = ipcm_process_join(p, ipcm_check_scaled_ms(ctx, timeout_ms), &ex);
     if (r == -ETIMEDOUT) {
         ipcm_process_stop(p, 0, &ex);
-        ipcm_check_failf(ctx, file, line, "worker '%s' still running after %d ms (killed)",
-                         p->name, timeout_ms);
+        ipcm_check_failf(ctx, file, line, "worker '%s' still running after %d ms (killed)", p->name,
+                         timeout_ms);
         return false;
     }
     if (r < 0) {
@@ -136,8 +159,8 @@ bool ipcm_check_join(struct ipcm_check_ctx *ctx, struct ipcm_process *p, int tim
     return true;
 }
 
-struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
-                                  size_t max_msg, unsigned depth)
+struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, size_t max_msg,
+                                  unsigned depth)
 {
     struct ipcm_config cfg = {.max_msg = max_msg, .depth = depth};
     struct ipcm_link *l = NULL;
@@ -158,49 +181,12 @@ enum ipcm_role ipcm_check_rx_role(enum ipcm_shape s)
     return s == IPCM_SHAPE_QUEUE ? IPCM_ROLE_RECV : IPCM_ROLE_B;
 }
 
-void *ipcm_check_shared_alloc(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-void ipcm_check_shared_free(void *p, size_t len)
-{
-    if (p)
-        munmap(p, len);
-}
-
 uint64_t ipcm_check_rand(uint64_t *state)
 {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
-}
-
-void ipcm_check_sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static int count_entries(const char *path)
-{
-    DIR *d = opendir(path);
-    int n = 0;
-    if (!d)
-        return -1;
-    for (struct dirent *e; (e = readdir(d));)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
-int ipcm_check_fd_count(void)
-{
-    return count_entries("/proc/self/fd") - 1; /* minus the one opendir holds */
 }
 
 int ipcm_check_child_count(void)
@@ -298,7 +284,7 @@ int ipcm_payload_check(const void *buf, size_t n, uint32_t *producer, uint64_t *
 struct ipcm_ledger *ipcm_ledger_new(unsigned nprod, uint64_t nseq)
 {
     size_t bytes = sizeof(struct ipcm_ledger) + (size_t)nprod * nseq;
-    struct ipcm_ledger *lg = ipcm_check_shared_alloc(bytes);
+    struct ipcm_ledger *lg = ipcm_shared_alloc(bytes);
     if (!lg)
         return NULL;
     lg->nprod = nprod;
@@ -310,11 +296,11 @@ struct ipcm_ledger *ipcm_ledger_new(unsigned nprod, uint64_t nseq)
 void ipcm_ledger_free(struct ipcm_ledger *lg)
 {
     if (lg)
-        ipcm_check_shared_free(lg, lg->bytes);
+        ipcm_shared_free(lg, lg->bytes);
 }
 
-bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf,
-                      size_t n, uint64_t *last)
+bool ipcm_ledger_take(struct ipcm_check_ctx *ctx, struct ipcm_ledger *lg, const void *buf, size_t n,
+                      uint64_t *last)
 {
     uint32_t prod = 0;
     uint64_t seq = 0;
@@ -369,20 +355,15 @@ struct peer_args {
 static int w_peer(const void *arg, size_t len)
 {
     const struct peer_args *a = arg;
-    struct ipcm_chan *c;
-    char b;
+    struct ipcm_check_end e;
     (void)len;
     close(a->ctl[1]);
-    IPCM_WCHECK_EQ(a->ctx, ipcm_chan_open(a->l, a->role, &c), 0);
-    unsigned char *buf = malloc(a->size ? a->size : 1);
-    for (unsigned i = 0; i < a->nsend; i++) {
-        ipcm_payload_make(buf, a->size, 9, i);
-        IPCM_WCHECK_EQ(a->ctx, ipcm_chan_send(c, buf, a->size, 10000), (ssize_t)a->size);
-    }
-    free(buf);
-    while (read(a->ctl[0], &b, 1) < 0 && errno == EINTR)
-        ;
-    ipcm_chan_close(c);
+    IPCM_WCHECK_OPEN(a->ctx, a->l, a->role, &e);
+    for (unsigned i = 0; i < a->nsend; i++)
+        IPCM_WCHECK_EQ(a->ctx, ipcm_check_send_payload(&e, a->size, 9, i, IPCM_CHECK_T_OP_MS),
+                       (ssize_t)a->size);
+    ipcm_check_wait_note(a->ctl[0]); /* a byte never comes: closing is the release */
+    ipcm_check_end_close(&e);
     return 0;
 }
 
@@ -410,4 +391,136 @@ bool ipcm_check_peer_release(struct ipcm_check_ctx *ctx, struct ipcm_check_peer 
         close(peer->ctl);
     peer->ctl = -1;
     return ipcm_check_join(ctx, &peer->proc, 10000, __FILE__, __LINE__);
+}
+
+struct ipcm_chan *ipcm_check_open_pair(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                       size_t max_msg, enum ipcm_role mine, enum ipcm_role theirs,
+                                       unsigned nsend, size_t size, struct ipcm_check_peer *peer)
+{
+    struct ipcm_link *l = ipcm_check_link(ctx, shape, max_msg, 0);
+    struct ipcm_chan *c = NULL;
+    peer->proc.pid = 0;
+    peer->ctl = -1;
+    if (!l)
+        return NULL;
+    int r = ipcm_check_peer_start(ctx, l, theirs, nsend, size, peer);
+    if (r == 0)
+        r = ipcm_chan_open(l, mine, &c);
+    ipcm_link_destroy(l);
+    if (r < 0)
+        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open with peer", r, 0);
+    return c;
+}
+
+struct ipcm_chan *ipcm_check_with_peer(struct ipcm_check_ctx *ctx, size_t max_msg, unsigned nsend,
+                                       size_t size, struct ipcm_check_peer *peer)
+{
+    return ipcm_check_open_pair(ctx, ctx->shape, max_msg, ipcm_check_rx_role(ctx->shape),
+                                ipcm_check_tx_role(ctx->shape), nsend, size, peer);
+}
+
+struct ipcm_chan *ipcm_check_open_alone(struct ipcm_check_ctx *ctx, enum ipcm_shape shape,
+                                        size_t max_msg, unsigned depth)
+{
+    struct ipcm_link *l = ipcm_check_link(ctx, shape, max_msg, depth);
+    struct ipcm_chan *c = NULL;
+    if (!l)
+        return NULL;
+    int r = ipcm_chan_open(l, shape == IPCM_SHAPE_QUEUE ? IPCM_ROLE_BOTH : IPCM_ROLE_A, &c);
+    ipcm_link_destroy(l);
+    if (r < 0)
+        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "open alone", r, 0);
+    return c;
+}
+
+/* ---------------------------------------------------------------- worker ends */
+
+bool ipcm_check_end_open(struct ipcm_check_ctx *ctx, struct ipcm_link *l, enum ipcm_role role,
+                         struct ipcm_check_end *e, const char *file, int line)
+{
+    e->c = NULL;
+    e->buf = NULL;
+    e->max = 0;
+    int r = ipcm_chan_open(l, role, &e->c);
+    if (r < 0) {
+        ipcm_check_fail_cmp(ctx, file, line, "ipcm_chan_open(l, role, &c) == 0", r, 0);
+        return false;
+    }
+    e->max = ipcm_chan_max_msg(e->c);
+    e->buf = malloc(e->max + 1);
+    if (!e->buf) {
+        ipcm_check_failf(ctx, file, line, "no memory for a %zu B buffer", e->max + 1);
+        ipcm_check_end_close(e);
+        return false;
+    }
+    return true;
+}
+
+void ipcm_check_end_close(struct ipcm_check_end *e)
+{
+    free(e->buf);
+    e->buf = NULL;
+    ipcm_chan_close(e->c);
+    e->c = NULL;
+}
+
+struct end_worker {
+    struct ipcm_check_ctx *ctx;
+    struct ipcm_link *l;
+    enum ipcm_role role;
+    ipcm_check_body_fn body;
+    const void *arg;
+};
+
+static int w_end(const void *arg, size_t len)
+{
+    const struct end_worker *w = arg;
+    struct ipcm_check_end e;
+    (void)len;
+    IPCM_WCHECK_OPEN(w->ctx, w->l, w->role, &e);
+    int code = w->body(w->ctx, &e, w->arg);
+    ipcm_check_end_close(&e);
+    return code;
+}
+
+int ipcm_check_spawn_end(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const char *name,
+                         struct ipcm_link *l, enum ipcm_role role, ipcm_check_body_fn body,
+                         const void *arg)
+{
+    /* The child runs inside this call (fork), so pointers to this frame stay valid. */
+    struct end_worker w = {.ctx = ctx, .l = l, .role = role, .body = body, .arg = arg};
+    return ipcm_check_spawn(ctx, p, name, w_end, &w, sizeof(w));
+}
+
+ssize_t ipcm_check_send_payload(struct ipcm_check_end *e, size_t size, uint32_t producer,
+                                uint64_t seq, int timeout_ms)
+{
+    ipcm_payload_make(e->buf, size, producer, seq);
+    return ipcm_chan_send(e->c, e->buf, size, timeout_ms);
+}
+
+ssize_t ipcm_check_consume(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e,
+                           struct ipcm_ledger *lg)
+{
+    uint64_t *last = malloc(lg->nprod * sizeof(*last));
+    ssize_t n = -ENOMEM;
+    if (!last)
+        return n;
+    for (unsigned i = 0; i < lg->nprod; i++)
+        last[i] = UINT64_MAX;
+    while ((n = ipcm_chan_recv(e->c, e->buf, e->max, IPCM_CHECK_T_OP_MS)) >= 0)
+        ipcm_ledger_take(ctx, lg, e->buf, (size_t)n, last);
+    free(last);
+    return n;
+}
+
+int ipcm_check_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, int recv_timeout_ms)
+{
+    for (;;) {
+        ssize_t n = ipcm_chan_recv(e->c, e->buf, e->max, recv_timeout_ms);
+        if (n == -EPIPE)
+            return 0;
+        IPCM_WCHECK_GE(ctx, n, 0);
+        IPCM_WCHECK_EQ(ctx, ipcm_chan_send(e->c, e->buf, (size_t)n, IPCM_CHECK_T_OP_MS), n);
+    }
 }
