@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_compare.c - `ipcmark compare BASELINE.json CURRENT.json`: the CI regression gate.
- * Exit 0 no regression, 1 regression (or a newly failed case), 2 usage or input error.
+ * Exit 0 no regression, 1 regression (or a newly failed case, or insufficient data), 2
+ * usage or input error.
  */
 #include "cli.h"
 
@@ -30,8 +31,10 @@ static const char compare_usage[] =
     "  --export K FILE  also write CURRENT as Google Benchmark JSON (gbench) or Bencher\n"
     "                   Metric Format (bencher) to FILE ('-' for stdout)\n"
     "\n"
-    "Exit status: 0 no regression, 1 regression or a case that now fails, 2 usage or\n"
-    "input error (unreadable, corrupt or incompatible file).\n";
+    "Exit status: 0 no regression; 1 regression, a case that now fails, or insufficient\n"
+    "data (no case in both files, only skipped cases, or too few repetitions anywhere for\n"
+    "the U test: a gate that judged nothing does not pass); 2 usage or input error\n"
+    "(unreadable, corrupt, incompatible or not a regular file).\n";
 
 enum fmt { FMT_TABLE, FMT_MARKDOWN, FMT_JSON };
 

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,6 +478,14 @@ int ipcm_results_parse(const char *buf, size_t len, struct ipcm_results **out, c
     return 0;
 }
 
+/* A pipe whose writer is there: it polls readable (data or the writer's EOF) within a
+ * second. A FIFO nobody opened for writing polls nothing, or only POLLHUP once written. */
+static bool fifo_has_data(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 1000) > 0 && (p.revents & POLLIN);
+}
+
 int ipcm_results_load(const char *path, struct ipcm_results **out, char *err, size_t errlen)
 {
     struct rr_ctx cx = {err, errlen};
@@ -485,7 +495,8 @@ int ipcm_results_load(const char *path, struct ipcm_results **out, char *err, si
     int fd, r;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO nobody writes to must not block forever. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         r = -errno;
         return fail(&cx, r, "%s", strerror(-r));
@@ -499,6 +510,13 @@ int ipcm_results_load(const char *path, struct ipcm_results **out, char *err, si
         r = fail(&cx, -EISDIR, "is a directory");
         goto fail;
     }
+    /* A regular file, or a pipe from a running writer (`<(...)`); a named FIFO with no
+     * writer, a device or a socket is refused rather than waited on. */
+    if (!S_ISREG(st.st_mode) && !(S_ISFIFO(st.st_mode) && fifo_has_data(fd))) {
+        r = fail(&cx, -EINVAL, "not a regular file");
+        goto fail;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     /* Read up to one byte past the limit, so a pipe or a growing file is bounded too. */
     buf = malloc(IPCM_RR_MAX_FILE_BYTES + 1u);
     if (!buf) {

@@ -7,6 +7,7 @@
 set -u
 ipcmark=$1
 case_name=$2
+data=$(cd "$(dirname "$0")/../data" && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
@@ -66,6 +67,27 @@ stray_argument)
     out=$("$ipcmark" selftest extra 2>&1); rc=$?
     [ $rc -eq 2 ] || fail "exit $rc, want 2"
     echo "$out" | grep -q "unexpected argument 'extra'" || fail "not named: $out"
+    ;;
+compare_fifo)
+    # Before: compare blocked forever opening a FIFO nobody writes to.
+    mkfifo f
+    out=$(timeout 20 "$ipcmark" compare f f 2>&1); rc=$?
+    [ $rc -eq 2 ] || fail "exit $rc, want 2 (124 means it hung)"
+    echo "$out" | grep -q 'not a regular file' || fail "cause not named: $out"
+    ;;
+compare_nothing_judged)
+    # Before: a current file with every case skipped passed the gate ("no regression").
+    python3 - "$data/synthetic_base.json" skipped.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for c in d["cases"]:
+    c["status"] = "skipped"
+    c["reason"] = "host limit"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+    out=$("$ipcmark" compare "$data/synthetic_base.json" skipped.json 2>&1); rc=$?
+    [ $rc -eq 1 ] || fail "exit $rc, want 1"
+    echo "$out" | grep -q 'insufficient data' || fail "verdict not given: $out"
     ;;
 *)
     fail "unknown case"
