@@ -1,14 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# exports.sh LIB.so HEADER... - the dynamic symbols LIB.so defines must be exactly the
-# functions the public headers mark IPCM_API: nothing internal leaks, nothing promised
-# is missing. Prints both lists' difference and the count.
+# exports.sh LIB HEADER... - the symbols LIB exports (LIB.so: its dynamic symbols; LIB.a:
+# its global ones) must be exactly the functions the public headers mark IPCM_API:
+# nothing internal leaks, nothing promised is missing. Prints the difference and the count.
 set -eu
 lib=$1
 shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort -u >"$tmp/exported"
+case $lib in
+*.a) list="nm -g --defined-only" ;;
+*) list="nm -D --defined-only" ;;
+esac
+$list "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort -u >"$tmp/exported"
 # A declaration marked IPCM_API names its function just before the first '('.
 cat "$@" | tr '\n' ' ' | tr ';' '\n' | grep 'IPCM_API ' |
     sed -E 's/.*IPCM_API[^(]*[ *]([a-z_0-9]+) *\(.*/\1/' | sort -u >"$tmp/declared"
@@ -17,4 +21,4 @@ if ! cmp -s "$tmp/exported" "$tmp/declared"; then
     diff "$tmp/exported" "$tmp/declared" | grep '^[<>]'
     exit 1
 fi
-echo "libipcmark exports $(wc -l <"$tmp/exported") symbols, exactly the IPCM_API declarations"
+echo "$(basename "$lib") exports $(wc -l <"$tmp/exported") symbols, exactly the IPCM_API declarations"
