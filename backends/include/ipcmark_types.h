@@ -14,6 +14,10 @@
 
 #include "ipcmark_export.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Channel shapes. */
 enum ipcm_shape {
     IPCM_SHAPE_QUEUE, /* many producers, many consumers, discrete FIFO messages */
@@ -68,5 +72,9 @@ struct ipcm_config {
     size_t max_msg; /* largest message in bytes */
     unsigned depth; /* queue capacity in messages (a hint for byte-stream backends) */
 };
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IPCM_BACKENDS_IPCMARK_TYPES_H */

@@ -91,9 +91,17 @@ static void survive_environment(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+/* Workers show their role in ps ("-ipcmark: consumer-0"); libbsd-ctor, linked into
+ * this program only, initialises setproctitle. The library changes no title itself. */
+static void show_title(const char *name)
+{
+    setproctitle("-ipcmark: %s", name);
+}
+
 int main(int argc, char **argv)
 {
     survive_environment();
+    ipcm_process_set_title(show_title);
     if (argc < 2)
         return default_suite();
     const char *cmd = argv[1];

@@ -14,6 +14,10 @@
 
 #include "ipcmark_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define IPCM_VERSION "0.1.0"
 
 /*
@@ -165,12 +169,27 @@ struct ipcm_exit {
 
 /*
  * ipcm_process_spawn - fork a worker that runs fn(arg, arg_len) and exits with its
- * return value. The worker dies with its parent (PR_SET_PDEATHSIG) and shows
- * "ipcmark: <name>" in ps. arg is copied by fork.
+ * return value. The worker dies with its parent (PR_SET_PDEATHSIG) and, where a
+ * title hook is set (ipcm_process_set_title), calls it with name first. arg is copied
+ * by fork.
  * Returns: 0; -EAGAIN/-ENOMEM from fork.
  */
 IPCM_API int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn fn,
                                 const void *arg, size_t arg_len);
+/*
+ * A title hook: called in each new worker, before its body, with the worker's name
+ * ("pool-3", "consumer-0"), to show its role in ps or top.
+ */
+typedef void (*ipcm_title_fn)(const char *name);
+/*
+ * ipcm_process_set_title - set the hook ipcm_process_spawn calls in every worker it
+ * forks from now on; NULL (the default) turns titles off. The library itself changes no
+ * title and needs no setup: a program chooses how, e.g. prctl(PR_SET_NAME) for the
+ * 15-byte name top shows, or libbsd's setproctitle for ps's command column (which needs
+ * setproctitle_init or libbsd-ctor in that program; the ipcmark command does this).
+ * Set it before spawning; not synchronised with a spawn running in another thread.
+ */
+IPCM_API void ipcm_process_set_title(ipcm_title_fn fn);
 /*
  * ipcm_process_join - wait for p to end, at most timeout_ms (< 0: forever), and reap it.
  * Returns: 0 with *ex filled; -ETIMEDOUT (still running, not reaped); -ECHILD.
@@ -421,5 +440,9 @@ IPCM_API int ipcm_pool_info(const struct ipcm_pool *p, struct ipcm_pool_info *ou
 IPCM_API pid_t ipcm_pool_worker_pid(const struct ipcm_pool *p, unsigned slot);
 /* ipcm_pool_results_free - free data of out[0..n-1] and set it to NULL. Accepts NULL. */
 IPCM_API void ipcm_pool_results_free(struct ipcm_pool_result *out, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IPCM_HARNESS_IPCMARK_H */

@@ -17,6 +17,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Off by default: a library that rewrote its host program's argv (setproctitle) or comm
+ * unasked would surprise it (pgrep, pkill match the name). */
+static ipcm_title_fn title_hook;
+
+void ipcm_process_set_title(ipcm_title_fn fn)
+{
+    title_hook = fn;
+}
+
 int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn fn, const void *arg,
                        size_t arg_len)
 {
@@ -34,7 +43,8 @@ int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(99);
-        setproctitle("-ipcmark: %s", p->name);
+        if (title_hook)
+            title_hook(p->name);
         int code = fn(arg, arg_len);
         fflush(NULL);
         _exit(code & 0xff);
