@@ -18,11 +18,16 @@
 #include "plot_data.h"
 #include "results_read.h"
 
-#ifndef IPCM_SCRIPTS_DIR
-#define IPCM_SCRIPTS_DIR "scripts"
+/*
+ * Where plot.gp is, relative to the running binary (so a moved prefix or a moved build
+ * still works): the installed data folder (e.g. ../share/ipcmark from bin), then the
+ * source tree's scripts folder from the build tree's binary. CMake computes both.
+ */
+#ifndef IPCM_REL_SHARE_DIR
+#define IPCM_REL_SHARE_DIR "../share/ipcmark"
 #endif
-#ifndef IPCM_SHARE_DIR
-#define IPCM_SHARE_DIR "/usr/local/share/ipcmark"
+#ifndef IPCM_REL_SCRIPTS_DIR
+#define IPCM_REL_SCRIPTS_DIR "scripts"
 #endif
 
 static const char plot_usage[] =
@@ -35,7 +40,8 @@ static const char plot_usage[] =
     "Several files are drawn as one: their cases are merged (no key may repeat) and the\n"
     "title's host and date are the first file's, e.g. a pool run with the python-mp\n"
     "reference of scripts/pool_python.py: ipcmark plot pool.json python.json\n"
-    "The script is scripts/plot.gp ($IPCMARK_PLOT_GP overrides its path).\n";
+    "The script is plot.gp, found beside the binary: ../share/ipcmark/ when installed,\n"
+    "the source tree's scripts/ from a build tree ($IPCMARK_PLOT_GP overrides both).\n";
 
 /* ----------------------------------------------------------- running gnuplot */
 
@@ -56,17 +62,44 @@ static bool in_path(const char *prog)
     return false;
 }
 
-static const char *find_script(char *buf, size_t len)
+/* The folder of the running binary (/proc/self/exe, links resolved) into buf; false if
+ * it cannot be read (then only $IPCMARK_PLOT_GP can name the script). */
+static bool exe_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0 || (size_t)n >= len - 1)
+        return false;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    return true;
+}
+
+/* plot.gp: $IPCMARK_PLOT_GP, else beside the binary (installed, then build tree). The
+ * places looked at are left in `looked` for the error message. */
+static const char *find_script(char *buf, size_t len, char *looked, size_t looked_len)
 {
     const char *env = getenv("IPCMARK_PLOT_GP");
-    if (env && *env)
+    char dir[2048];
+    if (env && *env) {
+        snprintf(looked, looked_len, "$IPCMARK_PLOT_GP=%s", env);
         return access(env, R_OK) == 0 ? env : NULL;
-    snprintf(buf, len, "%s/plot.gp", IPCM_SCRIPTS_DIR);
-    if (access(buf, R_OK) == 0)
-        return buf;
-    snprintf(buf, len, "%s/plot.gp", IPCM_SHARE_DIR);
-    if (access(buf, R_OK) == 0)
-        return buf;
+    }
+    if (!exe_dir(dir, sizeof(dir))) {
+        snprintf(looked, looked_len, "/proc/self/exe unreadable; set $IPCMARK_PLOT_GP");
+        return NULL;
+    }
+    const char *rel[] = {IPCM_REL_SHARE_DIR, IPCM_REL_SCRIPTS_DIR};
+    looked[0] = '\0';
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        snprintf(buf, len, "%s/%s/plot.gp", dir, rel[i]);
+        if (access(buf, R_OK) == 0)
+            return buf;
+        size_t used = strlen(looked);
+        snprintf(looked + used, looked_len - used, "%s%s", used ? ", " : "", buf);
+    }
     return NULL;
 }
 
@@ -220,7 +253,7 @@ static int write_data(const struct plot_args *a, const struct ipcm_results *r,
 /* Run gnuplot on the data (when it is there) and say what was drawn. Returns the exit code. */
 static int draw(const struct plot_args *a, const int nplot[IPCM_PLOT_COUNT])
 {
-    char path[4096], sbuf[4096];
+    char path[4096], sbuf[4096], looked[8192];
     const char *script;
     int e;
 
@@ -232,10 +265,9 @@ static int draw(const struct plot_args *a, const int nplot[IPCM_PLOT_COUNT])
                a->sources, a->dir, a->dir);
         return IPCM_EXIT_OK;
     }
-    script = find_script(sbuf, sizeof(sbuf));
+    script = find_script(sbuf, sizeof(sbuf), looked, sizeof(looked));
     if (!script) {
-        fprintf(stderr, "ipcmark plot: plot.gp not found (looked in $IPCMARK_PLOT_GP, %s, %s)\n",
-                IPCM_SCRIPTS_DIR, IPCM_SHARE_DIR);
+        fprintf(stderr, "ipcmark plot: plot.gp not found (looked at %s)\n", looked);
         return IPCM_EXIT_ENV;
     }
     if ((e = run_gnuplot(a->dir, script)) != 0) {

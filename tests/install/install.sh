@@ -3,7 +3,8 @@
 # install.sh BUILD_DIR SOURCE_DIR [subdir] - use libipcmark as a program outside the tree
 # would. Installs BUILD_DIR into a scratch prefix, then builds tests/install/consumer (a C
 # program and a C++ one) with pkg-config (shared, static), with `-lipcmark` alone, and
-# with find_package (shared, static, then again after the prefix moved), and runs each:
+# with find_package (shared, static, then again after the prefix moved: also `ipcmark
+# plot` from there, which must find its plot.gp), and runs each:
 # it must print the expected line and nothing on stderr (no setup asked of the program).
 # With "subdir": the same programs through add_subdirectory(SOURCE_DIR) instead.
 # IPCM_SANITIZE (a sanitizer build): the consumers are built with the same -fsanitize.
@@ -91,4 +92,22 @@ for p in "$prefix" "$tmp/moved"; do
     run "$want_c" "$tmp/cm/consumer_c"
     run "$want_cpp" "$tmp/cm/consumer_cpp"
     run "$want_c" "$tmp/cm/consumer_static"
+    # The installed binary finds its plot.gp relative to itself, wherever the prefix is.
+    if command -v gnuplot >/dev/null; then
+        rm -rf "$tmp/plots"
+        env -u IPCMARK_PLOT_GP "$p/bin/ipcmark" plot "$src/tests/data/synthetic_base.json" \
+            -o "$tmp/plots" >"$tmp/plot.log" 2>&1 || fail "$p/bin/ipcmark plot: $(cat "$tmp/plot.log")"
+        ls "$tmp/plots"/*.svg >/dev/null 2>&1 || fail "$p/bin/ipcmark plot drew nothing"
+        echo "ok: $p/bin/ipcmark plot drew $(ls "$tmp/plots"/*.svg | wc -l) SVG plots"
+        # and only that one: without it, exit 3 naming where it looked (not the source tree).
+        mv "$p/share/ipcmark/plot.gp" "$tmp/plot.gp"
+        st=0
+        env -u IPCMARK_PLOT_GP "$p/bin/ipcmark" plot "$src/tests/data/synthetic_base.json" \
+            -o "$tmp/plots" >"$tmp/plot.log" 2>&1 || st=$?
+        [ $st -eq 3 ] && grep -q "plot.gp not found (looked at $p/bin/../share/ipcmark/plot.gp" \
+            "$tmp/plot.log" || fail "no plot.gp: exit $st, $(cat "$tmp/plot.log")"
+        mv "$tmp/plot.gp" "$p/share/ipcmark/plot.gp"
+    else
+        echo "note: gnuplot is not installed; the moved binary's plot.gp lookup is untested"
+    fi
 done
