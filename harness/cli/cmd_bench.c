@@ -58,6 +58,8 @@ static void usage(FILE *f)
             "                        (XXH3 of every byte; costs more than small transfers)\n"
             "      --json FILE       write the results (schema %s)\n"
             "      --csv FILE        write one row per case\n"
+            "                        FILE '-' is stdout (one of the two at most); the table\n"
+            "                        then goes to stderr\n"
             "  -h, --help            this text\n",
             IPCM_RESULTS_SCHEMA);
 }
@@ -303,6 +305,8 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
     }
     if (optind < argc)
         return ipcm_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+    if (*json && *csv && strcmp(*json, "-") == 0 && strcmp(*csv, "-") == 0)
+        return ipcm_usage_error("bench", "--json - and --csv -: at most one output may be stdout");
     if (seen.msgs && seen.dur)
         return ipcm_usage_error("bench", "--messages and --duration exclude each other");
     if (seen.pairs && seen.pc)
@@ -425,8 +429,12 @@ int ipcm_cmd_bench(int argc, char **argv)
         return IPCM_EXIT_ENV;
     }
     res.config = ipcm_bench_config_json(&cfg, argc, argv);
-    ipcm_record_print_table(&res, stdout);
-    print_calibration(&res, stdout);
+    /* stdout carries the data when an output is "-"; the table goes beside it. */
+    FILE *table =
+        (json && strcmp(json, "-") == 0) || (csv && strcmp(csv, "-") == 0) ? stderr : stdout;
+    ipcm_record_print_table(&res, table);
+    print_calibration(&res, table);
+    fflush(table);
     int code = write_outputs(&res, json, csv);
     int failed = count_failed(&run);
     if (failed) {

@@ -14,10 +14,12 @@
 #include <string.h>
 
 #include "compare.h"
+#include "outfile.h"
 
 static const char compare_usage[] =
     "usage: ipcmark compare BASELINE.json CURRENT.json [--threshold PCT] [--alpha P]\n"
     "                       [--format table|markdown|json] [--export gbench|bencher FILE]\n"
+    "                       [--fail-on-missing]\n"
     "\n"
     "Match the cases of two results files by key and judge each metric (throughput,\n"
     "pool tasks/s, latency p50 and p99). A change is a regression only when it is worse\n"
@@ -29,16 +31,21 @@ static const char compare_usage[] =
     "  --alpha P        significance level (default 0.05)\n"
     "  --format F       table (default), markdown (for a CI summary) or json\n"
     "  --export K FILE  also write CURRENT as Google Benchmark JSON (gbench) or Bencher\n"
-    "                   Metric Format (bencher) to FILE ('-' for stdout)\n"
+    "                   Metric Format (bencher) to FILE; '-': the export alone on stdout\n"
+    "                   (the report then goes to stderr), e.g. for `bencher run`\n"
+    "  --fail-on-missing\n"
+    "                   a case of BASELINE absent from CURRENT fails the gate (by\n"
+    "                   default it is listed as missing and the gate passes)\n"
     "\n"
-    "Exit status: 0 no regression; 1 regression, a case that now fails, or insufficient\n"
-    "data (no case in both files, only skipped cases, or too few repetitions anywhere for\n"
-    "the U test: a gate that judged nothing does not pass); 2 usage or input error\n"
-    "(unreadable, corrupt, incompatible or not a regular file).\n";
+    "Exit status: 0 no regression; 1 regression, a case that now fails, a missing case\n"
+    "with --fail-on-missing, or insufficient data (no case in both files, only skipped\n"
+    "cases, or too few repetitions anywhere for the U test: a gate that judged nothing\n"
+    "does not pass); 2 usage or input error (unreadable, corrupt, incompatible or not a\n"
+    "regular file, an --export FILE that cannot be written).\n";
 
 enum fmt { FMT_TABLE, FMT_MARKDOWN, FMT_JSON };
 
-enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_FORMAT, OPT_EXPORT };
+enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_FORMAT, OPT_EXPORT, OPT_FAIL_ON_MISSING };
 
 /* One invocation, as the command line gave it. */
 struct compare_args {
@@ -98,6 +105,7 @@ static int compare_option(int c, const char *v, int argc, char **argv, struct co
         a->export_kind = v;
         a->export_path = argv[optind++];
         break;
+    case OPT_FAIL_ON_MISSING: a->o.fail_on_missing = true; break;
     }
     return 0;
 }
@@ -110,6 +118,7 @@ static int parse_args(int argc, char **argv, struct compare_args *a)
         {"alpha", required_argument, NULL, OPT_ALPHA},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"export", required_argument, NULL, OPT_EXPORT},
+        {"fail-on-missing", no_argument, NULL, OPT_FAIL_ON_MISSING},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -158,19 +167,22 @@ static int load(const char *path, struct ipcm_results **out)
     return r;
 }
 
+/* The export, through a temporary file and a rename (or straight to stdout for "-"). */
 static int do_export(const char *kind, const char *path, const struct ipcm_results *r)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
-    int e;
-    if (!f) {
-        fprintf(stderr, "ipcmark compare: --export %s: %s: %s\n", kind, path, strerror(errno));
-        return -errno;
+    struct ipcm_outfile out;
+    int e = ipcm_outfile_open(&out, path);
+    if (e == 0) {
+        e = strcmp(kind, "gbench") == 0 ? ipcm_export_gbench(r, out.f)
+                                        : ipcm_export_bencher(r, out.f);
+        if (e < 0)
+            ipcm_outfile_abort(&out);
+        else
+            e = ipcm_outfile_commit(&out);
     }
-    e = strcmp(kind, "gbench") == 0 ? ipcm_export_gbench(r, f) : ipcm_export_bencher(r, f);
-    if (f != stdout && fclose(f) != 0 && e == 0)
-        e = -EIO;
     if (e < 0)
-        fprintf(stderr, "ipcmark compare: --export %s: %s: %s\n", kind, path, strerror(-e));
+        fprintf(stderr, "ipcmark compare: --export %s: cannot write %s: %s\n", kind, path,
+                ipcm_file_strerror(e));
     return e;
 }
 
@@ -190,12 +202,14 @@ static int run_compare(struct compare_args *a)
         fprintf(stderr, "ipcmark compare: %s\n", strerror(-r));
         goto out;
     }
+    /* With --export K -, stdout is the export's alone (it pipes into `bencher run`). */
+    FILE *f = a->export_path && strcmp(a->export_path, "-") == 0 ? stderr : stdout;
     if (a->fmt == FMT_MARKDOWN)
-        r = ipcm_cmp_write_markdown(rep, stdout);
+        r = ipcm_cmp_write_markdown(rep, f);
     else if (a->fmt == FMT_JSON)
-        r = ipcm_cmp_write_json(rep, stdout);
+        r = ipcm_cmp_write_json(rep, f);
     else
-        r = ipcm_cmp_write_table(rep, stdout);
+        r = ipcm_cmp_write_table(rep, f);
     if (r < 0) {
         fprintf(stderr, "ipcmark compare: writing the report: %s\n", strerror(-r));
         goto out;
@@ -218,5 +232,7 @@ int ipcm_cmd_compare(int argc, char **argv)
         return IPCM_EXIT_OK; /* --help */
     if (r > 0)
         return r;
+    if (a.export_path && (r = ipcm_output_probe("compare", "--export", a.export_path)))
+        return r; /* before reading anything: a typo costs no work */
     return run_compare(&a);
 }

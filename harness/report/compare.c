@@ -354,9 +354,16 @@ bool ipcm_cmp_insufficient(const struct ipcm_cmp_report *rep)
     return judged == 0;
 }
 
+/* Cases of the baseline that are gone, when --fail-on-missing makes that a failure. */
+static bool missing_fails(const struct ipcm_cmp_report *rep)
+{
+    return rep->opts.fail_on_missing && rep->nmissing > 0;
+}
+
 bool ipcm_cmp_failed(const struct ipcm_cmp_report *rep)
 {
-    return rep->count[IPCM_V_REGRESSION] || rep->count[IPCM_V_FAILED] || ipcm_cmp_insufficient(rep);
+    return rep->count[IPCM_V_REGRESSION] || rep->count[IPCM_V_FAILED] || missing_fails(rep) ||
+           ipcm_cmp_insufficient(rep);
 }
 
 /* The one-line verdict of the gate. */
@@ -366,6 +373,8 @@ static const char *result_text(const struct ipcm_cmp_report *rep)
         return "REGRESSION";
     if (rep->count[IPCM_V_FAILED])
         return "REGRESSION (a case failed)";
+    if (missing_fails(rep))
+        return "FAILED: cases of the baseline are missing (--fail-on-missing)";
     if (ipcm_cmp_insufficient(rep))
         return "insufficient data: no metric could be judged (no comparable case, only "
                "skipped cases, or too few repetitions)";
@@ -568,6 +577,7 @@ int ipcm_cmp_write_markdown(const struct ipcm_cmp_report *rep, FILE *f)
     fprintf(f, "### ipcmark compare: %s\n\n",
             rep->count[IPCM_V_REGRESSION] ? ":x: regression detected"
             : rep->count[IPCM_V_FAILED]   ? ":x: case failed"
+            : missing_fails(rep)          ? ":x: baseline cases missing"
             : ipcm_cmp_insufficient(rep)  ? ":x: insufficient data (nothing could be judged)"
                                           : ":white_check_mark: no regression");
     describe(rep->base, rep->opts.base_label, line, sizeof(line));
@@ -608,7 +618,8 @@ int ipcm_cmp_write_markdown(const struct ipcm_cmp_report *rep, FILE *f)
         fprintf(f, "\n\n");
     }
     if (rep->nmissing) {
-        fprintf(f, "Missing cases (in the baseline only):");
+        fprintf(f, "%sMissing cases (in the baseline only%s):", missing_fails(rep) ? ":x: " : "",
+                missing_fails(rep) ? "; --fail-on-missing fails the gate" : "");
         for (size_t i = 0; i < rep->nmissing; i++)
             fprintf(f, "%s `%s`", i ? "," : "", (key_of(rep->missing[i], key, sizeof(key)), key));
         fprintf(f, "\n\n");
@@ -692,6 +703,7 @@ int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
     json_object_set_new(root, "current", side_json(rep->cur, rep->opts.cur_label));
     json_object_set_new(root, "regression", json_boolean(ipcm_cmp_failed(rep)));
     json_object_set_new(root, "insufficient_data", json_boolean(ipcm_cmp_insufficient(rep)));
+    json_object_set_new(root, "fail_on_missing", json_boolean(rep->opts.fail_on_missing));
     json_object_set_new(root, "cases_compared", json_integer((json_int_t)rep->cases_compared));
     json_object_set_new(root, "metrics_compared", json_integer((json_int_t)rep->metrics_compared));
     for (int v = 0; v < IPCM_V_COUNT; v++)

@@ -39,6 +39,9 @@ struct ipcm_cmp_opts {
     double threshold;                   /* relative change, e.g. 0.10 for 10% */
     double alpha;                       /* significance level, e.g. 0.05 */
     const char *base_label, *cur_label; /* shown as the files' names; may be NULL */
+    /* A case of the baseline absent from the current file fails the gate (else it is
+     * listed as missing and the gate still passes). */
+    bool fail_on_missing;
 };
 
 struct ipcm_cmp_row {
@@ -90,8 +93,9 @@ void ipcm_cmp_report_free(struct ipcm_cmp_report *rep);
 /* ipcm_cmp_insufficient - true when no metric could be judged: no case in both files,
  * only skipped or failed cases, or too few repetitions for the U test everywhere. */
 bool ipcm_cmp_insufficient(const struct ipcm_cmp_report *rep);
-/* ipcm_cmp_failed - true when the gate fails: a regression, a newly failed case, or
- * insufficient data (a gate that judged nothing must not pass). */
+/* ipcm_cmp_failed - true when the gate fails: a regression, a newly failed case, a
+ * missing case under opts.fail_on_missing, or insufficient data (a gate that judged
+ * nothing must not pass). */
 bool ipcm_cmp_failed(const struct ipcm_cmp_report *rep);
 
 /* Verdict and metric names as shown ("regression", "msgs/s"). */

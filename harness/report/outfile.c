@@ -35,12 +35,22 @@ static int is_dir_err(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? -EISDIR : 0;
 }
 
+/* "-" names stdout (RULINGS 8). */
+static bool is_stdout(const char *path)
+{
+    return strcmp(path, "-") == 0;
+}
+
 int ipcm_outfile_probe(const char *path)
 {
     char tmp[4096];
     int r;
     if (!path[0])
         return -ENOENT;
+    if (is_stdout(path)) {
+        int fl = fcntl(STDOUT_FILENO, F_GETFL);
+        return fl >= 0 && (fl & O_ACCMODE) != O_RDONLY ? 0 : -EBADF;
+    }
     if ((r = is_dir_err(path)) < 0)
         return r;
     if (is_special(path))
@@ -62,6 +72,12 @@ int ipcm_outfile_open(struct ipcm_outfile *o, const char *path)
     if (strlen(path) >= sizeof(o->path))
         return -ENAMETOOLONG;
     strcpy(o->path, path);
+    if (is_stdout(path)) {
+        o->f = stdout;
+        o->to_stdout = true;
+        errno = 0;
+        return 0;
+    }
     if ((r = is_dir_err(path)) < 0)
         return r;
     if (is_special(path)) {
@@ -98,6 +114,10 @@ int ipcm_outfile_commit(struct ipcm_outfile *o)
      * lose the cause of an earlier failed write, so flush first and read errno then. */
     if (fflush(o->f) != 0 || ferror(o->f))
         err = errno ? -errno : -EIO;
+    if (o->to_stdout) { /* a pipe's reader decides when it is done: nothing to close */
+        o->f = NULL;
+        return err;
+    }
     if (!err && o->tmp[0] && fsync(fileno(o->f)) != 0)
         err = -errno;
     if (fclose(o->f) != 0 && !err)
@@ -114,7 +134,7 @@ int ipcm_outfile_commit(struct ipcm_outfile *o)
 
 void ipcm_outfile_abort(struct ipcm_outfile *o)
 {
-    if (o->f)
+    if (o->f && !o->to_stdout)
         fclose(o->f);
     o->f = NULL;
     if (o->tmp[0])

@@ -4,6 +4,7 @@
  * then renamed over the target, so an old result survives a full disk, a file-size
  * limit or a crash; and an output path tried before a run, so a typo costs no run.
  * Errors are the real -errno (-ENOSPC, -EFBIG, -EACCES, -ENOENT, -EISDIR, -EROFS).
+ * The path "-" is stdout, written directly: no temporary file, no rename (RULINGS 8).
  */
 #ifndef IPCM_HARNESS_REPORT_OUTFILE_H
 #define IPCM_HARNESS_REPORT_OUTFILE_H
@@ -15,12 +16,14 @@ struct ipcm_outfile {
     FILE *f;         /* write here between open and commit */
     char path[4096]; /* the target */
     char tmp[4096];  /* the temporary file, "" when writing the target directly */
+    bool to_stdout;  /* the target is "-": f is stdout, flushed but never closed */
 };
 
 /*
  * ipcm_outfile_probe - can a result be written at path? Creates and removes a temporary
  * file beside it (the only sure test: permissions, a read-only or full file system, a
- * missing folder). Returns 0; -EISDIR (path is a folder); -errno.
+ * missing folder). "-": stdout must be open for writing. Returns 0; -EISDIR (path is a
+ * folder); -EBADF (path "-" and stdout closed or read-only); -errno.
  */
 int ipcm_outfile_probe(const char *path);
 /*

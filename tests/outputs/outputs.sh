@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# outputs.sh IPCMARK DATA_DIR CASE - what the command line writes where (RULINGS 8):
+#   bench_json, bench_csv  `--json -` / `--csv -`: the data alone on stdout (it parses),
+#                          the table on stderr, no file named '-'
+#   bench_two_dashes       both '-': exit 2 before any work
+#   export_stdout          compare --export bencher|gbench -: stdout is the export alone
+#   export_unwritable      compare --export K /no/such/dir/f: exit 2, nothing on stdout
+#   fail_on_missing        a baseline case absent now: exit 0 and listed; with
+#                          --fail-on-missing exit 1 and said so (table, markdown, json)
+set -eu
+ipcmark=$1
+data=$2
+tmp=$(mktemp -d /tmp/ipcm-outputs.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+fail() {
+    echo "outputs.sh $case: $*" >&2
+    exit 1
+}
+case=$3
+small="bench -b pipe --messages 500 --repeat 2 --warmup 0"
+case $case in
+bench_json)
+    "$ipcmark" $small --json - >out 2>err || fail "exit $?: $(cat err)"
+    python3 -c 'import json, sys; d = json.load(open("out")); assert d["schema"] == "ipcmark-results/1" and d["cases"][0]["backend"] == "pipe"' ||
+        fail "stdout is not the results JSON alone: $(head -c 300 out)"
+    grep -q 'pipe' err || fail "no table on stderr"
+    ;;
+bench_csv)
+    "$ipcmark" $small --csv - >out 2>err || fail "exit $?: $(cat err)"
+    head -1 out | grep -q '^mode,backend,' || fail "stdout does not start with the CSV header"
+    [ "$(wc -l <out)" -eq 2 ] || fail "want a header and one row on stdout, got $(wc -l <out) lines"
+    grep -q 'pipe' err || fail "no table on stderr"
+    ;;
+bench_two_dashes)
+    st=0
+    "$ipcmark" $small --json - --csv - >out 2>err || st=$?
+    [ $st -eq 2 ] || fail "exit $st, want 2"
+    grep -q 'at most one output may be stdout' err || fail "stderr: $(cat err)"
+    [ ! -s out ] || fail "wrote to stdout: $(head -c 200 out)"
+    ;;
+export_stdout)
+    for k in bencher gbench; do
+        "$ipcmark" compare "$data/synthetic_base.json" "$data/synthetic_same.json" \
+            --export $k - >out 2>err || fail "$k: exit $?: $(cat err)"
+        python3 -c 'import json; json.load(open("out"))' ||
+            fail "$k: stdout is not the export alone: $(head -c 300 out)"
+        grep -q 'result: no regression' err || fail "$k: the report is not on stderr"
+    done
+    ;;
+export_unwritable)
+    st=0
+    "$ipcmark" compare "$data/synthetic_base.json" "$data/synthetic_same.json" \
+        --export bencher /nonexistent/dir/b.json >out 2>err || st=$?
+    [ $st -eq 2 ] || fail "exit $st, want 2"
+    grep -q 'cannot write --export /nonexistent/dir/b.json' err || fail "stderr: $(cat err)"
+    [ ! -s out ] || fail "the comparison ran: $(head -c 200 out)"
+    ;;
+fail_on_missing)
+    # The current file without the baseline's first case.
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["cases"] = d["cases"][1:]; json.dump(d, open("cur.json", "w"))' \
+        "$data/synthetic_same.json"
+    "$ipcmark" compare "$data/synthetic_base.json" cur.json >out 2>err ||
+        fail "without --fail-on-missing: exit $?, want 0: $(tail -3 out)"
+    grep -q '^missing: ' out || fail "the missing case is not listed"
+    for fmt in table markdown json; do
+        st=0
+        "$ipcmark" compare "$data/synthetic_base.json" cur.json --fail-on-missing \
+            --format $fmt >out 2>err || st=$?
+        [ $st -eq 1 ] || fail "--fail-on-missing --format $fmt: exit $st, want 1"
+        case $fmt in
+        table) grep -q 'result: FAILED: cases of the baseline are missing' out ;;
+        markdown) grep -q ':x: baseline cases missing' out ;;
+        json) python3 -c 'import json; d = json.load(open("out")); assert d["regression"] and d["fail_on_missing"] and len(d["missing"]) == 1' ;;
+        esac || fail "--format $fmt does not say why: $(head -c 400 out)"
+    done
+    ;;
+*) fail "unknown case" ;;
+esac
+echo "ok: $case"
