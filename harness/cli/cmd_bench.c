@@ -64,13 +64,36 @@ static void usage(FILE *f)
             IPCM_RESULTS_SCHEMA);
 }
 
+/*
+ * Progress on a terminal: cases done, time elapsed and an estimate of what is left.
+ * The engine announces a group of cases (one configuration on every backend) case by
+ * case, then runs their repetitions interleaved, so only the groups before the current
+ * one are done: the estimate is the mean time of a finished case so far.
+ */
+struct progress_state {
+    const char *phase; /* "latency", "throughput" */
+    size_t group;      /* cases per group: the number of backends */
+    uint64_t t0_ns;    /* when the first case started */
+};
+
 static void progress(void *ctx, size_t done, size_t total, const char *what)
 {
-    (void)ctx;
-    if (done >= total)
+    struct progress_state *p = ctx;
+    uint64_t now = ipcm_now_ns();
+    if (done >= total) {
         fprintf(stderr, "\r%*s\r", 78, "");
-    else
-        fprintf(stderr, "\r[%zu/%zu] %-66.66s", done + 1, total, what);
+        fflush(stderr);
+        return;
+    }
+    if (!p->t0_ns)
+        p->t0_ns = now;
+    size_t finished = p->group ? done / p->group * p->group : 0;
+    double el = (double)(now - p->t0_ns) / 1e9;
+    char left[32] = "";
+    if (finished > 0)
+        snprintf(left, sizeof(left), ", ~%.0f s left",
+                 el / (double)finished * (double)(total - finished));
+    fprintf(stderr, "\r[%s %zu/%zu, %.0f s%s] %-40.40s", p->phase, done + 1, total, el, left, what);
     fflush(stderr);
 }
 
@@ -413,8 +436,11 @@ int ipcm_cmd_bench(int argc, char **argv)
     if ((r = ipcm_output_probe("bench", "--json", json)) ||
         (r = ipcm_output_probe("bench", "--csv", csv)))
         return r;
-    if (isatty(STDERR_FILENO))
+    struct progress_state ps = {.phase = cfg.mode, .group = cfg.nbackends};
+    if (isatty(STDERR_FILENO)) {
         cfg.progress = progress;
+        cfg.progress_ctx = &ps;
+    }
 
     struct ipcm_results res;
     struct ipcm_bench_run run = {0};
@@ -486,38 +512,57 @@ static void print_ranking(const struct ipcm_results *res)
     }
 }
 
+/*
+ * The default run's plan, sized so that the whole `ipcmark` (list, selftest, the quick
+ * check, this, the plots) stays under 60 s on a 2-CPU machine with the 8 kernel
+ * backends. Per backend 5 cases, each a 20 ms warm-up and 5 repetitions of 80 ms (about
+ * 0.5 s a case with the processes started per repetition, 2.5 s a backend): latency of
+ * 64 B on one CPU and on two; throughput of 64 B and 64 KiB at 1x1 and of 64 B at 2x2,
+ * which is what the ranking and the plots need. At least 5 repetitions per case, so
+ * that `compare` can judge two default runs (RULINGS 3).
+ */
+#define DEFAULT_RUNS 3
+
+static void default_plan(struct ipcm_bench_config c[DEFAULT_RUNS])
+{
+    ipcm_bench_config_defaults(&c[0]);
+    c[0].mode = "latency";
+    c[0].nbackends = (size_t)ipcm_parse_backends("all", c[0].backends, IPCM_BENCH_MAX_BACKENDS,
+                                                 &(const char *){NULL});
+    c[0].duration_ns = 80000000u;
+    c[0].warmup_ns = 20000000u;
+    c[0].repeat = 5;
+    c[1] = c[0];
+    c[1].mode = "throughput";
+    c[1].sizes[0] = 64, c[1].sizes[1] = 65536;
+    c[1].nsizes = 2;
+    c[1].producers[0] = c[1].consumers[0] = 1;
+    c[1].nproducers = c[1].nconsumers = 1;
+    c[1].pairs = true;
+    c[2] = c[1];
+    c[2].nsizes = 1;
+    c[2].producers[0] = c[2].consumers[0] = 2;
+}
+
 int ipcm_cmd_bench_default(char *json_path, size_t len)
 {
-    struct ipcm_bench_config lat, tp;
+    struct ipcm_bench_config cfg[DEFAULT_RUNS];
+    struct progress_state ps[DEFAULT_RUNS];
     struct ipcm_results res;
     struct ipcm_bench_run run = {0};
     char stamp[32], json[96], csv[96];
+    int r = 0;
 
-    /* Sized to keep the whole default run under 60 s on a 2-CPU machine (about 35 s):
-     * per backend 2 latency and 6 throughput cases, each a 50 ms warm-up and 5
-     * repetitions of 150 ms (latency) or 200 ms (throughput), plus calibration. */
-    ipcm_bench_config_defaults(&lat);
-    lat.mode = "latency";
-    lat.nbackends = (size_t)ipcm_parse_backends("all", lat.backends, IPCM_BENCH_MAX_BACKENDS,
-                                                &(const char *){NULL});
-    lat.duration_ns = 150000000u;
-    lat.warmup_ns = 50000000u;
-    tp = lat;
-    tp.mode = "throughput";
-    tp.duration_ns = 200000000u;
-    tp.sizes[0] = 64, tp.sizes[1] = 4096, tp.sizes[2] = 65536;
-    tp.nsizes = 3;
-    tp.producers[0] = tp.consumers[0] = 1;
-    tp.producers[1] = tp.consumers[1] = 2;
-    tp.nproducers = tp.nconsumers = 2;
-    tp.pairs = true;
-    if (isatty(STDERR_FILENO))
-        lat.progress = tp.progress = progress;
-
+    default_plan(cfg);
     record_begin(&res);
-    int r = ipcm_bench_run(&lat, &run);
-    if (r == 0)
-        r = ipcm_bench_run(&tp, &run);
+    for (int i = 0; i < DEFAULT_RUNS && r == 0; i++) {
+        ps[i] = (struct progress_state){.phase = cfg[i].mode, .group = cfg[i].nbackends};
+        if (isatty(STDERR_FILENO)) {
+            cfg[i].progress = progress;
+            cfg[i].progress_ctx = &ps[i];
+        }
+        r = ipcm_bench_run(&cfg[i], &run);
+    }
     if (r == 0)
         r = record_end(&res, &run);
     if (r < 0) {
@@ -526,9 +571,9 @@ int ipcm_cmd_bench_default(char *json_path, size_t len)
         ipcm_bench_run_free(&run);
         return IPCM_EXIT_ENV;
     }
-    res.config =
-        json_pack("{s:s,s:[o,o]}", "suite", "default", "runs",
-                  ipcm_bench_config_json(&lat, 0, NULL), ipcm_bench_config_json(&tp, 0, NULL));
+    res.config = json_pack(
+        "{s:s,s:[o,o,o]}", "suite", "default", "runs", ipcm_bench_config_json(&cfg[0], 0, NULL),
+        ipcm_bench_config_json(&cfg[1], 0, NULL), ipcm_bench_config_json(&cfg[2], 0, NULL));
     ipcm_record_print_table(&res, stdout);
     print_calibration(&res, stdout);
     print_ranking(&res);

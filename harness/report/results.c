@@ -524,6 +524,18 @@ static const char *human_ns(double ns, char *buf, size_t len)
     return buf;
 }
 
+/* "+-4.2%": half the 95% interval of the median, relative; "+-n/a" from one repetition,
+ * which has no spread to show (a "+-0.0%" would claim a precision never measured). */
+static const char *spread(const struct ipcm_rr_case *c, double lo, double hi, double median,
+                          char *buf, size_t len)
+{
+    if (c->repetitions < 2 || !(median > 0) || !isfinite(lo) || !isfinite(hi))
+        snprintf(buf, len, "+-n/a");
+    else
+        snprintf(buf, len, "+-%.1f%%", (hi - lo) / 2.0 / median * 100.0);
+    return buf;
+}
+
 /* The result column of an ok case: rates, latency, each against this host's limit. */
 static void table_result(const struct ipcm_results *r, const struct ipcm_rr_case *c, FILE *f)
 {
@@ -532,9 +544,9 @@ static void table_result(const struct ipcm_results *r, const struct ipcm_rr_case
     char a[32], b[32], d[32], e[32];
     if (c->msgs_per_s.present) {
         const struct ipcm_rr_stat *m = &c->msgs_per_s;
-        double half = (m->ci_hi - m->ci_lo) / 2.0 / m->median * 100.0;
-        fprintf(f, "%s  %s  +-%.1f%%", human(m->median, "msg/s", a, sizeof(a)),
-                human(c->bytes_per_s.median, "B/s", b, sizeof(b)), half);
+        fprintf(f, "%s  %s  %s", human(m->median, "msg/s", a, sizeof(a)),
+                human(c->bytes_per_s.median, "B/s", b, sizeof(b)),
+                spread(c, m->ci_lo, m->ci_hi, m->median, d, sizeof(d)));
         if (cal->memcpy_64k_gbs > 0)
             fprintf(f, "  %.2g%% of memcpy",
                     c->bytes_per_s.median / (cal->memcpy_64k_gbs * 1e9) * 100);
@@ -545,8 +557,8 @@ static void table_result(const struct ipcm_results *r, const struct ipcm_rr_case
     }
     if (c->tasks_per_s.present) {
         const struct ipcm_rr_stat *t = &c->tasks_per_s;
-        double half = (t->ci_hi - t->ci_lo) / 2.0 / t->median * 100.0;
-        fprintf(f, "%s  +-%.1f%%", human(t->median, "task/s", a, sizeof(a)), half);
+        fprintf(f, "%s  %s", human(t->median, "task/s", a, sizeof(a)),
+                spread(c, t->ci_lo, t->ci_hi, t->median, b, sizeof(b)));
     }
     if (l->present && !l->oneway) {
         struct ipcm_summary s50;
@@ -554,8 +566,8 @@ static void table_result(const struct ipcm_results *r, const struct ipcm_rr_case
         fprintf(f, "%s p50 %s p99 %s p99.9 %s max %s", l->kind, human_ns(l->p50, a, sizeof(a)),
                 human_ns(l->p99, b, sizeof(b)), human_ns(l->p999, d, sizeof(d)),
                 human_ns(l->max, e, sizeof(e)));
-        if (s50.median > 0)
-            fprintf(f, "  p50 +-%.1f%%", (s50.ci_hi - s50.ci_lo) / 2.0 / s50.median * 100.0);
+        if (s50.median > 0 || c->repetitions < 2)
+            fprintf(f, "  p50 %s", spread(c, s50.ci_lo, s50.ci_hi, s50.median, a, sizeof(a)));
         if (cal->line_rtt_ns > 0)
             fprintf(f, "  %.0fx line RTT", l->p50 / cal->line_rtt_ns);
     }
