@@ -77,6 +77,13 @@ run "$want_c" "$tmp/c_alone"
 run "$want_c" "$tmp/c_static"
 unset LD_LIBRARY_PATH
 
+# `man ipcmark` and `man libipcmark` work from the prefix (ipcmark(1) needs help2man).
+for page in libipcmark $( [ -f "$build/man/ipcmark.1" ] && echo ipcmark); do
+    MANWIDTH=80 man -M "$prefix/share/man" "$page" 2>/dev/null | grep -qi "^NAME" ||
+        fail "man -M $prefix/share/man $page: no page"
+    echo "ok: man $page"
+done
+
 # The installed shared library exports the public API and nothing else.
 sh "$src/tests/layering/exports.sh" "$(readlink -f "$libdir/libipcmark.so")" \
     "$src/harness/lib/ipcmark.h" "$src/backends/include/ipcmark_types.h" \

@@ -6,6 +6,7 @@
 #   bench_two_dashes       both '-': exit 2 before any work
 #   export_stdout          compare --export bencher|gbench -: stdout is the export alone
 #   export_unwritable      compare --export K /no/such/dir/f: exit 2, nothing on stdout
+#   repeat_one             --repeat 1 prints +-n/a for the spread, not +-0.0%
 #   fail_on_missing        a baseline case absent now: exit 0 and listed; with
 #                          --fail-on-missing exit 1 and said so (table, markdown, json)
 set -eu
@@ -74,6 +75,15 @@ fail_on_missing)
         markdown) grep -q ':x: baseline cases missing' out ;;
         json) python3 -c 'import json; d = json.load(open("out")); assert d["regression"] and d["fail_on_missing"] and len(d["missing"]) == 1' ;;
         esac || fail "--format $fmt does not say why: $(head -c 400 out)"
+    done
+    ;;
+repeat_one)
+    # One repetition has no spread: the table says n/a, never a "+-0.0%".
+    for mode in throughput latency; do
+        "$ipcmark" bench -b pipe --mode $mode --messages 300 --repeat 1 --warmup 0 >out 2>err ||
+            fail "$mode: exit $?: $(cat err)"
+        grep -q '+-n/a' out || fail "$mode: no +-n/a: $(cat out)"
+        ! grep -q '+-0\.0%' out || fail "$mode: a +-0.0% spread from one repetition"
     done
     ;;
 *) fail "unknown case" ;;
