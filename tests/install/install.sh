@@ -84,6 +84,16 @@ for page in libipcmark $( [ -f "$build/man/ipcmark.1" ] && echo ipcmark); do
     echo "ok: man $page"
 done
 
+# The installed JSON Schema validates what the installed binary writes.
+[ -f "$prefix/share/ipcmark/ipcmark-results-1.schema.json" ] || fail "the results schema is not installed"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+    "$prefix/bin/ipcmark" bench -b pipe --messages 200 --repeat 2 --warmup 0 --json - \
+        >"$tmp/run.json" 2>/dev/null || fail "the installed ipcmark bench failed"
+    python3 "$src/tests/schema/validate.py" "$prefix/share/ipcmark/ipcmark-results-1.schema.json" \
+        "$tmp/run.json" >/dev/null || fail "a result of the installed binary breaks the installed schema"
+    echo "ok: the installed schema validates the installed binary's result"
+fi
+
 # The installed shared library exports the public API and nothing else.
 sh "$src/tests/layering/exports.sh" "$(readlink -f "$libdir/libipcmark.so")" \
     "$src/harness/lib/ipcmark.h" "$src/backends/include/ipcmark_types.h" \
