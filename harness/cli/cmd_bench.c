@@ -515,8 +515,9 @@ static void print_ranking(const struct ipcm_results *res)
 /*
  * The default run's plan, sized so that the whole `ipcmark` (list, selftest, the quick
  * check, this, the plots) stays under 60 s on a 2-CPU machine with the 8 kernel
- * backends. Per backend 5 cases, each a 20 ms warm-up and 5 repetitions of 80 ms (about
- * 0.5 s a case with the processes started per repetition, 2.5 s a backend): latency of
+ * backends. Per backend 5 cases, each a 20 ms warm-up and 5 repetitions of 60 ms (about
+ * 0.4 s a case with the processes started per repetition, 2 s a backend; the quick
+ * check takes about 4.5 s a backend, the calibration 1.5 s in all): latency of
  * 64 B on one CPU and on two; throughput of 64 B and 64 KiB at 1x1 and of 64 B at 2x2,
  * which is what the ranking and the plots need. At least 5 repetitions per case, so
  * that `compare` can judge two default runs (RULINGS 3).
@@ -529,7 +530,7 @@ static void default_plan(struct ipcm_bench_config c[DEFAULT_RUNS])
     c[0].mode = "latency";
     c[0].nbackends = (size_t)ipcm_parse_backends("all", c[0].backends, IPCM_BENCH_MAX_BACKENDS,
                                                  &(const char *){NULL});
-    c[0].duration_ns = 80000000u;
+    c[0].duration_ns = 60000000u;
     c[0].warmup_ns = 20000000u;
     c[0].repeat = 5;
     c[1] = c[0];
