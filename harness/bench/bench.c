@@ -8,6 +8,8 @@
 #include "bench.h"
 #include "bench_internal.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <sched.h>
@@ -384,6 +386,7 @@ static bool case_prepare(const struct ipcm_bench_config *cfg, struct ipcm_bench_
         ipcm_hist_init(scratch);
         rep.latency = scratch;
         r = m->run(&w, &rep);
+        ipcm_sysv_sweep();
         if (r < 0) {
             c->status = r == -EOPNOTSUPP ? IPCM_CASE_SKIPPED : IPCM_CASE_FAILED;
             snprintf(c->reason, sizeof(c->reason), "%s%s",
@@ -404,6 +407,7 @@ static void case_rep(struct ipcm_bench_case *c, unsigned i, struct ipcm_hist *sc
     ipcm_hist_init(scratch);
     rep.latency = scratch;
     int r = c->mode->run(&c->params, &rep);
+    ipcm_sysv_sweep(); /* the repetition's workers are gone: remove what a dead one held */
     c->seconds += (double)(ipcm_now_ns() - t0) / 1e9;
     if (r < 0) {
         c->status = r == -EOPNOTSUPP ? IPCM_CASE_SKIPPED : IPCM_CASE_FAILED;
@@ -491,6 +495,7 @@ int ipcm_bench_run(const struct ipcm_bench_config *cfg, struct ipcm_bench_run *o
     if (!n)
         return -EINVAL;
     ipcm_msg_verify(cfg->verify_full); /* workers inherit it through fork */
+    ipcm_sysv_journal_init();          /* and the System V journal (base.h) */
     struct ipcm_bench_params *plist = calloc(n, sizeof(*plist));
     struct ipcm_bench_case *cases = realloc(out->cases, (out->ncases + n) * sizeof(*cases));
     struct ipcm_hist *h = malloc((1 + IPCM_BENCH_MAX_BACKENDS) * sizeof(*h));
