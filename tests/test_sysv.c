@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_sysv.c - no System V queue outlives its users: the journal (base/sysv.c), the
- * sysvmq backend's last-holder removal, the sweep after a killed holder, and the guard
- * after a SIGKILL of the whole tree. Counting cases run in a private IPC namespace.
+ * sysvmq backend's last-holder removal and the sweep after a killed holder (the guard
+ * after a SIGKILL of the whole tree: tests/hostile, sysv_tree_killed). Counting cases
+ * run in a private IPC namespace.
  */
 #include "testutil.h"
 
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,7 +59,6 @@ static const struct ipcm_backend *sysvmq(void)
 
 START_TEST(journal_records_removes_once_and_sweeps)
 {
-    ck_assert_int_eq(ipcm_sysv_record(IPCM_SYSV_MSG, 1), 0); /* no journal: a no-op */
     ck_assert_int_eq(ipcm_sysv_journal_init(), 0);
     ck_assert(ipcm_sysv_journal_active());
     ck_assert_int_eq(ipcm_sysv_record(0, 1), -EINVAL);
@@ -142,52 +141,6 @@ START_TEST(killed_last_holder_is_swept_by_the_runner)
 }
 END_TEST
 
-/* The tree a run would be: init, a link, a child holding it, all in one group. */
-static void doomed_tree(int report)
-{
-    struct ipcm_link *l;
-    struct ipcm_chan *c;
-    setpgid(0, 0);
-    if (ipcm_sysv_journal_init() < 0 || ipcm_link_create(sysvmq(), IPCM_SHAPE_PIPE, NULL, &l) < 0)
-        _exit(1);
-    if (fork() == 0 && ipcm_chan_open(l, IPCM_ROLE_B, &c) == 0) {
-        char ok = 1;
-        if (write(report, &ok, 1) != 1)
-            _exit(1);
-        pause();
-    }
-    pause();
-    _exit(0);
-}
-
-START_TEST(guard_sweeps_after_the_whole_tree_is_killed)
-{
-    ck_assert(private_ipc());
-    /* Orphans (the guard, the killed grandchild) come to us, so we can reap them. */
-    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0)
-        doomed_tree(p[1]);
-    close(p[1]);
-    char ok = 0;
-    ck_assert_int_eq(read(p[0], &ok, 1), 1);
-    ck_assert_int_eq(queues_here(), 2);
-    /* What timeout -s KILL does: the whole process group at once. */
-    ck_assert_int_eq(killpg(pid, SIGKILL), 0);
-    uint64_t t0 = ipcm_now_ns();
-    while (queues_here() != 0 && ipcm_ns_since(t0) < 10 * IPCM_NS_PER_S)
-        ipcm_sleep_ms(5);
-    ck_assert_int_eq(queues_here(), 0);
-    /* And the guard ended: every child reaped, none left running. */
-    while (ipcm_ns_since(t0) < 10 * IPCM_NS_PER_S && waitpid(-1, NULL, WNOHANG) >= 0)
-        ipcm_sleep_ms(5);
-    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
-    ck_assert_int_eq(errno, ECHILD);
-}
-END_TEST
-
 START_TEST(depth_bounds_bytes_and_limits_are_named)
 {
     struct ipcm_limits lim;
@@ -234,7 +187,6 @@ int main(void)
     if (private_ipc_possible()) {
         tcase_add_test(tc, last_holder_removes_without_a_journal);
         tcase_add_test(tc, killed_last_holder_is_swept_by_the_runner);
-        tcase_add_test(tc, guard_sweeps_after_the_whole_tree_is_killed);
     } else {
         fprintf(stderr, "not run: the queue-counting cases need a private IPC namespace "
                         "(unshare(CLONE_NEWIPC): root or CAP_SYS_ADMIN)\n");
