@@ -340,6 +340,39 @@ START_TEST(futex_ends_of_dead_processes_are_reclaimed)
 }
 END_TEST
 
+static int late_party(struct ipcm_sync *s)
+{
+    struct ipcm_sync_end *e;
+    if (ipcm_sync_open(s, &e))
+        return 1;
+    ipcm_sleep_ms(100); /* the other party sleeps through several death checks */
+    int r = ipcm_barrier_wait(e, 5000);
+    ipcm_sync_close(e);
+    return r >= 0 ? 0 : 2;
+}
+
+/* A dead party breaks the barrier once: after a reset the same death does not break it
+ * again (a regression seen under load: the next slow round broke). */
+START_TEST(barrier_dead_party_breaks_once)
+{
+    const struct ipcm_sync_impl *im = impl_of(_i);
+    if (!has(im, IPCM_SYNC_CAP_PARTY_DEAD))
+        return;
+    struct ipcm_sync_end *e;
+    struct ipcm_sync *s = make(im, IPCM_SYNC_BARRIER, 2, &e);
+    ck_assert_int_eq(wait_exit(fork_run(open_and_die, s)), 128 + SIGKILL);
+    uint64_t t0 = ipcm_now_ns();
+    ck_assert_int_eq(ipcm_barrier_wait(e, 5000), -EPIPE);
+    ck_assert_uint_lt(ipcm_ns_since(t0), 2500 * IPCM_NS_PER_MS);
+    ck_assert_int_eq(ipcm_barrier_reset(e), 0);
+    pid_t kid = fork_run(late_party, s);
+    ck_assert_int_ge(ipcm_barrier_wait(e, 5000), 0);
+    ck_assert_int_eq(wait_exit(kid), 0);
+    ipcm_sync_close(e);
+    ipcm_sync_destroy(s);
+}
+END_TEST
+
 static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
@@ -353,6 +386,7 @@ static Suite *sync_suite(void)
     tcase_add_loop_test(tc, semaphore_contract, 0, n);
     tcase_add_loop_test(tc, barrier_rounds_with_threads, 0, n);
     tcase_add_loop_test(tc, barrier_timeout_breaks_and_reset_repairs, 0, n);
+    tcase_add_loop_test(tc, barrier_dead_party_breaks_once, 0, n);
     tcase_add_test(tc, futex_ends_of_dead_processes_are_reclaimed);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

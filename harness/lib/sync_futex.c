@@ -334,14 +334,17 @@ static void fx_bar_break(struct fx_shared *sh, uint32_t gen)
         }
 }
 
-/* Whether an open end other than mine is gone without closing: a dead party. */
+/* Whether an open end other than mine is gone without closing: a dead party (whose
+ * slot is then freed). */
 static bool fx_bar_party_dead(struct fx_shared *sh, unsigned me)
 {
     for (unsigned i = 0; i < FX_SLOTS; i++) {
         if (i == me || !atomic_load(&sh->slot[i].state) || !fx_slot_gone(sh, i))
             continue;
+        /* Free a dead party's slot as its death is reported: the barrier breaks now,
+         * and once reset it must not break again for the same death. */
         bool dead = atomic_load(&sh->slot[i].state) != 0;
-        fx_slot_done(sh, i, false);
+        fx_slot_done(sh, i, dead);
         if (dead)
             return true;
     }
