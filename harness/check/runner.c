@@ -29,6 +29,7 @@ static const struct ipcm_check_case *const groups[] = {
     ipcm_check_cases_delivery, ipcm_check_cases_blocking, ipcm_check_cases_close,
     ipcm_check_cases_signals,  ipcm_check_cases_faults,   ipcm_check_cases_hygiene,
     ipcm_check_cases_poll,     ipcm_check_cases_pool,     ipcm_check_cases_backend,
+    ipcm_check_cases_sync,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
