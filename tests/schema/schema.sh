@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # schema.sh IPCMARK SOURCE_DIR - results files the tool writes now (throughput, latency,
-# pool, a skipped case) and the committed ones are valid against the schema file; broken
+# pool, sync, a skipped case) and the committed ones are valid against the schema file; broken
 # copies (an unknown status, no schema, a case without a backend, a failed count that is
 # negative) are rejected, so the schema is not one that accepts anything.
 set -eu
@@ -17,8 +17,9 @@ small="-b pipe,mqueue --messages 300 --repeat 2 --warmup 0"
 "$ipcmark" bench $small --mode throughput --sizes 64,64K --json "$tmp/tp.json" >/dev/null
 "$ipcmark" bench $small --mode latency --json "$tmp/lat.json" >/dev/null
 "$ipcmark" bench $small --mode pool --workers 1 --json "$tmp/pool.json" >/dev/null
+"$ipcmark" bench --mode sync --messages 2000 --repeat 2 --warmup 0 --json "$tmp/sync.json" >/dev/null
 grep -q '"skipped"' "$tmp/tp.json" || echo "note: no skipped case in this run (mqueue took 64 KiB)"
-$v "$tmp/tp.json" "$tmp/lat.json" "$tmp/pool.json" "$src"/tests/data/synthetic_*.json \
+$v "$tmp/tp.json" "$tmp/lat.json" "$tmp/pool.json" "$tmp/sync.json" "$src"/tests/data/synthetic_*.json \
     "$src/results/baseline/ci.json"
 python3 - "$tmp/tp.json" "$tmp" <<'PY'
 import json, sys
