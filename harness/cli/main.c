@@ -24,6 +24,7 @@ static const struct ipcm_command commands[] = {
     {"bench", "verified throughput and latency per backend, size, placement", ipcm_cmd_bench},
     {"check", "conformance suite: every case on every backend", ipcm_cmd_check},
     {"compare", "regression gate: two results files, significance and threshold", ipcm_cmd_compare},
+    {"ab", "paired regression gate: two builds interleaved, per-round ratios", ipcm_cmd_ab},
     {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot},
 };
 
