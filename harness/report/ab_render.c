@@ -72,9 +72,11 @@ int ipcm_ab_write_table(const struct ipcm_ab_run *run, FILE *f)
             "verdict");
     for (size_t i = 0; i < run->ncases; i++) {
         const struct ipcm_ab_case *k = &run->cases[i];
-        fprintf(f, "%-46s %-8s %5zu %9s  [%s, %s]%*s %s", k->key, k->metric, k->ci.n,
-                k->ci.n ? pct(k->ci.estimate, a, sizeof(a)) : "-", pct(k->ci.lo, b, sizeof(b)),
-                pct(k->ci.hi, c, sizeof(c)), (int)(18 - strlen(b) - strlen(c)), "",
+        char iv[40];
+        snprintf(iv, sizeof(iv), "[%s, %s]", pct(k->ci.lo, b, sizeof(b)),
+                 pct(k->ci.hi, c, sizeof(c)));
+        fprintf(f, "%-46s %-8s %5zu %9s  %-22s %s", k->key, k->metric, k->ci.n,
+                k->ci.n ? pct(k->ci.estimate, a, sizeof(a)) : "-", iv,
                 ipcm_ab_verdict_name(k->verdict));
         if (k->note[0])
             fprintf(f, " (%s)", k->note);
