@@ -42,11 +42,11 @@ bool ab_stop_requested(void)
 /* In the child: files in place of stdout and stderr, then the program. Never returns. */
 static void child_exec(char *const argv[], const char *out_path, const char *err_path)
 {
-    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
         _exit(126);
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull >= 0)
         dup2(devnull, STDIN_FILENO);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
