@@ -28,6 +28,7 @@ static const struct ipcm_command commands[] = {
     {"check", "conformance suite: every case on every backend", ipcm_cmd_check, true},
     {"compare", "regression gate: two results files, significance and threshold", ipcm_cmd_compare,
      false},
+    {"ab", "paired regression gate: two builds interleaved, per-round ratios", ipcm_cmd_ab, false},
     {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot, false},
 };
 
