@@ -236,6 +236,10 @@ static void mq_rlimit_clear_error(struct ipcm_check_ctx *ctx)
     IPCM_CHECK(ctx, l == NULL, "a refused create returned a link");
     IPCM_CHECK(ctx, err == -EMFILE, "create with RLIMIT_MSGQUEUE 0: %s (%s), want EMFILE",
                ipcm_strerror(err), ipcm_err_name(err));
+    /* The errno is also RLIMIT_NOFILE's: the reason must name the limit that ran out. */
+    const char *why = ipcm_last_error(err);
+    IPCM_CHECK(ctx, why && strstr(why, "RLIMIT_MSGQUEUE") && !strstr(why, "RLIMIT_NOFILE"),
+               "the reason for EMFILE does not name RLIMIT_MSGQUEUE: %s", why ? why : "(none)");
     IPCM_CHECK(ctx, after == before, "the refused create left %d descriptor(s)", after - before);
     /* With the limit back, creation works again. */
     l = ipcm_check_link(ctx, ctx->shape, 128, 4);

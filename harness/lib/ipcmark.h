@@ -36,6 +36,29 @@ IPCM_API const char *ipcm_strerror(int err);
 /* ipcm_err_name - the symbolic name ("EMSGSIZE") of a negative errno value. */
 IPCM_API const char *ipcm_err_name(int err);
 
+/*
+ * Reasons. An errno alone cannot say which limit ran out: mq_open's EMFILE is
+ * RLIMIT_MSGQUEUE as often as RLIMIT_NOFILE. So a call that fails because a limit of
+ * the environment is used up also records, for the calling thread, one line that names
+ * the limit, its value and the command that raises it, e.g.
+ *   "mqueue: mq_open: RLIMIT_MSGQUEUE is used up (819200 bytes per user; this queue
+ *    needs at least 82240); raise it with `ulimit -q unlimited`"
+ * Recorded by ipcm_link_create, ipcm_chan_open and ipcm_process_spawn (and so by
+ * ipcm_pool_create and everything built on them), which forget the previous one when
+ * they start. Only a cause that was checked is recorded (the limit was read and found
+ * used up: RLIMIT_NOFILE, RLIMIT_MSGQUEUE, fs.mqueue.queues_max, fs.file-max,
+ * RLIMIT_NPROC, a cgroup's pids.max, RLIMIT_AS, RLIMIT_DATA, RLIMIT_FSIZE); an error
+ * with no known cause records nothing.
+ */
+/*
+ * ipcm_last_error - the reason recorded in this thread for err, the value a call just
+ * returned; NULL when that call recorded none (then err is no limit this library could
+ * confirm). The text stays valid until this thread's next recording call.
+ */
+IPCM_API const char *ipcm_last_error(int err);
+/* ipcm_error_text - ipcm_last_error(err) when there is one, else ipcm_strerror(err). */
+IPCM_API const char *ipcm_error_text(int err);
+
 /* ---------------------------------------------------------------- backends */
 
 struct ipcm_backend; /* opaque to library users; see ipcmark_backend.h */
@@ -87,9 +110,39 @@ IPCM_API const struct ipcm_backend *ipcm_link_backend(const struct ipcm_link *l)
  * process and per link. The link stays valid; destroy it when no more ends will be
  * opened from it in this process.
  * Returns: 0; -EINVAL for a role that does not fit the shape; -EBADF if this process
- * already opened an end of l; -ENOMEM; -errno from the kernel.
+ * already opened an end of l; -EBUSY where another process already opened this end
+ * of a pipe-shape link (see "One end, one process" below); -ENOMEM; -EMFILE, -ENFILE
+ * and other -errno from the kernel (ipcm_last_error names the limit).
  */
 IPCM_API int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
+
+/*
+ * One end, one process. A pipe-shape end (A or B) is one process's: open each of A and
+ * B in one process, and let a child that inherits an open end over fork use it only
+ * while its parent does not (hygiene.use_after_fork; uses are sequential). Two
+ * processes that send or receive on one pipe end at the same time are outside the
+ * contract: on socketpair and mqueue the kernel keeps each message whole, on pipe two
+ * readers may interleave frames, and on shm (whose pipe ends take no consumer lock)
+ * messages could be delivered twice. shm therefore refuses a second open of the same
+ * pipe end from another process with -EBUSY; many producers or consumers belong on the
+ * queue shape, whose ends may be shared.
+ *
+ * A stopped participant (SIGSTOP, a debugger) is not a dead one: it keeps its
+ * descriptors and locks, and what it holds waits for it.
+ *   pipe        a writer stopped inside send, mid-frame, holds the send lock: every
+ *               other producer of that direction waits (their deadlines still hold,
+ *               they return -ETIMEDOUT); a reader stopped mid-frame likewise stalls
+ *               the other consumers.
+ *   shm         a producer stopped between reserving and publishing a slot stalls the
+ *               consumers at that slot, and a full ring then stalls the other
+ *               producers; a stopped consumer holding the read lock stalls the other
+ *               consumers. Deadlines hold (-ETIMEDOUT); nothing is lost or torn.
+ *   socketpair  the kernel queues whole datagrams: the others go on.
+ *   mqueue      the kernel queues whole messages: the others go on.
+ * That is the price of "nobody is robbed" (no message taken from a slow participant);
+ * a killed participant, unlike a stopped one, is detected and released (-EPIPE, or
+ * -ENOTRECOVERABLE where it died mid-message on a byte stream).
+ */
 
 /*
  * ipcm_chan_send - send one message of len bytes, whole or not at all.
