@@ -308,6 +308,112 @@ out:
         ipcm_check_join(ctx, &echo, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
 }
 
+/* ---------------------------------------------------------------- 61, shared */
+
+/*
+ * One pipe end used by two processes at once: the end's opener and a child that
+ * inherited it over fork both send (as producers 0 and 1), and on the other end both
+ * receive. Every message must arrive exactly once (shm's pipe ends once took no lock,
+ * and two receivers took the same record: duplicates, then a broken ring).
+ */
+struct shared_args {
+    struct ipcm_ledger *lg;
+    uint64_t per;             /* messages per producer */
+    struct ipcm_check_end *e; /* the opener's end, inherited by the twin */
+};
+
+static int shared_send_n(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, uint32_t producer,
+                         uint64_t per)
+{
+    for (uint64_t i = 0; i < per; i++)
+        IPCM_WCHECK_EQ(ctx, ipcm_check_send_payload(e, 64, producer, i, IPCM_CHECK_T_OP_MS), 64);
+    return 0;
+}
+
+struct shared_twin {
+    struct ipcm_check_ctx *ctx;
+    const struct shared_args *a;
+    bool sends;
+};
+
+/* The twin: uses the inherited end and exits without closing it (the opener owns it). */
+static int w_shared_twin(const void *arg, size_t len)
+{
+    const struct shared_twin *t = arg;
+    (void)len;
+    if (t->sends)
+        return shared_send_n(t->ctx, t->a->e, 1, t->a->per);
+    ssize_t r = ipcm_check_consume(t->ctx, t->a->e, t->a->lg);
+    IPCM_WCHECK_EQ(t->ctx, r, -EPIPE);
+    return 0;
+}
+
+/* The opener of an end: starts its twin, does the same work, and joins it. */
+static int shared_side(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg,
+                       bool sends)
+{
+    struct shared_args a = *(const struct shared_args *)arg;
+    struct shared_twin t = {.ctx = ctx, .a = &a, .sends = sends};
+    struct ipcm_process twin = {0};
+    a.e = e;
+    IPCM_WCHECK_EQ(ctx, ipcm_check_spawn(ctx, &twin, "twin", w_shared_twin, &t, sizeof(t)), 0);
+    int code = 0;
+    if (sends) {
+        code = shared_send_n(ctx, e, 0, a.per);
+    } else {
+        ssize_t r = ipcm_check_consume(ctx, e, a.lg);
+        if (r != -EPIPE)
+            ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "consume", r, -EPIPE), code = 1;
+    }
+    if (!ipcm_check_join(ctx, &twin, 60000, __FILE__, __LINE__))
+        code = 1;
+    return code;
+}
+
+static int w_shared_sender(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
+{
+    return shared_side(ctx, e, arg, true);
+}
+
+static int w_shared_receiver(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
+{
+    return shared_side(ctx, e, arg, false);
+}
+
+static void shared_end_concurrent(struct ipcm_check_ctx *ctx)
+{
+    struct shared_args a = {.per = ctx->quick ? 20000 : 100000};
+    struct ipcm_process tx = {0}, rx = {0};
+    a.lg = ipcm_ledger_new(2, a.per);
+    IPCM_CHECK(ctx, a.lg != NULL, "cannot map the ledger");
+    struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_PIPE, 64, 0);
+    if (!l) {
+        ipcm_ledger_free(a.lg);
+        return;
+    }
+    ipcm_check_phase(ctx, "two senders on end A, two receivers on end B, %llu messages each",
+                     (unsigned long long)a.per);
+    int r = ipcm_check_spawn_end(ctx, &rx, "receiver", l, IPCM_ROLE_B, w_shared_receiver, &a);
+    if (r == 0)
+        r = ipcm_check_spawn_end(ctx, &tx, "sender", l, IPCM_ROLE_A, w_shared_sender, &a);
+    ipcm_link_destroy(l);
+    if (tx.pid > 0)
+        ipcm_check_join(ctx, &tx, 120000, __FILE__, __LINE__);
+    if (rx.pid > 0)
+        ipcm_check_join(ctx, &rx, ipcm_check_failed(ctx) ? 1000 : 120000, __FILE__, __LINE__);
+    uint64_t sent[2] = {a.per, a.per};
+    if (ipcm_check_failed(ctx))
+        sent[0] = sent[1] = 0;
+    long long bad = ipcm_ledger_finish(ctx, a.lg, sent);
+    ipcm_ledger_free(a.lg);
+    if (ipcm_check_failed(ctx))
+        return;
+    IPCM_CHECK(ctx, bad == 0 && atomic_load(&ctx->sh->corrupt) == 0,
+               "one end in two processes: lost %lld, duplicated %lld, corrupt %lld",
+               (long long)atomic_load(&ctx->sh->lost), (long long)atomic_load(&ctx->sh->duplicated),
+               (long long)atomic_load(&ctx->sh->corrupt));
+}
+
 /* ---------------------------------------------------------------- 64 */
 
 #define FD_WORD 0x66640000u
@@ -415,6 +521,9 @@ const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
      IPCM_CHECK_Q, IPCM_CAP_NAMED, 0, 30000, mq_rlimit_clear_error, NULL, NULL},
     {"hygiene.use_after_fork", 61, "use, fork, use from both and from a grandchild", IPCM_CHECK_QP,
      0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
+    {"hygiene.shared_end_concurrent", 61,
+     "one pipe end used by two processes at once (inherited over fork): exactly once", IPCM_CHECK_P,
+     0, 0, 240000, shared_end_concurrent, NULL, NULL},
     {"hygiene.exec_reattach", 62, "a fork+exec'd helper re-attaches", IPCM_CHECK_QP, 0, 0, 10000,
      NULL, "API: ipcm_process_spawn forks only (no exec start mode); fds are O_CLOEXEC", NULL},
     {"hygiene.fd_passing", 64, "pass an fd (also above 256) over the channel", IPCM_CHECK_P,

@@ -110,35 +110,33 @@ IPCM_API const struct ipcm_backend *ipcm_link_backend(const struct ipcm_link *l)
  * process and per link. The link stays valid; destroy it when no more ends will be
  * opened from it in this process.
  * Returns: 0; -EINVAL for a role that does not fit the shape; -EBADF if this process
- * already opened an end of l; -EBUSY where another process already opened this end
- * of a pipe-shape link (see "One end, one process" below); -ENOMEM; -EMFILE, -ENFILE
+ * already opened an end of l; -EBUSY (shm) where another process holds this end of a
+ * pipe-shape link open (see "Sharing one end" below); -ENOMEM; -EMFILE, -ENFILE
  * and other -errno from the kernel (ipcm_last_error names the limit).
  */
 IPCM_API int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
 
 /*
- * One end, one process. A pipe-shape end (A or B) is one process's: open each of A and
- * B in one process, and let a child that inherits an open end over fork use it only
- * while its parent does not (hygiene.use_after_fork; uses are sequential). Two
- * processes that send or receive on one pipe end at the same time are outside the
- * contract: on socketpair and mqueue the kernel keeps each message whole, on pipe two
- * readers may interleave frames, and on shm (whose pipe ends take no consumer lock)
- * messages could be delivered twice. shm therefore refuses a second open of the same
- * pipe end from another process with -EBUSY; many producers or consumers belong on the
- * queue shape, whose ends may be shared.
+ * Sharing one end. Open each end of a pipe-shape link in one process: shm refuses a
+ * second open of an end that another process holds open (-EBUSY); the other backends
+ * allow it. An end inherited over fork may be used by the child as well, even at the
+ * same time as its parent (hygiene.use_after_fork, hygiene.shared_end_concurrent):
+ * every backend keeps each message whole and delivers it exactly once (pipe: a robust
+ * lock per direction and side; socketpair and mqueue: the kernel; shm: its producer and
+ * consumer locks, biased, so a lone user pays a plain store and load per message).
  *
  * A stopped participant (SIGSTOP, a debugger) is not a dead one: it keeps its
- * descriptors and locks, and what it holds waits for it.
- *   pipe        a writer stopped inside send, mid-frame, holds the send lock: every
- *               other producer of that direction waits (their deadlines still hold,
- *               they return -ETIMEDOUT); a reader stopped mid-frame likewise stalls
- *               the other consumers.
- *   shm         a producer stopped between reserving and publishing a slot stalls the
- *               consumers at that slot, and a full ring then stalls the other
- *               producers; a stopped consumer holding the read lock stalls the other
- *               consumers. Deadlines hold (-ETIMEDOUT); nothing is lost or torn.
- *   socketpair  the kernel queues whole datagrams: the others go on.
- *   mqueue      the kernel queues whole messages: the others go on.
+ * descriptors and locks, and a lock it holds waits for it. Stopped outside a call it
+ * stalls nobody; stopped inside one:
+ *   pipe        a sender holds its direction's write lock for the whole frame: every
+ *               other sender of that direction waits; a receiver stopped between a
+ *               frame's header and its payload stalls the other receivers likewise.
+ *   shm         a sender holds the producer lock until it publishes: the other
+ *               senders wait (receivers still take what was published); a receiver
+ *               holds the consumer lock while it copies out: the other receivers wait.
+ *   socketpair  the kernel queues whole datagrams, no lock of ours: the others go on.
+ *   mqueue      the kernel queues whole messages, no lock of ours: the others go on.
+ * The others' deadlines still hold (-ETIMEDOUT, -EAGAIN) and nothing is lost or torn.
  * That is the price of "nobody is robbed" (no message taken from a slow participant);
  * a killed participant, unlike a stopped one, is detected and released (-EPIPE, or
  * -ENOTRECOVERABLE where it died mid-message on a byte stream).
