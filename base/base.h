@@ -98,8 +98,9 @@ int ipcm_rlimit_cur(int resource, rlim_t *out);
  * Why the last call of this thread failed, in words the errno cannot carry: which limit
  * of the environment ran out, its value and the command that raises it. One line per
  * thread, kept with the (negative) errno it explains, so a reader asking about another
- * error gets nothing. Only causes that were checked are recorded (the limit was read
- * and found used up); an unexplained error records nothing.
+ * error gets nothing. Only an errno that a known limit explains is recorded (EMFILE,
+ * ENFILE, ENOSPC of mq_open, EAGAIN of fork; ENOMEM, EFBIG where such a limit is set);
+ * any other error records nothing.
  */
 /* ipcm_reason_clear - forget the recorded reason (at the start of a call that sets one). */
 void ipcm_reason_clear(void);
@@ -109,7 +110,7 @@ int ipcm_reason_set(int err, const char *fmt, ...) __attribute__((format(printf,
 const char *ipcm_reason_get(int err);
 /*
  * ipcm_reason_limit - explain err from op ("pipe: link create") when it is a limit that
- * can be confirmed here: EMFILE (RLIMIT_NOFILE, when no descriptor is free), ENFILE
+ * is known here: EMFILE (RLIMIT_NOFILE; a backend explains mq_open's first), ENFILE
  * (fs.file-max), ENOMEM (RLIMIT_AS or RLIMIT_DATA when one is set), EFBIG
  * (RLIMIT_FSIZE). Keeps a reason already recorded for err (the caller's own is more
  * precise). Returns err.

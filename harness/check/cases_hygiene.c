@@ -159,7 +159,15 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     }
     low = old;
     low.rlim_cur = (rlim_t)top + 1 + 24;
-    if (low.rlim_cur > old.rlim_cur || setrlimit(RLIMIT_NOFILE, &low) < 0) {
+    if (low.rlim_cur > old.rlim_cur) {
+        /* The room the case needs above the highest open descriptor is not there. */
+        ipcm_check_envf(ctx,
+                        "needs RLIMIT_NOFILE %d (descriptors up to %d are open), the limit is "
+                        "%llu; raise it: `ulimit -n 1024`",
+                        (int)low.rlim_cur, top, (unsigned long long)old.rlim_cur);
+        goto out;
+    }
+    if (setrlimit(RLIMIT_NOFILE, &low) < 0) {
         ipcm_check_failf(ctx, __FILE__, __LINE__, "cannot set RLIMIT_NOFILE %d", (int)low.rlim_cur);
         goto out;
     }
@@ -478,6 +486,14 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, pipe2(pp, O_CLOEXEC), ==, 0, goto out);
     high = fcntl(pp[1], F_DUPFD_CLOEXEC, 300); /* Python issue 11657: fds above 256 */
+    struct rlimit nofile;
+    if (high < 0 && getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur <= 300) {
+        ipcm_check_envf(ctx,
+                        "needs descriptor number 300, RLIMIT_NOFILE is %llu; raise it: `ulimit "
+                        "-n 1024`",
+                        (unsigned long long)nofile.rlim_cur);
+        goto out;
+    }
     IPCM_CHECK_OP_(ctx, high, >=, 300, goto out);
     ipcm_check_phase(ctx, "two descriptors, one numbered %d", high);
     IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], IPCM_CHECK_T_OP_MS), ==, 0, goto out);

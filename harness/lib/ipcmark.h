@@ -41,19 +41,20 @@ IPCM_API const char *ipcm_err_name(int err);
  * RLIMIT_MSGQUEUE as often as RLIMIT_NOFILE. So a call that fails because a limit of
  * the environment is used up also records, for the calling thread, one line that names
  * the limit, its value and the command that raises it, e.g.
- *   "mqueue: mq_open: RLIMIT_MSGQUEUE is used up (819200 bytes per user; this queue
- *    needs at least 82240); raise it with `ulimit -q unlimited`"
+ *   "mqueue: mq_open: RLIMIT_MSGQUEUE is used up (819200 B per user; this queue needs
+ *    82400 B); raise it: `ulimit -q unlimited`"
  * Recorded by ipcm_link_create, ipcm_chan_open and ipcm_process_spawn (and so by
  * ipcm_pool_create and everything built on them), which forget the previous one when
- * they start. Only a cause that was checked is recorded (the limit was read and found
- * used up: RLIMIT_NOFILE, RLIMIT_MSGQUEUE, fs.mqueue.queues_max, fs.file-max,
- * RLIMIT_NPROC, a cgroup's pids.max, RLIMIT_AS, RLIMIT_DATA, RLIMIT_FSIZE); an error
- * with no known cause records nothing.
+ * they start. Only an error that a known limit explains is recorded: EMFILE
+ * (RLIMIT_NOFILE, or RLIMIT_MSGQUEUE for mq_open, told apart by whether a descriptor
+ * was free), ENOSPC of mq_open (fs.mqueue.queues_max), ENFILE (fs.file-max), EAGAIN of
+ * fork (RLIMIT_NPROC, a cgroup's pids.max, kernel.threads-max), and ENOMEM or EFBIG
+ * where RLIMIT_AS, RLIMIT_DATA or RLIMIT_FSIZE is set; any other error records nothing.
  */
 /*
  * ipcm_last_error - the reason recorded in this thread for err, the value a call just
- * returned; NULL when that call recorded none (then err is no limit this library could
- * confirm). The text stays valid until this thread's next recording call.
+ * returned; NULL when that call recorded none (err is then no limit this library
+ * knows). The text stays valid until this thread's next recording call.
  */
 IPCM_API const char *ipcm_last_error(int err);
 /* ipcm_error_text - ipcm_last_error(err) when there is one, else ipcm_strerror(err). */
