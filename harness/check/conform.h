@@ -84,9 +84,10 @@ struct ipcm_check_env {
 #define IPCM_CHECK_MAX_PIDS 512
 struct ipcm_check_shared {
     atomic_int failures;
-    atomic_int env; /* the first failure was a limit of the environment (ipcm_check_envf) */
+    atomic_int env; /* limits of the environment met (ipcm_check_envf), counted in failures */
     atomic_int na;  /* a case declared itself not applicable at run time */
     char message[512];
+    char env_message[512]; /* the first limit met */
     char phase[128];
     _Atomic long long messages, lost, duplicated, reordered, corrupt;
     atomic_int npids;
@@ -164,16 +165,18 @@ void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, co
 /*
  * Record that the case could not go on because the environment lacks a resource (the
  * reason must name the limit): counted as a failure inside the case, so it stops as
- * after any failure, but if it is the case's first one the runner reports the case
- * IPCM_CHECK_ENV, not FAIL. Safe in workers.
+ * after any failure, and the runner reports the case IPCM_CHECK_ENV, not FAIL, with the
+ * first limit met (and the first failure, when that came first: in a case of several
+ * processes, a consequence of the limit can be recorded before it). Safe in workers.
  */
 void ipcm_check_envf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /*
  * ipcm_check_env_reason - the reason the library recorded for err (ipcm_last_error), when
- * err is a confirmed limit of the environment (RLIMIT_NOFILE, RLIMIT_MSGQUEUE, ...); else
- * NULL. The failure helpers below use it: a check that failed on such an error records
- * the limit with ipcm_check_envf instead of a failure.
+ * err is a limit of the environment (RLIMIT_NOFILE, RLIMIT_MSGQUEUE, ...); for an EMFILE
+ * or ENFILE it did not explain (the case's own pipe2, pidfd_open), RLIMIT_NOFILE or
+ * fs.file-max; else NULL. The failure helpers below use it: a check that failed on such an error
+ * records the limit with ipcm_check_envf instead of a failure.
  */
 const char *ipcm_check_env_reason(long long err);
 /* ipcm_check_env_fds - if no descriptor can be opened now, record RLIMIT_NOFILE as the

@@ -268,10 +268,17 @@ static void judge(struct ipcm_check_result *res, const struct ipcm_check_shared 
         res->outcome = IPCM_CHECK_HANG;
         snprintf(res->message, sizeof(res->message), "watchdog: no result after %.1f s (%s)",
                  ipcm_ns_to_s(bound_ns), sh->phase);
+    } else if (atomic_load(&sh->env) > 0) {
+        /* A case that met a limit of the environment could not run as written: no
+         * verdict on the backend. What failed with it is shown, not judged. */
+        res->outcome = IPCM_CHECK_ENV;
+        if (strcmp(sh->message, sh->env_message) == 0)
+            snprintf(res->message, sizeof(res->message), "%s", sh->env_message);
+        else
+            snprintf(res->message, sizeof(res->message), "%.280s (first failure: %.200s)",
+                     sh->env_message, sh->message);
     } else if (atomic_load(&sh->failures) > 0) {
-        /* A limit of the environment that ran out first is no verdict on the backend;
-         * what failed after it is taken for a consequence, as after any first failure. */
-        res->outcome = atomic_load(&sh->env) ? IPCM_CHECK_ENV : IPCM_CHECK_FAIL;
+        res->outcome = IPCM_CHECK_FAIL;
         snprintf(res->message, sizeof(res->message), "%s", sh->message);
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         res->outcome = IPCM_CHECK_FAIL;

@@ -23,11 +23,14 @@
 
 static void record(struct ipcm_check_ctx *ctx, const char *text, bool env)
 {
-    /* First failure wins: later ones are usually consequences of it. */
-    if (atomic_fetch_add(&ctx->sh->failures, 1) == 0) {
+    /* First failure wins: later ones are usually consequences of it. A limit of the
+     * environment wins over any failure, though: a worker that could not open its end
+     * lets its peer see end-of-stream before it can say why, so the consequence may be
+     * recorded first (the runner then reports env, with the failure after the limit). */
+    if (env && atomic_fetch_add(&ctx->sh->env, 1) == 0)
+        snprintf(ctx->sh->env_message, sizeof(ctx->sh->env_message), "%s", text);
+    if (atomic_fetch_add(&ctx->sh->failures, 1) == 0)
         snprintf(ctx->sh->message, sizeof(ctx->sh->message), "%s", text);
-        atomic_store(&ctx->sh->env, env);
-    }
 }
 
 void ipcm_check_envf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
@@ -42,7 +45,14 @@ void ipcm_check_envf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
 
 const char *ipcm_check_env_reason(long long err)
 {
-    return err < 0 && err > INT_MIN ? ipcm_last_error((int)err) : NULL;
+    if (err >= 0 || err <= INT_MIN)
+        return NULL;
+    const char *why = ipcm_last_error((int)err);
+    /* The library explains its own EMFILE (mq_open's included); one it did not explain
+     * came from a descriptor the case itself asked for (pipe2, pidfd_open). */
+    if (!why && (err == -EMFILE || err == -ENFILE))
+        why = ipcm_reason_get(ipcm_reason_limit((int)err, "a descriptor for the case"));
+    return why;
 }
 
 bool ipcm_check_env_fds(struct ipcm_check_ctx *ctx, const char *what)

@@ -34,8 +34,8 @@ int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
     ipcm_reason_clear();
     if (shape != IPCM_SHAPE_QUEUE && shape != IPCM_SHAPE_PIPE)
         return -EINVAL;
-    if ((err = be->limits(&lim)) < 0)
-        return err;
+    if ((err = be->limits(&lim)) < 0) /* reading /proc/sys needs a descriptor too */
+        return explain(err, be, "reading its limits");
     struct ipcm_config want = cfg ? *cfg : (struct ipcm_config){0};
     if (want.max_msg == 0)
         want.max_msg = lim.default_msg;
