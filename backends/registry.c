@@ -11,6 +11,7 @@ extern const struct ipcm_backend ipcm_backend_socketpair;
 extern const struct ipcm_backend ipcm_backend_mqueue;
 #endif
 extern const struct ipcm_backend ipcm_backend_shm;
+extern const struct ipcm_backend ipcm_backend_sysvmq;
 
 const struct ipcm_backend *const ipcm_builtin_backends[] = {
     &ipcm_backend_pipe,
@@ -19,6 +20,7 @@ const struct ipcm_backend *const ipcm_builtin_backends[] = {
     &ipcm_backend_mqueue,
 #endif
     &ipcm_backend_shm,
+    &ipcm_backend_sysvmq, /* after the POSIX ones: `list` shows the old beside the new */
 };
 
 const size_t ipcm_builtin_backend_count =

@@ -136,4 +136,58 @@ int ipcm_pin_self(int cpu);
 #define ipcm_cpu_relax() atomic_signal_fence(memory_order_seq_cst)
 #endif
 
+/* ---------------------------------------------------------------- System V ids (sysv.c) */
+
+/*
+ * The System V journal. A System V object (msgget, semget, shmget) has no attach count:
+ * it lives until someone calls IPC_RMID, and a process killed before that leaks it for
+ * the life of the host. So the process that runs cases (the check runner, the bench
+ * driver, the CLI) calls ipcm_sysv_journal_init() before it forks anything: a table in
+ * a MAP_SHARED mapping that every process forked below it inherits. A backend records
+ * each id it creates (ipcm_sysv_record) and removes it through ipcm_sysv_remove, which
+ * drops the entry, so the sweep never touches an id that was reused. The runner calls
+ * ipcm_sysv_sweep() after each case, when every process of the case is dead, to remove what a
+ * killed process left. Init also starts a guard: a child in a session of its own (a kill of
+ * ipcmark's process group does not reach it) that sweeps once every process of the
+ * tree is gone, SIGKILL included; and it registers an exit handler with which the
+ * initiating process sweeps, stops and reaps the guard when it exits normally. Without
+ * init (a library user with no runner) record is a no-op and nothing is swept: a kill
+ * of every holder leaves the object to ipcrm(1).
+ */
+enum ipcm_sysv_kind {
+    IPCM_SYSV_MSG = 1, /* msgget(2) queue */
+    IPCM_SYSV_SEM = 2, /* semget(2) set */
+    IPCM_SYSV_SHM = 3, /* shmget(2) segment */
+};
+/* How many ids the journal holds at once (IPCMNI, the kernel's default id ceiling). */
+#define IPCM_SYSV_JOURNAL_MAX 32768u
+/*
+ * ipcm_sysv_journal_init - map the journal, start its guard (one child process) and
+ * register the exit handler; idempotent, and a child inherits its parent's journal.
+ * Call it before forking the processes it covers and before counting descriptors or
+ * children (it keeps one descriptor open and one child alive until exit). A guard that
+ * cannot start (fork refused) leaves the journal working for ipcm_sysv_sweep.
+ * Returns 0 or -ENOMEM.
+ */
+int ipcm_sysv_journal_init(void);
+/* True once this process has (or inherited) a journal. */
+bool ipcm_sysv_journal_active(void);
+/*
+ * ipcm_sysv_record - note id (of kind) as ours until ipcm_sysv_remove. Returns 0 (also
+ * when there is no journal), -EINVAL for a bad kind or id, -ENOSPC when
+ * IPCM_SYSV_JOURNAL_MAX ids are live: the caller must then remove the object itself.
+ */
+int ipcm_sysv_record(enum ipcm_sysv_kind kind, int id);
+/*
+ * ipcm_sysv_remove - IPC_RMID id, then drop it from the journal (in that order, so a
+ * process killed in between leaves an entry to sweep, never an unknown object).
+ * Returns 0 (also when it was already gone: two last holders racing) or -EPERM.
+ */
+int ipcm_sysv_remove(enum ipcm_sysv_kind kind, int id);
+/*
+ * ipcm_sysv_sweep - IPC_RMID every id still in the journal and empty it. Only for the
+ * runner, once no process that uses those ids is alive. Returns how many it removed.
+ */
+unsigned ipcm_sysv_sweep(void);
+
 #endif /* IPCM_BASE_BASE_H */

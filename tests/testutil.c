@@ -15,6 +15,9 @@
 
 int ipcm_test_run(Suite *s)
 {
+    /* As the CLI does: System V ids a test leaves (a killed worker, a child that
+     * outlived every user) are removed when this process exits (base.h). */
+    ipcm_sysv_journal_init();
     SRunner *sr = srunner_create(s);
     const char *tap = getenv("CK_TAP_LOG_FILE_NAME");
     if (tap)

@@ -8,6 +8,8 @@
 #include "bench.h"
 #include "bench_internal.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <sched.h>
@@ -22,6 +24,9 @@ static const struct ipcm_bench_mode *const modes[] = {
     &ipcm_bench_mode_throughput,
     &ipcm_bench_mode_latency,
     &ipcm_bench_mode_pool,
+    &ipcm_bench_mode_sync,
+    &ipcm_bench_mode_sync_contended,
+    &ipcm_bench_mode_sync_barrier,
     NULL,
 };
 
@@ -279,7 +284,10 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
     struct plan_item pl[2];
     size_t npl = placements(cfg, m, pl);
     enum ipcm_shape shape = m->shape_of ? m->shape_of(cfg) : m->shape;
-    size_t n = 0;
+    size_t n = 0, nsub = cfg->nbackends;
+    if (m->variant)
+        for (nsub = 0; m->variant((unsigned)nsub); nsub++)
+            ;
 
     /* --pairs: producers[i] with consumers[i]; the shorter list decides. */
     if (pr && co && cfg->pairs)
@@ -294,12 +302,13 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
                         for (size_t q = 0; q < npl; q++)
                             /* Backends innermost: a machine that drifts during the run
                              * drifts for every backend alike (interleaving). */
-                            for (size_t b = 0; b < cfg->nbackends; b++, n++) {
+                            for (size_t b = 0; b < nsub; b++, n++) {
                                 if (n >= max)
                                     continue;
                                 struct ipcm_bench_params *p = &out[n];
                                 memset(p, 0, sizeof(*p));
-                                p->be = cfg->backends[b];
+                                p->be = cfg->backends[m->variant ? 0 : b];
+                                p->variant = (unsigned)b;
                                 p->shape = shape;
                                 p->size = (size_t)sizes[s];
                                 p->producers = pr ? (unsigned)prods[i] : 0;
@@ -346,15 +355,15 @@ static bool case_prepare(const struct ipcm_bench_config *cfg, struct ipcm_bench_
     uint64_t t0 = ipcm_now_ns();
     int r;
 
-    c->spins = (ipcm_backend_caps(p->be) & IPCM_CAP_SPINS) != 0;
+    c->spins = !m->variant && (ipcm_backend_caps(p->be) & IPCM_CAP_SPINS) != 0;
     c->has_latency = (m->metrics & (IPCM_BENCH_METRIC_LATENCY | IPCM_BENCH_METRIC_ONEWAY)) != 0;
     c->status = IPCM_CASE_OK;
-    if ((r = ipcm_backend_limits(p->be, &lim)) < 0) {
+    if (!m->variant && (r = ipcm_backend_limits(p->be, &lim)) < 0) {
         c->status = IPCM_CASE_SKIPPED;
         snprintf(c->reason, sizeof(c->reason), "backend unavailable: %s", ipcm_strerror(r));
         return false;
     }
-    if ((m->axes & IPCM_BENCH_AXIS_SIZES) && p->size > lim.max_msg) {
+    if (!m->variant && (m->axes & IPCM_BENCH_AXIS_SIZES) && p->size > lim.max_msg) {
         c->status = IPCM_CASE_SKIPPED;
         snprintf(c->reason, sizeof(c->reason), "%zu B exceeds the largest message, %zu B (%s)",
                  p->size, lim.max_msg, lim.max_msg_source);
@@ -384,6 +393,7 @@ static bool case_prepare(const struct ipcm_bench_config *cfg, struct ipcm_bench_
         ipcm_hist_init(scratch);
         rep.latency = scratch;
         r = m->run(&w, &rep);
+        ipcm_sysv_sweep();
         if (r < 0) {
             c->status = r == -EOPNOTSUPP ? IPCM_CASE_SKIPPED : IPCM_CASE_FAILED;
             snprintf(c->reason, sizeof(c->reason), "%s%s",
@@ -404,6 +414,9 @@ static void case_rep(struct ipcm_bench_case *c, unsigned i, struct ipcm_hist *sc
     ipcm_hist_init(scratch);
     rep.latency = scratch;
     int r = c->mode->run(&c->params, &rep);
+    /* Its workers are gone: remove what a dead one held (a no-op without the journal the
+     * CLI sets up, base.h). */
+    ipcm_sysv_sweep();
     c->seconds += (double)(ipcm_now_ns() - t0) / 1e9;
     if (r < 0) {
         c->status = r == -EOPNOTSUPP ? IPCM_CASE_SKIPPED : IPCM_CASE_FAILED;
@@ -463,12 +476,17 @@ static void case_finish(struct ipcm_bench_case *c, const struct ipcm_hist *merge
         c->verify_ns_per_msg = ipcm_bench_verify_cost(c->params.size);
 }
 
+/* What a case measures: its backend, or its mode's own subject. */
+static const char *case_subject(const struct ipcm_bench_case *c)
+{
+    return c->mode->variant ? c->mode->variant(c->params.variant) : ipcm_backend_name(c->params.be);
+}
+
 static const char *case_label(const struct ipcm_bench_case *c, char *buf, size_t len)
 {
     const struct ipcm_bench_params *p = &c->params;
-    snprintf(buf, len, "%s %s %zuB P%u C%u W%u %s", c->mode->name, ipcm_backend_name(p->be),
-             p->size, p->producers, p->consumers, p->workers,
-             ipcm_bench_placement_name(p->placement));
+    snprintf(buf, len, "%s %s %zuB P%u C%u W%u %s", c->mode->name, case_subject(c), p->size,
+             p->producers, p->consumers, p->workers, ipcm_bench_placement_name(p->placement));
     return buf;
 }
 
@@ -567,7 +585,7 @@ static void record_head(const struct ipcm_bench_case *c, struct ipcm_rr_case *o)
 {
     const struct ipcm_bench_params *p = &c->params;
     snprintf(o->mode, sizeof(o->mode), "%s", c->mode->name);
-    snprintf(o->backend, sizeof(o->backend), "%s", ipcm_backend_name(p->be));
+    snprintf(o->backend, sizeof(o->backend), "%s", case_subject(c));
     snprintf(o->shape, sizeof(o->shape), "%s", p->shape == IPCM_SHAPE_PIPE ? "pipe" : "queue");
     o->size = p->size;
     o->producers = p->producers;

@@ -103,7 +103,8 @@ struct ipcm_bench_params {
     uint64_t messages, duration_ns; /* one of the two is non-zero */
     double rate_per_s;
     int timeout_ms;
-    bool warmup; /* this run is a warm-up: its result is thrown away */
+    bool warmup;      /* this run is a warm-up: its result is thrown away */
+    unsigned variant; /* modes with `variant`: which subject this case measures */
 };
 
 /*
@@ -140,6 +141,10 @@ struct ipcm_bench_rep {
  *            reported as skipped.
  *   shape_of - optional: the channel shape of a case, when it depends on the options
  *            (latency: pipe for ping-pong, queue for open-loop); NULL means `shape`.
+ *   variant - optional: the mode measures subjects of its own instead of the selected
+ *            channel backends (sync: the lock implementations). variant(i) names subject
+ *            i, NULL past the last; the driver runs one case per subject (params.variant)
+ *            and records its name as the case's "backend". p->be is then unused.
  */
 struct ipcm_bench_mode {
     const char *name;    /* --mode value, the "mode" of a case */
@@ -150,11 +155,14 @@ struct ipcm_bench_mode {
     size_t min_size;
     enum ipcm_shape (*shape_of)(const struct ipcm_bench_config *c);
     int (*run)(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep);
+    const char *(*variant)(unsigned i);
 };
 
 extern const struct ipcm_bench_mode ipcm_bench_mode_throughput;
 extern const struct ipcm_bench_mode ipcm_bench_mode_latency;
 extern const struct ipcm_bench_mode ipcm_bench_mode_pool;
+extern const struct ipcm_bench_mode ipcm_bench_mode_sync, ipcm_bench_mode_sync_contended,
+    ipcm_bench_mode_sync_barrier;
 
 /* The mode table: iterate with ipcm_bench_mode_at(i) until NULL; find by name. */
 const struct ipcm_bench_mode *ipcm_bench_mode_at(size_t i);

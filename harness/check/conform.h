@@ -423,5 +423,6 @@ extern const struct ipcm_check_case ipcm_check_cases_hygiene[];  /* F */
 extern const struct ipcm_check_case ipcm_check_cases_poll[];     /* G */
 extern const struct ipcm_check_case ipcm_check_cases_pool[];     /* H */
 extern const struct ipcm_check_case ipcm_check_cases_backend[];  /* I, J, K */
+extern const struct ipcm_check_case ipcm_check_cases_sync[];     /* S (issue 17) */
 
 #endif /* IPCM_HARNESS_CHECK_CONFORM_H */

@@ -29,6 +29,7 @@ static const struct ipcm_check_case *const groups[] = {
     ipcm_check_cases_delivery, ipcm_check_cases_blocking, ipcm_check_cases_close,
     ipcm_check_cases_signals,  ipcm_check_cases_faults,   ipcm_check_cases_hygiene,
     ipcm_check_cases_poll,     ipcm_check_cases_pool,     ipcm_check_cases_backend,
+    ipcm_check_cases_sync,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -336,6 +337,8 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
         return 0;
     }
 
+    /* Before counting descriptors: the journal's guard token stays open. */
+    ipcm_sysv_journal_init();
     int fds_before = ipcm_fd_count();
     struct ipcm_check_shared *sh = ipcm_shared_alloc(sizeof(*sh));
     if (!sh) {
@@ -368,6 +371,9 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
     copy_counts(res, sh);
     judge(res, sh, reaped, status, bound);
     sweep_case_names(res, sh, pid);
+    /* System V ids have no attach count: what a killed worker (or a child that
+     * inherited a link and outlived its last user) still held is removed here. */
+    ipcm_sysv_sweep();
     ipcm_shared_free(sh, sizeof(*sh));
 
     int fds_after = ipcm_fd_count();

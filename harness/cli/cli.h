@@ -98,6 +98,8 @@ int ipcm_cmd_bench(int argc, char **argv);
 int ipcm_cmd_bench_default(char *json_path, size_t len);
 int ipcm_cmd_check(int argc, char **argv);
 int ipcm_cmd_compare(int argc, char **argv);
+/* `ipcmark ab`: the paired A/B gate (cmd_ab.c). */
+int ipcm_cmd_ab(int argc, char **argv);
 int ipcm_cmd_plot(int argc, char **argv);
 
 #endif /* IPCM_HARNESS_CLI_H */

@@ -18,6 +18,7 @@
 static const char compare_usage[] =
     "usage: ipcmark compare BASELINE.json CURRENT.json [--threshold PCT] [--alpha P]\n"
     "                       [--format table|markdown|json] [--export gbench|bencher FILE]\n"
+    "                       [--trust-machine]\n"
     "\n"
     "Match the cases of two results files by key and judge each metric (throughput,\n"
     "pool tasks/s, latency p50 and p99). A change is a regression only when it is worse\n"
@@ -28,6 +29,9 @@ static const char compare_usage[] =
     "  --threshold PCT  smallest change that counts, in percent (default 10)\n"
     "  --alpha P        significance level (default 0.05)\n"
     "  --format F       table (default), markdown (for a CI summary) or json\n"
+    "  --trust-machine  give plain verdicts even when the two runs' calibrations differ\n"
+    "                   beyond the threshold (otherwise such regressions read 'machine\n"
+    "                   changed', counted like too noisy: use `ipcmark ab` to decide them)\n"
     "  --export K FILE  also write CURRENT as Google Benchmark JSON (gbench) or Bencher\n"
     "                   Metric Format (bencher) to FILE ('-' for stdout)\n"
     "\n"
@@ -38,7 +42,7 @@ static const char compare_usage[] =
 
 enum fmt { FMT_TABLE, FMT_MARKDOWN, FMT_JSON };
 
-enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_FORMAT, OPT_EXPORT };
+enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_FORMAT, OPT_EXPORT, OPT_TRUST_MACHINE };
 
 /* One invocation, as the command line gave it. */
 struct compare_args {
@@ -110,6 +114,7 @@ static int parse_args(int argc, char **argv, struct compare_args *a)
         {"alpha", required_argument, NULL, OPT_ALPHA},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"export", required_argument, NULL, OPT_EXPORT},
+        {"trust-machine", no_argument, NULL, OPT_TRUST_MACHINE},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -120,6 +125,10 @@ static int parse_args(int argc, char **argv, struct compare_args *a)
         if (c == 'h') {
             fputs(compare_usage, stdout);
             return -1;
+        }
+        if (c == OPT_TRUST_MACHINE) {
+            a->o.trust_machine = true;
+            continue;
         }
         /* A value missing at the end reads as an empty one: "--alpha '': want ...". */
         if (c == ':' && optopt >= OPT_THRESHOLD)

@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,15 +18,18 @@ struct ipcm_command {
     const char *name;
     const char *summary;
     int (*fn)(int argc, char **argv);
+    bool journal; /* runs backends: System V ids are journaled (base.h) */
 };
 
 static const struct ipcm_command commands[] = {
-    {"list", "backends, capabilities and this host's limits", ipcm_cmd_list},
-    {"selftest", "a short round trip on every backend and shape", ipcm_cmd_selftest},
-    {"bench", "verified throughput and latency per backend, size, placement", ipcm_cmd_bench},
-    {"check", "conformance suite: every case on every backend", ipcm_cmd_check},
-    {"compare", "regression gate: two results files, significance and threshold", ipcm_cmd_compare},
-    {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot},
+    {"list", "backends, capabilities and this host's limits", ipcm_cmd_list, false},
+    {"selftest", "a short round trip on every backend and shape", ipcm_cmd_selftest, true},
+    {"bench", "verified throughput and latency per backend, size, placement", ipcm_cmd_bench, true},
+    {"check", "conformance suite: every case on every backend", ipcm_cmd_check, true},
+    {"compare", "regression gate: two results files, significance and threshold", ipcm_cmd_compare,
+     false},
+    {"ab", "paired regression gate: two builds interleaved, per-round ratios", ipcm_cmd_ab, false},
+    {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot, false},
 };
 
 static void usage(FILE *f)
@@ -95,11 +100,20 @@ static void survive_environment(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+/* The commands that run backends get the System V journal (base.h): its guard removes
+ * what a killed run leaves, and the exit of this process what a finished one does. */
+static void sysv_journal(void)
+{
+    ipcm_sysv_journal_init();
+}
+
 int main(int argc, char **argv)
 {
     survive_environment();
-    if (argc < 2)
+    if (argc < 2) {
+        sysv_journal();
         return default_suite();
+    }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
@@ -110,8 +124,11 @@ int main(int argc, char **argv)
         return IPCM_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(cmd, commands[i].name) == 0)
+        if (strcmp(cmd, commands[i].name) == 0) {
+            if (commands[i].journal)
+                sysv_journal();
             return commands[i].fn(argc - 1, argv + 1);
+        }
     if (cmd[0] == '-')
         return ipcm_usage_error(NULL, "unknown option '%s' (try --help)", cmd);
     return ipcm_usage_error(NULL, "unknown command '%s' (try --help)", cmd);

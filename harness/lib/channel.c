@@ -136,6 +136,22 @@ static bool role_receives(enum ipcm_role r)
     return r != IPCM_ROLE_SEND;
 }
 
+#ifdef IPCM_TEST_SEND_DELAY_NS
+/*
+ * Test-only: a fixed busy-wait before every send, so scripts/gate-quality can build a
+ * second binary of the same commit with a known slowdown and measure whether the
+ * regression gates detect it. Never defined in a shipped build (the flag shows in the
+ * results' build.flags).
+ */
+#include "base.h"
+static void test_send_delay(void)
+{
+    uint64_t end = ipcm_now_ns() + (uint64_t)(IPCM_TEST_SEND_DELAY_NS);
+    while (ipcm_now_ns() < end)
+        ;
+}
+#endif
+
 ssize_t ipcm_chan_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
 {
     if (!c || c->closed || !role_sends(c->role))
@@ -144,6 +160,9 @@ ssize_t ipcm_chan_send(struct ipcm_chan *c, const void *buf, size_t len, int tim
         return -EMSGSIZE;
     if (!buf && len)
         return -EINVAL;
+#ifdef IPCM_TEST_SEND_DELAY_NS
+    test_send_delay();
+#endif
     return c->be->send(c, buf, len, timeout_ms);
 }
 

@@ -474,4 +474,135 @@ IPCM_API pid_t ipcm_pool_worker_pid(const struct ipcm_pool *p, unsigned slot);
 /* ipcm_pool_results_free - free data of out[0..n-1] and set it to NULL. Accepts NULL. */
 IPCM_API void ipcm_pool_results_free(struct ipcm_pool_result *out, size_t n);
 
+/* ---------------------------------------------------------------- synchronization */
+
+/*
+ * Python's multiprocessing Lock, Event, Barrier and BoundedSemaphore between processes
+ * (and threads), over interchangeable implementations. A primitive is created in shared
+ * memory with no name in the filesystem, before fork, like a link; each thread that
+ * uses it opens its own end (after fork, in a child), like a channel end. An end belongs
+ * to the thread that opened it: a forked child opens its own.
+ *
+ * Every wait takes timeout_ms in poll(2) form (< 0 forever, 0 try once, > 0 at most that
+ * long in total, measured against one CLOCK_MONOTONIC deadline that signals never
+ * restart). Errors common to every wait: -ETIMEDOUT (a positive timeout expired),
+ * -EAGAIN (timeout 0 and it would have blocked), -EINVAL (an operation of another kind,
+ * e.g. ipcm_lock_acquire on an Event).
+ */
+
+enum ipcm_sync_kind {
+    IPCM_SYNC_LOCK,      /* mutual exclusion; value unused */
+    IPCM_SYNC_EVENT,     /* a flag that can be waited for; value: initially set if non-zero */
+    IPCM_SYNC_BARRIER,   /* value: parties (1..4095) */
+    IPCM_SYNC_SEMAPHORE, /* bounded: value is the initial count and the bound (0..65535) */
+};
+
+/*
+ * What an implementation declares (ipcm_sync_impl_caps); the conformance group "sync"
+ * holds each to what it declares and reports the rest as n/a with what it observed.
+ */
+#define IPCM_SYNC_CAP_LOCK (1u << 0)      /* provides Lock (futex, pthread, posix) */
+#define IPCM_SYNC_CAP_EVENT (1u << 1)     /* provides Event (futex, pthread) */
+#define IPCM_SYNC_CAP_BARRIER (1u << 2)   /* provides Barrier (futex, pthread) */
+#define IPCM_SYNC_CAP_SEMAPHORE (1u << 3) /* provides Semaphore (futex, pthread, posix) */
+/* A Lock holder that dies (or closes its end while holding) makes the next acquirer
+ * succeed with -EOWNERDEAD instead of waiting forever (futex, pthread). */
+#define IPCM_SYNC_CAP_OWNER_DEAD (1u << 4)
+/* A Barrier party that dies breaks the barrier for the parties waiting in it within
+ * about 10 ms, long before their timeouts (futex). */
+#define IPCM_SYNC_CAP_PARTY_DEAD (1u << 5)
+/* A Semaphore refuses a release beyond its bound with -EOVERFLOW (futex, pthread). */
+#define IPCM_SYNC_CAP_BOUNDED (1u << 6)
+
+struct ipcm_sync_impl; /* one implementation (opaque) */
+struct ipcm_sync;      /* a primitive, created before fork (opaque) */
+struct ipcm_sync_end;  /* one thread's end of a primitive (opaque) */
+
+/* ipcm_sync_impl_count/at - iterate over the implementations ("futex" first: ours). */
+IPCM_API size_t ipcm_sync_impl_count(void);
+IPCM_API const struct ipcm_sync_impl *ipcm_sync_impl_at(size_t i);
+/* ipcm_sync_impl_find - the implementation called name, or NULL. */
+IPCM_API const struct ipcm_sync_impl *ipcm_sync_impl_find(const char *name);
+IPCM_API const char *ipcm_sync_impl_name(const struct ipcm_sync_impl *impl);
+IPCM_API const char *ipcm_sync_impl_summary(const struct ipcm_sync_impl *impl);
+/* ipcm_sync_impl_caps - the IPCM_SYNC_CAP_* bits impl declares. */
+IPCM_API uint32_t ipcm_sync_impl_caps(const struct ipcm_sync_impl *impl);
+
+/*
+ * ipcm_sync_create - create a primitive of kind on impl, in a new shared mapping that
+ * children inherit through fork. value: see enum ipcm_sync_kind. On failure *out is
+ * NULL and nothing is left behind.
+ * Returns: 0; -EINVAL (value out of range, impl NULL); -ENOTSUP (impl does not provide
+ * kind); -ENOMEM; -errno from the implementation's init.
+ */
+IPCM_API int ipcm_sync_create(const struct ipcm_sync_impl *impl, enum ipcm_sync_kind kind,
+                              unsigned value, struct ipcm_sync **out);
+/*
+ * ipcm_sync_destroy - release this process's copy of s (its mapping). Accepts NULL. Other
+ * processes keep theirs; close this process's ends first.
+ */
+IPCM_API void ipcm_sync_destroy(struct ipcm_sync *s);
+IPCM_API enum ipcm_sync_kind ipcm_sync_kind(const struct ipcm_sync *s);
+IPCM_API const struct ipcm_sync_impl *ipcm_sync_impl(const struct ipcm_sync *s);
+/*
+ * ipcm_sync_open - open the calling thread's end of s. The futex implementation keeps a
+ * table of 128 ends per primitive, reclaiming those of dead threads.
+ * Returns: 0; -EMFILE (every end of the table is in use); -ENOMEM.
+ */
+IPCM_API int ipcm_sync_open(struct ipcm_sync *s, struct ipcm_sync_end **out);
+/*
+ * ipcm_sync_close - close and free an end. Accepts NULL. An end that holds the Lock
+ * releases it first. (A thread that dies holding it: see ipcm_lock_acquire.)
+ */
+IPCM_API void ipcm_sync_close(struct ipcm_sync_end *e);
+
+/*
+ * ipcm_lock_acquire - take the Lock. A holder that is merely stopped (SIGSTOP) is never
+ * robbed: the wait runs into its timeout.
+ * Returns: 0 (held); -EOWNERDEAD (held: the previous holder died holding it, with
+ * IPCM_SYNC_CAP_OWNER_DEAD; whatever it protected may be half-updated); -EDEADLK (this end holds it
+ * already); -ETIMEDOUT; -EAGAIN; -ENOTRECOVERABLE (pthread: a recovered mutex was
+ * given up); -EINVAL. (pthread: a mutex has one owner per thread, so a second end in
+ * the thread that holds it gets -EDEADLK too.)
+ */
+IPCM_API int ipcm_lock_acquire(struct ipcm_sync_end *e, int timeout_ms);
+/* ipcm_lock_release - give the Lock up. Returns: 0; -EPERM (this end does not hold it);
+ * -EINVAL. */
+IPCM_API int ipcm_lock_release(struct ipcm_sync_end *e);
+
+/* ipcm_event_set / ipcm_event_clear - set (waking every waiter) or clear the flag.
+ * Returns: 0; -EINVAL. */
+IPCM_API int ipcm_event_set(struct ipcm_sync_end *e);
+IPCM_API int ipcm_event_clear(struct ipcm_sync_end *e);
+/* ipcm_event_is_set - 1 if set, 0 if not; -EINVAL. */
+IPCM_API int ipcm_event_is_set(struct ipcm_sync_end *e);
+/* ipcm_event_wait - wait until the flag is set. Returns: 0; -ETIMEDOUT; -EAGAIN; -EINVAL. */
+IPCM_API int ipcm_event_wait(struct ipcm_sync_end *e, int timeout_ms);
+
+/*
+ * ipcm_barrier_wait - wait until every party has called it (Python's Barrier.wait).
+ * Returns: this party's arrival index, 0..parties-1, once all arrived; -EPIPE (the
+ * barrier is broken: another party timed out, the barrier was aborted or reset while
+ * this one waited, or, with IPCM_SYNC_CAP_PARTY_DEAD, a party died; it stays broken
+ * until ipcm_barrier_reset: Python's BrokenBarrierError); -ETIMEDOUT (this party's
+ * timeout expired: it broke the barrier for the others); -EAGAIN; -EINVAL.
+ */
+IPCM_API int ipcm_barrier_wait(struct ipcm_sync_end *e, int timeout_ms);
+/* ipcm_barrier_abort - break the barrier: waiting and later parties get -EPIPE.
+ * Returns: 0; -EINVAL. */
+IPCM_API int ipcm_barrier_abort(struct ipcm_sync_end *e);
+/* ipcm_barrier_reset - repair a broken barrier, empty; parties still waiting get
+ * -EPIPE (Python's Barrier.reset). Returns: 0; -EINVAL. */
+IPCM_API int ipcm_barrier_reset(struct ipcm_sync_end *e);
+
+/* ipcm_sem_acquire - take one unit, waiting while the count is 0.
+ * Returns: 0; -ETIMEDOUT; -EAGAIN; -EINVAL. */
+IPCM_API int ipcm_sem_acquire(struct ipcm_sync_end *e, int timeout_ms);
+/* ipcm_sem_release - give one unit back. Returns: 0; -EOVERFLOW (the count is at its
+ * bound already; Python's "released too many times"; only with IPCM_SYNC_CAP_BOUNDED);
+ * -EINVAL. */
+IPCM_API int ipcm_sem_release(struct ipcm_sync_end *e);
+/* ipcm_sem_value - the count now (a snapshot); -EINVAL. */
+IPCM_API int ipcm_sem_value(struct ipcm_sync_end *e);
+
 #endif /* IPCM_HARNESS_IPCMARK_H */

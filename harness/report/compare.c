@@ -34,6 +34,7 @@ static const char *const verdict_names[IPCM_V_COUNT] = {
     [IPCM_V_UNTESTED] = "untested",
     [IPCM_V_FAILED] = "FAILED",
     [IPCM_V_SKIPPED] = "skipped",
+    [IPCM_V_MACHINE] = "machine changed",
 };
 
 static const char *const metric_names[IPCM_CMP_NMETRICS] = {
@@ -270,6 +271,7 @@ static void check_machine(struct ipcm_cmp_report *rep)
             why_append(why, len, "%s %.*f %s in the baseline, %.*f %s now (%+.0f%%)", fig[i].what,
                        fig[i].digits, x, fig[i].unit, fig[i].digits, y, fig[i].unit,
                        100.0 * (y - x) / x);
+            rep->calibration_differs = true;
         }
     const struct ipcm_rr_calibration *run[2] = {b, c};
     for (int k = 0; k < 2; k++) {
@@ -282,6 +284,18 @@ static void check_machine(struct ipcm_cmp_report *rep)
             why_append(why, len, "%s found its machine busy", who);
     }
     rep->machine_differs = why[0] != '\0';
+}
+
+/* Regressions between two files whose machines measured differently read "machine
+ * changed": the paired `ab` can decide them, a comparison of sequential runs cannot. */
+static void machine_verdicts(struct ipcm_cmp_report *rep)
+{
+    for (size_t i = 0; i < rep->nrows; i++)
+        if (rep->rows[i].verdict == IPCM_V_REGRESSION) {
+            rep->rows[i].verdict = IPCM_V_MACHINE;
+            rep->count[IPCM_V_REGRESSION]--;
+            rep->count[IPCM_V_MACHINE]++;
+        }
 }
 
 int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur,
@@ -324,6 +338,8 @@ int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur
         (base->hostname[0] && cur->hostname[0] && strcmp(base->hostname, cur->hostname) != 0);
     rep->kernel_differs = strcmp(base->kernel, cur->kernel) != 0;
     check_machine(rep);
+    if (rep->calibration_differs && !opts->trust_machine)
+        machine_verdicts(rep);
     free(bv);
     free(cv);
     *out = rep;
@@ -350,7 +366,8 @@ bool ipcm_cmp_insufficient(const struct ipcm_cmp_report *rep)
     /* Judged: the U test could run (a noisy case had the repetitions; its own spread
      * is what keeps it from a verdict). Nothing judged is no evidence of "no regression". */
     size_t judged = rep->count[IPCM_V_UNCHANGED] + rep->count[IPCM_V_REGRESSION] +
-                    rep->count[IPCM_V_IMPROVEMENT] + rep->count[IPCM_V_NOISY];
+                    rep->count[IPCM_V_IMPROVEMENT] + rep->count[IPCM_V_NOISY] +
+                    rep->count[IPCM_V_MACHINE];
     return judged == 0;
 }
 
@@ -366,6 +383,9 @@ static const char *result_text(const struct ipcm_cmp_report *rep)
         return "REGRESSION";
     if (rep->count[IPCM_V_FAILED])
         return "REGRESSION (a case failed)";
+    if (rep->count[IPCM_V_MACHINE])
+        return "no verdict for the changes beyond the threshold: the machine changed between "
+               "the runs (decide with `ipcmark ab`, or --trust-machine)";
     if (ipcm_cmp_insufficient(rep))
         return "insufficient data: no metric could be judged (no comparable case, only "
                "skipped cases, or too few repetitions)";
@@ -405,7 +425,7 @@ static int verdict_rank(enum ipcm_cmp_verdict v)
     static const int rank[IPCM_V_COUNT] = {
         [IPCM_V_FAILED] = 0,  [IPCM_V_REGRESSION] = 1,   [IPCM_V_IMPROVEMENT] = 2,
         [IPCM_V_NOISY] = 3,   [IPCM_V_INSUFFICIENT] = 4, [IPCM_V_UNTESTED] = 5,
-        [IPCM_V_SKIPPED] = 6, [IPCM_V_UNCHANGED] = 7,
+        [IPCM_V_SKIPPED] = 6, [IPCM_V_UNCHANGED] = 7,    [IPCM_V_MACHINE] = 3,
     };
     return rank[v];
 }
@@ -414,11 +434,11 @@ static void summary_line(const struct ipcm_cmp_report *rep, char *buf, size_t le
 {
     snprintf(buf, len,
              "%zu cases and %zu metrics compared: %zu regressions, %zu failed, "
-             "%zu improvements, %zu unchanged, %zu too noisy, %zu insufficient samples, "
-             "%zu untested, %zu skipped; %zu new, %zu missing",
+             "%zu improvements, %zu unchanged, %zu too noisy, %zu machine changed, "
+             "%zu insufficient samples, %zu untested, %zu skipped; %zu new, %zu missing",
              rep->cases_compared, rep->metrics_compared, rep->count[IPCM_V_REGRESSION],
              rep->count[IPCM_V_FAILED], rep->count[IPCM_V_IMPROVEMENT],
-             rep->count[IPCM_V_UNCHANGED], rep->count[IPCM_V_NOISY],
+             rep->count[IPCM_V_UNCHANGED], rep->count[IPCM_V_NOISY], rep->count[IPCM_V_MACHINE],
              rep->count[IPCM_V_INSUFFICIENT], rep->count[IPCM_V_UNTESTED],
              rep->count[IPCM_V_SKIPPED], rep->nadded, rep->nmissing);
 }
@@ -451,6 +471,13 @@ static int warnings(const struct ipcm_cmp_report *rep, char w[][WARN_LEN], int m
                  "the machine, not the build, may explain changes: %s (host.calibration; "
                  "rerun both on a quiet machine before trusting a verdict)",
                  rep->machine_why);
+    if (rep->count[IPCM_V_MACHINE] && n < max)
+        snprintf(w[n++], WARN_LEN,
+                 "%zu changes beyond the threshold read 'machine changed', not REGRESSION: the "
+                 "two runs' calibrations differ, and sequential runs cannot separate a changed "
+                 "machine from a slower build; decide with `ipcmark ab --baseline OLD_BINARY` "
+                 "(interleaved, paired), or pass --trust-machine for the plain verdicts",
+                 rep->count[IPCM_V_MACHINE]);
     if (rep->count[IPCM_V_INSUFFICIENT] && n < max)
         snprintf(w[n++], WARN_LEN,
                  "%zu metrics have too few repetitions for the U test to reach alpha %g "
@@ -539,6 +566,7 @@ static void md_row(const struct ipcm_cmp_row *row, FILE *f)
         [IPCM_V_UNTESTED] = "",
         [IPCM_V_FAILED] = ":x: ",
         [IPCM_V_SKIPPED] = "",
+        [IPCM_V_MACHINE] = ":warning: ",
     };
     char a[96], b[96], ch[40], p[24], key[256];
     key_of(row->cur, key, sizeof(key));
@@ -629,6 +657,7 @@ static const char *verdict_id(enum ipcm_cmp_verdict v)
         [IPCM_V_UNTESTED] = "untested",
         [IPCM_V_FAILED] = "failed",
         [IPCM_V_SKIPPED] = "skipped",
+        [IPCM_V_MACHINE] = "machine_changed",
     };
     return (unsigned)v < IPCM_V_COUNT ? id[v] : "?";
 }

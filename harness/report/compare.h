@@ -32,6 +32,10 @@ enum ipcm_cmp_verdict {
     IPCM_V_UNTESTED,     /* no per-repetition samples: the change is shown, not judged */
     IPCM_V_FAILED,       /* the case failed in the current file (ok in the baseline) */
     IPCM_V_SKIPPED,      /* skipped or failed in the baseline, or skipped now */
+    /* Would be a regression, but the two runs' calibrations differ beyond the threshold:
+     * the machine changed, and sequential runs cannot tell that from a slower build
+     * (counted like too noisy; `ipcmark ab` decides on interleaved runs). */
+    IPCM_V_MACHINE,
     IPCM_V_COUNT
 };
 
@@ -39,6 +43,7 @@ struct ipcm_cmp_opts {
     double threshold;                   /* relative change, e.g. 0.10 for 10% */
     double alpha;                       /* significance level, e.g. 0.05 */
     const char *base_label, *cur_label; /* shown as the files' names; may be NULL */
+    bool trust_machine; /* keep regressions when the calibrations differ (no IPCM_V_MACHINE) */
 };
 
 struct ipcm_cmp_row {
@@ -73,6 +78,10 @@ struct ipcm_cmp_report {
      * busy. Only a warning; verdicts are not altered. machine_why says which, in words.
      */
     bool machine_differs;
+    /* A host.calibration figure differs by more than the threshold between the files
+     * (not only a run's own flags): regressions then read IPCM_V_MACHINE unless
+     * opts.trust_machine. */
+    bool calibration_differs;
     char machine_why[768];
 };
 

@@ -162,6 +162,28 @@ default_plots)
     ls -d results/ipcmark-*-plots >/dev/null 2>&1 || fail "no per-run plot folder: $(ls results)"
     [ -e results/plots ] && fail "results/plots/ is still shared by every run"
     ;;
+sysv_tree_killed)
+    # RULINGS 11: a SIGKILL of the whole ipcmark tree (what timeout -s KILL does) leaves
+    # no System V queue: the journal's guard, in a session of its own, removes them. In a
+    # private IPC namespace, so that ipcs counts ours only (root: else skipped, 77).
+    unshare --ipc true 2>/dev/null || { echo "hostile.$case_name: skipped: no unshare --ipc"; exit 77; }
+    unshare --ipc sh "$0" "$ipcmark" sysv_tree_killed_inside
+    exit $?
+    ;;
+sysv_tree_killed_inside)
+    queues() { ipcs -q | awk '$1 ~ /^0x/' | wc -l; }
+    # setsid: its own process group, to kill as timeout(1) does; the case keeps queues open.
+    setsid "$ipcmark" check -b sysvmq --case 'delivery.*,blocking.*' >/dev/null 2>&1 &
+    pid=$!
+    i=0
+    while [ "$(queues)" -eq 0 ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+    [ "$(queues)" -gt 0 ] || fail "no queue seen while the run was alive (the test saw nothing)"
+    kill -9 "-$pid" || fail "could not kill the run's process group"
+    wait $pid 2>/dev/null
+    i=0
+    while [ "$(queues)" -gt 0 ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+    [ "$(queues)" -eq 0 ] || fail "$(queues) System V queue(s) left 10 s after the kill: $(ipcs -q)"
+    ;;
 *)
     fail "unknown case"
     ;;
