@@ -90,6 +90,43 @@ static void mqueue_destroy(struct ipcm_link *l)
         mqueue_dir_close(&ml->dir[i]);
 }
 
+/* Bytes the kernel charges a queue to RLIMIT_MSGQUEUE (ipc/mqueue.c: each message's
+ * payload plus its struct msg_msg, 48 bytes on 64-bit, and a tree node per priority in
+ * use): a lower bound, enough to say how far off the limit is. */
+static unsigned long long mqueue_charge(const struct mq_attr *a)
+{
+    return (unsigned long long)a->mq_maxmsg * ((unsigned long long)a->mq_msgsize + 48u);
+}
+
+/*
+ * Why mq_open failed, for ipcm_last_error. EMFILE has two causes the errno does not tell
+ * apart: no free descriptor (RLIMIT_NOFILE, left to the generic explanation) or the
+ * user's message-queue bytes (RLIMIT_MSGQUEUE), which is the cause when a descriptor
+ * can still be opened. ENOSPC is the host's count of queues (fs.mqueue.queues_max).
+ */
+static int mqueue_explain(int err, const struct mq_attr *a)
+{
+    if (err == -EMFILE) {
+        rlim_t q;
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return err; /* no descriptor free: RLIMIT_NOFILE (channel.c says so) */
+        close(fd);
+        if (ipcm_rlimit_cur(RLIMIT_MSGQUEUE, &q) < 0)
+            return err;
+        return ipcm_reason_set(err,
+                               "mqueue: mq_open: RLIMIT_MSGQUEUE is used up (%llu B per user; "
+                               "this queue needs %llu B); raise it: `ulimit -q unlimited`",
+                               (unsigned long long)q, mqueue_charge(a));
+    }
+    if (err == -ENOSPC)
+        return ipcm_reason_set(err,
+                               "mqueue: mq_open: fs.mqueue.queues_max is used up (%ld queues on "
+                               "this host); raise it: `sysctl -w fs.mqueue.queues_max=1024`",
+                               ipcm_sysctl_long("/proc/sys/fs/mqueue/queues_max"));
+    return err;
+}
+
 static int mqueue_dir_create(struct mqueue_dir *d, const struct ipcm_config *cfg)
 {
     struct mq_attr attr = {.mq_maxmsg = (long)cfg->depth,
@@ -99,7 +136,7 @@ static int mqueue_dir_create(struct mqueue_dir *d, const struct ipcm_config *cfg
     ipcm_make_name(name, sizeof(name));
     d->q = mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC, 0600, &attr);
     if (d->q == (mqd_t)-1)
-        return -errno;
+        return mqueue_explain(-errno, &attr);
     /* Forked children inherit the descriptor: the name is no longer needed. */
     mq_unlink(name);
     return ipcm_life_create(&d->life);

@@ -29,12 +29,14 @@
  * no atomic read-modify-write, so a lone producer or consumer pays what an SPSC ring
  * does; another end revokes the bias with membarrier(2) and waits for the owner to step
  * out, which it notices by the kernel's robust-futex report if the owner died. The pipe
- * shape needs neither lock, because each direction has exactly one sender end and one
- * receiver end, each made exclusive for the life of the end by a robust "end lock" (the
- * SPSC fast path). A put, under the producer
- * lock: read tail, read head (acquire; a private cached copy is used until the ring looks
- * full), write the optional padding record, the header and the payload into free space,
- * then publish with ONE store of the new tail. A get, under the consumer lock: read head,
+ * shape takes the same locks: each of its ends is opened by one process only (a robust
+ * "end lock", held for the life of the end, refuses a second open with -EBUSY), but an
+ * end inherited over fork can still be used by two processes at once, and without the
+ * locks both would take the same record (duplicates, then a broken ring). A lone user
+ * holds the bias, so an SPSC pipe pays a plain store and load per message. A put, under
+ * the producer lock: read tail, read head (acquire; a private cached copy is used until
+ * the ring looks full), write the optional padding record, the header and the payload
+ * into free space, then publish with ONE store of the new tail. A get, under the consumer lock: read head,
  * read tail (acquire; cached until the ring looks empty), validate and copy out the
  * record(s), then publish with ONE store of the new head. Each critical section thus has
  * a single linearisation point, and everything it wrote before it lies in space nobody
@@ -688,7 +690,8 @@ static int shm_open_end(struct ipcm_chan *c)
     if (rx >= 0 && (err = shm_end_init(&sc->rx, sc->map, sc->map_len, &sl->life[rx], (unsigned)rx,
                                        false, c->max_msg)) < 0)
         goto fail;
-    sc->tx.locked = sc->rx.locked = c->link->shape == IPCM_SHAPE_QUEUE;
+    /* Both shapes: a pipe end inherited over fork may be used by two processes at once. */
+    sc->tx.locked = sc->rx.locked = true;
     /* Light-fenced publishes help streams through a queue; a pipe's ping-pong is faster
      * with the seq_cst store, which leaves the store buffer at once (measured: 250 ns
      * against 270-280 ns round trip across CPUs), and its sleepers then skip the heavy

@@ -161,7 +161,12 @@ static int sysvmq_queue(unsigned long qbytes)
 {
     int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
     if (q < 0)
-        return -errno; /* ENOSPC: kernel.msgmni queues exist on this host */
+        return errno == ENOSPC /* kernel.msgmni queues exist on this host */
+                   ? ipcm_reason_set(-ENOSPC,
+                                     "sysvmq: msgget: kernel.msgmni is used up (%ld queues on "
+                                     "this host); raise it: `sysctl -w kernel.msgmni=32000`",
+                                     ipcm_sysctl_long("/proc/sys/kernel/msgmni"))
+                   : -errno;
     int err = ipcm_sysv_record(IPCM_SYSV_MSG, q);
     struct msqid_ds ds;
     if (err == 0 && msgctl(q, IPC_STAT, &ds) < 0)

@@ -92,6 +92,34 @@ long ipcm_sysctl_long(const char *path);
 /* ipcm_rlimit_cur - the soft limit of resource (RLIMIT_*). Returns 0 or -errno. */
 int ipcm_rlimit_cur(int resource, rlim_t *out);
 
+/* ---------------------------------------------------------------- reasons (reason.c) */
+
+/*
+ * Why the last call of this thread failed, in words the errno cannot carry: which limit
+ * of the environment ran out, its value and the command that raises it. One line per
+ * thread, kept with the (negative) errno it explains, so a reader asking about another
+ * error gets nothing. Only an errno that a known limit explains is recorded (EMFILE,
+ * ENFILE, ENOSPC of mq_open, EAGAIN of fork; ENOMEM, EFBIG where such a limit is set);
+ * any other error records nothing.
+ */
+/* ipcm_reason_clear - forget the recorded reason (at the start of a call that sets one). */
+void ipcm_reason_clear(void);
+/* ipcm_reason_set - record a reason for err (printf format). Returns err. */
+int ipcm_reason_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ipcm_reason_get - the reason recorded for err since the last clear, or NULL. */
+const char *ipcm_reason_get(int err);
+/*
+ * ipcm_reason_limit - explain err from op ("pipe: link create") when it is a limit that
+ * is known here: EMFILE (RLIMIT_NOFILE; a backend explains mq_open's first), ENFILE
+ * (fs.file-max), ENOMEM (RLIMIT_AS or RLIMIT_DATA when one is set), EFBIG
+ * (RLIMIT_FSIZE). Keeps a reason already recorded for err (the caller's own is more
+ * precise). Returns err.
+ */
+int ipcm_reason_limit(int err, const char *op);
+/* ipcm_reason_fork - explain a failed fork(2) (EAGAIN: RLIMIT_NPROC, the cgroup's
+ * pids.max or kernel.threads-max; ENOMEM as ipcm_reason_limit). Returns err. */
+int ipcm_reason_fork(int err);
+
 /* ---------------------------------------------------------------- CPUs (cpu.c) */
 
 /* ipcm_cpus_online - CPUs online (at least 1). */

@@ -267,7 +267,7 @@ static int lat_crew(const struct ipcm_bench_params *p, struct lat_arg *a,
     for (unsigned w = 0; w < 2; w++)
         if ((r = ipcm_crew_spawn(&crew, lat_names[open_loop][w], fns[open_loop][w], a,
                                  sizeof(*a))) < 0) {
-            ipcm_bench_fail(rep, r, "spawn: %s", ipcm_strerror(r));
+            ipcm_bench_fail(rep, r, "spawn: %s", ipcm_error_text(r));
             goto out;
         }
     ipcm_link_destroy(a->link);
@@ -306,7 +306,7 @@ static int lat_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep
     ipcm_hist_init(&sh->hist);
     struct lat_arg a = {.p = p, .sh = sh};
     if ((r = ipcm_link_create(p->be, p->shape, &cfg, &a.link)) < 0) {
-        ipcm_bench_fail(rep, r, "link create: %s", ipcm_strerror(r));
+        ipcm_bench_fail(rep, r, "link create: %s", ipcm_error_text(r));
         goto out;
     }
     /* The crew drops our copy of the link once both ends hold theirs. */

@@ -132,7 +132,7 @@ static int pool_bench_run(const struct ipcm_bench_params *p, struct ipcm_bench_r
     r = ipcm_pool_create(&pool, p->workers, p->be, &opt);
     if (r < 0) {
         snprintf(rep->reason, sizeof(rep->reason), "pool of %u workers: %s", p->workers,
-                 ipcm_strerror(r));
+                 ipcm_error_text(r));
         goto done;
     }
     if ((r = pool_bench_maps(p, pool, &b, rep)) == 0 && rep->verified.corrupt) {

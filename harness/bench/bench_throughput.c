@@ -234,7 +234,7 @@ static int tp_spawn(struct ipcm_crew *crew, const struct tp_arg *base, struct ip
         int r = ipcm_crew_spawn(crew, is_cons ? "bench consumer" : "bench producer",
                                 is_cons ? consumer_main : producer_main, &a, sizeof(a));
         if (r < 0)
-            return ipcm_bench_fail(rep, r, "spawn: %s", ipcm_strerror(r));
+            return ipcm_bench_fail(rep, r, "spawn: %s", ipcm_error_text(r));
     }
     return 0;
 }
@@ -303,7 +303,7 @@ static int tp_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
         ipcm_hist_init(&a.cons[i].oneway);
 
     if ((r = ipcm_link_create(p->be, IPCM_SHAPE_QUEUE, &cfg, &link)) < 0) {
-        ipcm_bench_fail(rep, r, "link create: %s", ipcm_strerror(r));
+        ipcm_bench_fail(rep, r, "link create: %s", ipcm_error_text(r));
         goto out;
     }
     a.link = link;

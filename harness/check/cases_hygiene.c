@@ -159,7 +159,15 @@ static void fd_limit_clear_error(struct ipcm_check_ctx *ctx)
     }
     low = old;
     low.rlim_cur = (rlim_t)top + 1 + 24;
-    if (low.rlim_cur > old.rlim_cur || setrlimit(RLIMIT_NOFILE, &low) < 0) {
+    if (low.rlim_cur > old.rlim_cur) {
+        /* The room the case needs above the highest open descriptor is not there. */
+        ipcm_check_envf(ctx,
+                        "needs RLIMIT_NOFILE %d (descriptors up to %d are open), the limit is "
+                        "%llu; raise it: `ulimit -n 1024`",
+                        (int)low.rlim_cur, top, (unsigned long long)old.rlim_cur);
+        goto out;
+    }
+    if (setrlimit(RLIMIT_NOFILE, &low) < 0) {
         ipcm_check_failf(ctx, __FILE__, __LINE__, "cannot set RLIMIT_NOFILE %d", (int)low.rlim_cur);
         goto out;
     }
@@ -236,6 +244,10 @@ static void mq_rlimit_clear_error(struct ipcm_check_ctx *ctx)
     IPCM_CHECK(ctx, l == NULL, "a refused create returned a link");
     IPCM_CHECK(ctx, err == -EMFILE, "create with RLIMIT_MSGQUEUE 0: %s (%s), want EMFILE",
                ipcm_strerror(err), ipcm_err_name(err));
+    /* The errno is also RLIMIT_NOFILE's: the reason must name the limit that ran out. */
+    const char *why = ipcm_last_error(err);
+    IPCM_CHECK(ctx, why && strstr(why, "RLIMIT_MSGQUEUE") && !strstr(why, "RLIMIT_NOFILE"),
+               "the reason for EMFILE does not name RLIMIT_MSGQUEUE: %s", why ? why : "(none)");
     IPCM_CHECK(ctx, after == before, "the refused create left %d descriptor(s)", after - before);
     /* With the limit back, creation works again. */
     l = ipcm_check_link(ctx, ctx->shape, 128, 4);
@@ -304,6 +316,112 @@ out:
         ipcm_check_join(ctx, &echo, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
 }
 
+/* ---------------------------------------------------------------- 61, shared */
+
+/*
+ * One pipe end used by two processes at once: the end's opener and a child that
+ * inherited it over fork both send (as producers 0 and 1), and on the other end both
+ * receive. Every message must arrive exactly once (shm's pipe ends once took no lock,
+ * and two receivers took the same record: duplicates, then a broken ring).
+ */
+struct shared_args {
+    struct ipcm_ledger *lg;
+    uint64_t per;             /* messages per producer */
+    struct ipcm_check_end *e; /* the opener's end, inherited by the twin */
+};
+
+static int shared_send_n(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, uint32_t producer,
+                         uint64_t per)
+{
+    for (uint64_t i = 0; i < per; i++)
+        IPCM_WCHECK_EQ(ctx, ipcm_check_send_payload(e, 64, producer, i, IPCM_CHECK_T_OP_MS), 64);
+    return 0;
+}
+
+struct shared_twin {
+    struct ipcm_check_ctx *ctx;
+    const struct shared_args *a;
+    bool sends;
+};
+
+/* The twin: uses the inherited end and exits without closing it (the opener owns it). */
+static int w_shared_twin(const void *arg, size_t len)
+{
+    const struct shared_twin *t = arg;
+    (void)len;
+    if (t->sends)
+        return shared_send_n(t->ctx, t->a->e, 1, t->a->per);
+    ssize_t r = ipcm_check_consume(t->ctx, t->a->e, t->a->lg);
+    IPCM_WCHECK_EQ(t->ctx, r, -EPIPE);
+    return 0;
+}
+
+/* The opener of an end: starts its twin, does the same work, and joins it. */
+static int shared_side(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg,
+                       bool sends)
+{
+    struct shared_args a = *(const struct shared_args *)arg;
+    struct shared_twin t = {.ctx = ctx, .a = &a, .sends = sends};
+    struct ipcm_process twin = {0};
+    a.e = e;
+    IPCM_WCHECK_EQ(ctx, ipcm_check_spawn(ctx, &twin, "twin", w_shared_twin, &t, sizeof(t)), 0);
+    int code = 0;
+    if (sends) {
+        code = shared_send_n(ctx, e, 0, a.per);
+    } else {
+        ssize_t r = ipcm_check_consume(ctx, e, a.lg);
+        if (r != -EPIPE)
+            ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "consume", r, -EPIPE), code = 1;
+    }
+    if (!ipcm_check_join(ctx, &twin, 60000, __FILE__, __LINE__))
+        code = 1;
+    return code;
+}
+
+static int w_shared_sender(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
+{
+    return shared_side(ctx, e, arg, true);
+}
+
+static int w_shared_receiver(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
+{
+    return shared_side(ctx, e, arg, false);
+}
+
+static void shared_end_concurrent(struct ipcm_check_ctx *ctx)
+{
+    struct shared_args a = {.per = ctx->quick ? 20000 : 100000};
+    struct ipcm_process tx = {0}, rx = {0};
+    a.lg = ipcm_ledger_new(2, a.per);
+    IPCM_CHECK(ctx, a.lg != NULL, "cannot map the ledger");
+    struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_PIPE, 64, 0);
+    if (!l) {
+        ipcm_ledger_free(a.lg);
+        return;
+    }
+    ipcm_check_phase(ctx, "two senders on end A, two receivers on end B, %llu messages each",
+                     (unsigned long long)a.per);
+    int r = ipcm_check_spawn_end(ctx, &rx, "receiver", l, IPCM_ROLE_B, w_shared_receiver, &a);
+    if (r == 0)
+        r = ipcm_check_spawn_end(ctx, &tx, "sender", l, IPCM_ROLE_A, w_shared_sender, &a);
+    ipcm_link_destroy(l);
+    if (tx.pid > 0)
+        ipcm_check_join(ctx, &tx, 120000, __FILE__, __LINE__);
+    if (rx.pid > 0)
+        ipcm_check_join(ctx, &rx, ipcm_check_failed(ctx) ? 1000 : 120000, __FILE__, __LINE__);
+    uint64_t sent[2] = {a.per, a.per};
+    if (ipcm_check_failed(ctx))
+        sent[0] = sent[1] = 0;
+    long long bad = ipcm_ledger_finish(ctx, a.lg, sent);
+    ipcm_ledger_free(a.lg);
+    if (ipcm_check_failed(ctx))
+        return;
+    IPCM_CHECK(ctx, bad == 0 && atomic_load(&ctx->sh->corrupt) == 0,
+               "one end in two processes: lost %lld, duplicated %lld, corrupt %lld",
+               (long long)atomic_load(&ctx->sh->lost), (long long)atomic_load(&ctx->sh->duplicated),
+               (long long)atomic_load(&ctx->sh->corrupt));
+}
+
 /* ---------------------------------------------------------------- 64 */
 
 #define FD_WORD 0x66640000u
@@ -368,6 +486,14 @@ static void fd_passing(struct ipcm_check_ctx *ctx)
     IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     IPCM_CHECK_OP_(ctx, pipe2(pp, O_CLOEXEC), ==, 0, goto out);
     high = fcntl(pp[1], F_DUPFD_CLOEXEC, 300); /* Python issue 11657: fds above 256 */
+    struct rlimit nofile;
+    if (high < 0 && getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur <= 300) {
+        ipcm_check_envf(ctx,
+                        "needs descriptor number 300, RLIMIT_NOFILE is %llu; raise it: `ulimit "
+                        "-n 1024`",
+                        (unsigned long long)nofile.rlim_cur);
+        goto out;
+    }
     IPCM_CHECK_OP_(ctx, high, >=, 300, goto out);
     ipcm_check_phase(ctx, "two descriptors, one numbered %d", high);
     IPCM_CHECK_OP_(ctx, ipcm_chan_send_fd(c, pp[1], IPCM_CHECK_T_OP_MS), ==, 0, goto out);
@@ -411,6 +537,9 @@ const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
      IPCM_CHECK_Q, IPCM_CAP_NAMED, 0, 30000, mq_rlimit_clear_error, NULL, NULL},
     {"hygiene.use_after_fork", 61, "use, fork, use from both and from a grandchild", IPCM_CHECK_QP,
      0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
+    {"hygiene.shared_end_concurrent", 61,
+     "one pipe end used by two processes at once (inherited over fork): exactly once", IPCM_CHECK_P,
+     0, 0, 240000, shared_end_concurrent, NULL, NULL},
     {"hygiene.exec_reattach", 62, "a fork+exec'd helper re-attaches", IPCM_CHECK_QP, 0, 0, 10000,
      NULL, "API: ipcm_process_spawn forks only (no exec start mode); fds are O_CLOEXEC", NULL},
     {"hygiene.fd_passing", 64, "pass an fd (also above 256) over the channel", IPCM_CHECK_P,

@@ -282,6 +282,12 @@ static void wait_many(struct ipcm_check_ctx *ctx)
     ipcm_close_fd(&ctl[0]);
     IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
     for (unsigned i = 0; i < WM_N; i++) {
+        /* Spawn leaves no pidfd where the descriptor limit was met: try once more, and
+         * if no descriptor is free still, that is the environment's limit. */
+        if (w.p[i].pidfd < 0)
+            w.p[i].pidfd = ipcm_pidfd_open(w.p[i].pid);
+        if (w.p[i].pidfd < 0 && ipcm_check_env_fds(ctx, "pidfd_open"))
+            goto out;
         IPCM_CHECK_OP_(ctx, w.p[i].pidfd, >=, 0, goto out);
         w.fds[i] = (struct pollfd){.fd = ipcm_chan_pollfd(w.c[i]), .events = POLLIN};
         w.fds[WM_N + i] = (struct pollfd){.fd = w.p[i].pidfd, .events = POLLIN};

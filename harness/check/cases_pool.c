@@ -122,7 +122,9 @@ static struct ipcm_pool *pool_up(struct ipcm_check_ctx *ctx, unsigned workers,
 {
     struct ipcm_pool *p = NULL;
     int r = ipcm_pool_create(&p, workers, ctx->be, opt);
-    if (r < 0)
+    if (r < 0 && ipcm_check_env_reason(r))
+        ipcm_check_envf(ctx, "pool_create(%u): %s", workers, ipcm_check_env_reason(r));
+    else if (r < 0)
         ipcm_check_failf(ctx, __FILE__, __LINE__, "pool_create(%u): %s", workers, ipcm_strerror(r));
     return p;
 }
@@ -730,10 +732,13 @@ static void initializer(struct ipcm_check_ctx *ctx)
 
 static int exiter(const void *arg, size_t len)
 {
-    const struct ipcm_backend *be = *(const struct ipcm_backend *const *)arg;
+    struct ipcm_check_ctx *ctx = *(struct ipcm_check_ctx *const *)arg;
     struct ipcm_pool *p = NULL;
     (void)len;
-    if (ipcm_pool_create(&p, 3, be, NULL) < 0)
+    int r = ipcm_pool_create(&p, 3, ctx->be, NULL);
+    if (r < 0 && ipcm_check_env_reason(r))
+        ipcm_check_envf(ctx, "pool_create(3): %s", ipcm_check_env_reason(r));
+    if (r < 0)
         return 99;
     return 0; /* exits with the pool open: its workers must go too (PDEATHSIG, EOF) */
 }
@@ -742,8 +747,7 @@ static int exiter(const void *arg, size_t len)
 static void exit_without_close(struct ipcm_check_ctx *ctx)
 {
     struct ipcm_process pr;
-    IPCM_CHECK_EQ(ctx, ipcm_check_spawn(ctx, &pr, "pool exiter", exiter, &ctx->be, sizeof(ctx->be)),
-                  0);
+    IPCM_CHECK_EQ(ctx, ipcm_check_spawn(ctx, &pr, "pool exiter", exiter, &ctx, sizeof(ctx)), 0);
     IPCM_CHECK_JOIN(ctx, &pr, 10000);
     /* Its workers were its children; they are reparented and must die promptly. */
     ipcm_sleep_ms(200);

@@ -46,6 +46,7 @@ enum ipcm_check_outcome {
     IPCM_CHECK_HANG, /* the watchdog expired; the case's process group was killed */
     IPCM_CHECK_NA,   /* does not apply: the reason names the capability or limit */
     IPCM_CHECK_TODO, /* registered but not yet implemented (never counted as passed) */
+    IPCM_CHECK_ENV,  /* could not run: a limit of the environment (named) ran out first */
 };
 
 /* Integrity counts of a case (self-checking payloads). */
@@ -83,8 +84,10 @@ struct ipcm_check_env {
 #define IPCM_CHECK_MAX_PIDS 512
 struct ipcm_check_shared {
     atomic_int failures;
-    atomic_int na; /* a case declared itself not applicable at run time */
+    atomic_int env; /* limits of the environment met (ipcm_check_envf), counted in failures */
+    atomic_int na;  /* a case declared itself not applicable at run time */
     char message[512];
+    char env_message[512]; /* the first limit met */
     char phase[128];
     _Atomic long long messages, lost, duplicated, reordered, corrupt;
     atomic_int npids;
@@ -151,7 +154,7 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
                    struct ipcm_check_result *res);
 /* Whether id matches globs, a comma list of fnmatch(3) patterns (NULL/empty: all). */
 bool ipcm_check_match(const char *id, const char *globs);
-/* "pass", "FAIL", "HANG", "n/a", "todo". */
+/* "pass", "FAIL", "HANG", "n/a", "todo", "env". */
 const char *ipcm_check_outcome_name(enum ipcm_check_outcome o);
 
 /* ---------------------------------------------------------------- recording */
@@ -159,6 +162,26 @@ const char *ipcm_check_outcome_name(enum ipcm_check_outcome o);
 /* Record a failure (the first one's text is kept). Safe in workers. */
 void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/*
+ * Record that the case could not go on because the environment lacks a resource (the
+ * reason must name the limit): counted as a failure inside the case, so it stops as
+ * after any failure, and the runner reports the case IPCM_CHECK_ENV, not FAIL, with the
+ * first limit met (and the first failure, when that came first: in a case of several
+ * processes, a consequence of the limit can be recorded before it). Safe in workers.
+ */
+void ipcm_check_envf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
+ * ipcm_check_env_reason - the reason the library recorded for err (ipcm_last_error), when
+ * err is a limit of the environment (RLIMIT_NOFILE, RLIMIT_MSGQUEUE, ...); for an EMFILE
+ * or ENFILE it did not explain (the case's own pipe2, pidfd_open), RLIMIT_NOFILE or
+ * fs.file-max; else NULL. The failure helpers below use it: a check that failed on such an error
+ * records the limit with ipcm_check_envf instead of a failure.
+ */
+const char *ipcm_check_env_reason(long long err);
+/* ipcm_check_env_fds - if no descriptor can be opened now, record RLIMIT_NOFILE as the
+ * environment's limit (what: the step that needed one) and return true. */
+bool ipcm_check_env_fds(struct ipcm_check_ctx *ctx, const char *what);
 /* Record that the case does not apply after all, with the reason. */
 void ipcm_check_naf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

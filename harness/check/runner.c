@@ -67,6 +67,7 @@ const char *ipcm_check_outcome_name(enum ipcm_check_outcome o)
     case IPCM_CHECK_HANG: return "HANG";
     case IPCM_CHECK_NA: return "n/a";
     case IPCM_CHECK_TODO: return "todo";
+    case IPCM_CHECK_ENV: return "env";
     }
     return "?";
 }
@@ -245,7 +246,7 @@ static pid_t start_case(const struct ipcm_check_case *c, const struct ipcm_check
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
-        return -errno;
+        return ipcm_reason_fork(-errno);
     if (pid == 0) {
         /* Its own process group, so the watchdog can kill the case and every worker. */
         setpgid(0, 0);
@@ -268,6 +269,15 @@ static void judge(struct ipcm_check_result *res, const struct ipcm_check_shared 
         res->outcome = IPCM_CHECK_HANG;
         snprintf(res->message, sizeof(res->message), "watchdog: no result after %.1f s (%s)",
                  ipcm_ns_to_s(bound_ns), sh->phase);
+    } else if (atomic_load(&sh->env) > 0) {
+        /* A case that met a limit of the environment could not run as written: no
+         * verdict on the backend. What failed with it is shown, not judged. */
+        res->outcome = IPCM_CHECK_ENV;
+        if (strcmp(sh->message, sh->env_message) == 0)
+            snprintf(res->message, sizeof(res->message), "%s", sh->env_message);
+        else
+            snprintf(res->message, sizeof(res->message), "%.280s (first failure: %.200s)",
+                     sh->env_message, sh->message);
     } else if (atomic_load(&sh->failures) > 0) {
         res->outcome = IPCM_CHECK_FAIL;
         snprintf(res->message, sizeof(res->message), "%s", sh->message);
@@ -301,7 +311,8 @@ static void sweep_case_names(struct ipcm_check_result *res, const struct ipcm_ch
         nleft += sweep_names("/dev/mqueue", p, left, sizeof(left));
         nleft += sweep_names("/dev/shm", p, left, sizeof(left));
     }
-    if (nleft && (res->outcome == IPCM_CHECK_PASS || res->outcome == IPCM_CHECK_NA)) {
+    if (nleft && (res->outcome == IPCM_CHECK_PASS || res->outcome == IPCM_CHECK_NA ||
+                  res->outcome == IPCM_CHECK_ENV)) {
         res->outcome = IPCM_CHECK_FAIL;
         snprintf(res->message, sizeof(res->message), "hygiene: %d named object(s) left: %s", nleft,
                  left);
@@ -338,9 +349,12 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
     uint64_t t0 = ipcm_now_ns();
     pid_t pid = start_case(c, env, sh);
     if (pid < 0) {
+        /* A fork the host refuses (RLIMIT_NPROC, pids.max) is the environment's limit. */
+        const char *limit = ipcm_last_error((int)pid);
         ipcm_shared_free(sh, sizeof(*sh));
-        res->outcome = IPCM_CHECK_FAIL;
-        snprintf(res->message, sizeof(res->message), "runner: fork: %s", strerror((int)-pid));
+        res->outcome = limit ? IPCM_CHECK_ENV : IPCM_CHECK_FAIL;
+        snprintf(res->message, sizeof(res->message), "runner: %s",
+                 limit ? limit : strerror((int)-pid));
         return (int)pid;
     }
 

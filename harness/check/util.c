@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,11 +21,52 @@
 
 /* ---------------------------------------------------------------- recording */
 
-static void record(struct ipcm_check_ctx *ctx, const char *text)
+static void record(struct ipcm_check_ctx *ctx, const char *text, bool env)
 {
-    /* First failure wins: later ones are usually consequences of it. */
+    /* First failure wins: later ones are usually consequences of it. A limit of the
+     * environment wins over any failure, though: a worker that could not open its end
+     * lets its peer see end-of-stream before it can say why, so the consequence may be
+     * recorded first (the runner then reports env, with the failure after the limit). */
+    if (env && atomic_fetch_add(&ctx->sh->env, 1) == 0)
+        snprintf(ctx->sh->env_message, sizeof(ctx->sh->env_message), "%s", text);
     if (atomic_fetch_add(&ctx->sh->failures, 1) == 0)
         snprintf(ctx->sh->message, sizeof(ctx->sh->message), "%s", text);
+}
+
+void ipcm_check_envf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    record(ctx, text, true);
+}
+
+const char *ipcm_check_env_reason(long long err)
+{
+    if (err >= 0 || err <= INT_MIN)
+        return NULL;
+    const char *why = ipcm_last_error((int)err);
+    /* The library explains its own EMFILE (mq_open's included); one it did not explain
+     * came from a descriptor the case itself asked for (pipe2, pidfd_open). */
+    if (!why && (err == -EMFILE || err == -ENFILE))
+        why = ipcm_reason_get(ipcm_reason_limit((int)err, "a descriptor for the case"));
+    return why;
+}
+
+bool ipcm_check_env_fds(struct ipcm_check_ctx *ctx, const char *what)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return false;
+    }
+    if (errno != EMFILE)
+        return false;
+    ipcm_reason_clear();
+    ipcm_check_envf(ctx, "%s", ipcm_reason_get(ipcm_reason_limit(-EMFILE, what)));
+    return true;
 }
 
 void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, const char *fmt, ...)
@@ -38,7 +80,7 @@ void ipcm_check_failf(struct ipcm_check_ctx *ctx, const char *file, int line, co
     if (n > 0 && (size_t)n < sizeof(text))
         vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
     va_end(ap);
-    record(ctx, text);
+    record(ctx, text, false);
 }
 
 void ipcm_check_naf(struct ipcm_check_ctx *ctx, const char *fmt, ...)
@@ -72,6 +114,11 @@ void ipcm_check_fail_cmp(struct ipcm_check_ctx *ctx, const char *file, int line,
                          long long a, long long b)
 {
     char va[48], vb[48];
+    const char *why = a != b ? ipcm_check_env_reason(a) : NULL;
+    if (why) {
+        ipcm_check_envf(ctx, "%s: %s", expr, why);
+        return;
+    }
     ipcm_check_failf(ctx, file, line, "%s: %s vs %s", expr, ipcm_check_fmt_val(a, va, sizeof(va)),
                      ipcm_check_fmt_val(b, vb, sizeof(vb)));
 }
@@ -93,7 +140,10 @@ int ipcm_check_spawn(struct ipcm_check_ctx *ctx, struct ipcm_process *p, const c
 {
     int r = ipcm_process_spawn(p, name, fn, arg, len);
     if (r < 0) {
-        ipcm_check_failf(ctx, __FILE__, __LINE__, "spawn %s: %s", name, ipcm_strerror(r));
+        if (ipcm_check_env_reason(r))
+            ipcm_check_envf(ctx, "spawn %s: %s", name, ipcm_check_env_reason(r));
+        else
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "spawn %s: %s", name, ipcm_strerror(r));
         return r;
     }
     int i = atomic_fetch_add(&ctx->sh->npids, 1);
@@ -165,7 +215,10 @@ struct ipcm_link *ipcm_check_link(struct ipcm_check_ctx *ctx, enum ipcm_shape sh
     struct ipcm_config cfg = {.max_msg = max_msg, .depth = depth};
     struct ipcm_link *l = NULL;
     int r = ipcm_link_create(ctx->be, shape, &cfg, &l);
-    if (r < 0)
+    if (r < 0 && ipcm_check_env_reason(r))
+        ipcm_check_envf(ctx, "link create (max_msg %zu, depth %u): %s", max_msg, depth,
+                        ipcm_check_env_reason(r));
+    else if (r < 0)
         ipcm_check_failf(ctx, __FILE__, __LINE__, "link create (max_msg %zu, depth %u): %s (%s)",
                          max_msg, depth, ipcm_strerror(r), ipcm_err_name(r));
     return l;

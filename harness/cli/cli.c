@@ -51,11 +51,12 @@ int ipcm_parse_count(const char *s, long long min, long long max, long long *out
 
 int ipcm_parse_list(const char *s, bool sizes, uint64_t *out, size_t max)
 {
-    char *copy = strdup(s), *save = NULL;
+    char *copy = strdup(s), *rest = copy;
     int n = 0;
     if (!copy)
         return -ENOMEM;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    /* strsep, not strtok: "64,,4K" has an empty item, which is an error, not nothing. */
+    for (char *tok; (tok = strsep(&rest, ",")) != NULL;) {
         uint64_t v;
         long long c;
         if ((size_t)n >= max) {
@@ -97,7 +98,10 @@ int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t m
             n = -ENOENT;
             break;
         }
-        if ((size_t)n < max)
+        bool dup = false;
+        for (int k = 0; k < n; k++)
+            dup = dup || out[k] == be;
+        if (!dup && (size_t)n < max)
             out[n++] = be;
     }
     free(copy);
@@ -108,13 +112,36 @@ int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t m
     return n;
 }
 
+/* "-b pipe,pipe" runs pipe once (ipcm_parse_backends drops repeats): say so on stderr. */
+static void note_duplicates(const char *cmd, const char *s)
+{
+    char *copy = strdup(s), *save = NULL;
+    if (!copy)
+        return;
+    const char *seen[64];
+    size_t n = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        bool dup = false;
+        for (size_t k = 0; k < n; k++)
+            dup = dup || strcmp(seen[k], tok) == 0;
+        if (dup)
+            fprintf(stderr, "ipcmark %s: note: backend '%s' named more than once; it runs once\n",
+                    cmd, tok);
+        else if (n < sizeof(seen) / sizeof(seen[0]))
+            seen[n++] = tok;
+    }
+    free(copy);
+}
+
 int ipcm_backends_arg(const char *cmd, const char *s, const struct ipcm_backend **out, size_t max)
 {
     const char *bad = NULL;
     char valid[256] = "";
     int n = ipcm_parse_backends(s, out, max, &bad);
-    if (n >= 0)
+    if (n >= 0) {
+        note_duplicates(cmd, s);
         return n;
+    }
     if (n != -ENOENT) {
         ipcm_usage_error(cmd, "-b '%s': %s", s, strerror(-n));
         return n;

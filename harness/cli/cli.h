@@ -43,13 +43,14 @@ int ipcm_parse_size(const char *s, uint64_t *out);
 int ipcm_parse_count(const char *s, long long min, long long max, long long *out);
 /*
  * ipcm_parse_list - a comma list of sizes (sizes = true) or counts into out[max].
- * Returns the number of items, or -EINVAL (bad item), -E2BIG (too many).
+ * Returns the number of items, or -EINVAL (a bad or empty item: "64,,4K", "64,"),
+ * -E2BIG (too many).
  */
 int ipcm_parse_list(const char *s, bool sizes, uint64_t *out, size_t max);
 /*
- * ipcm_parse_backends - "all" or a comma list of backend names into out[max].
- * Returns the number of backends, or -ENOENT with *bad pointing at the unknown name
- * (a static copy).
+ * ipcm_parse_backends - "all" or a comma list of backend names into out[max], each
+ * backend once (a repeated name is dropped). Returns the number of backends, or
+ * -ENOENT with *bad pointing at the unknown name (a static copy).
  */
 int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t max,
                         const char **bad);
@@ -57,7 +58,8 @@ int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t m
 /*
  * ipcm_backends_arg - the value of -b/--backends ("all" or a comma list) into out[max]:
  * the one place that parses it, so every command names the valid backends the same
- * way. On an unknown name prints "ipcmark <cmd>: unknown backend 'X' (valid: ..., all)".
+ * way. On an unknown name prints "ipcmark <cmd>: unknown backend 'X' (valid: ..., all)";
+ * a name given twice runs once, with a note on stderr.
  * Returns the number of backends, or -IPCM_EXIT_USAGE after printing the error.
  */
 int ipcm_backends_arg(const char *cmd, const char *s, const struct ipcm_backend **out, size_t max);

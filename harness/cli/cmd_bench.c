@@ -143,11 +143,18 @@ static int list_opt(const char *opt, const char *arg, bool sizes, uint64_t *out,
     if (k < 0)
         return ipcm_usage_error("bench", "%s: bad %s list '%s'", opt, sizes ? "size" : "count",
                                 arg);
+    char v[32], lo[32], hi[32];
     for (int i = 0; i < k; i++)
-        if (out[i] < min || out[i] > max)
+        if (out[i] < min || out[i] > max) {
+            if (sizes) /* in the units the user typed: "0 is outside 1..1G" */
+                return ipcm_usage_error("bench", "%s: %s is outside %s..%s", opt,
+                                        ipcm_format_size(out[i], v, sizeof(v)),
+                                        ipcm_format_size(min, lo, sizeof(lo)),
+                                        ipcm_format_size(max, hi, sizeof(hi)));
             return ipcm_usage_error("bench", "%s: %llu is outside %llu..%llu", opt,
                                     (unsigned long long)out[i], (unsigned long long)min,
                                     (unsigned long long)max);
+        }
     *n = (size_t)k;
     return 0;
 }
@@ -256,7 +263,7 @@ static int sweep_option(int c, const char *arg, struct ipcm_bench_config *cfg,
     int r = 0;
     switch (c) {
     case OPT_SIZES:
-        return list_opt("--sizes", arg, true, cfg->sizes, &cfg->nsizes, 0, UINT64_C(1) << 30);
+        return list_opt("--sizes", arg, true, cfg->sizes, &cfg->nsizes, 1, UINT64_C(1) << 30);
     case OPT_PRODUCERS:
         seen->pc = true;
         return list_opt("--producers", arg, false, cfg->producers, &cfg->nproducers, 1,

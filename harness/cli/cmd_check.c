@@ -33,20 +33,22 @@ struct run {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ipcmark check [-b LIST] [--case GLOB] [--list] [--quick] [--seed N]\n"
-            "                     [--json FILE] [--junit FILE] [--help]\n\n"
-            "Run the conformance catalogue (docs/CONFORMANCE.md §5) on each backend. Every\n"
-            "case runs in its own process group under a watchdog; the outcome is pass, FAIL,\n"
-            "HANG (watchdog expired) or n/a (with the capability or limit that rules it out).\n\n"
-            "  -b, --backends LIST  comma list of backends, or 'all' (default)\n"
-            "  -c, --case GLOB      only cases whose id matches (comma list of globs)\n"
-            "  -l, --list           list the cases and exit\n"
-            "  -q, --quick          the quick subset with smaller counts (< 30 s)\n"
-            "  -s, --seed N         seed for random sizes and kill points (printed; replays)\n"
-            "  -j, --json FILE      per case and backend: outcome, duration, counts, message\n"
-            "  -u, --junit FILE     JUnit XML, one testcase per case and backend\n\n"
-            "Exit: 0 nothing failed, 1 a case failed or hung, 2 usage error.\n");
+    fprintf(f, "usage: ipcmark check [-b LIST] [--case GLOB] [--list] [--quick] [--seed N]\n"
+               "                     [--json FILE] [--junit FILE] [--help]\n\n"
+               "Run the conformance catalogue (docs/CONFORMANCE.md §5) on each backend. Every\n"
+               "case runs in its own process group under a watchdog; the outcome is pass, FAIL,\n"
+               "HANG (watchdog expired), n/a (with the capability or limit that rules it out) or\n"
+               "env (a limit of this environment ran out before the case could run, named with\n"
+               "the command that raises it; counted apart, never as a failure).\n\n"
+               "  -b, --backends LIST  comma list of backends, or 'all' (default)\n"
+               "  -c, --case GLOB      only cases whose id matches (comma list of globs)\n"
+               "  -l, --list           list the cases and exit\n"
+               "  -q, --quick          the quick subset with smaller counts (< 30 s)\n"
+               "  -s, --seed N         seed for random sizes and kill points (printed; replays)\n"
+               "  -j, --json FILE      per case and backend: outcome, duration, counts, message\n"
+               "  -u, --junit FILE     JUnit XML, one testcase per case and backend\n\n"
+               "Exit: 0 nothing failed, 1 a case failed or hung, 2 usage error, 3 nothing\n"
+               "failed but no case could run for a limit of the environment (env only).\n");
 }
 
 static void shapes_str(unsigned s, char *buf, size_t len)
@@ -74,6 +76,8 @@ static const char *cell(const struct ipcm_check_result *res)
     return res->outcome == IPCM_CHECK_TODO ? "todo" : ipcm_check_outcome_name(res->outcome);
 }
 
+static void print_grouped(const struct run *r, enum ipcm_check_outcome o, const char *title);
+
 static void print_matrix(const struct run *r)
 {
     printf("%-44s", "case");
@@ -99,29 +103,36 @@ static void print_matrix(const struct run *r)
             printf("  %s %s [%s]: %s\n", ipcm_check_outcome_name(x->outcome), r->cases[i]->id,
                    ipcm_backend_name(r->be[b]), x->message);
         }
-    hdr = false;
+    print_grouped(r, IPCM_CHECK_ENV, "environment limits (the case could not run here)");
+    print_grouped(r, IPCM_CHECK_NA, "not applicable");
+}
+
+/* Why each case of outcome o has it, once per case and reason, with its backends. */
+static void print_grouped(const struct run *r, enum ipcm_check_outcome o, const char *title)
+{
+    bool hdr = false;
     for (size_t i = 0; i < r->ncases; i++) {
         for (size_t b = 0; b < r->nbe; b++) {
             const struct ipcm_check_result *x = &r->res[i * r->nbe + b];
-            if (x->outcome != IPCM_CHECK_NA)
+            if (x->outcome != o)
                 continue;
             /* Print a reason once per case, with the backends it holds for. */
             bool seen = false;
             for (size_t k = 0; k < b; k++) {
                 const struct ipcm_check_result *y = &r->res[i * r->nbe + k];
-                if (y->outcome == IPCM_CHECK_NA && strcmp(y->message, x->message) == 0)
+                if (y->outcome == o && strcmp(y->message, x->message) == 0)
                     seen = true;
             }
             if (seen)
                 continue;
             if (!hdr)
-                printf("\nnot applicable:\n");
+                printf("\n%s:\n", title);
             hdr = true;
             printf("  %s [", r->cases[i]->id);
             const char *sep = "";
             for (size_t k = b; k < r->nbe; k++) {
                 const struct ipcm_check_result *y = &r->res[i * r->nbe + k];
-                if (y->outcome == IPCM_CHECK_NA && strcmp(y->message, x->message) == 0) {
+                if (y->outcome == o && strcmp(y->message, x->message) == 0) {
                     printf("%s%s", sep, ipcm_backend_name(r->be[k]));
                     sep = ",";
                 }
@@ -238,6 +249,7 @@ static enum ipcm_check_report_outcome report_outcome(enum ipcm_check_outcome o)
     case IPCM_CHECK_FAIL: return IPCM_CHECK_REPORT_FAIL;
     case IPCM_CHECK_HANG: return IPCM_CHECK_REPORT_HANG;
     case IPCM_CHECK_NA: return IPCM_CHECK_REPORT_NA;
+    case IPCM_CHECK_ENV: return IPCM_CHECK_REPORT_ENV;
     case IPCM_CHECK_TODO: break;
     }
     return IPCM_CHECK_REPORT_TODO;
@@ -276,10 +288,16 @@ static int print_summary(const struct ipcm_check_report *rep)
 {
     struct ipcm_check_tally t = ipcm_check_report_tally(rep, IPCM_CHECK_REPORT_ALL);
     printf("\n%d passed, %d failed, %d n/a", t.pass, t.fail + t.hang, t.na + t.todo);
+    if (t.env)
+        printf(", %d could not run (environment limits)", t.env);
     if (t.hang || t.todo)
         printf(" (%d of the failures HANG, %d of the n/a not yet implemented)", t.hang, t.todo);
     printf("; seed %llu; %.1f s\n", (unsigned long long)rep->seed, rep->duration_s);
-    return t.fail + t.hang ? IPCM_EXIT_FAIL : IPCM_EXIT_OK;
+    if (t.fail + t.hang)
+        return IPCM_EXIT_FAIL;
+    /* RULINGS 2: cases skipped for the environment alone do not change a 0, unless
+     * nothing at all could run. */
+    return t.env && !t.pass ? IPCM_EXIT_ENV : IPCM_EXIT_OK;
 }
 
 /* --json and --junit; returns rc, or IPCM_EXIT_ENV when a file cannot be written. */

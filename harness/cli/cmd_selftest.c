@@ -191,7 +191,7 @@ int ipcm_cmd_selftest(int argc, char **argv)
             bool env = false;
             int r = selftest_one(be, (enum ipcm_shape)s, detail, sizeof(detail), &env);
             if (r < 0 && !detail[0])
-                snprintf(detail, sizeof(detail), "%s (%s)", ipcm_strerror(r), ipcm_err_name(r));
+                snprintf(detail, sizeof(detail), "%s (%s)", ipcm_error_text(r), ipcm_err_name(r));
             printf("%-11s %-6s %-5s %s\n", ipcm_backend_name(be), s ? "pipe" : "queue",
                    r == 0 ? "ok"
                    : env  ? "n/a"

@@ -66,7 +66,11 @@ static int default_suite(void)
     r = ipcm_cmd_bench_default(json, sizeof(json));
     worst = r > worst ? r : worst;
     if (json[0]) {
-        char *plot_argv[] = {"plot", json, "-o", "results/plots", NULL};
+        /* Each run's plots in a folder named after its results file, so two runs in one
+         * folder never overwrite each other's. */
+        char dir[160];
+        snprintf(dir, sizeof(dir), "%.*s-plots", (int)(strlen(json) - strlen(".json")), json);
+        char *plot_argv[] = {"plot", json, "-o", dir, NULL};
         printf("\n== plots\n");
         fflush(stdout);
         r = ipcm_cmd_plot(4, plot_argv);

@@ -5,12 +5,23 @@
  */
 #include "ipcmark.h"
 
+#include "base.h"
 #include "ipcmark_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A failed create or open says which limit ran out (ipcm_last_error) when the backend
+ * did not already: RLIMIT_NOFILE and the others base.h can confirm. Returns err. */
+static int explain(int err, const struct ipcm_backend *be, const char *op)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "%s: %s", be->name, op);
+    return ipcm_reason_limit(err, what);
+}
 
 int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
                      const struct ipcm_config *cfg, struct ipcm_link **out)
@@ -20,10 +31,11 @@ int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
     int err;
 
     *out = NULL;
+    ipcm_reason_clear();
     if (shape != IPCM_SHAPE_QUEUE && shape != IPCM_SHAPE_PIPE)
         return -EINVAL;
-    if ((err = be->limits(&lim)) < 0)
-        return err;
+    if ((err = be->limits(&lim)) < 0) /* reading /proc/sys needs a descriptor too */
+        return explain(err, be, "reading its limits");
     struct ipcm_config want = cfg ? *cfg : (struct ipcm_config){0};
     if (want.max_msg == 0)
         want.max_msg = lim.default_msg;
@@ -44,7 +56,7 @@ int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
     l->priv = l + 1;
     if ((err = be->create(l)) < 0) {
         free(l);
-        return err;
+        return explain(err, be, "link create");
     }
     *out = l;
     return 0;
@@ -92,6 +104,7 @@ int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **
     int err;
 
     *out = NULL;
+    ipcm_reason_clear();
     if (!role_fits(l->shape, role))
         return -EINVAL;
     if (l->opened)
@@ -106,7 +119,7 @@ int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **
     c->priv = c + 1;
     if ((err = be->open(c)) < 0) {
         free(c);
-        return err;
+        return explain(err, be, "open");
     }
     l->opened = true;
     *out = c;

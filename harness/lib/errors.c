@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * errors.c - names and texts for the negative errno values the library returns, from
- * one X-macro table (libuv's UV_ERRNO_MAP style).
+ * one X-macro table (libuv's UV_ERRNO_MAP style), and the reason the last failing call
+ * recorded (base/reason.c) for the errno it explains.
  */
 #include "ipcmark.h"
+
+#include "base.h"
 
 #include <errno.h>
 #include <string.h>
@@ -18,10 +21,10 @@
     X(ENOSYS, "mechanism not available on this host")                                              \
     X(EINVAL, "invalid argument")                                                                  \
     X(ENOMEM, "out of memory")                                                                     \
-    X(EMFILE, "too many open files (RLIMIT_NOFILE)")                                               \
+    X(EMFILE, "a per-process limit is used up (open files, or queue bytes for mq_open)")           \
     X(ENFILE, "too many open files in the system")                                                 \
     X(EFBIG, "file too large for RLIMIT_FSIZE (raise it with `ulimit -f unlimited`)")              \
-    X(ENOSPC, "system-wide limit reached")                                                         \
+    X(ENOSPC, "a system-wide limit is used up")                                                    \
     X(EPERM, "not permitted")                                                                      \
     X(EACCES, "permission denied")                                                                 \
     X(ECHILD, "no such child process")                                                             \
@@ -55,4 +58,15 @@ const char *ipcm_err_name(int err)
 #undef X
     default: return "E?";
     }
+}
+
+const char *ipcm_last_error(int err)
+{
+    return ipcm_reason_get(err);
+}
+
+const char *ipcm_error_text(int err)
+{
+    const char *why = ipcm_reason_get(err);
+    return why ? why : ipcm_strerror(err);
 }

@@ -40,6 +40,30 @@ IPCM_API const char *ipcm_strerror(int err);
 /* ipcm_err_name - the symbolic name ("EMSGSIZE") of a negative errno value. */
 IPCM_API const char *ipcm_err_name(int err);
 
+/*
+ * Reasons. An errno alone cannot say which limit ran out: mq_open's EMFILE is
+ * RLIMIT_MSGQUEUE as often as RLIMIT_NOFILE. So a call that fails because a limit of
+ * the environment is used up also records, for the calling thread, one line that names
+ * the limit, its value and the command that raises it, e.g.
+ *   "mqueue: mq_open: RLIMIT_MSGQUEUE is used up (819200 B per user; this queue needs
+ *    82400 B); raise it: `ulimit -q unlimited`"
+ * Recorded by ipcm_link_create, ipcm_chan_open and ipcm_process_spawn (and so by
+ * ipcm_pool_create and everything built on them), which forget the previous one when
+ * they start. Only an error that a known limit explains is recorded: EMFILE
+ * (RLIMIT_NOFILE, or RLIMIT_MSGQUEUE for mq_open, told apart by whether a descriptor
+ * was free), ENOSPC of mq_open (fs.mqueue.queues_max), ENFILE (fs.file-max), EAGAIN of
+ * fork (RLIMIT_NPROC, a cgroup's pids.max, kernel.threads-max), and ENOMEM or EFBIG
+ * where RLIMIT_AS, RLIMIT_DATA or RLIMIT_FSIZE is set; any other error records nothing.
+ */
+/*
+ * ipcm_last_error - the reason recorded in this thread for err, the value a call just
+ * returned; NULL when that call recorded none (err is then no limit this library
+ * knows). The text stays valid until this thread's next recording call.
+ */
+IPCM_API const char *ipcm_last_error(int err);
+/* ipcm_error_text - ipcm_last_error(err) when there is one, else ipcm_strerror(err). */
+IPCM_API const char *ipcm_error_text(int err);
+
 /* ---------------------------------------------------------------- backends */
 
 struct ipcm_backend; /* opaque to library users; see ipcmark_backend.h */
@@ -91,9 +115,37 @@ IPCM_API const struct ipcm_backend *ipcm_link_backend(const struct ipcm_link *l)
  * process and per link. The link stays valid; destroy it when no more ends will be
  * opened from it in this process.
  * Returns: 0; -EINVAL for a role that does not fit the shape; -EBADF if this process
- * already opened an end of l; -ENOMEM; -errno from the kernel.
+ * already opened an end of l; -EBUSY (shm) where another process holds this end of a
+ * pipe-shape link open (see "Sharing one end" below); -ENOMEM; -EMFILE, -ENFILE
+ * and other -errno from the kernel (ipcm_last_error names the limit).
  */
 IPCM_API int ipcm_chan_open(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
+
+/*
+ * Sharing one end. Open each end of a pipe-shape link in one process: shm refuses a
+ * second open of an end that another process holds open (-EBUSY); the other backends
+ * allow it. An end inherited over fork may be used by the child as well, even at the
+ * same time as its parent (hygiene.use_after_fork, hygiene.shared_end_concurrent):
+ * every backend keeps each message whole and delivers it exactly once (pipe: a robust
+ * lock per direction and side; socketpair and mqueue: the kernel; shm: its producer and
+ * consumer locks, biased, so a lone user pays a plain store and load per message).
+ *
+ * A stopped participant (SIGSTOP, a debugger) is not a dead one: it keeps its
+ * descriptors and locks, and a lock it holds waits for it. Stopped outside a call it
+ * stalls nobody; stopped inside one:
+ *   pipe        a sender holds its direction's write lock for the whole frame: every
+ *               other sender of that direction waits; a receiver stopped between a
+ *               frame's header and its payload stalls the other receivers likewise.
+ *   shm         a sender holds the producer lock until it publishes: the other
+ *               senders wait (receivers still take what was published); a receiver
+ *               holds the consumer lock while it copies out: the other receivers wait.
+ *   socketpair  the kernel queues whole datagrams, no lock of ours: the others go on.
+ *   mqueue      the kernel queues whole messages, no lock of ours: the others go on.
+ * The others' deadlines still hold (-ETIMEDOUT, -EAGAIN) and nothing is lost or torn.
+ * That is the price of "nobody is robbed" (no message taken from a slow participant);
+ * a killed participant, unlike a stopped one, is detected and released (-EPIPE, or
+ * -ENOTRECOVERABLE where it died mid-message on a byte stream).
+ */
 
 /*
  * ipcm_chan_send - send one message of len bytes, whole or not at all.

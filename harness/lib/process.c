@@ -35,9 +35,10 @@ int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn 
     p->pidfd = -1;
     snprintf(p->name, sizeof(p->name), "%s", name ? name : "worker");
     fflush(NULL); /* so buffered output is not written twice */
+    ipcm_reason_clear();
     pid_t pid = fork();
     if (pid < 0)
-        return -errno;
+        return ipcm_reason_fork(-errno); /* which limit: RLIMIT_NPROC, pids.max, ... */
     if (pid == 0) {
         /* Die with the parent; if it died before prctl took effect, go now. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);

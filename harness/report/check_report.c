@@ -26,6 +26,7 @@ struct ipcm_check_tally ipcm_check_report_tally(const struct ipcm_check_report *
             case IPCM_CHECK_REPORT_HANG: t.hang++; break;
             case IPCM_CHECK_REPORT_NA: t.na++; break;
             case IPCM_CHECK_REPORT_TODO: t.todo++; break;
+            case IPCM_CHECK_REPORT_ENV: t.env++; break;
             }
         }
     return t;
@@ -38,6 +39,7 @@ static const char *outcome_json(enum ipcm_check_report_outcome o)
     case IPCM_CHECK_REPORT_FAIL: return "fail";
     case IPCM_CHECK_REPORT_HANG: return "hang";
     case IPCM_CHECK_REPORT_NA: return "n/a";
+    case IPCM_CHECK_REPORT_ENV: return "env";
     case IPCM_CHECK_REPORT_TODO: break;
     }
     return "not_implemented";
@@ -66,9 +68,9 @@ int ipcm_check_report_write_json(const struct ipcm_check_report *r, const char *
     json_object_set_new(root, "duration_s", json_real(r->duration_s));
     json_object_set_new(root, "backends", bes);
     json_object_set_new(root, "summary",
-                        json_pack("{s:i, s:i, s:i, s:i, s:i}", "passed", t.pass, "failed",
+                        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "passed", t.pass, "failed",
                                   t.fail + t.hang, "hung", t.hang, "not_applicable", t.na,
-                                  "not_implemented", t.todo));
+                                  "not_implemented", t.todo, "environment", t.env));
     for (size_t i = 0; i < r->ncases; i++)
         for (size_t b = 0; b < r->nbackends; b++)
             json_array_append_new(results,
@@ -119,6 +121,8 @@ static void junit_testcase(FILE *f, const struct ipcm_check_report_row *x, const
     fprintf(f, ">\n      <%s message=\"", tag);
     if (x->outcome == IPCM_CHECK_REPORT_HANG)
         fputs("HANG: ", f);
+    if (x->outcome == IPCM_CHECK_REPORT_ENV)
+        fputs("environment: ", f);
     if (x->outcome == IPCM_CHECK_REPORT_TODO)
         fputs("not yet implemented", f);
     else
@@ -139,7 +143,8 @@ int ipcm_check_report_write_junit(const struct ipcm_check_report *r, const char 
     fprintf(f,
             "<testsuites name=\"ipcmark check\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\" "
             "time=\"%.3f\">\n",
-            r->ncases * r->nbackends, all.fail + all.hang, all.na + all.todo, r->duration_s);
+            r->ncases * r->nbackends, all.fail + all.hang, all.na + all.todo + all.env,
+            r->duration_s);
     for (size_t b = 0; b < r->nbackends; b++) {
         struct ipcm_check_tally t = ipcm_check_report_tally(r, b);
         double secs = 0;
@@ -148,7 +153,7 @@ int ipcm_check_report_write_junit(const struct ipcm_check_report *r, const char 
         fprintf(f,
                 "  <testsuite name=\"conform.%s\" tests=\"%zu\" failures=\"%d\" "
                 "skipped=\"%d\" time=\"%.3f\">\n",
-                r->backends[b], r->ncases, t.fail + t.hang, t.na + t.todo, secs);
+                r->backends[b], r->ncases, t.fail + t.hang, t.na + t.todo + t.env, secs);
         fprintf(f, "    <properties><property name=\"seed\" value=\"%llu\"/></properties>\n",
                 (unsigned long long)r->seed);
         for (size_t i = 0; i < r->ncases; i++)

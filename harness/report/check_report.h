@@ -18,6 +18,8 @@ enum ipcm_check_report_outcome {
     IPCM_CHECK_REPORT_HANG, /* the watchdog expired; counted as failed, and as hung */
     IPCM_CHECK_REPORT_NA,   /* does not apply; a JUnit "skipped" */
     IPCM_CHECK_REPORT_TODO, /* not yet implemented; a JUnit "skipped" */
+    IPCM_CHECK_REPORT_ENV,  /* a limit of the environment ran out first (the message names
+                             * it); JSON "env", a JUnit "skipped"; never counted as failed */
 };
 
 /* One case on one backend. The strings are borrowed: they must outlive the write. */
@@ -42,9 +44,9 @@ struct ipcm_check_report {
     double duration_s;
 };
 
-/* Outcome counts; hang is counted apart from fail, todo apart from na. */
+/* Outcome counts; hang is counted apart from fail, todo apart from na, env apart. */
 struct ipcm_check_tally {
-    int pass, fail, hang, na, todo;
+    int pass, fail, hang, na, todo, env;
 };
 
 /*

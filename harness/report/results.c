@@ -588,10 +588,15 @@ void ipcm_record_print_table(const struct ipcm_results *r, FILE *f)
             snprintf(pc, sizeof(pc), "w%u", c->workers);
         else
             snprintf(pc, sizeof(pc), "1:1");
-        if (c->size % 1024 == 0)
-            snprintf(sz, sizeof(sz), "%lluK", (unsigned long long)c->size / 1024);
-        else
-            snprintf(sz, sizeof(sz), "%llu", (unsigned long long)c->size);
+        /* The largest exact unit: 1G, not 1048576K; 0 stays 0. */
+        static const char *const unit[] = {"", "K", "M", "G", "T"};
+        unsigned long long v = c->size;
+        int u = 0;
+        while (u < 4 && v >= 1024 && v % 1024 == 0) {
+            v /= 1024;
+            u++;
+        }
+        snprintf(sz, sizeof(sz), "%llu%s", v, unit[u]);
         fprintf(f, "%-10s %-10s %6s %5s %-9s  ", c->mode, c->backend, sz, pc, c->placement);
         if (c->status != IPCM_RR_OK) {
             fprintf(f, "%s: %s\n", ipcm_rr_status_name(c->status), c->reason);

@@ -1,12 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # hostile.sh IPCMARK CASE - the tool in an environment CI runners and sandboxes really
-# have: a file-size limit, closed standard descriptors, unwritable output paths. Each
-# case asserts the exit code, a one-line error naming the real cause, that an old
-# result file survives, and that no named IPC object or temporary file is left.
+# have: a file-size limit, closed standard descriptors, unwritable output paths, low
+# rlimits (descriptors, message-queue bytes, processes, address space) and edge cases of
+# the command line. Each case asserts the exit code, a one-line error naming the real
+# cause (the limit, with `check` reporting `env`, never FAIL), that an old result file
+# survives, and that no named IPC object or temporary file is left.
 set -u
 ipcmark=$1
 case_name=$2
+sanitize=${3:-}
 data=$(cd "$(dirname "$0")/../data" && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -14,6 +17,7 @@ cd "$dir" || exit 1
 objects() { ls /dev/shm /dev/mqueue 2>/dev/null | grep -c '^ipcmark' ; }
 before=$(objects)
 fail() { echo "hostile.$case_name: $*"; exit 1; }
+failures() { echo "$1" | grep -A5 '^failures'; }
 quick_bench="bench -b pipe --sizes 64 --repeat 1 --duration 0.05 --warmup 0"
 
 case $case_name in
@@ -88,6 +92,75 @@ PY
     out=$("$ipcmark" compare "$data/synthetic_base.json" skipped.json 2>&1); rc=$?
     [ $rc -eq 1 ] || fail "exit $rc, want 1"
     echo "$out" | grep -q 'insufficient data' || fail "verdict not given: $out"
+    ;;
+check_nofile)
+    # Before: RLIMIT_NOFILE 16 gave 38 FAILs and exit 1, as if the backends were broken.
+    out=$(prlimit --nofile=16 "$ipcmark" check --quick --json c.json 2>&1); rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 3 ] || fail "exit $rc, want 0 or 3: $(failures "$out")"
+    echo "$out" | grep -q ' FAIL ' && fail "a limit of the environment reported as FAIL: $out"
+    echo "$out" | grep -q 'RLIMIT_NOFILE is used up' || fail "RLIMIT_NOFILE not named: $out"
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["summary"]
+assert s["failed"] == 0 and s["environment"] > 0, s' c.json || fail "c.json summary"
+    ;;
+check_msgqueue_zero)
+    # Before: RLIMIT_MSGQUEUE 0 gave 78 FAILs, each blaming RLIMIT_NOFILE.
+    out=$(prlimit --msgqueue=0 "$ipcmark" check --quick -b mqueue 2>&1); rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 3 ] || fail "exit $rc, want 0 or 3: $(failures "$out")"
+    echo "$out" | grep -q 'RLIMIT_NOFILE' && fail "a case blames RLIMIT_NOFILE: $out"
+    echo "$out" | grep -q 'RLIMIT_MSGQUEUE is used up' || fail "RLIMIT_MSGQUEUE not named: $out"
+    ;;
+bench_pool_msgqueue)
+    # Before: "too many open files (RLIMIT_NOFILE)" while descriptors were plenty.
+    out=$(prlimit --msgqueue=819200 "$ipcmark" bench --mode pool --workers 100 -b mqueue \
+          --repeat 1 --duration 0.05 --warmup 0 2>&1)
+    echo "$out" | grep -q 'RLIMIT_MSGQUEUE is used up' || fail "RLIMIT_MSGQUEUE not named: $out"
+    echo "$out" | grep -q 'RLIMIT_NOFILE' && fail "RLIMIT_NOFILE blamed: $out"
+    ;;
+check_nproc)
+    # RLIMIT_NPROC binds no privileged process (RULINGS 10): run as nobody.
+    [ "$(id -u)" -eq 0 ] || { echo "hostile.$case_name: skipped: needs root to become nobody"; exit 77; }
+    chmod 755 "$dir"
+    nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    nobody test -x "$ipcmark" || { echo "hostile.$case_name: skipped: nobody cannot run $ipcmark"; exit 77; }
+    out=$(nobody prlimit --nproc=6 "$ipcmark" check --quick -b pipe 2>&1); rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 3 ] || fail "exit $rc, want 0 or 3: $(failures "$out")"
+    echo "$out" | grep -q ' FAIL ' && fail "a refused fork reported as FAIL: $out"
+    echo "$out" | grep -q 'RLIMIT_NPROC is used up' || fail "RLIMIT_NPROC not named: $out"
+    ;;
+check_address_space)
+    # Sanitizers reserve terabytes of address space: no RLIMIT_AS under them (RULINGS 10).
+    [ -z "$sanitize" ] || { echo "hostile.$case_name: skipped: sanitizer build ($sanitize)"; exit 77; }
+    out=$(prlimit --as=209715200 "$ipcmark" check --quick -b shm 2>&1); rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 3 ] || fail "exit $rc, want 0 or 3: $(failures "$out")"
+    echo "$out" | grep -q ' FAIL ' && fail "a limit of the environment reported as FAIL: $out"
+    echo "$out" | grep -q 'RLIMIT_AS' || fail "RLIMIT_AS not named: $out"
+    ;;
+sizes_rejected)
+    for sizes in 0 64,,4K 64, ,64; do
+        out=$("$ipcmark" bench -b pipe --sizes "$sizes" --repeat 1 --duration 0.01 2>&1 >stdout.txt)
+        rc=$?
+        [ $rc -eq 2 ] || fail "--sizes '$sizes': exit $rc, want 2"
+        [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "--sizes '$sizes': not one line: $out"
+        echo "$out" | grep -q -- '--sizes' || fail "--sizes '$sizes': option not named: $out"
+        [ -s stdout.txt ] && fail "--sizes '$sizes': the run started"
+    done
+    ;;
+backends_once)
+    out=$("$ipcmark" $quick_bench -b pipe,pipe 2>err.txt); rc=$?
+    [ $rc -eq 0 ] || fail "exit $rc"
+    [ "$(echo "$out" | grep -c '^throughput *pipe ')" -eq 1 ] || fail "pipe ran twice: $out"
+    grep -q "backend 'pipe' named more than once" err.txt || fail "no note: $(cat err.txt)"
+    ;;
+size_units)
+    out=$("$ipcmark" bench -b pipe --sizes 1G,1536 --repeat 1 --messages 1 --warmup 0 2>&1)
+    echo "$out" | grep -q '^throughput *pipe *1G ' || fail "1G not printed as 1G: $out"
+    echo "$out" | grep -q '^throughput *pipe *1536 ' || fail "1536 not printed as 1536: $out"
+    ;;
+default_plots)
+    # Before: every default run wrote results/plots/, over the previous run's plots.
+    "$ipcmark" >out.txt 2>&1
+    ls -d results/ipcmark-*-plots >/dev/null 2>&1 || fail "no per-run plot folder: $(ls results)"
+    [ -e results/plots ] && fail "results/plots/ is still shared by every run"
     ;;
 sysv_tree_killed)
     # RULINGS 11: a SIGKILL of the whole ipcmark tree (what timeout -s KILL does) leaves
