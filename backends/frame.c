@@ -42,12 +42,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <linux/sock_diag.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,16 +210,14 @@ int ipcm_frame_sock_size(int fd, struct ipcm_frame_dir *st, size_t max_msg, bool
 
     if (ipcm_read_sysctl("/proc/sys/net/core/wmem_max", &wmem_max) == 0 && want > 2 * wmem_max)
         want = 2 * wmem_max;
+    /* Set even where the default is larger: TCP would autotune it up to tcp_wmem[2],
+     * and a direction's capacity should follow the link, not the traffic. The kernel
+     * doubles the value and caps it at wmem_max. */
+    int val = (int)(want / 2);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) < 0)
+        return -errno;
     if ((r = sndbuf_get(fd, &cur)) < 0)
         return r;
-    if ((size_t)cur < want) {
-        /* The kernel doubles the value and caps it at wmem_max. */
-        int val = (int)(want / 2);
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) < 0)
-            return -errno;
-        if ((r = sndbuf_get(fd, &cur)) < 0)
-            return r;
-    }
     if ((size_t)cur < need)
         return -EMSGSIZE; /* net.core.wmem_max shrank since the limits were read */
     st->buf_bytes = (uint32_t)cur;
@@ -224,6 +225,7 @@ int ipcm_frame_sock_size(int fd, struct ipcm_frame_dir *st, size_t max_msg, bool
      * frags: up to there one send is one buffer, queued whole or not at all. */
     size_t one = (size_t)cur / 2 - 64;
     st->atomic_max = one_buffer ? (uint32_t)(one < SOCK_CHUNK ? one : SOCK_CHUNK) : 0;
+    st->own_window = !one_buffer;
     return 0;
 }
 
@@ -298,6 +300,8 @@ static int frame_pipe_room(struct ipcm_frame_chan *fc, const struct ipcm_frame_d
         int r = frame_wait_out(fc, d);
         if (r < 0)
             return r;
+        if (atomic_load(&st->broken))
+            return -ENOTRECOVERABLE;
         if (ipcm_deadline_left_ms(d) == 0)
             return ipcm_deadline_err(d);
         /* POLLOUT means one slot is free, not that the frame fits: let readers drain. */
@@ -331,9 +335,65 @@ static int frame_sock_room(struct ipcm_frame_chan *fc, const struct ipcm_frame_d
         int r = frame_wait_out(fc, d);
         if (r < 0)
             return r;
+        if (atomic_load(&st->broken))
+            return -ENOTRECOVERABLE;
         if (ipcm_deadline_left_ms(d) == 0)
             return ipcm_deadline_err(d);
         ipcm_sleep_ns(FRAME_DRAIN_NS);
+    }
+}
+
+/* The shared futex words live in a MAP_SHARED mapping: no FUTEX_PRIVATE_FLAG. */
+static void frame_futex_wait(atomic_uint *word, unsigned val, int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+static void frame_futex_wake(atomic_uint *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static bool frame_window_fits(const struct ipcm_frame_dir *st, size_t need)
+{
+    unsigned long long unread = atomic_load(&st->bytes_written) - atomic_load(&st->bytes_read);
+    /* An empty direction takes any frame: the send buffer was sized to hold one. */
+    return unread == 0 || unread + need <= (unsigned long long)st->buf_bytes * 3 / 4;
+}
+
+/*
+ * TCP's own flow control holds data in two buffers (ours and the peer's) and reopens
+ * the window only after a whole segment (64 KiB on loopback) has been read, so a
+ * writer that waited for the kernel could wait seconds after a reader freed room, and
+ * the kernel says nothing of half-written frames. So a TCP direction is bounded by the
+ * framing itself: at most 3/4 of SO_SNDBUF of unread frames (every byte of which the
+ * send buffer alone could hold), and a writer waits on a futex the reader bumps.
+ */
+static int frame_window_room(struct ipcm_frame_chan *fc, struct ipcm_frame_dir *st, size_t total,
+                             const struct ipcm_deadline *d)
+{
+    size_t need = ipcm_frame_sock_need(total);
+    for (;;) {
+        unsigned seq = atomic_load(&st->rseq);
+        if (frame_window_fits(st, need))
+            return 0;
+        int left = ipcm_deadline_left_ms(d);
+        if (left == 0)
+            return ipcm_deadline_err(d);
+        /* Announce the wait, then look again: the reader adds to bytes_read before it
+         * reads wwait, so one of the two sees the other (both seq_cst). */
+        atomic_store(&st->wwait, 1);
+        if (!frame_window_fits(st, need))
+            frame_futex_wait(&st->rseq, seq,
+                             left < 0 || left > FRAME_SLICE_MS ? FRAME_SLICE_MS : left);
+        atomic_store(&st->wwait, 0);
+        /* In slices: a reader that died wakes nobody, but its life token is gone; one
+         * that found a torn frame marked the direction broken and reads no more. */
+        if (fc->peer_gone >= 0 && ipcm_life_hup(fc->peer_gone))
+            return -EPIPE;
+        if (atomic_load(&st->broken))
+            return -ENOTRECOVERABLE;
     }
 }
 
@@ -398,7 +458,9 @@ static ssize_t frame_write(struct ipcm_frame_chan *fc, const void *buf, size_t l
     int r;
 
     if (!atomic) {
-        r = pipe ? frame_pipe_room(fc, st, total, d) : frame_sock_room(fc, st, total, d);
+        r = pipe             ? frame_pipe_room(fc, st, total, d)
+            : st->own_window ? frame_window_room(fc, st, total, d)
+                             : frame_sock_room(fc, st, total, d);
         if (r < 0)
             return r;
         st->w_inflight = 1;
@@ -614,6 +676,10 @@ static ssize_t frame_read(struct ipcm_frame_chan *fc, char *buf, size_t cap,
     st->r_inflight = 0;
     atomic_fetch_add(&st->bytes_read, got);
     atomic_fetch_add(&st->frames_read, 1);
+    if (atomic_load(&st->wwait)) {
+        atomic_fetch_add(&st->rseq, 1);
+        frame_futex_wake(&st->rseq);
+    }
     return (ssize_t)h.len;
 }
 

@@ -32,6 +32,7 @@ struct ipcm_frame_dir {
     uint32_t buf_bytes;  /* bytes the kernel buffers (pipe size, or SO_SNDBUF as reported) */
     uint32_t atomic_max; /* frames up to this size (header included) are one all-or-nothing
                             write; larger ones wait for room first */
+    bool own_window;     /* TCP: room is what the framing's own counters allow (below) */
     int w_inflight;      /* a writer is inside a frame that is not one atomic write */
     int r_inflight;      /* a reader holds part of the head frame in private memory */
     atomic_int broken;   /* a participant died mid-frame */
@@ -39,6 +40,10 @@ struct ipcm_frame_dir {
      * give qsize and a syscall-free bound on what the kernel buffers. */
     atomic_ullong frames_written, frames_read;
     atomic_ullong bytes_written, bytes_read;
+    /* own_window: a writer waiting for room sets wwait and sleeps on the futex rseq; a
+     * reader that finds wwait set bumps rseq and wakes it. */
+    atomic_uint rseq;
+    atomic_int wwait;
     /* A reader whose deadline ran out mid-frame parks what it has read here (header and
      * payload, `parked` bytes) in `stage`, so the next reader resumes the frame. */
     size_t parked;

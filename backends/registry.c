@@ -9,6 +9,7 @@ extern const struct ipcm_backend ipcm_backend_pipe;
 extern const struct ipcm_backend ipcm_backend_fifo;
 extern const struct ipcm_backend ipcm_backend_socketpair;
 extern const struct ipcm_backend ipcm_backend_unix;
+extern const struct ipcm_backend ipcm_backend_tcp;
 #ifdef IPCM_HAVE_MQUEUE
 extern const struct ipcm_backend ipcm_backend_mqueue;
 #endif
@@ -19,6 +20,7 @@ const struct ipcm_backend *const ipcm_builtin_backends[] = {
     &ipcm_backend_fifo,       /* mkfifo(3), framed */
     &ipcm_backend_socketpair, /* AF_UNIX SEQPACKET */
     &ipcm_backend_unix,       /* AF_UNIX STREAM, framed */
+    &ipcm_backend_tcp,        /* TCP on loopback, framed */
 #ifdef IPCM_HAVE_MQUEUE
     &ipcm_backend_mqueue,
 #endif
