@@ -55,6 +55,10 @@ enum ipcm_role {
 /* ipcm_chan_send_fd()/ipcm_chan_recv_fd() pass open descriptors (SCM_RIGHTS), as
  * Python's multiprocessing.reduction.send_handle does. socketpair. */
 #define IPCM_CAP_FDPASS (1u << 7)
+/* The channel can join processes on different hosts: an address names it, not a kernel
+ * object only this host has (reserved by RULINGS 6 for serve and --remote; no check or
+ * bench branches on it yet). tcp. */
+#define IPCM_CAP_CROSS_HOST (1u << 8)
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {

@@ -12,9 +12,11 @@ static const struct {
     uint32_t bit;
     const char *name;
 } cap_names[] = {
-    {IPCM_CAP_DUPLEX, "duplex"}, {IPCM_CAP_NATIVE_MSG, "native-msg"}, {IPCM_CAP_POLLFD, "pollfd"},
-    {IPCM_CAP_NAMED, "named"},   {IPCM_CAP_SPINS, "spins"},           {IPCM_CAP_STREAM, "stream"},
-    {IPCM_CAP_QSIZE, "qsize"},   {IPCM_CAP_FDPASS, "fd-passing"},
+    {IPCM_CAP_DUPLEX, "duplex"},         {IPCM_CAP_NATIVE_MSG, "native-msg"},
+    {IPCM_CAP_POLLFD, "pollfd"},         {IPCM_CAP_NAMED, "named"},
+    {IPCM_CAP_SPINS, "spins"},           {IPCM_CAP_STREAM, "stream"},
+    {IPCM_CAP_QSIZE, "qsize"},           {IPCM_CAP_FDPASS, "fd-passing"},
+    {IPCM_CAP_CROSS_HOST, "cross-host"},
 };
 
 /* Comma list of capability names into buf. */

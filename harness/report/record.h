@@ -58,6 +58,9 @@ struct ipcm_host_limits {
     long mqueue_msg_max, mqueue_msgsize_max, mqueue_msg_default, mqueue_msgsize_default,
         mqueue_queues_max;
     long wmem_max, wmem_default, rmem_max, rmem_default;
+    /* net.ipv4.tcp_rmem / tcp_wmem (min, default, max bytes) and the loopback MTU: what
+     * bounds the tcp backend's buffers and segments. */
+    long tcp_rmem[3], tcp_wmem[3], lo_mtu;
 };
 
 /*

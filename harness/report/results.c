@@ -48,6 +48,18 @@ static long read_long(const char *path)
     return v;
 }
 
+/* A sysctl of three numbers (net.ipv4.tcp_rmem); -1 each where unreadable. */
+static void read_triple(const char *path, long v[3])
+{
+    FILE *f = fopen(path, "r");
+    v[0] = v[1] = v[2] = -1;
+    if (!f)
+        return;
+    if (fscanf(f, "%ld %ld %ld", &v[0], &v[1], &v[2]) != 3)
+        v[0] = v[1] = v[2] = -1;
+    fclose(f);
+}
+
 static void read_line(const char *path, char *buf, size_t len)
 {
     FILE *f = fopen(path, "r");
@@ -109,6 +121,9 @@ int ipcm_host_read(struct ipcm_results *h)
     l->wmem_default = read_long("/proc/sys/net/core/wmem_default");
     l->rmem_max = read_long("/proc/sys/net/core/rmem_max");
     l->rmem_default = read_long("/proc/sys/net/core/rmem_default");
+    read_triple("/proc/sys/net/ipv4/tcp_rmem", l->tcp_rmem);
+    read_triple("/proc/sys/net/ipv4/tcp_wmem", l->tcp_wmem);
+    l->lo_mtu = read_long("/sys/class/net/lo/mtu");
     return 0;
 }
 
@@ -233,7 +248,7 @@ static json_t *jpair(double a, double b, bool have_b)
     return json_pack("[o,o]", jreal(a), have_b ? jreal(b) : json_null());
 }
 
-static json_t *limits_json(const struct ipcm_host_limits *l)
+static json_t *ipc_limits_json(const struct ipcm_host_limits *l)
 {
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pipe_buf",
                      jlong(l->pipe_buf), "pipe_max_size", jlong(l->pipe_max_size),
@@ -244,6 +259,20 @@ static json_t *limits_json(const struct ipcm_host_limits *l)
                      jlong(l->mqueue_queues_max), "wmem_max", jlong(l->wmem_max), "wmem_default",
                      jlong(l->wmem_default), "rmem_max", jlong(l->rmem_max), "rmem_default",
                      jlong(l->rmem_default));
+}
+
+/* host.limits: the IPC limits, then what bounds the tcp backend (arrays: min, default,
+ * max bytes). */
+static json_t *limits_json(const struct ipcm_host_limits *l)
+{
+    json_t *o = ipc_limits_json(l);
+    if (o)
+        json_object_update_new(o, json_pack("{s:[o,o,o],s:[o,o,o],s:o}", "tcp_rmem",
+                                            jlong(l->tcp_rmem[0]), jlong(l->tcp_rmem[1]),
+                                            jlong(l->tcp_rmem[2]), "tcp_wmem",
+                                            jlong(l->tcp_wmem[0]), jlong(l->tcp_wmem[1]),
+                                            jlong(l->tcp_wmem[2]), "lo_mtu", jlong(l->lo_mtu)));
+    return o;
 }
 
 /* host.calibration; changed and busy are judged here, from the two ends. */
