@@ -35,7 +35,10 @@
     X(EIO, "input/output error")                                                                   \
     X(EREMOTEIO, "a task failed in a pool worker")                                                 \
     X(ESHUTDOWN, "pool not running: closed or terminated")                                         \
-    X(EDEADLK, "refused: would deadlock (called from a callback)")                                 \
+    X(EDEADLK,                                                                                     \
+      "refused: would deadlock (a pool call from its callback, or a lock this end holds)")         \
+    X(EOVERFLOW, "released past its bound (a bounded semaphore)")                                  \
+    X(EBUSY, "in use: another process holds this end of the link open")                           \
     X(ECANCELED, "cancelled before it completed")
 
 const char *ipcm_strerror(int err)
