@@ -286,7 +286,8 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
     enum ipcm_shape shape = m->shape_of ? m->shape_of(cfg) : m->shape;
     size_t n = 0, nsub = cfg->nbackends;
     if (m->variant)
-        for (nsub = 0; m->variant((unsigned)nsub); nsub++)
+        for (nsub = 0;
+             m->variant((unsigned)nsub) && (!cfg->max_variants || nsub < cfg->max_variants); nsub++)
             ;
 
     /* --pairs: producers[i] with consumers[i]; the shorter list decides. */

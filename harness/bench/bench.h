@@ -77,6 +77,9 @@ struct ipcm_bench_config {
      * stamp every 256 bytes (false, the default: PEERS.md pitfall 13, the check must
      * not cost more than the transfer; the receive copy reads every byte anyway). */
     bool verify_full;
+    /* Modes with subjects of their own (sync: lock implementations): run the first
+     * max_variants only (0: all). The default run's lock row uses our own, the first. */
+    unsigned max_variants;
     /* Optional progress report: called before each case (done of total). */
     void (*progress)(void *ctx, size_t done, size_t total, const char *what);
     void *progress_ctx;

@@ -12,9 +12,11 @@
 #include <getopt.h>
 #include <libutil.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -233,4 +235,55 @@ const char *ipcm_file_strerror(int err)
 {
     /* strerror's "File too large" does not say which limit; ours names RLIMIT_FSIZE. */
     return err == -EFBIG ? ipcm_strerror(err) : strerror(-err);
+}
+
+/*
+ * Data files (gnuplot scripts) are found relative to the running binary, so a moved
+ * prefix or a moved build still works: the installed data folder (../share/ipcmark from
+ * bin), then the source tree's scripts folder from the build tree. CMake computes both.
+ */
+#ifndef IPCM_REL_SHARE_DIR
+#define IPCM_REL_SHARE_DIR "../share/ipcmark"
+#endif
+#ifndef IPCM_REL_SCRIPTS_DIR
+#define IPCM_REL_SCRIPTS_DIR "scripts"
+#endif
+
+/* The folder of the running binary (/proc/self/exe, links resolved); false if unreadable. */
+static bool exe_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0 || (size_t)n >= len - 1)
+        return false;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    return true;
+}
+
+const char *ipcm_find_script(const char *name, const char *env_var, char *buf, size_t len,
+                             char *looked, size_t looked_len)
+{
+    const char *env = getenv(env_var);
+    char dir[2048];
+    if (env && *env) {
+        snprintf(looked, looked_len, "$%s=%s", env_var, env);
+        return access(env, R_OK) == 0 ? env : NULL;
+    }
+    if (!exe_dir(dir, sizeof(dir))) {
+        snprintf(looked, looked_len, "/proc/self/exe unreadable; set $%s", env_var);
+        return NULL;
+    }
+    const char *rel[] = {IPCM_REL_SHARE_DIR, IPCM_REL_SCRIPTS_DIR};
+    looked[0] = '\0';
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        snprintf(buf, len, "%s/%s/%s", dir, rel[i], name);
+        if (access(buf, R_OK) == 0)
+            return buf;
+        size_t used = strlen(looked);
+        snprintf(looked + used, looked_len - used, "%s%s", used ? ", " : "", buf);
+    }
+    return NULL;
 }

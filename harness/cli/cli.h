@@ -24,6 +24,12 @@ enum ipcm_exit_code {
  * system-wide table) rather than a fault of the code that met it. */
 bool ipcm_err_environmental(int err);
 
+/* ipcm_find_script - a data file (e.g. "plot.gp") named by $env_var, else beside the
+ * running binary (installed, then the build tree) into buf; NULL if none, with the
+ * places looked at in `looked` for the error message. */
+const char *ipcm_find_script(const char *name, const char *env_var, char *buf, size_t len,
+                             char *looked, size_t looked_len);
+
 /* ipcm_file_strerror - the cause of a failed file write, naming RLIMIT_FSIZE for EFBIG. */
 const char *ipcm_file_strerror(int err);
 

@@ -22,13 +22,6 @@
 #include "outfile.h"
 #include "results_read.h"
 
-#ifndef IPCM_SCRIPTS_DIR
-#define IPCM_SCRIPTS_DIR "scripts"
-#endif
-#ifndef IPCM_SHARE_DIR
-#define IPCM_SHARE_DIR "/usr/local/share/ipcmark"
-#endif
-
 static const char ab_usage[] =
     "usage: ipcmark ab --baseline PATH [--current PATH] [--budget S] [--threshold PCT]\n"
     "                  [--alpha P] [--format table|markdown|json] [--json FILE] [--plot DIR]\n"
@@ -516,15 +509,6 @@ static int write_json_file(const struct ab_ctx *x, const char *path)
     return ipcm_outfile_commit(&o);
 }
 
-static const char *find_script(char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/ab.gp", IPCM_SCRIPTS_DIR);
-    if (access(buf, R_OK) == 0)
-        return buf;
-    snprintf(buf, len, "%s/ab.gp", IPCM_SHARE_DIR);
-    return access(buf, R_OK) == 0 ? buf : NULL;
-}
-
 /* DIR/ab.dat and DIR/ab-params.gp, then gnuplot for DIR/ab.png and DIR/ab.svg. */
 static int write_plot(const struct ab_ctx *x, const char *dir)
 {
@@ -543,12 +527,12 @@ static int write_plot(const struct ab_ctx *x, const char *dir)
     fprintf(f, "datafile = '%s'\noutbase = '%s/ab'\nthreshold = %g\nncases = %zu\n", dat, abs,
             x->run->opts.threshold, x->run->ncases);
     fclose(f);
-    const char *script = find_script(gp, sizeof(gp));
+    char looked[4096];
+    const char *script =
+        ipcm_find_script("ab.gp", "IPCMARK_AB_GP", gp, sizeof(gp), looked, sizeof(looked));
     char *argv[] = {"/usr/bin/env", "gnuplot", par, (char *)script, NULL};
     if (!script)
-        return fprintf(stderr, "ipcmark ab: ab.gp not found in %s or %s\n", IPCM_SCRIPTS_DIR,
-                       IPCM_SHARE_DIR),
-               -1;
+        return fprintf(stderr, "ipcmark ab: ab.gp not found (looked at %s)\n", looked), -1;
     if (ab_child_run(argv, "/dev/null", err, 60000, &ex) < 0 || ex.status == 127) {
         fprintf(stderr,
                 "ipcmark ab: gnuplot is not installed, so no plot was drawn; the "

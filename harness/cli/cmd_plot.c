@@ -18,18 +18,6 @@
 #include "plot_data.h"
 #include "results_read.h"
 
-/*
- * Where plot.gp is, relative to the running binary (so a moved prefix or a moved build
- * still works): the installed data folder (e.g. ../share/ipcmark from bin), then the
- * source tree's scripts folder from the build tree's binary. CMake computes both.
- */
-#ifndef IPCM_REL_SHARE_DIR
-#define IPCM_REL_SHARE_DIR "../share/ipcmark"
-#endif
-#ifndef IPCM_REL_SCRIPTS_DIR
-#define IPCM_REL_SCRIPTS_DIR "scripts"
-#endif
-
 static const char plot_usage[] =
     "usage: ipcmark plot RESULTS.json [MORE.json ...] [-o DIR]\n"
     "\n"
@@ -60,47 +48,6 @@ static bool in_path(const char *prog)
         p += n + (e ? 1 : 0);
     }
     return false;
-}
-
-/* The folder of the running binary (/proc/self/exe, links resolved) into buf; false if
- * it cannot be read (then only $IPCMARK_PLOT_GP can name the script). */
-static bool exe_dir(char *buf, size_t len)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-    if (n <= 0 || (size_t)n >= len - 1)
-        return false;
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        return false;
-    *slash = '\0';
-    return true;
-}
-
-/* plot.gp: $IPCMARK_PLOT_GP, else beside the binary (installed, then build tree). The
- * places looked at are left in `looked` for the error message. */
-static const char *find_script(char *buf, size_t len, char *looked, size_t looked_len)
-{
-    const char *env = getenv("IPCMARK_PLOT_GP");
-    char dir[2048];
-    if (env && *env) {
-        snprintf(looked, looked_len, "$IPCMARK_PLOT_GP=%s", env);
-        return access(env, R_OK) == 0 ? env : NULL;
-    }
-    if (!exe_dir(dir, sizeof(dir))) {
-        snprintf(looked, looked_len, "/proc/self/exe unreadable; set $IPCMARK_PLOT_GP");
-        return NULL;
-    }
-    const char *rel[] = {IPCM_REL_SHARE_DIR, IPCM_REL_SCRIPTS_DIR};
-    looked[0] = '\0';
-    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-        snprintf(buf, len, "%s/%s/plot.gp", dir, rel[i]);
-        if (access(buf, R_OK) == 0)
-            return buf;
-        size_t used = strlen(looked);
-        snprintf(looked + used, looked_len - used, "%s%s", used ? ", " : "", buf);
-    }
-    return NULL;
 }
 
 /* gnuplot params.gp SCRIPT, run inside dir so the data files are found by name. */
@@ -265,7 +212,8 @@ static int draw(const struct plot_args *a, const int nplot[IPCM_PLOT_COUNT])
                a->sources, a->dir, a->dir);
         return IPCM_EXIT_OK;
     }
-    script = find_script(sbuf, sizeof(sbuf), looked, sizeof(looked));
+    script =
+        ipcm_find_script("plot.gp", "IPCMARK_PLOT_GP", sbuf, sizeof(sbuf), looked, sizeof(looked));
     if (!script) {
         fprintf(stderr, "ipcmark plot: plot.gp not found (looked at %s)\n", looked);
         return IPCM_EXIT_ENV;

@@ -175,14 +175,26 @@ sysv_tree_killed_inside)
     # setsid: its own process group, to kill as timeout(1) does; the case keeps queues open.
     setsid "$ipcmark" check -b sysvmq --case 'delivery.*,blocking.*' >/dev/null 2>&1 &
     pid=$!
+    # Count once per look: queues come and go with the cases, so a second count could
+    # miss the ones the first saw.
     i=0
-    while [ "$(queues)" -eq 0 ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
-    [ "$(queues)" -gt 0 ] || fail "no queue seen while the run was alive (the test saw nothing)"
+    seen=0
+    while [ "$seen" -eq 0 ] && [ $i -lt 1000 ]; do
+        seen=$(queues)
+        [ "$seen" -gt 0 ] || sleep 0.01
+        i=$((i + 1))
+    done
+    [ "$seen" -gt 0 ] || fail "no queue seen while the run was alive (the test saw nothing)"
     kill -9 "-$pid" || fail "could not kill the run's process group"
     wait $pid 2>/dev/null
     i=0
-    while [ "$(queues)" -gt 0 ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
-    [ "$(queues)" -eq 0 ] || fail "$(queues) System V queue(s) left 10 s after the kill: $(ipcs -q)"
+    left=$(queues)
+    while [ "$left" -gt 0 ] && [ $i -lt 1000 ]; do
+        sleep 0.01
+        left=$(queues)
+        i=$((i + 1))
+    done
+    [ "$left" -eq 0 ] || fail "$left System V queue(s) left 10 s after the kill: $(ipcs -q)"
     ;;
 *)
     fail "unknown case"
