@@ -592,9 +592,10 @@ static void table_result(const struct ipcm_results *r, const struct ipcm_rr_case
     if (l->present && !l->oneway) {
         struct ipcm_summary s50;
         ipcm_stats_summarize(l->p50_samples, l->np50, &s50);
-        fprintf(f, "%s p50 %s p99 %s p99.9 %s max %s", l->kind, human_ns(l->p50, a, sizeof(a)),
-                human_ns(l->p99, b, sizeof(b)), human_ns(l->p999, d, sizeof(d)),
-                human_ns(l->max, e, sizeof(e)));
+        /* Two spaces after a rate shown before it (the sync modes report both). */
+        fprintf(f, "%s%s p50 %s p99 %s p99.9 %s max %s", c->tasks_per_s.present ? "  " : "",
+                l->kind, human_ns(l->p50, a, sizeof(a)), human_ns(l->p99, b, sizeof(b)),
+                human_ns(l->p999, d, sizeof(d)), human_ns(l->max, e, sizeof(e)));
         if (s50.median > 0 || c->repetitions < 2)
             fprintf(f, "  p50 %s", spread(c, s50.ci_lo, s50.ci_hi, s50.median, a, sizeof(a)));
         if (cal->line_rtt_ns > 0)
