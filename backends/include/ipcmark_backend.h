@@ -10,15 +10,30 @@
  * on failure; never print, exit or abort; retry EINTR internally against the same
  * deadline; open every descriptor O_CLOEXEC. Timeouts are poll(2)-style milliseconds:
  * < 0 waits forever, 0 tries once (-EAGAIN if it would block), > 0 bounds the whole
- * call (-ETIMEDOUT). This header is written as a public one: it becomes the plugin ABI.
+ * call (-ETIMEDOUT).
+ *
+ * This header is installed: it is the plugin ABI (docs/plugins.md). A plugin is a shared
+ * object that exports ipcm_backend_plugin_v1 (below) and compiles against this header
+ * and ipcmark_types.h alone. Compatibility is SQLite-style: the table starts with abi and
+ * struct_size; a later header only appends ops, the loader treats every op past a
+ * plugin's struct_size as NULL (so its capability bit must be clear), and a plugin built
+ * against version 1 keeps loading. A fork of the process keeps every end usable by the
+ * child that opens it; nothing a backend holds may depend on threads (ops run in forked
+ * children), and a peer's death must look like end-of-stream (-EPIPE), never a hang.
  */
 #ifndef IPCM_BACKENDS_IPCMARK_BACKEND_H
 #define IPCM_BACKENDS_IPCMARK_BACKEND_H
 
 #include "ipcmark_types.h"
 
-/* The version of this contract; a backend sets ipcm_backend.abi to it. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this contract; a backend sets ipcm_backend.abi to it. The loader
+ * accepts IPCM_BACKEND_ABI_MIN..IPCM_BACKEND_ABI and refuses the rest by name. */
 #define IPCM_BACKEND_ABI 1
+#define IPCM_BACKEND_ABI_MIN 1
 
 /* A channel as created in the parent. Children inherit it through fork. */
 struct ipcm_link {
@@ -29,7 +44,20 @@ struct ipcm_link {
     bool opened;            /* this process opened an end of it */
     char name[48];          /* for named objects: fill with a unique, unpredictable name */
     void *priv;             /* be->link_priv bytes, zeroed by the library */
+    /*
+     * The caller's configuration by pointer with its size (RULINGS 6), valid during
+     * create only: cfg above holds the version-1 fields; a field added later is read
+     * only where config_size covers it (IPCM_CONFIG_HAS), so a new library never feeds
+     * an old plugin a field it cannot know, nor an old library a new plugin.
+     */
+    const struct ipcm_config *config;
+    size_t config_size;
 };
+
+/* IPCM_CONFIG_HAS(l, field) - the configuration the library passed covers field. */
+#define IPCM_CONFIG_HAS(l, field)                                                                  \
+    ((l)->config && (l)->config_size >= offsetof(struct ipcm_config, field) +                      \
+                                            sizeof(((struct ipcm_config *)0)->field))
 
 /* One process's end of a link. */
 struct ipcm_chan {
@@ -46,12 +74,13 @@ struct ipcm_chan {
  * initialisers; an optional op is NULL unless its capability bit is set.
  */
 struct ipcm_backend {
-    int abi;             /* IPCM_BACKEND_ABI; first so the struct can grow */
-    const char *name;    /* == file stem == CLI name == ctest label, [a-z]+ */
-    const char *summary; /* one line for `ipcmark list` */
-    uint32_t caps;       /* IPCM_CAP_* bits this backend keeps; the suite checks each */
-    size_t link_priv;    /* private bytes per link, at l->priv */
-    size_t chan_priv;    /* private bytes per end, at c->priv */
+    int abi;              /* IPCM_BACKEND_ABI; first so the struct can grow */
+    uint32_t struct_size; /* sizeof(struct ipcm_backend) as the backend was built */
+    const char *name;     /* == file stem == CLI name == ctest label, [a-z0-9_]+ */
+    const char *summary;  /* one line for `ipcmark list` */
+    uint32_t caps;        /* IPCM_CAP_* bits this backend keeps; the suite checks each */
+    size_t link_priv;     /* private bytes per link, at l->priv */
+    size_t chan_priv;     /* private bytes per end, at c->priv */
 
     /*
      * limits - this host's limits, read now (sysctls, rlimits), into *out. Never
@@ -111,8 +140,34 @@ struct ipcm_backend {
     int (*recv_fd)(struct ipcm_chan *c, int *fd, int timeout_ms);
 };
 
+/* The smallest table the loader accepts: version 1 ends with recv_fd. */
+#define IPCM_BACKEND_SIZE_V1                                                                       \
+    (offsetof(struct ipcm_backend, recv_fd) + sizeof(((struct ipcm_backend *)0)->recv_fd))
+
+/* How every table begins: `static const struct ipcm_backend mine = { IPCM_BACKEND_HEAD,
+ * .name = "mine", ... };` (built-in tables may leave struct_size 0: never loaded). */
+#define IPCM_BACKEND_HEAD .abi = IPCM_BACKEND_ABI, .struct_size = sizeof(struct ipcm_backend)
+
+/*
+ * The one symbol a plugin exports (name IPCM_BACKEND_PLUGIN_SYMBOL, with default
+ * visibility). host_abi is the loader's IPCM_BACKEND_ABI. Return the backend table,
+ * which must live as long as the object is loaded (a static const), or NULL with
+ * *reason set to a static line saying why this plugin cannot run here. The loader then
+ * checks abi, struct_size, the name ([a-z0-9_]+, not loaded twice) and that every op
+ * the capability bits require is set, and names the file and the problem if not.
+ * Called once per load, in the loading process, before any fork; no op runs before it.
+ */
+#define IPCM_BACKEND_PLUGIN_SYMBOL "ipcm_backend_plugin_v1"
+#define IPCM_PLUGIN_EXPORT __attribute__((visibility("default")))
+typedef const struct ipcm_backend *ipcm_backend_plugin_v1_fn(int host_abi, const char **reason);
+IPCM_PLUGIN_EXPORT ipcm_backend_plugin_v1_fn ipcm_backend_plugin_v1;
+
 /* The built-in backends (registry.c), in the order `ipcmark list` shows them. */
 extern const struct ipcm_backend *const ipcm_builtin_backends[];
 extern const size_t ipcm_builtin_backend_count;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IPCM_BACKENDS_IPCMARK_BACKEND_H */

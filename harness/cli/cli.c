@@ -135,23 +135,148 @@ static void note_duplicates(const char *cmd, const char *s)
     free(copy);
 }
 
-int ipcm_backends_arg(const char *cmd, const char *s, const struct ipcm_backend **out, size_t max)
+bool ipcm_plugin_failed;
+bool ipcm_plugin_only_failed;
+
+/* A plugin that would not load: its one line, and the run goes on without it (exit 3). */
+static void plugin_failed(const char *cmd, int err)
 {
-    const char *bad = NULL;
-    char valid[256] = "";
-    int n = ipcm_parse_backends(s, out, max, &bad);
-    if (n >= 0) {
-        note_duplicates(cmd, s);
-        return n;
+    const char *why = ipcm_last_error(err);
+    fprintf(stderr, "ipcmark %s: %s\n", cmd, why ? why : ipcm_strerror(err));
+    ipcm_plugin_failed = true;
+}
+
+static bool is_builtin_name(const char *name)
+{
+    const struct ipcm_backend *b = ipcm_backend_find(name);
+    return b && !ipcm_backend_plugin_path(b);
+}
+
+/* "all" on the command line: the built-ins, then every plugin on the plugin path whose
+ * name no built-in has (RULINGS 3: plugins run when named or with -b all). */
+static void add_scanned(const char *path, const struct ipcm_backend *be, int err, void *arg)
+{
+    struct {
+        const char *cmd;
+        const struct ipcm_backend **out;
+        size_t max, n;
+    } *a = arg;
+    if (err < 0) {
+        plugin_failed(a->cmd, err);
+        return;
     }
-    if (n != -ENOENT) {
-        ipcm_usage_error(cmd, "-b '%s': %s", s, strerror(-n));
-        return n;
+    if (is_builtin_name(ipcm_backend_name(be))) {
+        fprintf(stderr,
+                "ipcmark %s: note: plugin %s is not run by 'all': it has the name of a "
+                "built-in backend\n",
+                a->cmd, path);
+        return;
+    }
+    if (a->n < a->max)
+        a->out[a->n++] = be;
+}
+
+static int backends_all(const char *cmd, const struct ipcm_backend **out, size_t max)
+{
+    int n = ipcm_parse_backends("all", out, max, &(const char *){NULL});
+    struct {
+        const char *cmd;
+        const struct ipcm_backend **out;
+        size_t max, n;
+    } a = {cmd, out, max, (size_t)n};
+    ipcm_backend_plugin_scan(add_scanned, &a);
+    return (int)a.n;
+}
+
+/*
+ * One item of -b: a path (any '/'), a built-in, or a plugin on the plugin path. Returns
+ * 0 with *be; 1 when a plugin would not load (printed, skipped); -IPCM_EXIT_USAGE after
+ * printing the error (unknown name, no such file).
+ */
+static int resolve(const char *cmd, const char *tok, const struct ipcm_backend **be)
+{
+    char valid[256] = "";
+    int err;
+    if (strchr(tok, '/')) {
+        if ((err = ipcm_backend_load(tok, be)) == 0)
+            return 0;
+        if (err == -ENOENT || err == -ENOTDIR)
+            return -ipcm_usage_error(cmd, "plugin '%s' does not exist", tok);
+        plugin_failed(cmd, err);
+        return 1;
+    }
+    if ((*be = ipcm_backend_find(tok)) != NULL)
+        return 0;
+    if ((err = ipcm_backend_plugin_find(tok, be)) == 0)
+        return 0;
+    if (err != -ENOENT) {
+        plugin_failed(cmd, err);
+        return 1;
     }
     for (size_t i = 0, l = 0; i < ipcm_backend_count(); i++, l = strlen(valid))
         snprintf(valid + l, sizeof(valid) - l, "%s, ", ipcm_backend_name(ipcm_backend_at(i)));
-    ipcm_usage_error(cmd, "unknown backend '%s' (valid: %sall)", bad, valid);
+    return -ipcm_usage_error(cmd,
+                             "unknown backend '%s' (valid: %sall, a plugin's path, or "
+                             "a plugin name on %s)",
+                             tok, valid, ipcm_backend_plugin_path_list());
+}
+
+/* RULINGS 5: a plugin may carry a built-in's name only when that built-in is not in the
+ * same run; then it runs under that name, with a note. */
+static int check_clash(const char *cmd, const struct ipcm_backend **out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *path = ipcm_backend_plugin_path(out[i]);
+        if (!path || !is_builtin_name(ipcm_backend_name(out[i])))
+            continue;
+        for (int k = 0; k < n; k++)
+            if (k != i && strcmp(ipcm_backend_name(out[k]), ipcm_backend_name(out[i])) == 0)
+                return -ipcm_usage_error(cmd,
+                                         "plugin %s and the built-in backend are both "
+                                         "named '%s': run them in separate runs",
+                                         path, ipcm_backend_name(out[i]));
+        fprintf(stderr, "ipcmark %s: note: backend '%s' is the plugin %s, not the built-in\n", cmd,
+                ipcm_backend_name(out[i]), path);
+    }
     return n;
+}
+
+const char ipcm_backends_default[] = "all";
+
+int ipcm_backends_arg(const char *cmd, const char *s, const struct ipcm_backend **out, size_t max)
+{
+    int n = 0, failed = 0;
+    if (s == ipcm_backends_default) /* no -b: the built-ins (RULINGS 3) */
+        return ipcm_parse_backends("all", out, max, &(const char *){NULL});
+    if (strcmp(s, "all") == 0)
+        return backends_all(cmd, out, max);
+    char *copy = strdup(s), *save = NULL;
+    if (!copy)
+        return -ipcm_usage_error(cmd, "-b '%s': %s", s, strerror(ENOMEM));
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        const struct ipcm_backend *be;
+        int r = resolve(cmd, tok, &be);
+        if (r < 0) {
+            free(copy);
+            return r;
+        }
+        failed += r;
+        bool dup = false;
+        for (int k = 0; r == 0 && k < n; k++)
+            dup = dup || out[k] == be;
+        if (r == 0 && !dup && (size_t)n < max)
+            out[n++] = be;
+    }
+    free(copy);
+    if (n == 0 && !failed)
+        return -ipcm_usage_error(cmd, "unknown backend '' (-b needs a name)");
+    if (n == 0) {
+        /* Every backend asked for was a plugin that would not load: exit 3, not 2. */
+        ipcm_plugin_only_failed = true;
+        return -IPCM_EXIT_ENV;
+    }
+    note_duplicates(cmd, s);
+    return check_clash(cmd, out, n);
 }
 
 const char *ipcm_mode_arg(const char *cmd, const char *s)

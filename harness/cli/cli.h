@@ -66,8 +66,18 @@ int ipcm_parse_backends(const char *s, const struct ipcm_backend **out, size_t m
  * the one place that parses it, so every command names the valid backends the same
  * way. On an unknown name prints "ipcmark <cmd>: unknown backend 'X' (valid: ..., all)";
  * a name given twice runs once, with a note on stderr.
+ * An item with a '/' is a plugin's path; a name no built-in has is looked up on the
+ * plugin path; "all" adds every plugin found there. A plugin that exists but will not
+ * load gets one line and is left out: ipcm_plugin_failed is set and main() turns a 0
+ * exit into 3 (RULINGS 2); when nothing else was asked for, ipcm_plugin_only_failed is
+ * set and -IPCM_EXIT_ENV returned.
  * Returns the number of backends, or -IPCM_EXIT_USAGE after printing the error.
  */
+extern bool ipcm_plugin_failed;
+/* The value of -b when none is given: "all" of the built-ins only, no plugin (RULINGS 3:
+ * plugins run when named). Compared by address, so a typed "-b all" adds the plugins. */
+extern const char ipcm_backends_default[];
+extern bool ipcm_plugin_only_failed;
 int ipcm_backends_arg(const char *cmd, const char *s, const struct ipcm_backend **out, size_t max);
 
 /*

@@ -316,7 +316,7 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    struct bench_seen seen = {.backends = "all"};
+    struct bench_seen seen = {.backends = ipcm_backends_default};
     int c, r;
 
     ipcm_getopt_begin();

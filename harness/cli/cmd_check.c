@@ -317,7 +317,7 @@ static int write_reports(const struct ipcm_check_report *rep, const struct check
 
 int ipcm_cmd_check(int argc, char **argv)
 {
-    struct check_args a = {.belist = "all"};
+    struct check_args a = {.belist = ipcm_backends_default};
     struct run r = {0};
     int rc = parse_args(argc, argv, &r, &a);
     if (rc < 0)

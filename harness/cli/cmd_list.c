@@ -31,6 +31,43 @@ static const char *caps_describe(uint32_t caps, char *buf, size_t len)
     return buf;
 }
 
+/* One backend's row: its capabilities and this host's limits. */
+static void list_row(const struct ipcm_backend *be)
+{
+    struct ipcm_limits lim;
+    char caps[128], size[32], depth[16];
+    caps_describe(ipcm_backend_caps(be), caps, sizeof(caps));
+    int r = ipcm_backend_limits(be, &lim);
+    if (r < 0) {
+        printf("%-11s %-11s %-40s %9s %6s  unavailable: %s\n", ipcm_backend_name(be), "queue,pipe",
+               caps, "-", "-", ipcm_strerror(r));
+        return;
+    }
+    if (lim.max_depth)
+        snprintf(depth, sizeof(depth), "%u", lim.max_depth);
+    else
+        snprintf(depth, sizeof(depth), "bytes");
+    snprintf(size, sizeof(size), "%zu", lim.max_msg);
+    printf("%-11s %-11s %-40s %9s %6s  %s\n", ipcm_backend_name(be), "queue,pipe", caps, size,
+           depth, lim.max_msg_source);
+}
+
+/* A plugin's row, then the file it came from and its hash; or the line saying why it
+ * would not load (and exit 3, RULINGS 2). */
+static void list_plugin(const char *path, const struct ipcm_backend *be, int err, void *arg)
+{
+    (void)arg;
+    if (err < 0) {
+        const char *why = ipcm_last_error(err);
+        fprintf(stderr, "ipcmark list: %s\n", why ? why : path);
+        ipcm_plugin_failed = true;
+        return;
+    }
+    list_row(be);
+    printf("%-11s plugin %s (xxh3 %016llx)\n", "", ipcm_backend_plugin_path(be),
+           (unsigned long long)ipcm_backend_plugin_hash(be));
+}
+
 int ipcm_cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
@@ -39,7 +76,9 @@ int ipcm_cmd_list(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         if (c == 'h') {
             printf("usage: ipcmark list\n\nBackends, their shapes and capabilities, and the "
-                   "limits this host sets on them.\n");
+                   "limits this host sets on them;\nthen the plugins found on "
+                   "IPCMARK_PLUGIN_PATH, the installed plugin folder and\nplugins/ beside "
+                   "the binary, each with its file. Exit 3 if one of them will not load.\n");
             return IPCM_EXIT_OK;
         }
         return ipcm_option_error("list", c, argc, argv);
@@ -49,24 +88,9 @@ int ipcm_cmd_list(int argc, char **argv)
 
     printf("%-11s %-11s %-40s %9s %6s  %s\n", "backend", "shapes", "capabilities", "max msg",
            "depth", "limit from");
-    for (size_t i = 0; i < ipcm_backend_count(); i++) {
-        const struct ipcm_backend *be = ipcm_backend_at(i);
-        struct ipcm_limits lim;
-        char caps[128], size[32], depth[16];
-        caps_describe(ipcm_backend_caps(be), caps, sizeof(caps));
-        int r = ipcm_backend_limits(be, &lim);
-        if (r < 0) {
-            printf("%-11s %-11s %-40s %9s %6s  unavailable: %s\n", ipcm_backend_name(be),
-                   "queue,pipe", caps, "-", "-", ipcm_strerror(r));
-            continue;
-        }
-        if (lim.max_depth)
-            snprintf(depth, sizeof(depth), "%u", lim.max_depth);
-        else
-            snprintf(depth, sizeof(depth), "bytes");
-        snprintf(size, sizeof(size), "%zu", lim.max_msg);
-        printf("%-11s %-11s %-40s %9s %6s  %s\n", ipcm_backend_name(be), "queue,pipe", caps, size,
-               depth, lim.max_msg_source);
-    }
+    for (size_t i = 0; i < ipcm_backend_count(); i++)
+        list_row(ipcm_backend_at(i));
+    /* Plugins on the plugin path (RULINGS 4), each with the file it came from. */
+    ipcm_backend_plugin_scan(list_plugin, NULL);
     return IPCM_EXIT_OK;
 }

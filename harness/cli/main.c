@@ -135,7 +135,11 @@ int main(int argc, char **argv)
         if (strcmp(cmd, commands[i].name) == 0) {
             if (commands[i].journal)
                 sysv_journal();
-            return commands[i].fn(argc - 1, argv + 1);
+            int rc = commands[i].fn(argc - 1, argv + 1);
+            /* A plugin that would not load (RULINGS 2): 1 before 3 before 0. */
+            if (ipcm_plugin_only_failed && rc == IPCM_EXIT_USAGE)
+                return IPCM_EXIT_ENV;
+            return ipcm_plugin_failed && rc == IPCM_EXIT_OK ? IPCM_EXIT_ENV : rc;
         }
     if (cmd[0] == '-')
         return ipcm_usage_error(NULL, "unknown option '%s' (try --help)", cmd);

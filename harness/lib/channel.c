@@ -54,7 +54,11 @@ int ipcm_link_create(const struct ipcm_backend *be, enum ipcm_shape shape,
     l->cfg = want;
     l->default_depth = !cfg || cfg->depth == 0;
     l->priv = l + 1;
-    if ((err = be->create(l)) < 0) {
+    l->config = &want; /* RULINGS 6: by pointer with its size, for create only */
+    l->config_size = sizeof(want);
+    err = be->create(l);
+    l->config = NULL;
+    if (err < 0) {
         free(l);
         return explain(err, be, "link create");
     }

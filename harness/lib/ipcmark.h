@@ -83,6 +83,41 @@ IPCM_API uint32_t ipcm_backend_caps(const struct ipcm_backend *be);
  */
 IPCM_API int ipcm_backend_limits(const struct ipcm_backend *be, struct ipcm_limits *out);
 
+/*
+ * Plugins: backends in shared objects that export ipcm_backend_plugin_v1 against the
+ * installed ipcmark_backend.h (docs/plugins.md). A loaded plugin is used like a built-in
+ * backend everywhere a backend is taken; it is never unloaded.
+ *
+ * ipcm_backend_load - load the plugin at path (loading the same file again gives the
+ * same backend). Returns 0; -ENOENT (no such file); -ENOEXEC (not a shared object, or
+ * no entry point); -EPROTO (an ABI version this library does not speak); -EINVAL (a
+ * table too small, a bad or NULL name, an op its capabilities require left NULL);
+ * -EEXIST (another plugin of that name is loaded); -ENOSYS (the plugin refused).
+ * ipcm_last_error(err) gives one line naming the file and the problem.
+ */
+IPCM_API int ipcm_backend_load(const char *path, const struct ipcm_backend **out);
+/*
+ * ipcm_backend_plugin_find - load the plugin called name: libipcm_<name>.so in the first
+ * folder of IPCMARK_PLUGIN_PATH (colon list), the installed plugin folder, then
+ * plugins/ beside the running binary. Relative folders are ignored: never the current
+ * directory. Returns as ipcm_backend_load; -ENOENT when no folder has it.
+ */
+IPCM_API int ipcm_backend_plugin_find(const char *name, const struct ipcm_backend **out);
+/* ipcm_backend_plugin_path_list - the folders plugin_find searches, ':'-joined. */
+IPCM_API const char *ipcm_backend_plugin_path_list(void);
+/*
+ * ipcm_backend_plugin_scan - load every libipcm_*.so in the plugin folders and call fn
+ * with each (be NULL and err < 0 for one that would not load; ipcm_last_error(err)
+ * explains). Returns the number of files seen.
+ */
+IPCM_API int ipcm_backend_plugin_scan(void (*fn)(const char *path, const struct ipcm_backend *be,
+                                                 int err, void *arg),
+                                      void *arg);
+/* ipcm_backend_plugin_path/hash - the plugin's file (realpath) and the XXH3-64 of its
+ * bytes; NULL and 0 for a built-in backend. */
+IPCM_API const char *ipcm_backend_plugin_path(const struct ipcm_backend *be);
+IPCM_API uint64_t ipcm_backend_plugin_hash(const struct ipcm_backend *be);
+
 /* ---------------------------------------------------------------- channels */
 
 struct ipcm_link; /* a channel as created in the parent, before fork */
