@@ -117,6 +117,9 @@ IPCM_API int ipcm_backend_plugin_scan(void (*fn)(const char *path, const struct 
  * bytes; NULL and 0 for a built-in backend. */
 IPCM_API const char *ipcm_backend_plugin_path(const struct ipcm_backend *be);
 IPCM_API uint64_t ipcm_backend_plugin_hash(const struct ipcm_backend *be);
+/* ipcm_backend_plugin_at - the i-th plugin loaded in this process, or NULL past the last
+ * (result files record each one's name, path and hash). */
+IPCM_API const struct ipcm_backend *ipcm_backend_plugin_at(size_t i);
 
 /* ---------------------------------------------------------------- channels */
 

@@ -294,3 +294,11 @@ uint64_t ipcm_backend_plugin_hash(const struct ipcm_backend *be)
     const struct plugin *p = plugin_of(be);
     return p ? p->hash : 0;
 }
+
+const struct ipcm_backend *ipcm_backend_plugin_at(size_t i)
+{
+    pthread_mutex_lock(&lock);
+    const struct ipcm_backend *be = i < nplugins ? &plugins[i].be : NULL;
+    pthread_mutex_unlock(&lock);
+    return be;
+}

@@ -315,6 +315,21 @@ static json_t *backends_json(void)
     return backends;
 }
 
+/* host.plugins: every plugin this run loaded, so that compare can tell two plugins of one
+ * name apart (a different path or hash is a different build, RULINGS 5). */
+static json_t *plugins_json(void)
+{
+    json_t *a = json_array();
+    char hash[17];
+    for (size_t i = 0; ipcm_backend_plugin_at(i); i++) {
+        const struct ipcm_backend *be = ipcm_backend_plugin_at(i);
+        snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)ipcm_backend_plugin_hash(be));
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "name", ipcm_backend_name(be), "path",
+                                           ipcm_backend_plugin_path(be), "xxh3", hash));
+    }
+    return a;
+}
+
 static json_t *host_json(const struct ipcm_results *r)
 {
     json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o}", "hostname", r->hostname,
@@ -322,6 +337,8 @@ static json_t *host_json(const struct ipcm_results *r)
                           (json_int_t)r->cpus_online, "cpus_allowed", (json_int_t)r->cpus_allowed,
                           "governor", r->governor, "limits", limits_json(&r->limits), "calibration",
                           calibration_json(r), "backends", backends_json());
+    if (o && ipcm_backend_plugin_at(0))
+        json_object_set_new(o, "plugins", plugins_json());
     double others, steal;
     if (o && ipcm_record_load(r, &others, &steal)) {
         const struct ipcm_load_sample *l0 = &r->load[0], *l1 = &r->load[1];

@@ -17,4 +17,15 @@ grep -q "note: backend 'shm' is the plugin " "$out.err" || { echo "FAIL: no note
 rc=$?
 [ $rc = 2 ] && grep -q "both named 'shm'" "$out.err" ||
     { echo "FAIL: plugin beside built-in shm: rc $rc"; cat "$out.err"; exit 1; }
+# The result file names the plugin: its name, path and hash (host.plugins).
+"$ipcmark" bench -b "$so" --sizes 64 --messages 1000 --repeat 5 --warmup 0 --json "$out" \
+    >/dev/null 2>&1 || { echo "FAIL: bench through the loader"; exit 1; }
+python3 - "$out" "$(readlink -f "$so")" <<'PY' || exit 1
+import json, re, sys
+p = json.load(open(sys.argv[1]))["host"].get("plugins", [])
+ok = len(p) == 1 and p[0]["name"] == "shm" and p[0]["path"] == sys.argv[2] \
+    and re.fullmatch("[0-9a-f]{16}", p[0]["xxh3"])
+print("result file records the plugin:" if ok else "FAIL: result file plugins:", p)
+sys.exit(0 if ok else 1)
+PY
 echo "shm plugin: ok"
