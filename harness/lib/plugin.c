@@ -17,6 +17,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* Inlined: libipcmark.a then needs no -lxxhash in the programs that link it. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "base.h"
