@@ -29,12 +29,14 @@
 struct tp_consumer {
     uint64_t received, bytes, end_ns;
     uint64_t duplicated, reordered, corrupt;
+    struct ipcm_bench_cpu cpu; /* from the start gate to end-of-stream */
     int err;
     struct ipcm_hist oneway;
 };
 
 struct tp_producer {
     uint64_t start_ns, sent;
+    struct ipcm_bench_cpu cpu; /* from the start gate to its close */
     int err;
 };
 
@@ -92,6 +94,8 @@ static int producer_main(const void *varg, size_t len)
         me->err = r;
         return 99;
     }
+    struct ipcm_bench_cpu cpu0;
+    ipcm_bench_cpu_mark(&cpu0);
     uint64_t start = ipcm_now_ns(), now = start;
     uint64_t end = start + p->duration_ns, limit = quota(p, a->index);
     uint64_t seq = 0;
@@ -113,6 +117,7 @@ static int producer_main(const void *varg, size_t len)
     me->sent = seq;
     /* Closing is this producer's end-of-stream; consumers see -EPIPE after the last. */
     ipcm_chan_close(c);
+    ipcm_bench_cpu_since(&cpu0, &me->cpu);
     free(buf);
     return me->err ? 1 : 0;
 }
@@ -146,6 +151,8 @@ static int consumer_main(const void *varg, size_t len)
         return 99;
     }
     uint64_t cap_bits = a->sh->cap_bits;
+    struct ipcm_bench_cpu cpu0;
+    ipcm_bench_cpu_mark(&cpu0);
     for (;;) {
         ssize_t n = ipcm_chan_recv(c, buf, cap, p->timeout_ms);
         if (n == -EPIPE)
@@ -178,6 +185,7 @@ static int consumer_main(const void *varg, size_t len)
             last[prod] = (int64_t)seq;
     }
     me->end_ns = ipcm_now_ns();
+    ipcm_bench_cpu_since(&cpu0, &me->cpu);
     ipcm_chan_close(c);
     free(buf);
     free(last);
@@ -262,6 +270,7 @@ static void tp_collect(const struct tp_arg *a, uint64_t cap_bits, struct ipcm_be
             start = sh->prod[i].start_ns;
         rep->verified.lost +=
             count_missing(a->bitmap + (size_t)i * (cap_bits / 64), sh->prod[i].sent);
+        ipcm_bench_cpu_add(rep, &sh->prod[i].cpu);
     }
     for (unsigned i = 0; i < a->p->consumers; i++) {
         const struct tp_consumer *k = &a->cons[i];
@@ -273,6 +282,7 @@ static void tp_collect(const struct tp_arg *a, uint64_t cap_bits, struct ipcm_be
         rep->verified.duplicated += k->duplicated;
         rep->verified.reordered += k->reordered;
         rep->verified.corrupt += k->corrupt;
+        ipcm_bench_cpu_add(rep, &k->cpu);
         if (rep->latency)
             ipcm_hist_merge(rep->latency, &k->oneway);
     }

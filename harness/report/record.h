@@ -141,6 +141,10 @@ struct ipcm_rr_case {
     double seconds;            /* wall time the case took, warm-up included (writer) */
     double verify_ns_per_msg;  /* written beside msgs_per_s (writer) */
     struct ipcm_rr_stat msgs_per_s, bytes_per_s, tasks_per_s;
+    /* CPU cost of the timed region, all participants summed (issue 16): user + system
+     * ns per message (a round trip in latency mode, a task in pool mode), voluntary +
+     * involuntary context switches per message, and CPUs busy (CPU s / wall s). */
+    struct ipcm_rr_stat cpu_ns_per_msg, csw_per_msg, cpus_busy;
     struct ipcm_rr_latency latency_ns;
     struct ipcm_rr_verified verified;
 };

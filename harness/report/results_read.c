@@ -270,6 +270,9 @@ static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_ca
     if ((r = read_stat(cx, o, "msgs_per_s", where, &c->msgs_per_s)) < 0 ||
         (r = read_stat(cx, o, "bytes_per_s", where, &c->bytes_per_s)) < 0 ||
         (r = read_stat(cx, o, "tasks_per_s", where, &c->tasks_per_s)) < 0 ||
+        (r = read_stat(cx, o, "cpu_ns_per_msg", where, &c->cpu_ns_per_msg)) < 0 ||
+        (r = read_stat(cx, o, "csw_per_msg", where, &c->csw_per_msg)) < 0 ||
+        (r = read_stat(cx, o, "cpus_busy", where, &c->cpus_busy)) < 0 ||
         (r = read_latency(cx, o, where, &c->latency_ns)) < 0)
         return r;
     return 0;
