@@ -107,5 +107,7 @@ int ipcm_cmd_compare(int argc, char **argv);
 /* `ipcmark ab`: the paired A/B gate (cmd_ab.c). */
 int ipcm_cmd_ab(int argc, char **argv);
 int ipcm_cmd_plot(int argc, char **argv);
+/* `ipcmark advise`: which backend for one workload and goal (cmd_advise.c). */
+int ipcm_cmd_advise(int argc, char **argv);
 
 #endif /* IPCM_HARNESS_CLI_H */

@@ -80,6 +80,8 @@ static void free_case(struct ipcm_rr_case *c)
     free(c->cpus_busy.samples);
     free(c->latency_ns.p50_samples);
     free(c->latency_ns.p99_samples);
+    free(c->oneway_ns.p50_samples);
+    free(c->oneway_ns.p99_samples);
 }
 
 void ipcm_record_fini(struct ipcm_results *r)
