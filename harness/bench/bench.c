@@ -22,6 +22,7 @@
 /* The mode table: a new mode is one file plus one line here. */
 static const struct ipcm_bench_mode *const modes[] = {
     &ipcm_bench_mode_throughput,
+    &ipcm_bench_mode_throughput_pipe,
     &ipcm_bench_mode_latency,
     &ipcm_bench_mode_pool,
     &ipcm_bench_mode_sync,
