@@ -56,23 +56,16 @@ int main(int argc, char **argv)
     struct ipcm_config cfg = {.max_msg = sizeof(struct item)};
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
-    struct ipcm_exit ex;
-    int r = ipcm_link_create(be, IPCM_SHAPE_QUEUE, &cfg, &q);
-    if (r < 0 || (r = ipcm_process_spawn(&p, "putter", put_items, NULL, 0)) < 0 ||
-        (r = ipcm_chan_open(q, IPCM_ROLE_RECV, &c)) < 0) {
-        fprintf(stderr, "queue: %s: %s\n", backend, ipcm_error_text(r));
-        if (p.pid)
-            ipcm_process_stop(&p, 0, NULL);
-        ipcm_link_destroy(q); /* accepts NULL; removes a named queue */
-        return 1;
-    }
-    ipcm_link_destroy(q); /* the parent never sends: end-of-stream needs it gone */
+    struct ipcm_exit ex = {0};
+    struct item it;
+    ssize_t n = ipcm_link_create(be, IPCM_SHAPE_QUEUE, &cfg, &q);
+    if (n >= 0 && (n = ipcm_process_spawn(&p, "putter", put_items, NULL, 0)) >= 0)
+        n = ipcm_chan_open(q, IPCM_ROLE_RECV, &c);
+    ipcm_link_destroy(q); /* accepts NULL; ours must go, or end-of-stream never comes */
     /* Not `while not q.empty(): q.get()` as the tutorial does: empty() is racy, a queue
      * can be empty now with items still coming. A receive that waits returns -EPIPE
      * once every sender is gone and nothing is left: that is the end, exactly. */
-    struct item it;
-    ssize_t n;
-    while ((n = ipcm_chan_recv(c, &it, sizeof(it), 5000)) == (ssize_t)sizeof(it)) {
+    while (n >= 0 && (n = ipcm_chan_recv(c, &it, sizeof(it), 5000)) == (ssize_t)sizeof(it)) {
         if (it.tag == 'i')
             printf("%d\n", it.u.i);
         else if (it.tag == 's')
@@ -81,13 +74,11 @@ int main(int argc, char **argv)
             printf("Point(x=%d, y=%d)\n", it.u.p.x, it.u.p.y);
     }
     ipcm_chan_close(c);
-    int jr = ipcm_process_join(&p, 5000, &ex);
-    if (n != -EPIPE || jr < 0 || !ipcm_exit_ok(&ex)) {
-        fprintf(stderr, "queue: %s: get: %s, child: %s\n", backend,
-                n >= 0 ? "a short item" : ipcm_strerror((int)n), jr < 0 ? "hung" : "failed");
-        if (jr < 0)
-            ipcm_process_stop(&p, 0, NULL);
-        return 1;
-    }
-    return 0;
+    if (n != -EPIPE)
+        fprintf(stderr, "queue: %s: %s\n", backend,
+                n >= 0 ? "a short item" : ipcm_error_text((int)n));
+    int jr = p.pid ? ipcm_process_stop(&p, 5000, &ex) : -ECHILD; /* join, or kill if hung */
+    if (n == -EPIPE && (jr < 0 || !ipcm_exit_ok(&ex)))
+        fprintf(stderr, "queue: %s: the child failed\n", backend);
+    return n != -EPIPE || jr < 0 || !ipcm_exit_ok(&ex);
 }
