@@ -22,12 +22,12 @@
 /* The mode table: a new mode is one file plus one line here. */
 static const struct ipcm_bench_mode *const modes[] = {
     &ipcm_bench_mode_throughput,
-    &ipcm_bench_mode_throughput_pipe,
     &ipcm_bench_mode_latency,
     &ipcm_bench_mode_pool,
     &ipcm_bench_mode_sync,
     &ipcm_bench_mode_sync_contended,
     &ipcm_bench_mode_sync_barrier,
+    &ipcm_bench_mode_throughput_pipe,
     NULL,
 };
 
