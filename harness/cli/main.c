@@ -29,6 +29,8 @@ static const struct ipcm_command commands[] = {
     {"compare", "regression gate: two results files, significance and threshold", ipcm_cmd_compare,
      false},
     {"ab", "paired regression gate: two builds interleaved, per-round ratios", ipcm_cmd_ab, false},
+    {"serve", "the far end of `bench --remote`: serve remote runs on ADDR:PORT", ipcm_cmd_serve,
+     false},
     {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot, false},
 };
 
