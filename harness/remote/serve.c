@@ -269,13 +269,30 @@ static int start_child(int lfd, int cfd, const struct sockaddr_storage *peer,
     return pid;
 }
 
+/* Reap child if it has exited, waiting up to grace_ms for it: a client that ends its
+ * run and a next one that connects at once must not race the child's exit into BUSY. */
+static bool reaped(pid_t child, int grace_ms, int *status)
+{
+    struct ipcm_deadline d;
+    ipcm_deadline_init(&d, grace_ms);
+    for (;;) {
+        if (waitpid(child, status, WNOHANG) == child)
+            return true;
+        if (grace_ms <= 0 || ipcm_deadline_expired(&d))
+            return false;
+        ipcm_sleep_ms(2);
+    }
+}
+
 /* The accept loop; returns when stopped or, with once, after the first served client. */
 static int serve_loop(int lfd, const struct ipcm_serve_opts *o)
 {
     pid_t child = 0;
     int status = 0;
+    bool grace_used = false; /* the grace is given once per served client, so 50 waiting
+                                connections are told busy at once, not 50 graces later */
     while (!stop) {
-        if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+        if (child > 0 && reaped(child, 0, &status)) {
             child = 0;
             if (o->once)
                 return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
@@ -287,10 +304,20 @@ static int serve_loop(int lfd, const struct ipcm_serve_opts *o)
         int cfd = ipcm_net_accept(lfd, &peer, &plen, &d);
         if (cfd < 0)
             continue; /* timeout, EINTR, or a connection reset before accept */
-        if (child > 0)
+        if (child > 0 && reaped(child, grace_used ? 0 : 300, &status)) {
+            child = 0;
+            if (o->once) { /* the one client is served: this one hears why not */
+                busy(cfd, &peer, o->idle_ms);
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+            }
+        }
+        if (child > 0) {
+            grace_used = true;
             busy(cfd, &peer, o->idle_ms);
-        else
+        } else {
+            grace_used = false;
             child = start_child(lfd, cfd, &peer, o);
+        }
     }
     if (child > 0) {
         kill(child, SIGTERM);
