@@ -8,6 +8,7 @@
 #include "remote.h"
 
 #include "ipcmark.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -251,12 +252,20 @@ static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a, js
     return code;
 }
 
+/* The record through outfile.c: a temporary file renamed into place, or stdout for "-". */
 static int write_json(const char *path, json_t *rec)
 {
-    int r = strcmp(path, "-") == 0 ? json_dumpf(rec, stdout, JSON_INDENT(2))
-                                   : json_dump_file(rec, path, JSON_INDENT(2));
+    struct ipcm_outfile o;
+    int r = ipcm_outfile_open(&o, path);
+    if (r == 0 && json_dumpf(rec, o.f, JSON_INDENT(2)) < 0) {
+        ipcm_outfile_abort(&o);
+        r = -EIO;
+    } else if (r == 0) {
+        fputc('\n', o.f);
+        r = ipcm_outfile_commit(&o);
+    }
     if (r < 0) {
-        fprintf(stderr, "ipcmark bench: cannot write --json %s\n", path);
+        fprintf(stderr, "ipcmark bench: cannot write --json %s: %s\n", path, strerror(-r));
         return IPCM_EXIT_ENV;
     }
     return IPCM_EXIT_OK;
