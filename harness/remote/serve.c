@@ -31,8 +31,11 @@ static void on_signal(int sig)
 struct client_log {
     char peer[64];
     char host[64];
-    char cases[200];
-    size_t ncases;
+    char cases[240];
+    size_t ncases;    /* distinct cases in a row */
+    size_t last_at;   /* where the last one starts in cases */
+    uint64_t last[3]; /* its mode, size, count */
+    unsigned reps;    /* how many times in a row */
 };
 
 static const char *recv_reason(int r, uint64_t bad_len, int idle_ms, char *buf, size_t len)
@@ -155,16 +158,29 @@ static int run_case(int fd, uint32_t mode, uint32_t size, uint64_t count, char *
     return 0;
 }
 
+/* The client's cases for its line; a repeated case is counted, not listed again. */
 static void log_case(struct client_log *lg, uint32_t mode, uint32_t size, uint64_t count)
 {
-    size_t used = strlen(lg->cases);
-    if (used + 40 < sizeof(lg->cases))
-        snprintf(lg->cases + used, sizeof(lg->cases) - used, "%s%s %uB x%llu",
-                 lg->ncases ? ", " : "", mode == IPCM_RM_LATENCY ? "latency" : "throughput", size,
-                 (unsigned long long)count);
+    const uint64_t key[3] = {mode, size, count};
+    if (lg->ncases && memcmp(key, lg->last, sizeof(key)) == 0) {
+        lg->reps++;
+        lg->cases[lg->last_at] = '\0';
+    } else {
+        memcpy(lg->last, key, sizeof(key));
+        lg->reps = 1;
+        lg->last_at = strlen(lg->cases);
+        lg->ncases++;
+    }
+    size_t used = lg->last_at;
+    char reps[32] = "";
+    if (lg->reps > 1)
+        snprintf(reps, sizeof(reps), " (%u times)", lg->reps);
+    if (used + 60 < sizeof(lg->cases))
+        snprintf(lg->cases + used, sizeof(lg->cases) - used, "%s%s %uB x%llu%s",
+                 lg->ncases > 1 ? ", " : "", mode == IPCM_RM_LATENCY ? "latency" : "throughput",
+                 size, (unsigned long long)count, reps);
     else if (!strstr(lg->cases, "..."))
         snprintf(lg->cases + used, sizeof(lg->cases) - used, ", ...");
-    lg->ncases++;
 }
 
 /* CASE frames until BYE. Returns 0 or -1 with why set. */
