@@ -350,7 +350,28 @@ def case_netns():
             sh("ip", "netns", "del", ns, check=False)
 
 
-CASES = {"loopback": case_loopback, "hostile": case_hostile, "client": case_client,
+def case_usage():
+    # Bad input on the command line: one line, exit 2, nothing started.
+    runs = [([IPCMARK, "serve"], "--listen ADDR:PORT is required"),
+            ([IPCMARK, "serve", "--listen", "localhost:1"], "bad --listen"),
+            ([IPCMARK, "serve", "--listen", "127.0.0.1:70000"], "bad --listen"),
+            ([IPCMARK, "serve", "--listen", "127.0.0.1:0", "--idle-timeout", "0"], "idle-timeout"),
+            ([IPCMARK, "bench", "--remote", "nocolon"], "bad --remote"),
+            ([IPCMARK, "bench", "--remote", "127.0.0.1:1", "--mode", "pool"], "cannot run remotely"),
+            ([IPCMARK, "bench", "--remote", "127.0.0.1:1", "--sizes", "32M"], "--sizes"),
+            ([IPCMARK, "bench", "--remote", "127.0.0.1:1", "-b", "nosuch"], "unknown backend")]
+    for argv, want in runs:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if r.returncode != 2 or want not in r.stderr or len(r.stderr.strip().splitlines()) != 1:
+            fail("%s: rc %d err %r" % (" ".join(argv[1:]), r.returncode, r.stderr))
+    r = subprocess.run([IPCMARK, "bench", "--remote", "127.0.0.1:1", "-b", "pipe"],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 3 or "local only" not in r.stdout:
+        fail("only local backends: rc %d out %r" % (r.returncode, r.stdout))
+    print("ok: bad options rejected with one line and exit 2; local-only backends exit 3")
+
+
+CASES = {"usage": case_usage, "loopback": case_loopback, "hostile": case_hostile, "client": case_client,
          "netns": case_netns}
 if __name__ == "__main__":
     CASES[sys.argv[2]]()
