@@ -108,6 +108,10 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
     }
     if (r == 0 && optind < argc)
         r = ipcm_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+    /* Every latency round trip is kept for the percentiles: 80 MB at most. */
+    if (r == 0 && a->messages * a->repeat > 10000000)
+        r = ipcm_usage_error("bench", "--messages x --repeat is %llu; at most 10000000 remotely",
+                             (unsigned long long)(a->messages * a->repeat));
     if (r == 0 && a->json)
         r = ipcm_output_probe("bench", "--json", a->json);
     return r;
