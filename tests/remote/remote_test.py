@@ -3,12 +3,25 @@
 # remote_test.py IPCMARK CASE - `ipcmark serve` and `bench --remote` (issue 20): loopback
 # runs, hostile clients against the server, a failing server against the client, and two
 # network namespaces joined by a veth pair on 198.18.0.0/15 when root. Every wait is bounded.
-import json, os, re, signal, socket, struct, subprocess, sys, tempfile, time
+import atexit, json, os, re, signal, socket, struct, subprocess, sys, tempfile, time
 
 IPCMARK = os.path.abspath(sys.argv[1])
 SKIP = 77
 KEY = "k3y-that-must-never-be-seen-0123456789"
 HDR = struct.Struct(">4sHHQ")
+
+
+SERVERS = []  # every serve started, killed on every exit path (a failed check too)
+
+
+def reap_servers():
+    for p in SERVERS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(reap_servers)
 
 
 def fail(msg):
@@ -27,6 +40,7 @@ class Server:
         self.out = tempfile.TemporaryFile(mode="w+")
         self.p = subprocess.Popen(list(prefix) + [IPCMARK, "serve", "--listen", addr] + list(args),
                                   stdout=self.out, stderr=subprocess.STDOUT, env=env)
+        SERVERS.append(self.p)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             m = re.search(r"listening on (\S+):(\d+),", self.text())
