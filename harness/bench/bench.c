@@ -27,6 +27,7 @@ static const struct ipcm_bench_mode *const modes[] = {
     &ipcm_bench_mode_sync,
     &ipcm_bench_mode_sync_contended,
     &ipcm_bench_mode_sync_barrier,
+    &ipcm_bench_mode_throughput_pipe,
     NULL,
 };
 

@@ -161,7 +161,7 @@ struct ipcm_bench_mode {
     const char *(*variant)(unsigned i);
 };
 
-extern const struct ipcm_bench_mode ipcm_bench_mode_throughput;
+extern const struct ipcm_bench_mode ipcm_bench_mode_throughput, ipcm_bench_mode_throughput_pipe;
 extern const struct ipcm_bench_mode ipcm_bench_mode_latency;
 extern const struct ipcm_bench_mode ipcm_bench_mode_pool;
 extern const struct ipcm_bench_mode ipcm_bench_mode_sync, ipcm_bench_mode_sync_contended,
