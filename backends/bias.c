@@ -122,6 +122,7 @@ void ipcm_bias_leave_slow(struct ipcm_bias *b, struct ipcm_bias_end *me)
             atomic_store_explicit(&b->gen, gen, memory_order_release);
             me->gen = gen;
             me->fork_gen = ipcm_fork_generation;
+            me->thread = ipcm_bias_thread();
             me->biased = true;
         }
         me->streak = 0;
@@ -129,9 +130,18 @@ void ipcm_bias_leave_slow(struct ipcm_bias *b, struct ipcm_bias_end *me)
     ipcm_robust_unlock(&b->lock);
 }
 
+const void *ipcm_bias_thread(void)
+{
+    static _Thread_local char tag;
+    return &tag;
+}
+
 void ipcm_bias_end_release(struct ipcm_bias *b, struct ipcm_bias_end *me)
 {
-    if (me->biased && me->fork_gen == ipcm_fork_generation) {
+    /* Only the thread that earned the bias holds `owner`. An end closed by another
+     * thread leaves it: when the earning thread exits, the kernel marks the robust mutex
+     * owner-dead, and the next locker revokes the stale bias as after a dead process. */
+    if (me->biased && me->fork_gen == ipcm_fork_generation && me->thread == ipcm_bias_thread()) {
         atomic_store_explicit(&b->busy, 0, memory_order_release);
         ipcm_robust_unlock(&b->owner);
     }

@@ -50,7 +50,13 @@ struct ipcm_bias_end {
     unsigned fork_gen; /* ipcm_fork_generation when granted: a forked copy is no owner */
     uint32_t streak;   /* uncontended acquisitions in a row */
     uint32_t need;     /* streak that earns the bias; grows each time ours is revoked */
+    /* The thread that earned the bias holds `owner` (a robust mutex is a thread's): the
+     * address of a thread-local tag, so that telling threads apart costs no system call. */
+    const void *thread;
 };
+
+/* This thread's tag (the address of a thread-local object). */
+const void *ipcm_bias_thread(void);
 
 int ipcm_bias_init(struct ipcm_bias *b);
 /* Per end, after fork; registers the process for fences when it can. */
@@ -68,6 +74,8 @@ static inline bool ipcm_bias_enter_fast(struct ipcm_bias *b, struct ipcm_bias_en
         me->biased = false; /* a forked copy: the bias is the parent's */
         return false;
     }
+    if (me->thread != ipcm_bias_thread())
+        return false; /* another thread of this process earned it: take the lock */
     atomic_store_explicit(&b->busy, 1, memory_order_relaxed);
     ipcm_fence_light(); /* pairs with the revoker's heavy fence */
     if (atomic_load_explicit(&b->gen, memory_order_acquire) == me->gen)
@@ -86,7 +94,7 @@ int ipcm_bias_enter_slow(struct ipcm_bias *b, struct ipcm_bias_end *me,
 
 static inline void ipcm_bias_leave(struct ipcm_bias *b, struct ipcm_bias_end *me)
 {
-    if (me->biased)
+    if (me->biased && me->thread == ipcm_bias_thread())
         atomic_store_explicit(&b->busy, 0, memory_order_release);
     else
         ipcm_bias_leave_slow(b, me);

@@ -2,11 +2,12 @@
 # plot.gp - ipcmark's comparison plots (DESIGN.md §8), PNG and SVG. Run by `ipcmark plot`
 # as `gnuplot params.gp plot.gp` inside the output folder; params.gp names the data files.
 #
-# params.gp defines, for each plot P in tput_size, latency, tput_pxc, pool:
+# params.gp defines, for each plot P in tput_size, latency, tput_pxc, pool, tput_cpu:
 #   P_files, P_titles   space-separated data files and their series names (P absent:
 #                       no data, plot skipped); P_note  what slice of the sweep is drawn
 #   subtitle            host, CPU, kernel and date; pxc_labels  the P x C categories
-# Data columns: x median min max (rates per second); latency: x=1/(1-p) latency_ns.
+# Data columns: x median min max (rates per second); latency: x=1/(1-p) latency_ns;
+# tput_cpu: cpu_ns rate cpu_min cpu_max rate_min rate_max label (size/PxC).
 
 if (!exists("subtitle")) subtitle = ''
 
@@ -135,6 +136,29 @@ if (exists("pool_files") && words(pool_files) > 0) {
              title (isref(word(pool_titles, i)) ? 'python-mp (reference)' : word(pool_titles, i))
         unset logscale
         unset offsets
+        set format y '% h'
+    }
+}
+# ------------------------------------- throughput against CPU cost per message
+# One point per backend and case: up and to the left is better, so the efficient
+# frontier (most messages for the least CPU) is the upper-left edge of the cloud.
+if (exists("tput_cpu_files") && words(tput_cpu_files) > 0) {
+    do for [t = 1:2] {
+        eval sprintf("set terminal %s", terms[t])
+        set output sprintf("tput_cpu.%s", exts[t])
+        set title sprintf("Throughput vs CPU per message (all participants)\n%s", subtitle) noenhanced
+        set logscale xy 10
+        set format x '%.0s%c'
+        set format y '%.0s%c'
+        set xlabel 'CPU time per message (ns, user + system; bars: min-max)'
+        set ylabel 'throughput (messages or tasks/s; bars: min-max)'
+        plot for [i = 1:words(tput_cpu_files)] word(tput_cpu_files, i) \
+             using 1:2:3:4:5:6 with xyerrorbars lt lt_of(word(tput_cpu_titles, i)) \
+             title word(tput_cpu_titles, i), \
+             for [i = 1:words(tput_cpu_files)] word(tput_cpu_files, i) \
+             using 1:2:7 with labels offset char 0.6,0.6 left font ',8' notitle
+        unset logscale
+        set format x '% h'
         set format y '% h'
     }
 }

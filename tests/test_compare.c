@@ -490,8 +490,10 @@ START_TEST(synthetic_files_flag_exactly_the_slowed_backend)
         fclose(f);
         json_t *j = json_loadb(buf, len, 0, &je);
         ck_assert_msg(j != NULL, "output %d is not JSON: %s", k, je.text);
+        /* These files predate the CPU figures: Google Benchmark needs a cpu_time, and
+         * none is made up (cpu_cost_* tests cover a file that has them). */
         if (k == 0)
-            ck_assert(json_array_size(json_object_get(j, "benchmarks")) > 100);
+            ck_assert_uint_eq(json_array_size(json_object_get(j, "benchmarks")), 0);
         if (k == 1)
             ck_assert(json_object_get(j, "throughput/pipe/queue/64/1x1/w0/unpinned"));
         if (k == 2)
@@ -503,6 +505,90 @@ START_TEST(synthetic_files_flag_exactly_the_slowed_backend)
     ipcm_results_free(base);
     ipcm_results_free(same);
     ipcm_results_free(slow);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- CPU cost */
+
+/* One throughput case of pipe with five repetitions of msgs/s and CPU ns per message. */
+static struct ipcm_results *cpu_doc(const double msgs[5], const double cpu[5])
+{
+    char buf[2048], err[256];
+    struct ipcm_results *r;
+    snprintf(buf, sizeof(buf),
+             "{\"schema\":\"ipcmark-results/1\",\"host\":{\"cpu_model\":\"cpu\","
+             "\"cpus_online\":2,\"kernel\":\"6.1\"},\"cases\":[{\"mode\":\"throughput\","
+             "\"backend\":\"pipe\",\"shape\":\"queue\",\"size\":64,\"producers\":1,"
+             "\"consumers\":1,\"workers\":0,\"placement\":\"unpinned\",\"status\":\"ok\","
+             "\"repetitions\":5,\"msgs_per_s\":{\"median\":%f,\"samples\":[%f,%f,%f,%f,%f]},"
+             "\"cpu_ns_per_msg\":{\"median\":%f,\"samples\":[%f,%f,%f,%f,%f]}}]}",
+             msgs[2], msgs[0], msgs[1], msgs[2], msgs[3], msgs[4], cpu[2], cpu[0], cpu[1], cpu[2],
+             cpu[3], cpu[4]);
+    ck_assert_msg(ipcm_results_parse(buf, strlen(buf), &r, err, sizeof(err)) == 0, "%s", err);
+    return r;
+}
+
+START_TEST(cpu_cost_regression_is_a_regression)
+{
+    const double msgs[5] = {1.00e6, 1.01e6, 1.02e6, 1.03e6, 1.04e6};
+    const double cpu[5] = {1000, 1010, 1020, 1030, 1040};
+    const double dearer[5] = {1500, 1510, 1520, 1530, 1540};
+    struct ipcm_cmp_opts o = {.threshold = 0.10, .alpha = 0.05};
+    struct ipcm_cmp_report *rep;
+    struct ipcm_results *b = cpu_doc(msgs, cpu), *c = cpu_doc(msgs, dearer);
+
+    /* Same throughput, 50% more CPU per message: the gate fails on the CPU row alone. */
+    ck_assert_int_eq(ipcm_compare(b, c, &o, &rep), 0);
+    ck_assert(ipcm_cmp_failed(rep));
+    int cpu_rows = 0;
+    for (size_t i = 0; i < rep->nrows; i++) {
+        const struct ipcm_cmp_row *row = &rep->rows[i];
+        if (row->metric == IPCM_CMP_CPU) {
+            cpu_rows++;
+            ck_assert_int_eq(row->verdict, IPCM_V_REGRESSION);
+        } else {
+            ck_assert_int_eq(row->verdict, IPCM_V_UNCHANGED);
+        }
+    }
+    ck_assert_int_eq(cpu_rows, 1);
+    ck_assert_str_eq(ipcm_cmp_metric_name(IPCM_CMP_CPU), "cpu/msg");
+    ipcm_cmp_report_free(rep);
+    /* And the mirror image (cheaper) passes. */
+    ck_assert_int_eq(ipcm_compare(c, b, &o, &rep), 0);
+    ck_assert(!ipcm_cmp_failed(rep));
+    ipcm_cmp_report_free(rep);
+    ipcm_results_free(b);
+    ipcm_results_free(c);
+}
+END_TEST
+
+START_TEST(cpu_cost_is_gbench_cpu_time)
+{
+    const double msgs[5] = {1.00e6, 1.01e6, 1.02e6, 1.03e6, 1.04e6};
+    const double cpu[5] = {1900, 1910, 1920, 1930, 1940};
+    struct ipcm_results *r = cpu_doc(msgs, cpu);
+    char *buf = NULL;
+    size_t len = 0;
+    json_error_t je;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(ipcm_export_gbench(r, f), 0);
+    fclose(f);
+    json_t *j = json_loadb(buf, len, 0, &je);
+    ck_assert_msg(j != NULL, "%s", je.text);
+    json_t *list = json_object_get(j, "benchmarks");
+    ck_assert_uint_eq(json_array_size(list), 6); /* five repetitions and the median */
+    for (size_t i = 0; i < 6; i++) {
+        json_t *e = json_array_get(list, i);
+        double real = json_number_value(json_object_get(e, "real_time"));
+        double cpu_time = json_number_value(json_object_get(e, "cpu_time"));
+        /* real_time is ns per message of wall time; cpu_time the measured CPU. */
+        ck_assert_double_eq_tol(cpu_time, cpu[i < 5 ? i : 2], 1e-6);
+        ck_assert_double_eq_tol(real, 1e9 / msgs[i < 5 ? i : 2], 1e-3);
+        ck_assert(cpu_time != real);
+    }
+    json_decref(j);
+    free(buf);
+    ipcm_results_free(r);
 }
 END_TEST
 
@@ -573,6 +659,8 @@ static Suite *compare_suite(void)
     tcase_add_test(cmp, new_missing_failed_and_host_are_reported);
     tcase_add_test(cmp, one_slower_repetition_or_only_skipped_cases_fail_the_gate);
     tcase_add_test(cmp, synthetic_files_flag_exactly_the_slowed_backend);
+    tcase_add_test(cmp, cpu_cost_regression_is_a_regression);
+    tcase_add_test(cmp, cpu_cost_is_gbench_cpu_time);
     tcase_add_test(cmp, calibration_difference_warns_without_changing_verdicts);
     tcase_add_test(rd, reader_rejects_every_file_of_the_bad_corpus);
     tcase_add_test(rd, reader_limits_and_errors);

@@ -68,6 +68,15 @@ static void make_record(struct ipcm_results *r)
     }
     ipcm_stats_summarize(t->msgs_per_s, 5, &t->msgs);
     ipcm_stats_summarize(t->bytes_per_s, 5, &t->bytes);
+    t->has_cpu = true;
+    for (int i = 0; i < 5; i++) {
+        t->cpu_ns_per_msg[i] = 900 + i * 10;
+        t->csw_per_msg[i] = 0.5;
+        t->cpus_busy[i] = 1.9;
+    }
+    ipcm_stats_summarize(t->cpu_ns_per_msg, 5, &t->cpu_ns);
+    ipcm_stats_summarize(t->csw_per_msg, 5, &t->csw);
+    ipcm_stats_summarize(t->cpus_busy, 5, &t->busy);
     t->has_latency = true;
     t->latency_kind = "one-way";
     set_latency(&t->latency, 100, (const double[7]){1000, 2000, 3000, 4000, 5000, 6000, 2100});
@@ -119,6 +128,13 @@ static void reader_accepts(const char *path)
     ck_assert_uint_eq(rr->ncases, 3);
     ck_assert(rr->cases[0].msgs_per_s.present);
     ck_assert(rr->cases[1].latency_ns.present);
+    /* The CPU cost travels too, with its samples; a case without it reads as absent. */
+    ck_assert(rr->cases[0].cpu_ns_per_msg.present);
+    ck_assert_double_eq_tol(rr->cases[0].cpu_ns_per_msg.median, 920, 1e-9);
+    ck_assert_uint_eq(rr->cases[0].cpu_ns_per_msg.nsamples, 5);
+    ck_assert_double_eq_tol(rr->cases[0].cpus_busy.median, 1.9, 1e-9);
+    ck_assert_double_eq_tol(rr->cases[0].csw_per_msg.median, 0.5, 1e-9);
+    ck_assert(!rr->cases[1].cpu_ns_per_msg.present);
     ipcm_results_free(rr);
 }
 
@@ -179,6 +195,9 @@ START_TEST(json_round_trips_with_the_schema_fields)
     ck_assert_uint_eq(json_array_size(field(m, "ci95")), 2);
     ck_assert_uint_eq(json_array_size(field(m, "samples")), 5);
     ck_assert(json_is_number(field(m, "mad")));
+    ck_assert_uint_eq(json_array_size(field(t, "cpu_ns_per_msg.samples")), 5);
+    ck_assert(json_real_value(field(t, "cpus_busy.median")) == 1.9);
+    ck_assert(json_is_number(field(t, "csw_per_msg.max")));
     ck_assert_int_eq(json_integer_value(field(t, "verified.lost")), 0);
     ck_assert_int_eq(json_integer_value(field(t, "verified.messages")), 5000000);
 
@@ -285,6 +304,13 @@ START_TEST(a_tiny_real_run_verifies_every_message)
             ck_assert_uint_eq(c->verified.messages, 2 * 3000);
         else
             ck_assert_uint_eq(c->latency.count, 2 * 200);
+        /* Every case has its CPU cost: some CPU per message, and never more CPUs busy
+         * than it has participants (4 in 2x2, 2 ends in latency), plus rounding. */
+        unsigned parts = c->mode == &ipcm_bench_mode_throughput ? 4 : 2;
+        ck_assert_msg(c->has_cpu, "case %zu has no CPU figures", i);
+        ck_assert(c->cpu_ns.median > 0);
+        ck_assert(c->busy.median > 0 && c->busy.median <= parts * 1.05);
+        ck_assert(c->csw.median >= 0);
     }
     ck_assert_int_eq(ipcm_test_child_count(), 0);
     ipcm_bench_run_free(&out);

@@ -27,6 +27,7 @@ static const struct ipcm_bench_mode *const modes[] = {
     &ipcm_bench_mode_sync,
     &ipcm_bench_mode_sync_contended,
     &ipcm_bench_mode_sync_barrier,
+    &ipcm_bench_mode_throughput_pipe,
     NULL,
 };
 
@@ -433,6 +434,13 @@ static void case_rep(struct ipcm_bench_case *c, unsigned i, struct ipcm_hist *sc
     c->bytes_per_s[i] = (double)rep.bytes / secs;
     c->tasks_per_s[i] = (double)rep.tasks / secs;
     c->moved[i] = rep.messages ? rep.messages : rep.tasks;
+    /* Per message moved (a round trip in latency mode, a task in pool mode). */
+    c->has_cpu = (i == 0 || c->has_cpu) && rep.cpu_parts && !rep.cpu_missing && c->moved[i];
+    if (c->has_cpu) {
+        c->cpu_ns_per_msg[i] = (double)rep.cpu_ns / (double)c->moved[i];
+        c->csw_per_msg[i] = (double)rep.csw / (double)c->moved[i];
+        c->cpus_busy[i] = (double)rep.cpu_ns / 1e9 / secs;
+    }
     if (c->has_latency) {
         c->latency.p50_samples[i] = (double)ipcm_hist_value_at_percentile(scratch, 50.0);
         c->latency.p99_samples[i] = (double)ipcm_hist_value_at_percentile(scratch, 99.0);
@@ -461,6 +469,11 @@ static void case_finish(struct ipcm_bench_case *c, const struct ipcm_hist *merge
             ipcm_stats_summarize(c->tasks_per_s, n, &c->tasks);
         if (c->has_latency)
             fill_latency(&c->latency, merged);
+        if (c->has_cpu) {
+            ipcm_stats_summarize(c->cpu_ns_per_msg, n, &c->cpu_ns);
+            ipcm_stats_summarize(c->csw_per_msg, n, &c->csw);
+            ipcm_stats_summarize(c->cpus_busy, n, &c->busy);
+        }
         memcpy(moved, c->moved, n * sizeof(moved[0]));
         qsort(moved, n, sizeof(moved[0]), cmp_u64);
         c->messages_per_rep = moved[n / 2];
@@ -627,6 +640,10 @@ static int record_metrics(const struct ipcm_bench_case *c, struct ipcm_rr_case *
         return -ENOMEM;
     if ((mt & IPCM_BENCH_METRIC_TASKS) &&
         ipcm_rr_stat_set(&o->tasks_per_s, &c->tasks, c->tasks_per_s, n) < 0)
+        return -ENOMEM;
+    if (c->has_cpu && (ipcm_rr_stat_set(&o->cpu_ns_per_msg, &c->cpu_ns, c->cpu_ns_per_msg, n) < 0 ||
+                       ipcm_rr_stat_set(&o->csw_per_msg, &c->csw, c->csw_per_msg, n) < 0 ||
+                       ipcm_rr_stat_set(&o->cpus_busy, &c->busy, c->cpus_busy, n) < 0))
         return -ENOMEM;
     if (!(mt & (IPCM_BENCH_METRIC_LATENCY | IPCM_BENCH_METRIC_ONEWAY)))
         return 0;

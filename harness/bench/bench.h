@@ -126,6 +126,12 @@ struct ipcm_bench_rep {
      * METRIC_ONEWAY; the driver owns it and merges the repetitions. */
     struct ipcm_hist *latency;
     struct ipcm_bench_verified verified;
+    /* CPU of every participant in the timed region, summed (bench_internal.h):
+     * user + system ns and context switches. cpu_missing: a participant's figure could
+     * not be read, so the case reports none. */
+    uint64_t cpu_ns, csw;
+    unsigned cpu_parts; /* participants whose figure was added */
+    bool cpu_missing;
     char reason[160]; /* why the repetition failed (run returned < 0) */
 };
 
@@ -161,7 +167,7 @@ struct ipcm_bench_mode {
     const char *(*variant)(unsigned i);
 };
 
-extern const struct ipcm_bench_mode ipcm_bench_mode_throughput;
+extern const struct ipcm_bench_mode ipcm_bench_mode_throughput, ipcm_bench_mode_throughput_pipe;
 extern const struct ipcm_bench_mode ipcm_bench_mode_latency;
 extern const struct ipcm_bench_mode ipcm_bench_mode_pool;
 extern const struct ipcm_bench_mode ipcm_bench_mode_sync, ipcm_bench_mode_sync_contended,
@@ -194,6 +200,12 @@ struct ipcm_bench_case {
     double msgs_per_s[IPCM_BENCH_MAX_REPEAT], bytes_per_s[IPCM_BENCH_MAX_REPEAT];
     double tasks_per_s[IPCM_BENCH_MAX_REPEAT];
     struct ipcm_summary msgs, bytes, tasks;
+    /* CPU cost (issue 16): per message (or task) CPU ns and context switches, and CPUs
+     * busy (CPU s / wall s) of each repetition; has_cpu when every repetition had them. */
+    bool has_cpu;
+    double cpu_ns_per_msg[IPCM_BENCH_MAX_REPEAT], csw_per_msg[IPCM_BENCH_MAX_REPEAT];
+    double cpus_busy[IPCM_BENCH_MAX_REPEAT];
+    struct ipcm_summary cpu_ns, csw, busy;
     bool has_latency;
     const char *latency_kind; /* "round-trip", "one-way" or "one-way-open-loop" */
     struct ipcm_bench_latency latency;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * The message format every benchmark moves, so that each message is verified on receipt:
@@ -49,5 +50,24 @@ int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer,
 struct ipcm_bench_rep;
 int ipcm_bench_fail(struct ipcm_bench_rep *rep, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * CPU cost of a worker in the timed region (bench_cpu.c). Each worker marks at its start
+ * gate and takes the difference at its end (ipcm_bench_cpu_since, getrusage RUSAGE_SELF:
+ * the workers are single-threaded processes), stores it in its result slot, and the
+ * parent sums the slots into the repetition (ipcm_bench_cpu_add). valid is false where
+ * the figure could not be read; the parent then reports no CPU figures for the case.
+ */
+struct ipcm_bench_cpu {
+    uint64_t cpu_ns; /* user + system */
+    uint64_t csw;    /* voluntary + involuntary context switches */
+    bool valid;
+};
+void ipcm_bench_cpu_mark(struct ipcm_bench_cpu *m);
+void ipcm_bench_cpu_since(const struct ipcm_bench_cpu *start, struct ipcm_bench_cpu *out);
+/* A process that is not this one (a pool worker, a child of this one): its CPU clock
+ * (clock_getcpuclockid) and /proc/PID/status switches so far; subtract two readings. */
+void ipcm_bench_cpu_of_pid(pid_t pid, struct ipcm_bench_cpu *m);
+void ipcm_bench_cpu_add(struct ipcm_bench_rep *rep, const struct ipcm_bench_cpu *d);
 
 #endif /* IPCM_HARNESS_BENCH_INTERNAL_H */

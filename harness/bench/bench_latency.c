@@ -27,6 +27,7 @@ struct lat_shared {
     struct ipcm_hist hist;
     uint64_t start_ns, end_ns, count;
     uint64_t lost, reordered, corrupt;
+    struct ipcm_bench_cpu cpu[2]; /* each end, over its timed region */
     int err[2];
 };
 
@@ -88,10 +89,13 @@ static int pinger_main(const void *varg, size_t len)
     if (lat_gate(a, 0) < 0)
         return 99;
     uint64_t i = 0, now = 0, start = 0;
+    struct ipcm_bench_cpu cpu0 = {0};
     for (uint64_t k = 0;; k++) {
         bool timed = k >= WARM_TRIPS;
-        if (k == WARM_TRIPS)
+        if (k == WARM_TRIPS) {
+            ipcm_bench_cpu_mark(&cpu0);
             sh->start_ns = start = now = ipcm_now_ns();
+        }
         if (timed && !more(p, i, start, now))
             break;
         ipcm_msg_fill(out, p->size, 0, k, 0);
@@ -120,6 +124,7 @@ static int pinger_main(const void *varg, size_t len)
     }
     sh->end_ns = now;
     sh->count = i;
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[0]);
     ipcm_chan_close(c); /* end B sees end-of-stream and leaves */
     free(out);
     free(in);
@@ -137,7 +142,11 @@ static int echo_main(const void *varg, size_t len)
 
     if (lat_attach(a, 1, IPCM_ROLE_B, &c, &buf, &cap) < 0 || lat_gate(a, 1) < 0)
         return 99;
-    for (;;) {
+    /* Its timed region starts as end A's does: once the warm-up trips are echoed. */
+    struct ipcm_bench_cpu cpu0 = {0};
+    for (uint64_t k = 0;; k++) {
+        if (k == WARM_TRIPS)
+            ipcm_bench_cpu_mark(&cpu0);
         ssize_t n = ipcm_chan_recv(c, buf, cap, -1); /* as ping_main: blocking, watched */
         if (n == -EPIPE)
             break;
@@ -148,6 +157,7 @@ static int echo_main(const void *varg, size_t len)
             break;
         }
     }
+    ipcm_bench_cpu_since(&cpu0, &a->sh->cpu[1]);
     ipcm_chan_close(c);
     free(buf);
     return a->sh->err[1] ? 1 : 0;
@@ -177,6 +187,8 @@ static int paced_main(const void *varg, size_t len)
     double period = (double)IPCM_NS_PER_S / p->rate_per_s;
     uint64_t start = ipcm_now_ns() + IPCM_NS_PER_MS, i = 0; /* first send 1 ms after the gate */
     sh->start_ns = start;
+    struct ipcm_bench_cpu cpu0;
+    ipcm_bench_cpu_mark(&cpu0);
     for (;; i++) {
         uint64_t intended = start + (uint64_t)((double)i * period);
         if (!more(p, i, start, intended))
@@ -196,6 +208,7 @@ static int paced_main(const void *varg, size_t len)
     }
     sh->count = i;
     ipcm_chan_close(c);
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[0]);
     free(out);
     return sh->err[0] ? 1 : 0;
 }
@@ -214,6 +227,8 @@ static int sink_main(const void *varg, size_t len)
     if (lat_attach(a, 1, IPCM_ROLE_RECV, &c, &buf, &cap) < 0 || lat_gate(a, 1) < 0)
         return 99;
     uint64_t expect = 0;
+    struct ipcm_bench_cpu cpu0;
+    ipcm_bench_cpu_mark(&cpu0);
     for (;;) {
         ssize_t n = ipcm_chan_recv(c, buf, cap, p->timeout_ms);
         uint64_t now = ipcm_now_ns();
@@ -236,6 +251,7 @@ static int sink_main(const void *varg, size_t len)
             sh->lost += seq - expect, expect = seq + 1;
         sh->end_ns = now;
     }
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[1]);
     ipcm_chan_close(c);
     free(buf);
     return sh->err[1] ? 1 : 0;
@@ -321,6 +337,8 @@ static int lat_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep
     rep->verified.lost = sh->lost;
     if (open_loop && sh->count > rep->verified.messages + sh->lost)
         rep->verified.lost += sh->count - rep->verified.messages - sh->lost;
+    ipcm_bench_cpu_add(rep, &sh->cpu[0]);
+    ipcm_bench_cpu_add(rep, &sh->cpu[1]);
     if (rep->latency)
         ipcm_hist_merge(rep->latency, &sh->hist);
 out:

@@ -7,6 +7,8 @@
  */
 #include "bench.h"
 
+#include "bench_internal.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +61,53 @@ struct pool_bench_batch {
     struct ipcm_pool_result *out;
 };
 
+/*
+ * The CPU of the pool in the timed region: this process (it feeds tasks and collects
+ * results; getrusage) and every worker (its CPU clock, read from here: the workers run
+ * the library's loop, which has no hook for a worker to read its own).
+ */
+struct pool_bench_cpu {
+    struct ipcm_bench_cpu self, w[IPCM_BENCH_MAX_WORKERS];
+    pid_t pid[IPCM_BENCH_MAX_WORKERS];
+};
+
+static void pool_cpu_mark(const struct ipcm_bench_params *p, struct ipcm_pool *pool,
+                          struct pool_bench_cpu *m)
+{
+    for (unsigned i = 0; i < p->workers && i < IPCM_BENCH_MAX_WORKERS; i++) {
+        m->pid[i] = ipcm_pool_worker_pid(pool, i);
+        ipcm_bench_cpu_of_pid(m->pid[i], &m->w[i]);
+    }
+    ipcm_bench_cpu_mark(&m->self);
+}
+
+/* Sum the CPU since mark m into rep; a worker replaced since (another pid) is missing. */
+static void pool_cpu_add(const struct ipcm_bench_params *p, struct ipcm_pool *pool,
+                         const struct pool_bench_cpu *m, struct ipcm_bench_rep *rep)
+{
+    struct ipcm_bench_cpu d;
+    ipcm_bench_cpu_since(&m->self, &d);
+    ipcm_bench_cpu_add(rep, &d);
+    for (unsigned i = 0; i < p->workers; i++) {
+        struct ipcm_bench_cpu now = {0};
+        if (i < IPCM_BENCH_MAX_WORKERS && ipcm_pool_worker_pid(pool, i) == m->pid[i])
+            ipcm_bench_cpu_of_pid(m->pid[i], &now);
+        d = (struct ipcm_bench_cpu){.valid = now.valid && m->w[i].valid};
+        if (d.valid) {
+            d.cpu_ns = now.cpu_ns - m->w[i].cpu_ns;
+            d.csw = now.csw - m->w[i].csw;
+        }
+        ipcm_bench_cpu_add(rep, &d);
+    }
+}
+
 /* Map batches until the message count or the duration is reached, checking every
  * result against its index. Returns 0 or the map's error with rep->reason set. */
 static int pool_bench_maps(const struct ipcm_bench_params *p, struct ipcm_pool *pool,
                            const struct pool_bench_batch *b, struct ipcm_bench_rep *rep)
 {
+    struct pool_bench_cpu cpu;
+    pool_cpu_mark(p, pool, &cpu);
     uint64_t seq = 0, t0 = ipcm_now_ns(), end = t0 + p->duration_ns;
     for (;;) {
         uint64_t n = b->n;
@@ -97,6 +141,7 @@ static int pool_bench_maps(const struct ipcm_bench_params *p, struct ipcm_pool *
             break;
     }
     rep->elapsed_ns = ipcm_now_ns() - t0;
+    pool_cpu_add(p, pool, &cpu, rep);
     rep->tasks = seq - rep->verified.corrupt;
     return 0;
 }

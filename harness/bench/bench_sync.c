@@ -34,6 +34,7 @@ struct sy_shared {
     long counter; /* contended: only ever incremented under the Lock */
     uint64_t done[SYNC_MAX_WORKERS];
     uint64_t t0[SYNC_MAX_WORKERS], t1[SYNC_MAX_WORKERS];
+    struct ipcm_bench_cpu cpu[SYNC_MAX_WORKERS]; /* each worker over the timed steps */
     int err[SYNC_MAX_WORKERS];
 };
 
@@ -93,10 +94,13 @@ static int handoff_p(const void *varg, size_t len)
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
     uint64_t k = 0, i = 0, start = 0, now = 0;
+    struct ipcm_bench_cpu cpu0 = {0};
     for (;; k++) {
         bool timed = k >= WARM_STEPS;
-        if (k == WARM_STEPS)
+        if (k == WARM_STEPS) {
+            ipcm_bench_cpu_mark(&cpu0);
             sh->start_ns = start = now = ipcm_now_ns();
+        }
         if (timed && !sy_more(a->p, i, a->p->messages, start, now))
             break;
         uint64_t t0 = now;
@@ -114,6 +118,7 @@ static int handoff_p(const void *varg, size_t len)
     }
     sh->end_ns = now;
     sh->count = i;
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
     /* Q stops at the step that takes the first Lock we hold now. */
     atomic_store(&sh->stop_at, k + 1);
     for (unsigned j = 0; j < 3; j++)
@@ -130,7 +135,10 @@ static int handoff_q(const void *varg, size_t len)
         return sy_fail(a, -EBUSY);
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
+    struct ipcm_bench_cpu cpu0 = {0};
     for (uint64_t k = 0;; k++) {
+        if (k == WARM_STEPS) /* as P's timed steps begin */
+            ipcm_bench_cpu_mark(&cpu0);
         int r = ipcm_lock_acquire(l[k % 3], -1);
         if (r != 0)
             return sy_fail(a, r);
@@ -138,6 +146,7 @@ static int handoff_q(const void *varg, size_t len)
             break;
         ipcm_lock_release(l[(k + 2) % 3]);
     }
+    ipcm_bench_cpu_since(&cpu0, &a->sh->cpu[a->id]);
     for (unsigned j = 0; j < 3; j++)
         ipcm_sync_close(l[j]);
     return 0;
@@ -156,6 +165,8 @@ static int contend_main(const void *varg, size_t len)
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
     uint64_t per = a->p->messages / (a->p->workers ? a->p->workers : 1), i = 0;
+    struct ipcm_bench_cpu cpu0;
+    ipcm_bench_cpu_mark(&cpu0);
     uint64_t start = ipcm_now_ns(), now = start;
     for (; sy_more(a->p, i, per, start, now); i++) {
         int r = ipcm_lock_acquire(l, -1);
@@ -169,6 +180,7 @@ static int contend_main(const void *varg, size_t len)
     sh->t0[a->id] = start;
     sh->t1[a->id] = ipcm_now_ns();
     sh->done[a->id] = i;
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
     ipcm_sync_close(l);
     return 0;
 }
@@ -186,8 +198,11 @@ static int barrier_main(const void *varg, size_t len)
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
     uint64_t start = ipcm_now_ns(), now = start, timed = 0;
+    struct ipcm_bench_cpu cpu0 = {0};
     for (uint64_t round = 0;; round++) {
         bool lead = a->id == 0, warm = round < WARM_STEPS;
+        if (round == WARM_STEPS)
+            ipcm_bench_cpu_mark(&cpu0);
         if (lead && round == WARM_STEPS)
             sh->start_ns = start = now = ipcm_now_ns();
         /* The lead decides before it arrives; the others read it after the round. */
@@ -209,6 +224,7 @@ static int barrier_main(const void *varg, size_t len)
         sh->end_ns = now;
         sh->count = timed;
     }
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
     ipcm_sync_close(b);
     return 0;
 }
@@ -284,6 +300,8 @@ static int sy_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep,
                       w == SY_HANDOFF ? 3 : 1, &a, rep);
     if (r < 0 || (r = sy_crew(p, &a, n, fns[w], rep)) < 0)
         goto out;
+    for (unsigned i = 0; i < n; i++)
+        ipcm_bench_cpu_add(rep, &sh->cpu[i]);
     if (w == SY_CONTENDED) {
         uint64_t t0 = UINT64_MAX, t1 = 0, total = 0;
         for (unsigned i = 0; i < n; i++) {

@@ -6,6 +6,8 @@
  * it. Every message is verified on receipt: checksum, producer id, per-producer
  * sequence; a shared bitmap per producer catches loss and duplication across consumers.
  * One message in ONEWAY_STRIDE carries a send timestamp for the one-way latency.
+ * `throughput-pipe` runs the same 1-to-1 stream through a pipe-shaped link (end A to end
+ * B), so the two shapes of one backend compare on one workload (docs/from-python.md).
  */
 #include "bench.h"
 
@@ -29,12 +31,14 @@
 struct tp_consumer {
     uint64_t received, bytes, end_ns;
     uint64_t duplicated, reordered, corrupt;
+    struct ipcm_bench_cpu cpu; /* from the start gate to end-of-stream */
     int err;
     struct ipcm_hist oneway;
 };
 
 struct tp_producer {
     uint64_t start_ns, sent;
+    struct ipcm_bench_cpu cpu; /* from the start gate to its close */
     int err;
 };
 
@@ -77,7 +81,8 @@ static int producer_main(const void *varg, size_t len)
     (void)len;
 
     ipcm_pin_self(ipcm_bench_cpu_of(p, a->worker));
-    int r = ipcm_chan_open(a->link, IPCM_ROLE_SEND, &c);
+    /* throughput-pipe: the same stream from end A to end B of a pipe-shaped link */
+    int r = ipcm_chan_open(a->link, p->shape == IPCM_SHAPE_PIPE ? IPCM_ROLE_A : IPCM_ROLE_SEND, &c);
     if (r < 0) {
         me->err = r;
         return 99;
@@ -92,6 +97,8 @@ static int producer_main(const void *varg, size_t len)
         me->err = r;
         return 99;
     }
+    struct ipcm_bench_cpu cpu0;
+    ipcm_bench_cpu_mark(&cpu0);
     uint64_t start = ipcm_now_ns(), now = start;
     uint64_t end = start + p->duration_ns, limit = quota(p, a->index);
     uint64_t seq = 0;
@@ -113,6 +120,7 @@ static int producer_main(const void *varg, size_t len)
     me->sent = seq;
     /* Closing is this producer's end-of-stream; consumers see -EPIPE after the last. */
     ipcm_chan_close(c);
+    ipcm_bench_cpu_since(&cpu0, &me->cpu);
     free(buf);
     return me->err ? 1 : 0;
 }
@@ -126,7 +134,7 @@ static int consumer_main(const void *varg, size_t len)
     (void)len;
 
     ipcm_pin_self(ipcm_bench_cpu_of(p, a->worker));
-    int r = ipcm_chan_open(a->link, IPCM_ROLE_RECV, &c);
+    int r = ipcm_chan_open(a->link, p->shape == IPCM_SHAPE_PIPE ? IPCM_ROLE_B : IPCM_ROLE_RECV, &c);
     if (r < 0) {
         me->err = r;
         return 99;
@@ -146,6 +154,8 @@ static int consumer_main(const void *varg, size_t len)
         return 99;
     }
     uint64_t cap_bits = a->sh->cap_bits;
+    struct ipcm_bench_cpu cpu0;
+    ipcm_bench_cpu_mark(&cpu0);
     for (;;) {
         ssize_t n = ipcm_chan_recv(c, buf, cap, p->timeout_ms);
         if (n == -EPIPE)
@@ -178,6 +188,7 @@ static int consumer_main(const void *varg, size_t len)
             last[prod] = (int64_t)seq;
     }
     me->end_ns = ipcm_now_ns();
+    ipcm_bench_cpu_since(&cpu0, &me->cpu);
     ipcm_chan_close(c);
     free(buf);
     free(last);
@@ -262,6 +273,7 @@ static void tp_collect(const struct tp_arg *a, uint64_t cap_bits, struct ipcm_be
             start = sh->prod[i].start_ns;
         rep->verified.lost +=
             count_missing(a->bitmap + (size_t)i * (cap_bits / 64), sh->prod[i].sent);
+        ipcm_bench_cpu_add(rep, &sh->prod[i].cpu);
     }
     for (unsigned i = 0; i < a->p->consumers; i++) {
         const struct tp_consumer *k = &a->cons[i];
@@ -273,6 +285,7 @@ static void tp_collect(const struct tp_arg *a, uint64_t cap_bits, struct ipcm_be
         rep->verified.duplicated += k->duplicated;
         rep->verified.reordered += k->reordered;
         rep->verified.corrupt += k->corrupt;
+        ipcm_bench_cpu_add(rep, &k->cpu);
         if (rep->latency)
             ipcm_hist_merge(rep->latency, &k->oneway);
     }
@@ -283,6 +296,8 @@ static int tp_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
 {
     if (!p->producers || !p->consumers)
         return ipcm_bench_fail(rep, -EINVAL, "needs at least one producer and one consumer");
+    if (p->shape == IPCM_SHAPE_PIPE && (p->producers > 1 || p->consumers > 1))
+        return ipcm_bench_fail(rep, -EOPNOTSUPP, "a pipe has two ends: one producer, one consumer");
     struct tp_layout l;
     struct ipcm_config cfg = {.max_msg = p->size, .depth = 0};
     struct ipcm_crew crew = IPCM_CREW_INIT;
@@ -302,7 +317,7 @@ static int tp_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
     for (unsigned i = 0; i < p->consumers; i++)
         ipcm_hist_init(&a.cons[i].oneway);
 
-    if ((r = ipcm_link_create(p->be, IPCM_SHAPE_QUEUE, &cfg, &link)) < 0) {
+    if ((r = ipcm_link_create(p->be, p->shape, &cfg, &link)) < 0) {
         ipcm_bench_fail(rep, r, "link create: %s", ipcm_error_text(r));
         goto out;
     }
@@ -336,6 +351,18 @@ const struct ipcm_bench_mode ipcm_bench_mode_throughput = {
     .name = "throughput",
     .summary = "P producers x C consumers stream verified messages through one queue",
     .shape = IPCM_SHAPE_QUEUE,
+    .axes = IPCM_BENCH_AXIS_SIZES | IPCM_BENCH_AXIS_PRODUCERS | IPCM_BENCH_AXIS_CONSUMERS,
+    .metrics = IPCM_BENCH_METRIC_MSGS | IPCM_BENCH_METRIC_ONEWAY,
+    .min_size = IPCM_MSG_MIN,
+    .run = tp_run,
+};
+
+/* Python's folklore "a Pipe is faster than a Queue", measured: one producer on end A,
+ * one consumer on end B, everything else as in `throughput`. */
+const struct ipcm_bench_mode ipcm_bench_mode_throughput_pipe = {
+    .name = "throughput-pipe",
+    .summary = "the throughput stream, 1 producer to 1 consumer, through a pipe-shaped link",
+    .shape = IPCM_SHAPE_PIPE,
     .axes = IPCM_BENCH_AXIS_SIZES | IPCM_BENCH_AXIS_PRODUCERS | IPCM_BENCH_AXIS_CONSUMERS,
     .metrics = IPCM_BENCH_METRIC_MSGS | IPCM_BENCH_METRIC_ONEWAY,
     .min_size = IPCM_MSG_MIN,

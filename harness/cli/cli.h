@@ -108,8 +108,11 @@ const char *ipcm_format_size(uint64_t bytes, char *buf, size_t len);
 
 /* Sub-commands: each gets argv starting at its own name and returns an exit code. */
 int ipcm_cmd_list(int argc, char **argv);
+int ipcm_cmd_serve(int argc, char **argv);
 int ipcm_cmd_selftest(int argc, char **argv);
 int ipcm_cmd_bench(int argc, char **argv);
+/* ipcm_cmd_bench_remote - `bench --remote HOST:PORT` (cmd_bench_remote.c). */
+int ipcm_cmd_bench_remote(int argc, char **argv);
 /* The short benchmark of the default `ipcmark` run: table, ranking, results/ files. */
 int ipcm_cmd_bench_default(char *json_path, size_t len);
 int ipcm_cmd_check(int argc, char **argv);
@@ -117,5 +120,7 @@ int ipcm_cmd_compare(int argc, char **argv);
 /* `ipcmark ab`: the paired A/B gate (cmd_ab.c). */
 int ipcm_cmd_ab(int argc, char **argv);
 int ipcm_cmd_plot(int argc, char **argv);
+/* `ipcmark advise`: which backend for one workload and goal (cmd_advise.c). */
+int ipcm_cmd_advise(int argc, char **argv);
 
 #endif /* IPCM_HARNESS_CLI_H */

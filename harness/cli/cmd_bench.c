@@ -25,7 +25,9 @@ static void usage(FILE *f)
                "                     [--consumers LIST] [--pairs LIST] [--workers LIST]\n"
                "                     [--chunk LIST]\n"
                "                     [--messages N | --duration S] [--repeat R] [--warmup S]\n"
-               "                     [--pin CPUS] [--rate N/s] [--json FILE] [--csv FILE]\n\n"
+               "                     [--pin CPUS] [--rate N/s] [--json FILE] [--csv FILE]\n"
+               "       ipcmark bench --remote HOST:PORT [--key-file F] [-b LIST] [--mode LIST]\n"
+               "                     [--sizes LIST] [--messages N] [--repeat R] [--json FILE]\n\n"
                "Measure IPC backends; every message is verified on receipt.\n\n"
                "  -b, --backends LIST   backends to run, or 'all' (default all)\n"
                "      --mode MODE       one of:");
@@ -60,6 +62,9 @@ static void usage(FILE *f)
             "      --csv FILE        write one row per case\n"
             "                        FILE '-' is stdout (one of the two at most); the table\n"
             "                        then goes to stderr\n"
+            "      --remote HOST:PORT  run the far side on `ipcmark serve` there (tcp only;\n"
+            "                        --mode latency,throughput; key: --key-file F or\n"
+            "                        IPCMARK_KEY; docs/remote.md)\n"
             "  -h, --help            this text\n",
             IPCM_RESULTS_SCHEMA);
 }
@@ -430,8 +435,19 @@ static int record_end(struct ipcm_results *res, const struct ipcm_bench_run *run
     return ipcm_bench_record(run, res);
 }
 
+/* --remote HOST:PORT anywhere on the line: the run goes to cmd_bench_remote.c. */
+static bool wants_remote(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--remote") == 0 || strncmp(argv[i], "--remote=", 9) == 0)
+            return true;
+    return false;
+}
+
 int ipcm_cmd_bench(int argc, char **argv)
 {
+    if (wants_remote(argc, argv))
+        return ipcm_cmd_bench_remote(argc, argv);
     struct ipcm_bench_config cfg;
     const char *json = NULL, *csv = NULL;
     ipcm_bench_config_defaults(&cfg);

@@ -29,6 +29,10 @@ static const struct ipcm_command commands[] = {
     {"compare", "regression gate: two results files, significance and threshold", ipcm_cmd_compare,
      false},
     {"ab", "paired regression gate: two builds interleaved, per-round ratios", ipcm_cmd_ab, false},
+    {"advise", "which backend for a workload: ranked, with margin, CPU and limits", ipcm_cmd_advise,
+     true},
+    {"serve", "the far end of `bench --remote`: serve remote runs on ADDR:PORT", ipcm_cmd_serve,
+     false},
     {"plot", "gnuplot comparison plots (PNG, SVG) from a results file", ipcm_cmd_plot, false},
 };
 

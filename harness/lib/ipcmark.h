@@ -237,6 +237,96 @@ IPCM_API int ipcm_chan_pollfd(const struct ipcm_chan *c);
 IPCM_API size_t ipcm_chan_max_msg(const struct ipcm_chan *c);
 IPCM_API enum ipcm_role ipcm_chan_role(const struct ipcm_chan *c);
 
+/* ---------------------------------------------------------------- queues */
+
+/*
+ * A queue object (Python's multiprocessing.Queue and JoinableQueue) over a queue-shaped
+ * link of any backend: created before fork, attached once in each process that puts or
+ * gets, and shut down from any process that holds it (attached or not). Its counters
+ * live in a shared mapping beside the link, so qsize, shutdown and join need nothing of
+ * the backend. A blocked put or get waits in slices of IPCM_QUEUE_SLICE_MS and looks at
+ * the shared state between them, so a shutdown wakes every blocked call within one slice
+ * on every backend (no backend op is involved; a slice that sees nothing costs one wake).
+ * A queue object is used by one thread per process.
+ */
+struct ipcm_queue;
+#define IPCM_QUEUE_SLICE_MS 10
+/* ipcm_queue_create flags. */
+#define IPCM_QUEUE_JOINABLE (1u << 0) /* task_done / join (JoinableQueue) */
+
+/*
+ * ipcm_queue_create - a queue on backend be with cfg (NULL: the backend's defaults).
+ * Returns: 0; -EINVAL (unknown flag); -ENOMEM; every error of ipcm_link_create.
+ */
+IPCM_API int ipcm_queue_create(const struct ipcm_backend *be, const struct ipcm_config *cfg,
+                               unsigned flags, struct ipcm_queue **out);
+/*
+ * ipcm_queue_attach - open this process's end: IPCM_ROLE_SEND, _RECV or _BOTH. Once per
+ * process (after fork), before put or get. A receiving end takes one of
+ * IPCM_QUEUE_MAX_GETTERS consumer slots, which join watches for a consumer that dies.
+ * Returns: 0; -EINVAL (role); -EBADF (already attached here); -ENOSPC (no slot left);
+ * every error of ipcm_chan_open.
+ */
+#define IPCM_QUEUE_MAX_GETTERS 128
+IPCM_API int ipcm_queue_attach(struct ipcm_queue *q, enum ipcm_role role);
+/*
+ * ipcm_queue_put - one message, whole, within timeout_ms (< 0 forever, 0 try once).
+ * Returns: len; -EPIPE once the queue is shut down (also a put blocked when the
+ * shutdown came) or every getter is gone; -EAGAIN/-ETIMEDOUT; -EBADF (not attached
+ * with a sending role); every error of ipcm_chan_send.
+ */
+IPCM_API ssize_t ipcm_queue_put(struct ipcm_queue *q, const void *buf, size_t len, int timeout_ms);
+/*
+ * ipcm_queue_get - the next message into buf (cap >= the link's max_msg).
+ * Returns: its length; -EPIPE at end of stream: after a graceful shutdown once what was
+ * queued is drained, at once after an immediate one, or when every putter is gone;
+ * -EAGAIN/-ETIMEDOUT; -EBADF (not attached with a receiving role); every error of
+ * ipcm_chan_recv.
+ */
+IPCM_API ssize_t ipcm_queue_get(struct ipcm_queue *q, void *buf, size_t cap, int timeout_ms);
+/*
+ * ipcm_queue_shutdown - Python 3.13's Queue.shutdown, from any process holding q.
+ * Graceful (immediate false): puts fail with -EPIPE, gets drain what is queued, then
+ * get -EPIPE. Immediate: gets fail at once, what was queued is discarded (counted in
+ * ipcm_queue_discarded, and for a joinable queue marked done, so join returns). Every
+ * blocked put and get returns -EPIPE within one slice. A second call may turn a
+ * graceful shutdown into an immediate one, never back. A put already inside the
+ * backend when the shutdown came may still land; a graceful get drains it.
+ * Returns: 0; -EBADF (q NULL).
+ */
+IPCM_API int ipcm_queue_shutdown(struct ipcm_queue *q, bool immediate);
+/* ipcm_queue_is_shutdown - 0 open, 1 shut down gracefully, 2 immediately. */
+IPCM_API int ipcm_queue_is_shutdown(const struct ipcm_queue *q);
+/* ipcm_queue_qsize - messages put and not yet got (0 after an immediate shutdown); exact
+ * at rest, approximate while others put or get. Returns >= 0; -EBADF. */
+IPCM_API ssize_t ipcm_queue_qsize(const struct ipcm_queue *q);
+/* ipcm_queue_discarded - messages an immediate shutdown discarded. Returns >= 0; -EBADF. */
+IPCM_API long long ipcm_queue_discarded(const struct ipcm_queue *q);
+/*
+ * ipcm_queue_task_done - JoinableQueue.task_done: one message this process got is
+ * handled. Returns: 0; -EINVAL (not joinable, or called more often than messages
+ * were put: Python's ValueError); -EBADF.
+ */
+IPCM_API int ipcm_queue_task_done(struct ipcm_queue *q);
+/*
+ * ipcm_queue_join - wait until every message put has been marked done, at most
+ * timeout_ms. A getter that died (or detached) holding messages it got but never marked
+ * done cannot mark them: join counts them lost (ipcm_queue_lost) instead of waiting for
+ * them, waits for the rest, and then reports the loss. The window between a getter's
+ * receive and its slot's count (a few instructions) is not covered.
+ * Returns: 0; -EOWNERDEAD (all done except lost ones); -ETIMEDOUT/-EAGAIN; -EINVAL
+ * (not joinable); -EBADF.
+ */
+IPCM_API int ipcm_queue_join(struct ipcm_queue *q, int timeout_ms);
+/* ipcm_queue_lost - messages join found lost with their getter. Returns >= 0; -EBADF. */
+IPCM_API long long ipcm_queue_lost(const struct ipcm_queue *q);
+/*
+ * ipcm_queue_destroy - close this process's end (freeing its consumer slot) and this
+ * process's copy of the queue; the shared state goes with the last copy's unmap. Call
+ * it in every process that holds q. NULL is ignored.
+ */
+IPCM_API void ipcm_queue_destroy(struct ipcm_queue *q);
+
 /* ---------------------------------------------------------------- processes */
 
 /*

@@ -19,6 +19,7 @@ enum ipcm_cmp_metric {
     IPCM_CMP_TASKS,   /* tasks_per_s, higher is better (pool mode) */
     IPCM_CMP_LAT_P50, /* latency_ns.p50 (p50_samples), lower is better */
     IPCM_CMP_LAT_P99, /* latency_ns.p99 (p99_samples when written), lower is better */
+    IPCM_CMP_CPU,     /* cpu_ns_per_msg, lower is better: a CPU-cost regression is one */
     IPCM_CMP_STATUS,  /* not a metric: a row saying a case failed or was skipped */
     IPCM_CMP_NMETRICS
 };

@@ -396,14 +396,48 @@ static int plot_pool(struct plot_params *pp, const struct ipcm_results *r)
     return n;
 }
 
+/* Every throughput or pool case with a CPU cost: where it sits against the frontier. */
+static bool sel_tput_cpu(const struct ipcm_rr_case *c, const void *arg)
+{
+    (void)arg;
+    return c->cpu_ns_per_msg.present && (c->msgs_per_s.present || c->tasks_per_s.present) &&
+           (strcmp(c->mode, "throughput") == 0 || strcmp(c->mode, "pool") == 0);
+}
+
+static unsigned long long x_cpu(const struct ipcm_rr_case *c)
+{
+    return (unsigned long long)c->cpu_ns_per_msg.median;
+}
+
+/* x: CPU ns per message (min, max of repetitions), y: rate; the case named by the label. */
+static void row_tput_cpu(FILE *f, const struct ipcm_rr_case *c)
+{
+    const struct ipcm_rr_stat *y = c->msgs_per_s.present ? &c->msgs_per_s : &c->tasks_per_s;
+    const struct ipcm_rr_stat *x = &c->cpu_ns_per_msg;
+    fprintf(f, "%.6g %.6g %.6g %.6g %.6g %.6g ", x->median, y->median, x->min, x->max, y->min,
+            y->max);
+    if (c->workers)
+        fprintf(f, "%s/%llu/w%u\n", c->mode, (unsigned long long)c->size, c->workers);
+    else
+        fprintf(f, "%llu/%ux%u\n", (unsigned long long)c->size, c->producers, c->consumers);
+}
+
+static int plot_tput_cpu(struct plot_params *pp, const struct ipcm_results *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncases; i++)
+        n += r->cases[i].status == IPCM_RR_OK && sel_tput_cpu(&r->cases[i], NULL);
+    if (!n)
+        return 0;
+    return write_plot(pp, "tput_cpu", r, sel_tput_cpu, NULL, x_cpu, name_backend, row_tput_cpu);
+}
+
 static const struct {
     const char *name;
     int (*write)(struct plot_params *pp, const struct ipcm_results *r);
 } plots[IPCM_PLOT_COUNT] = {
-    {"tput_size", plot_tput_size},
-    {"latency", plot_latency},
-    {"tput_pxc", plot_tput_pxc},
-    {"pool", plot_pool},
+    {"tput_size", plot_tput_size}, {"latency", plot_latency},   {"tput_pxc", plot_tput_pxc},
+    {"pool", plot_pool},           {"tput_cpu", plot_tput_cpu},
 };
 
 const char *ipcm_plot_name(int i)

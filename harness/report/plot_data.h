@@ -10,10 +10,11 @@
 struct ipcm_results;
 
 /* The plots, in the order plot.gp draws them. */
-#define IPCM_PLOT_COUNT 4
+#define IPCM_PLOT_COUNT 5
 
 /* ipcm_plot_name - the name of plot i (0 <= i < IPCM_PLOT_COUNT): "tput_size", "latency",
- * "tput_pxc" or "pool"; its files are <name>-<series>.dat and <name>.png/.svg. */
+ * "tput_pxc", "pool" or "tput_cpu" (throughput against CPU per message: one point per
+ * backend and case); its files are <name>-<series>.dat and <name>.png/.svg. */
 const char *ipcm_plot_name(int i);
 
 /*

@@ -75,8 +75,13 @@ static void free_case(struct ipcm_rr_case *c)
     free(c->msgs_per_s.samples);
     free(c->bytes_per_s.samples);
     free(c->tasks_per_s.samples);
+    free(c->cpu_ns_per_msg.samples);
+    free(c->csw_per_msg.samples);
+    free(c->cpus_busy.samples);
     free(c->latency_ns.p50_samples);
     free(c->latency_ns.p99_samples);
+    free(c->oneway_ns.p50_samples);
+    free(c->oneway_ns.p99_samples);
 }
 
 void ipcm_record_fini(struct ipcm_results *r)

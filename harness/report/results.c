@@ -424,6 +424,11 @@ json_t *ipcm_case_json(const struct ipcm_results *r, const struct ipcm_rr_case *
         }
         if (c->tasks_per_s.present)
             json_object_set_new(o, "tasks_per_s", stat_json(&c->tasks_per_s));
+        if (c->cpu_ns_per_msg.present) {
+            json_object_set_new(o, "cpu_ns_per_msg", stat_json(&c->cpu_ns_per_msg));
+            json_object_set_new(o, "csw_per_msg", stat_json(&c->csw_per_msg));
+            json_object_set_new(o, "cpus_busy", stat_json(&c->cpus_busy));
+        }
         if (c->latency_ns.present)
             json_object_set_new(o, c->latency_ns.oneway ? "oneway_latency_ns" : "latency_ns",
                                 latency_json(&c->latency_ns));
@@ -519,9 +524,15 @@ static void csv_row(FILE *f, const struct ipcm_rr_case *c)
     csv_summary(f, &c->bytes_per_s);
     csv_summary(f, &c->tasks_per_s);
     csv_latency(f, &c->latency_ns);
-    fprintf(f, ",%llu,%llu,%llu,%llu,%llu\n", (unsigned long long)c->verified.messages,
+    fprintf(f, ",%llu,%llu,%llu,%llu,%llu", (unsigned long long)c->verified.messages,
             (unsigned long long)c->verified.lost, (unsigned long long)c->verified.duplicated,
             (unsigned long long)c->verified.reordered, (unsigned long long)c->verified.corrupt);
+    /* The CPU columns come last, so the columns before keep their numbers. */
+    const struct ipcm_rr_stat *cpu = &c->cpu_ns_per_msg;
+    const double v[] = {cpu->median, cpu->min, cpu->max, c->csw_per_msg.median,
+                        c->cpus_busy.median};
+    csv_nums(f, v, 5, cpu->present);
+    fputc('\n', f);
 }
 
 int ipcm_record_write_csv(const struct ipcm_results *r, const char *path)
@@ -536,7 +547,8 @@ int ipcm_record_write_csv(const struct ipcm_results *r, const char *path)
           "bytes_per_s,bytes_min,bytes_max,bytes_mad,bytes_ci_lo,bytes_ci_hi,"
           "tasks_per_s,tasks_min,tasks_max,tasks_mad,tasks_ci_lo,tasks_ci_hi,"
           "latency_kind,lat_min_ns,lat_p50_ns,lat_p90_ns,lat_p99_ns,lat_p999_ns,lat_max_ns,"
-          "lat_mean_ns,verified_messages,lost,duplicated,reordered,corrupt\n",
+          "lat_mean_ns,verified_messages,lost,duplicated,reordered,corrupt,"
+          "cpu_ns_per_msg,cpu_ns_min,cpu_ns_max,csw_per_msg,cpus_busy\n",
           f);
     for (size_t i = 0; i < r->ncases; i++)
         csv_row(f, &r->cases[i]);
@@ -617,6 +629,19 @@ static void table_result(const struct ipcm_results *r, const struct ipcm_rr_case
             fprintf(f, "  p50 %s", spread(c, s50.ci_lo, s50.ci_hi, s50.median, a, sizeof(a)));
         if (cal->line_rtt_ns > 0)
             fprintf(f, "  %.0fx line RTT", l->p50 / cal->line_rtt_ns);
+    }
+    if (c->cpu_ns_per_msg.present) {
+        /* What the figure cost: CPU per message of all participants, and how many of the
+         * host's CPUs that kept busy ("1.9 of 2 CPUs"). */
+        fprintf(f, "  CPU %s/%s %.2g csw", human_ns(c->cpu_ns_per_msg.median, a, sizeof(a)),
+                c->tasks_per_s.present     ? "task"
+                : l->present && !l->oneway ? "trip"
+                                           : "msg",
+                c->csw_per_msg.median);
+        if (r->cpus_online > 0)
+            fprintf(f, "  %.2g of %ld CPUs", c->cpus_busy.median, r->cpus_online);
+        else
+            fprintf(f, "  %.2g CPUs", c->cpus_busy.median);
     }
     if (c->spins)
         fputs("  (spins)", f);

@@ -211,18 +211,18 @@ static int read_stat(struct rr_ctx *cx, json_t *cobj, const char *name, const ch
     return 0;
 }
 
-static int read_latency(struct rr_ctx *cx, json_t *cobj, const char *where,
+static int read_latency(struct rr_ctx *cx, json_t *cobj, const char *name, const char *where,
                         struct ipcm_rr_latency *l)
 {
-    json_t *o = json_object_get(cobj, "latency_ns");
+    json_t *o = json_object_get(cobj, name);
     char w[96];
     int r;
 
     if (!o || json_is_null(o))
         return 0;
     if (!json_is_object(o))
-        return fail(cx, -EINVAL, "%s.latency_ns: not an object", where);
-    snprintf(w, sizeof(w), "%s.latency_ns", where);
+        return fail(cx, -EINVAL, "%s.%s: not an object", where, name);
+    snprintf(w, sizeof(w), "%s.%s", where, name);
     if ((r = get_number(cx, o, "p50", w, true, &l->p50)) < 0 ||
         (r = get_number(cx, o, "min", w, false, &l->min)) < 0 ||
         (r = get_number(cx, o, "p90", w, false, &l->p90)) < 0 ||
@@ -256,7 +256,8 @@ static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_ca
         (r = get_unsigned(cx, o, "producers", where, false, &c->producers)) < 0 ||
         (r = get_unsigned(cx, o, "consumers", where, false, &c->consumers)) < 0 ||
         (r = get_unsigned(cx, o, "workers", where, false, &c->workers)) < 0 ||
-        (r = get_unsigned(cx, o, "repetitions", where, false, &c->repetitions)) < 0)
+        (r = get_unsigned(cx, o, "repetitions", where, false, &c->repetitions)) < 0 ||
+        (r = get_text(cx, o, "reason", where, c->reason, sizeof(c->reason))) < 0)
         return r;
     c->size = size;
     if (strcmp(status, "ok") == 0)
@@ -270,7 +271,11 @@ static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_ca
     if ((r = read_stat(cx, o, "msgs_per_s", where, &c->msgs_per_s)) < 0 ||
         (r = read_stat(cx, o, "bytes_per_s", where, &c->bytes_per_s)) < 0 ||
         (r = read_stat(cx, o, "tasks_per_s", where, &c->tasks_per_s)) < 0 ||
-        (r = read_latency(cx, o, where, &c->latency_ns)) < 0)
+        (r = read_stat(cx, o, "cpu_ns_per_msg", where, &c->cpu_ns_per_msg)) < 0 ||
+        (r = read_stat(cx, o, "csw_per_msg", where, &c->csw_per_msg)) < 0 ||
+        (r = read_stat(cx, o, "cpus_busy", where, &c->cpus_busy)) < 0 ||
+        (r = read_latency(cx, o, "latency_ns", where, &c->latency_ns)) < 0 ||
+        (r = read_latency(cx, o, "oneway_latency_ns", where, &c->oneway_ns)) < 0)
         return r;
     return 0;
 }

@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# remote_test.py IPCMARK CASE - `ipcmark serve` and `bench --remote` (issue 20): loopback
+# runs, hostile clients against the server, a failing server against the client, and two
+# network namespaces joined by a veth pair on 198.18.0.0/15 when root. Every wait is bounded.
+import atexit, json, os, re, signal, socket, struct, subprocess, sys, tempfile, time
+
+IPCMARK = os.path.abspath(sys.argv[1])
+SKIP = 77
+KEY = "k3y-that-must-never-be-seen-0123456789"
+HDR = struct.Struct(">4sHHQ")
+
+
+SERVERS = []  # every serve started, killed on every exit path (a failed check too)
+
+
+def reap_servers():
+    for p in SERVERS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(reap_servers)
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+class Server:
+    """ipcmark serve on 127.0.0.1:0 (or argv), its port read from its first line."""
+
+    def __init__(self, *args, env=None, prefix=(), addr="127.0.0.1:0"):
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen(list(prefix) + [IPCMARK, "serve", "--listen", addr] + list(args),
+                                  stdout=self.out, stderr=subprocess.STDOUT, env=env)
+        SERVERS.append(self.p)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on (\S+):(\d+),", self.text())
+            if m:
+                self.host, self.port = m.group(1), int(m.group(2))
+                return
+            if self.p.poll() is not None:
+                fail("serve exited at start: " + self.text())
+            time.sleep(0.02)
+        fail("serve did not start: " + self.text())
+
+    def text(self):
+        self.out.seek(0)
+        return self.out.read()
+
+    def addr(self):
+        return "%s:%d" % (self.host, self.port)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            return self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            fail("serve did not stop on SIGTERM")
+
+    def wait_line(self, pattern, seconds=10):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.text()):
+                return
+            time.sleep(0.02)
+        fail("serve never printed /%s/:\n%s" % (pattern, self.text()))
+
+
+def bench(addr, *args, env=None, timeout=120, prefix=()):
+    r = subprocess.run(list(prefix) + [IPCMARK, "bench", "--remote", addr] + list(args),
+                       capture_output=True, text=True, timeout=timeout, env=env)
+    return r.returncode, r.stdout, r.stderr
+
+
+def frame(t, body=b"", version=1, length=None):
+    return HDR.pack(b"IPCR", version, t, len(body) if length is None else length) + body
+
+
+def read_frame(s):
+    h = b""
+    while len(h) < HDR.size:
+        c = s.recv(HDR.size - len(h))
+        if not c:
+            return None
+        h += c
+    magic, v, t, n = HDR.unpack(h)
+    body = b""
+    while len(body) < n:
+        c = s.recv(n - len(body))
+        if not c:
+            break
+        body += c
+    return v, t, body
+
+
+def wait_child(srv, seconds=10):
+    """Until the server has a child (a client is being served), then a little more."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-P", str(srv.p.pid)], capture_output=True).returncode == 0:
+            time.sleep(0.5)
+            return
+        time.sleep(0.02)
+    fail("no client was being served within %d s" % seconds)
+
+
+def connect(srv):
+    s = socket.create_connection((srv.host, srv.port), timeout=10)
+    return s
+
+
+def served_ok(srv):
+    rc, out, err = bench(srv.addr(), "-b", "tcp", "--messages", "50", "--repeat", "1")
+    if rc != 0:
+        fail("the server did not serve a good client afterwards: rc %d %s" % (rc, err))
+
+
+def case_loopback():
+    srv = Server("--once")
+    with tempfile.TemporaryDirectory() as d:
+        j = os.path.join(d, "r.json")
+        rc, out, err = bench(srv.addr(), "-b", "tcp,pipe", "--mode", "latency,throughput",
+                             "--sizes", "64,4K", "--messages", "200", "--repeat", "3",
+                             "--json", j)
+        if rc != 0:
+            fail("bench --remote rc %d: %s %s" % (rc, out, err))
+        if "pipe      skipped: local only" not in out:
+            fail("pipe not skipped with its reason:\n" + out)
+        rec = json.load(open(j))
+        for side in ("client", "server"):
+            for k in ("host", "kernel", "cpu", "ipcmark"):
+                if not rec[side][k]:
+                    fail("%s.%s missing" % (side, k))
+        if rec["path"]["peer"] != srv.addr() or "ping_start_us" not in rec["path"] \
+                or "ping_end_us" not in rec["path"]:
+            fail("path not recorded: %s" % rec["path"])
+        st = [c["status"] for c in rec["cases"]]
+        if st != ["ok"] * 4:
+            fail("cases: %s" % st)
+    if srv.p.wait(10) != 0:
+        fail("serve --once did not exit 0")
+    if not re.search(r"serve: client 127\.0\.0\.1:\d+ \(\S+\): latency 1B x200.*: ok", srv.text()):
+        fail("no line for the client:\n" + srv.text())
+    print("ok: loopback latency and throughput verified; both hosts and the path recorded")
+
+
+def case_hostile():
+    srv = Server("--idle-timeout", "400")
+    pid = srv.p.pid
+    time.sleep(0.2)
+    before = fds(pid)
+    # A silent client: dropped after the idle timeout, then the next one is served.
+    s = connect(srv)
+    t0 = time.monotonic()
+    r = read_frame(s)
+    s.close()
+    if r is None or r[1] != 5 or b"silent" not in r[2] or time.monotonic() - t0 > 5:
+        fail("silent client: %r" % (r,))
+    served_ok(srv)
+    # Random bytes, a length of 2^63, a truncated body, a wrong version.
+    probes = [(os.urandom(64), b"bad magic"),
+              (HDR.pack(b"IPCR", 1, 1, 1 << 63), b"over the bound"),
+              (frame(1, b"x" * 10, length=256), b"silent"),
+              (frame(1, b"\0" * 256, version=2), b"protocol version 2 not supported")]
+    for data, want in probes:
+        s = connect(srv)
+        s.sendall(data)
+        r = read_frame(s)
+        s.close()
+        if r is None or r[1] != 5 or want not in r[2]:
+            fail("probe %r: reply %r" % (data[:16], r))
+    # A truncated body whose client then vanishes.
+    s = connect(srv)
+    s.sendall(frame(1, b"x" * 10, length=256))
+    s.close()
+    # A client killed mid-case.
+    p = subprocess.Popen([IPCMARK, "bench", "--remote", srv.addr(), "-b", "tcp", "--mode",
+                          "throughput", "--sizes", "64K", "--messages", "1000000"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_child(srv)
+    p.kill()
+    p.wait(10)
+    srv.wait_line(r"client closed the connection mid-case", 10)
+    # 50 connections at once while one is being served: the rest are told busy.
+    hold = connect(srv)
+    hold.sendall(frame(1, b"\0" * 256))
+    if read_frame(hold)[1] != 2:
+        fail("no CHALLENGE for the held client")
+    many = [connect(srv) for _ in range(50)]
+    busy = 0
+    for s in many:
+        r = read_frame(s)
+        busy += r is not None and r[1] == 6 and b"busy" in r[2]
+        s.close()
+    hold.close()
+    if busy != 50:
+        fail("%d of 50 concurrent clients told busy" % busy)
+    served_ok(srv)
+    time.sleep(0.3)
+    after = fds(pid)
+    if after != before:
+        fail("server fds: %d before, %d after" % (before, after))
+    if srv.stop() != 0:
+        fail("serve exit status after SIGTERM")
+    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    if kids.strip():
+        fail("serve left children: " + kids)
+    print("ok: silent, garbage, 2^63, truncated, wrong version, killed, 50 at once; "
+          "%d fds before and after; still serving" % before)
+
+
+def fake_server(reply):
+    """A listener that answers one HELLO with reply (bytes); returns (sock, port)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    pid = os.fork()
+    if pid == 0:
+        c, _ = ls.accept()
+        c.settimeout(5)
+        try:
+            read_frame(c)
+            c.sendall(reply)
+            time.sleep(0.5)
+        finally:
+            os._exit(0)
+    return ls, pid
+
+
+def case_client():
+    # No server: one line, exit 3.
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    port = ls.getsockname()[1]
+    ls.close()
+    rc, out, err = bench("127.0.0.1:%d" % port, "-b", "tcp")
+    if rc != 3 or len(err.strip().splitlines()) != 1 or "Connection refused" not in err:
+        fail("no server: rc %d err %r" % (rc, err))
+    # A server that speaks version 2: both versions named.
+    ls, pid = fake_server(frame(5, b"", version=2))
+    rc, out, err = bench("127.0.0.1:%d" % ls.getsockname()[1], "-b", "tcp")
+    os.waitpid(pid, 0)
+    ls.close()
+    if rc != 3 or "protocol version 2" not in err or "version 1" not in err:
+        fail("version mismatch: rc %d err %r" % (rc, err))
+    # Wrong key: one line on each side, exit 3, the server goes on.
+    with tempfile.TemporaryDirectory() as d:
+        kf = os.path.join(d, "key")
+        with open(kf, "w") as f:
+            f.write(KEY + "\n")
+        os.chmod(kf, 0o600)
+        srv = Server("--key-file", kf)
+        env = dict(os.environ, IPCMARK_KEY="not-the-key")
+        rc, out, err = bench(srv.addr(), "-b", "tcp", env=env)
+        if rc != 3 or "refused the key" not in err or len(err.strip().splitlines()) != 1:
+            fail("wrong key: rc %d err %r" % (rc, err))
+        srv.wait_line(r"wrong key")
+        rc, out, err = bench(srv.addr(), "-b", "tcp", env=dict(os.environ, IPCMARK_KEY=""))
+        if rc != 3 or "requires a key" not in err:
+            fail("no key: rc %d err %r" % (rc, err))
+        # The right key, from the file; the key appears nowhere.
+        j = os.path.join(d, "r.json")
+        p = subprocess.Popen([IPCMARK, "bench", "--remote", srv.addr(), "-b", "tcp", "--key-file",
+                              kf, "--messages", "300", "--json", j], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        out, err = p.communicate(timeout=120)
+        if p.returncode != 0:
+            fail("right key: rc %d %s" % (p.returncode, err))
+        for where, text in (("ps", ps), ("client", out + err), ("server", srv.text()),
+                            ("json", open(j).read())):
+            if KEY in text:
+                fail("the key appears in " + where)
+        # A key file others can read is refused before any work.
+        os.chmod(kf, 0o644)
+        rc, out, err = bench(srv.addr(), "-b", "tcp", "--key-file", kf)
+        if rc != 2 or "0600" not in err:
+            fail("key file 0644: rc %d err %r" % (rc, err))
+        srv.stop()
+    # The server killed mid-run: the case fails with the reason, the file stays valid.
+    srv = Server()
+    with tempfile.TemporaryDirectory() as d:
+        j = os.path.join(d, "r.json")
+        p = subprocess.Popen([IPCMARK, "bench", "--remote", srv.addr(), "-b", "tcp", "--mode",
+                              "latency,throughput", "--sizes", "64K", "--messages", "200000",
+                              "--json", j], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        wait_child(srv)
+        subprocess.run(["pkill", "-KILL", "-P", str(srv.p.pid)])
+        srv.p.kill()
+        srv.p.wait(10)
+        out, err = p.communicate(timeout=60)
+        if p.returncode != 3 or "failed:" not in out:
+            fail("server killed: rc %d out %r err %r" % (p.returncode, out, err))
+        rec = json.load(open(j))
+        if rec["cases"][0]["status"] != "failed" or not rec["cases"][0]["reason"]:
+            fail("server killed: record %s" % rec["cases"])
+    print("ok: no server, version mismatch, wrong/missing key, 0644 key file, server killed")
+
+
+def sh(*cmd, check=True):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), r.stderr.strip()))
+    return r
+
+
+def case_netns():
+    if os.geteuid() != 0:
+        print("skipped: not root, so no network namespaces; loopback only (remote.loopback)")
+        sys.exit(SKIP)
+    a, b = "ipcmr-a-%d" % os.getpid(), "ipcmr-b-%d" % os.getpid()
+    try:
+        try:
+            sh("ip", "netns", "add", a)
+            sh("ip", "netns", "add", b)
+            sh("ip", "-n", a, "link", "add", "va", "type", "veth", "peer", "name", "vb",
+               "netns", b)
+            for ns, dev, ip in ((a, "va", "198.18.0.1/24"), (b, "vb", "198.18.0.2/24")):
+                sh("ip", "-n", ns, "addr", "add", ip, "dev", dev)
+                sh("ip", "-n", ns, "link", "set", dev, "up")
+                sh("ip", "-n", ns, "link", "set", "lo", "up")
+        except RuntimeError as e:
+            print("skipped: cannot build the namespaces here (%s); loopback only" % e)
+            sys.exit(SKIP)
+        inb, ina = ("ip", "netns", "exec", b), ("ip", "netns", "exec", a)
+        # No key: a non-loopback client is refused.
+        srv = Server("--once", prefix=inb, addr="198.18.0.2:0",
+                     env=dict(os.environ, IPCMARK_KEY=""))
+        rc, out, err = bench(srv.addr(), "-b", "tcp", prefix=ina,
+                             env=dict(os.environ, IPCMARK_KEY=""))
+        if rc != 3 or "loopback clients only" not in err:
+            fail("keyless server across veth: rc %d err %r" % (rc, err))
+        srv.p.wait(10)
+        env = dict(os.environ, IPCMARK_KEY=KEY)
+        srv = Server("--once", prefix=inb, addr="198.18.0.2:0", env=env)
+        with tempfile.TemporaryDirectory() as d:
+            j = os.path.join(d, "r.json")
+            rc, out, err = bench(srv.addr(), "-b", "tcp", "--mode", "latency,throughput",
+                                 "--messages", "500", "--repeat", "3", "--json", j, prefix=ina,
+                                 env=env)
+            if rc != 0:
+                fail("across veth: rc %d %s %s" % (rc, out, err))
+            rec = json.load(open(j))
+            if not rec["path"]["local"].startswith("198.18.0.1:") or rec["path"]["mtu"] != 1500:
+                fail("path: %s" % rec["path"])
+            print(out.strip())
+        if srv.p.wait(10) != 0:
+            fail("serve --once across veth")
+        print("ok: 198.18.0.1 -> 198.18.0.2 over veth, key required and checked")
+    finally:
+        for ns in (a, b):
+            sh("ip", "netns", "del", ns, check=False)
+
+
+def case_usage():
+    # Bad input on the command line: one line, exit 2, nothing started.
+    runs = [([IPCMARK, "serve"], "--listen ADDR:PORT is required"),
+            ([IPCMARK, "serve", "--listen", "localhost:1"], "bad --listen"),
+            ([IPCMARK, "serve", "--listen", "127.0.0.1:70000"], "bad --listen"),
+            ([IPCMARK, "serve", "--listen", "127.0.0.1:0", "--idle-timeout", "0"], "idle-timeout"),
+            ([IPCMARK, "bench", "--remote", "nocolon"], "bad --remote"),
+            ([IPCMARK, "bench", "--remote", "127.0.0.1:1", "--mode", "pool"], "cannot run remotely"),
+            ([IPCMARK, "bench", "--remote", "127.0.0.1:1", "--sizes", "32M"], "--sizes"),
+            ([IPCMARK, "bench", "--remote", "127.0.0.1:1", "-b", "nosuch"], "unknown backend")]
+    for argv, want in runs:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        if r.returncode != 2 or want not in r.stderr or len(r.stderr.strip().splitlines()) != 1:
+            fail("%s: rc %d err %r" % (" ".join(argv[1:]), r.returncode, r.stderr))
+    r = subprocess.run([IPCMARK, "bench", "--remote", "127.0.0.1:1", "-b", "pipe"],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 3 or "local only" not in r.stdout:
+        fail("only local backends: rc %d out %r" % (r.returncode, r.stdout))
+    print("ok: bad options rejected with one line and exit 2; local-only backends exit 3")
+
+
+CASES = {"usage": case_usage, "loopback": case_loopback, "hostile": case_hostile, "client": case_client,
+         "netns": case_netns}
+if __name__ == "__main__":
+    CASES[sys.argv[2]]()
