@@ -287,7 +287,7 @@ int ipcm_cmd_bench_remote(int argc, char **argv)
     if (r)
         return r;
     if (a.nbe == 0) /* default: every backend that can cross hosts */
-        a.nbe = ipcm_backends_arg("bench", "all", a.be, MAX_ITEMS);
+        a.nbe = ipcm_backends_arg("bench", ipcm_backends_default, a.be, MAX_ITEMS);
     bool any = false;
     for (int i = 0; i < a.nbe; i++) {
         const char *name = ipcm_backend_name(a.be[i]);
