@@ -51,17 +51,6 @@ int ipcm_life_receivers_gone_fd(const struct ipcm_life *lf);
 bool ipcm_life_hup(int fd);
 
 /*
- * A process-shared robust mutex. Lock returns 0, -EOWNERDEAD (the previous owner died
- * holding it: the caller owns it now and must decide whether the protected state is
- * whole), -ETIMEDOUT/-EAGAIN, or -ENOTRECOVERABLE.
- */
-int ipcm_robust_init(pthread_mutex_t *m);
-int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d);
-/* Mark a mutex that returned -EOWNERDEAD consistent again. */
-void ipcm_robust_consistent(pthread_mutex_t *m);
-void ipcm_robust_unlock(pthread_mutex_t *m);
-
-/*
  * Asymmetric fences (membarrier(2), MEMBARRIER_CMD_GLOBAL_EXPEDITED). A store-load
  * handshake (Dekker: "I store X then load Y, you store Y then load X, one of us sees
  * the other") normally needs a full fence on both sides. When one side runs often and

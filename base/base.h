@@ -9,6 +9,7 @@
 #define IPCM_BASE_BASE_H
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -119,6 +120,19 @@ int ipcm_reason_limit(int err, const char *op);
 /* ipcm_reason_fork - explain a failed fork(2) (EAGAIN: RLIMIT_NPROC, the cgroup's
  * pids.max or kernel.threads-max; ENOMEM as ipcm_reason_limit). Returns err. */
 int ipcm_reason_fork(int err);
+
+/* ---------------------------------------------------------------- locks (lock.c) */
+
+/*
+ * A process-shared robust mutex. Lock returns 0, -EOWNERDEAD (the previous owner died
+ * holding it: the caller owns it now and must decide whether the protected state is
+ * whole), -ETIMEDOUT/-EAGAIN, or -ENOTRECOVERABLE.
+ */
+int ipcm_robust_init(pthread_mutex_t *m);
+int ipcm_robust_lock(pthread_mutex_t *m, const struct ipcm_deadline *d);
+/* Mark a mutex that returned -EOWNERDEAD consistent again. */
+void ipcm_robust_consistent(pthread_mutex_t *m);
+void ipcm_robust_unlock(pthread_mutex_t *m);
 
 /* ---------------------------------------------------------------- CPUs (cpu.c) */
 

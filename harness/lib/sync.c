@@ -261,36 +261,12 @@ int ipcm_sync_mutex_init(pthread_mutex_t *m, bool errorcheck)
     return -r;
 }
 
-/* Longest single sleep on a robust mutex: after an owner dies the kernel wakes one
- * waiter, and another can miss its wake-up (backends/util.c saw it); slices bound that. */
-#define MUTEX_SLICE_NS (50 * IPCM_NS_PER_MS)
-
+/* The base layer's robust lock: it sleeps in slices, because after an owner dies the
+ * kernel wakes one waiter and another can miss its wake-up. */
 int ipcm_sync_mutex_lock(pthread_mutex_t *m, const struct ipcm_deadline *d)
 {
-    int r = pthread_mutex_trylock(m);
-    if (r != EBUSY)
-        goto out;
-    if (d->timeout_ms == 0)
-        return -EAGAIN;
-    for (;;) {
-        uint64_t now = ipcm_now_ns();
-        if (d->timeout_ms > 0 && now >= d->at_ns)
-            return -ETIMEDOUT;
-        uint64_t slice = MUTEX_SLICE_NS;
-        if (d->timeout_ms > 0 && d->at_ns - now < slice)
-            slice = d->at_ns - now;
-        /* clocklock takes a CLOCK_MONOTONIC deadline: a clock step changes nothing. */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t until = (uint64_t)ts.tv_sec * IPCM_NS_PER_S + (uint64_t)ts.tv_nsec + slice;
-        ts.tv_sec = (time_t)(until / IPCM_NS_PER_S);
-        ts.tv_nsec = (long)(until % IPCM_NS_PER_S);
-        r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
-        if (r != ETIMEDOUT && r != EINTR)
-            break;
-    }
-out:
-    if (r == EOWNERDEAD)
-        pthread_mutex_consistent(m);
-    return -r;
+    int r = ipcm_robust_lock(m, d);
+    if (r == -EOWNERDEAD)
+        ipcm_robust_consistent(m); /* the caller learns it from the return value */
+    return r;
 }
