@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * internal.h - helpers that backends share on top of the base layer: unique names, life
- * pipes, process-shared robust locks, asymmetric fences. Included by backends and tests.
+ * pipes, asymmetric fences. Included by backends and tests.
  */
 #ifndef IPCM_BACKENDS_INTERNAL_H
 #define IPCM_BACKENDS_INTERNAL_H
