@@ -412,3 +412,20 @@ const char *ipcm_find_script(const char *name, const char *env_var, char *buf, s
     }
     return NULL;
 }
+
+int ipcm_parse_rate(const char *s, double *rate)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'M')
+        v *= 1e6, end++;
+    if (strcmp(end, "/s") == 0)
+        end += 2;
+    if (errno || end == s || *end || !(v > 0) || v > 1e9)
+        return -EINVAL;
+    *rate = v;
+    return 0;
+}

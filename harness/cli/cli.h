@@ -30,6 +30,10 @@ bool ipcm_err_environmental(int err);
 const char *ipcm_find_script(const char *name, const char *env_var, char *buf, size_t len,
                              char *looked, size_t looked_len);
 
+/* ipcm_parse_rate - a rate in messages per second: "5000", "50k", "2M", with an optional
+ * "/s"; (0, 1e9]. Returns 0 or -EINVAL. */
+int ipcm_parse_rate(const char *s, double *rate);
+
 /* ipcm_file_strerror - the cause of a failed file write, naming RLIMIT_FSIZE for EFBIG. */
 const char *ipcm_file_strerror(int err);
 

@@ -94,23 +94,6 @@ static int parse_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
-static int parse_rate(const char *s, double *rate)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end == 'k' || *end == 'K')
-        v *= 1e3, end++;
-    else if (*end == 'M')
-        v *= 1e6, end++;
-    if (strcmp(end, "/s") == 0)
-        end += 2;
-    if (errno || end == s || *end || !(v > 0) || v > 1e9)
-        return -EINVAL;
-    *rate = v;
-    return 0;
-}
-
 static int one_option(int c, const char *arg, struct adv_opts *o)
 {
     long long n;
@@ -134,7 +117,7 @@ static int one_option(int c, const char *arg, struct adv_opts *o)
             }
         return ipcm_usage_error(CMD, "unknown goal '%s' (valid: throughput, latency, cpu)", arg);
     case 'r':
-        if (parse_rate(arg, &o->rate) < 0)
+        if (ipcm_parse_rate(arg, &o->rate) < 0)
             return ipcm_usage_error(CMD, "--rate '%s': messages per second, e.g. 10000/s", arg);
         return 0;
     case 'm':

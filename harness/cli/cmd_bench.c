@@ -113,23 +113,6 @@ static int parse_seconds(const char *s, uint64_t *ns)
     return 0;
 }
 
-static int parse_rate(const char *s, double *rate)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end == 'k' || *end == 'K')
-        v *= 1e3, end++;
-    else if (*end == 'M')
-        v *= 1e6, end++;
-    if (strcmp(end, "/s") == 0)
-        end += 2;
-    if (errno || end == s || *end || !(v > 0) || v > 1e9)
-        return -EINVAL;
-    *rate = v;
-    return 0;
-}
-
 static bool cpu_allowed(long cpu)
 {
     cpu_set_t set;
@@ -224,7 +207,7 @@ static int run_option(int c, const char *arg, struct ipcm_bench_config *cfg,
             return ipcm_usage_error("bench", "--warmup: bad seconds '%s'", arg);
         break;
     case OPT_RATE:
-        if (parse_rate(arg, &cfg->rate_per_s) < 0)
+        if (ipcm_parse_rate(arg, &cfg->rate_per_s) < 0)
             return ipcm_usage_error("bench", "--rate: bad rate '%s' (messages per second)", arg);
         break;
     case OPT_TIMEOUT:
