@@ -493,6 +493,27 @@ static ssize_t frame_write(struct ipcm_frame_chan *fc, const void *buf, size_t l
     return r < 0 ? r : -EIO;
 }
 
+/*
+ * Take one side's lock (writers' or readers'). A holder that died holding it left the
+ * stream aligned unless it died inside a frame (*inflight): a writer inside a frame that
+ * was not one atomic write, a reader holding part of the head frame. Returns 0, or
+ * -ENOTRECOVERABLE (the direction is now broken), or the lock's deadline error.
+ */
+static int frame_side_lock(struct ipcm_frame_dir *st, pthread_mutex_t *m, const int *inflight,
+                           const struct ipcm_deadline *d)
+{
+    int r = ipcm_robust_lock(m, d);
+    if (r == -EOWNERDEAD) {
+        ipcm_robust_consistent(m);
+        if (*inflight) {
+            ipcm_robust_unlock(m);
+            return frame_mark_broken(st);
+        }
+        return 0;
+    }
+    return r;
+}
+
 ssize_t ipcm_frame_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
 {
     struct ipcm_frame_chan *fc = c->priv;
@@ -508,18 +529,9 @@ ssize_t ipcm_frame_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
     if (fc->peer_gone >= 0 && ipcm_life_hup(fc->peer_gone))
         return -EPIPE;
     ipcm_deadline_init(&d, timeout_ms);
-    int r = ipcm_robust_lock(&st->wlock, &d);
-    if (r == -EOWNERDEAD) {
-        /* A writer died holding the lock: the stream is aligned unless it died inside
-         * a frame that was not one atomic write. */
-        ipcm_robust_consistent(&st->wlock);
-        if (st->w_inflight) {
-            ipcm_robust_unlock(&st->wlock);
-            return frame_mark_broken(st);
-        }
-    } else if (r < 0) {
+    int r = frame_side_lock(st, &st->wlock, &st->w_inflight, &d);
+    if (r < 0)
         return r;
-    }
     ssize_t n = frame_write(fc, buf, len, &d);
     ipcm_robust_unlock(&st->wlock);
     return n;
@@ -694,17 +706,9 @@ ssize_t ipcm_frame_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
     if (atomic_load(&st->broken))
         return -ENOTRECOVERABLE;
     ipcm_deadline_init(&d, timeout_ms);
-    int r = ipcm_robust_lock(&st->rlock, &d);
-    if (r == -EOWNERDEAD) {
-        ipcm_robust_consistent(&st->rlock);
-        if (st->r_inflight) {
-            /* The dead reader held part of a frame: the stream is misaligned. */
-            ipcm_robust_unlock(&st->rlock);
-            return frame_mark_broken(st);
-        }
-    } else if (r < 0) {
+    int r = frame_side_lock(st, &st->rlock, &st->r_inflight, &d);
+    if (r < 0)
         return r;
-    }
     ssize_t n = frame_read(fc, buf, cap, &d);
     ipcm_robust_unlock(&st->rlock);
     return n;
