@@ -429,3 +429,15 @@ int ipcm_parse_rate(const char *s, double *rate)
     *rate = v;
     return 0;
 }
+
+int ipcm_format_arg(const char *s, enum ipcm_format *out)
+{
+    static const char *const names[] = {
+        [FMT_TABLE] = "table", [FMT_MARKDOWN] = "markdown", [FMT_JSON] = "json"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum ipcm_format)i;
+            return 0;
+        }
+    return -EINVAL;
+}

@@ -30,6 +30,11 @@ bool ipcm_err_environmental(int err);
 const char *ipcm_find_script(const char *name, const char *env_var, char *buf, size_t len,
                              char *looked, size_t looked_len);
 
+/* The report formats of compare and ab (--format). */
+enum ipcm_format { FMT_TABLE, FMT_MARKDOWN, FMT_JSON };
+/* ipcm_format_arg - "table", "markdown" or "json" into *out. Returns 0 or -EINVAL. */
+int ipcm_format_arg(const char *s, enum ipcm_format *out);
+
 /* ipcm_parse_rate - a rate in messages per second: "5000", "50k", "2M", with an optional
  * "/s"; (0, 1e9]. Returns 0 or -EINVAL. */
 int ipcm_parse_rate(const char *s, double *rate);

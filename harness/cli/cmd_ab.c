@@ -69,8 +69,6 @@ static const char ab_usage[] =
     "refuses; 3 the comparison could not run: the baseline crashed or hung, a build\n"
     "could not run its cases here (every case skipped), or it was interrupted.\n";
 
-enum fmt { FMT_TABLE, FMT_MARKDOWN, FMT_JSON };
-
 enum {
     OPT_BASELINE = 256,
     OPT_CURRENT,
@@ -98,7 +96,7 @@ struct ab_args {
     const char *bin[2]; /* baseline, current */
     char self[PATH_MAX];
     struct ipcm_ab_opts o;
-    enum fmt fmt;
+    enum ipcm_format fmt;
     const char *json, *plot;
     char *fwd[MAX_FWD_ARGS];
     int nfwd;
@@ -160,13 +158,7 @@ static int ab_option(int c, char *v, struct ab_args *a)
         a->o.max_rounds = (size_t)n;
         break;
     case OPT_FORMAT:
-        if (strcmp(v, "table") == 0)
-            a->fmt = FMT_TABLE;
-        else if (strcmp(v, "markdown") == 0)
-            a->fmt = FMT_MARKDOWN;
-        else if (strcmp(v, "json") == 0)
-            a->fmt = FMT_JSON;
-        else
+        if (ipcm_format_arg(v, &a->fmt) < 0)
             return ipcm_usage_error("ab", "--format '%s': want table, markdown or json", v);
         break;
     case OPT_JSON: a->json = v; break;
@@ -485,7 +477,7 @@ static int compare_builds(struct ab_ctx *x)
 
 /* ------------------------------------------------------------------ output */
 
-static int write_report(const struct ab_ctx *x, enum fmt fmt, FILE *f)
+static int write_report(const struct ab_ctx *x, enum ipcm_format fmt, FILE *f)
 {
     switch (fmt) {
     case FMT_MARKDOWN: return ipcm_ab_write_markdown(x->run, f);

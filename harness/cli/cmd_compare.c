@@ -46,8 +46,6 @@ static const char compare_usage[] =
     "does not pass); 2 usage or input error (unreadable, corrupt, incompatible or not a\n"
     "regular file, an --export FILE that cannot be written).\n";
 
-enum fmt { FMT_TABLE, FMT_MARKDOWN, FMT_JSON };
-
 enum {
     OPT_THRESHOLD = 256,
     OPT_ALPHA,
@@ -61,7 +59,7 @@ enum {
 struct compare_args {
     struct ipcm_cmp_opts o;
     const char *files[2];
-    enum fmt fmt;
+    enum ipcm_format fmt;
     const char *export_kind, *export_path;
 };
 
@@ -98,13 +96,7 @@ static int compare_option(int c, const char *v, int argc, char **argv, struct co
         a->o.alpha = d;
         break;
     case OPT_FORMAT:
-        if (strcmp(v, "table") == 0)
-            a->fmt = FMT_TABLE;
-        else if (strcmp(v, "markdown") == 0)
-            a->fmt = FMT_MARKDOWN;
-        else if (strcmp(v, "json") == 0)
-            a->fmt = FMT_JSON;
-        else
+        if (ipcm_format_arg(v, &a->fmt) < 0)
             return ipcm_usage_error("compare", "--format '%s': want table, markdown or json", v);
         break;
     case OPT_EXPORT:
