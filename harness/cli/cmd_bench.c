@@ -21,7 +21,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ipcmark bench [-b LIST] [--mode MODE] [--sizes LIST] [--producers LIST]\n"
+    fprintf(f, "usage: ipcmark bench [-b LIST] [--mode LIST] [--sizes LIST] [--producers LIST]\n"
                "                     [--consumers LIST] [--pairs LIST] [--workers LIST]\n"
                "                     [--chunk LIST]\n"
                "                     [--messages N | --duration S] [--repeat R] [--warmup S]\n"
@@ -30,7 +30,7 @@ static void usage(FILE *f)
                "                     [--sizes LIST] [--messages N] [--repeat R] [--json FILE]\n\n"
                "Measure IPC backends; every message is verified on receipt.\n\n"
                "  -b, --backends LIST   backends to run, or 'all' (default all)\n"
-               "      --mode MODE       one of:");
+               "      --mode LIST       one or more of (comma-separated, run in order):");
     for (size_t i = 0; ipcm_bench_mode_at(i); i++)
         fprintf(f, " %s", ipcm_bench_mode_at(i)->name);
     fprintf(f, " (default throughput)\n");
@@ -167,11 +167,41 @@ enum {
     OPT_VERIFY,
 };
 
+/* `--mode a,b`: one run per mode, in one record (RULINGS 13). */
+#define BENCH_MAX_MODES 8
+
 /* What parse_args has seen so far, for the rules that span options. */
 struct bench_seen {
     bool msgs, dur, pc, pairs;
     const char *backends;
+    const char *modes[BENCH_MAX_MODES]; /* --mode LIST, in the order given */
+    size_t nmodes;
 };
+
+/* --mode LIST: each a known mode, none twice; the first is cfg's, the rest run after it. */
+static int mode_list(const char *arg, struct ipcm_bench_config *cfg, struct bench_seen *seen)
+{
+    char buf[256], *save = NULL;
+    if (!*arg || strlen(arg) >= sizeof(buf))
+        return ipcm_usage_error("bench", "--mode: bad list '%s'", arg);
+    snprintf(buf, sizeof(buf), "%s", arg);
+    seen->nmodes = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const char *m = ipcm_mode_arg("bench", t);
+        if (!m)
+            return IPCM_EXIT_USAGE;
+        for (size_t i = 0; i < seen->nmodes; i++)
+            if (seen->modes[i] == m)
+                return ipcm_usage_error("bench", "--mode: '%s' given twice", m);
+        if (seen->nmodes == BENCH_MAX_MODES)
+            return ipcm_usage_error("bench", "--mode: more than %d modes", BENCH_MAX_MODES);
+        seen->modes[seen->nmodes++] = m;
+    }
+    if (!seen->nmodes || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,") || arg[0] == ',')
+        return ipcm_usage_error("bench", "--mode: bad list '%s'", arg);
+    cfg->mode = seen->modes[0];
+    return 0;
+}
 
 /* The options that run a case: mode, length, repetitions, pacing, checking. */
 static int run_option(int c, const char *arg, struct ipcm_bench_config *cfg,
@@ -180,10 +210,7 @@ static int run_option(int c, const char *arg, struct ipcm_bench_config *cfg,
     long long v;
     uint64_t m;
     switch (c) {
-    case OPT_MODE:
-        if (!(cfg->mode = ipcm_mode_arg("bench", arg)))
-            return IPCM_EXIT_USAGE;
-        break;
+    case OPT_MODE: return mode_list(arg, cfg, seen);
     case OPT_MESSAGES:
         if (ipcm_parse_size(arg, &m) < 0 || m == 0 || m > (UINT64_C(1) << 40))
             return ipcm_usage_error("bench", "--messages: bad count '%s'", arg);
@@ -280,7 +307,7 @@ static int sweep_option(int c, const char *arg, struct ipcm_bench_config *cfg,
 
 /* Returns 0 to run, -1 after --help, or an exit code (a usage error, printed). */
 static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, const char **json,
-                      const char **csv)
+                      const char **csv, struct bench_seen *seen_out)
 {
     static const struct option opts[] = {
         {"backends", required_argument, NULL, 'b'},
@@ -306,6 +333,8 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
     };
     struct bench_seen seen = {.backends = ipcm_backends_default};
     int c, r;
+    seen.modes[0] = cfg->mode;
+    seen.nmodes = 1;
 
     ipcm_getopt_begin();
     while ((c = getopt_long(argc, argv, ":b:h", opts, NULL)) != -1) {
@@ -329,12 +358,14 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
         return ipcm_usage_error("bench", "--messages and --duration exclude each other");
     if (seen.pairs && seen.pc)
         return ipcm_usage_error("bench", "--pairs excludes --producers and --consumers");
-    if (cfg->rate_per_s > 0 && strcmp(cfg->mode, "latency") != 0)
-        return ipcm_usage_error("bench", "--rate applies to --mode latency only");
+    for (size_t i = 0; i < seen.nmodes; i++)
+        if (cfg->rate_per_s > 0 && strcmp(seen.modes[i], "latency") != 0)
+            return ipcm_usage_error("bench", "--rate applies to --mode latency only");
     int nb = ipcm_backends_arg("bench", seen.backends, cfg->backends, IPCM_BENCH_MAX_BACKENDS);
     if (nb < 0)
         return IPCM_EXIT_USAGE;
     cfg->nbackends = (size_t)nb;
+    *seen_out = seen;
     return 0;
 }
 
@@ -418,69 +449,6 @@ static int record_end(struct ipcm_results *res, const struct ipcm_bench_run *run
     return ipcm_bench_record(run, res);
 }
 
-/* --remote HOST:PORT anywhere on the line: the run goes to cmd_bench_remote.c. */
-static bool wants_remote(int argc, char **argv)
-{
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--remote") == 0 || strncmp(argv[i], "--remote=", 9) == 0)
-            return true;
-    return false;
-}
-
-int ipcm_cmd_bench(int argc, char **argv)
-{
-    if (wants_remote(argc, argv))
-        return ipcm_cmd_bench_remote(argc, argv);
-    struct ipcm_bench_config cfg;
-    const char *json = NULL, *csv = NULL;
-    ipcm_bench_config_defaults(&cfg);
-    int r = parse_args(argc, argv, &cfg, &json, &csv);
-    if (r < 0)
-        return IPCM_EXIT_OK; /* --help */
-    if (r > 0)
-        return r;
-    if ((r = ipcm_output_probe("bench", "--json", json)) ||
-        (r = ipcm_output_probe("bench", "--csv", csv)))
-        return r;
-    struct progress_state ps = {.phase = cfg.mode, .group = cfg.nbackends};
-    if (isatty(STDERR_FILENO)) {
-        cfg.progress = progress;
-        cfg.progress_ctx = &ps;
-    }
-
-    struct ipcm_results res;
-    struct ipcm_bench_run run = {0};
-    record_begin(&res);
-    r = ipcm_bench_run(&cfg, &run);
-    if (r == 0)
-        r = record_end(&res, &run);
-    if (r < 0) {
-        fprintf(stderr, "ipcmark bench: %s\n", ipcm_strerror(r));
-        ipcm_record_fini(&res);
-        ipcm_bench_run_free(&run);
-        return IPCM_EXIT_ENV;
-    }
-    res.config = ipcm_bench_config_json(&cfg, argc, argv);
-    /* stdout carries the data when an output is "-"; the table goes beside it. */
-    FILE *table =
-        (json && strcmp(json, "-") == 0) || (csv && strcmp(csv, "-") == 0) ? stderr : stdout;
-    ipcm_record_print_table(&res, table);
-    print_calibration(&res, table);
-    fflush(table);
-    int code = write_outputs(&res, json, csv);
-    int failed = count_failed(&run);
-    if (failed) {
-        fprintf(stderr, "ipcmark bench: %d case%s failed\n", failed, failed > 1 ? "s" : "");
-        code = IPCM_EXIT_FAIL;
-    }
-    json_decref(res.config);
-    ipcm_record_fini(&res);
-    ipcm_bench_run_free(&run);
-    return code;
-}
-
-/* ---------------------------------------------------------------- default run */
-
 static const char *rank_value(const struct ipcm_rank *k, double v, char *buf, size_t len)
 {
     static const char *const pre[] = {"", "k", "M", "G", "T"};
@@ -497,26 +465,114 @@ static const char *rank_value(const struct ipcm_rank *k, double v, char *buf, si
     return buf;
 }
 
-static void print_ranking(const struct ipcm_results *res)
+/* "2.4x", "69x": how many times better the best is than the runner-up. */
+static const char *rank_ratio(const struct ipcm_rank *k, char *buf, size_t len)
+{
+    double x = 1.0 + k->margin_pct / 100.0;
+    snprintf(buf, len, x < 10 ? "%.2f\u00d7" : "%.0f\u00d7", x);
+    return buf;
+}
+
+/* The ranking lines that end the default run and every bench run with the cases for it. */
+static void print_ranking(const struct ipcm_results *res, FILE *f)
 {
     struct ipcm_rank rk[8];
     size_t n = ipcm_record_rank(res, rk, 8);
-    char a[32], b[32];
-    printf("\nbest backend on this host (medians; 'clear': the 95%% intervals do not overlap;\n"
+    char a[32], b[32], x[16];
+    if (!n)
+        return;
+    fprintf(f, "\nbest backend on this host (medians; 'clear': the 95%% intervals do not overlap;\n"
            "'spins': the winner spins before it sleeps, holding a CPU while it waits)\n");
     for (size_t i = 0; i < n; i++) {
         const struct ipcm_rank *k = &rk[i];
-        printf("  %-18s %-11s %s (%s)", k->title, k->best,
-               rank_value(k, k->best_value, a, sizeof(a)), k->workload);
+        fprintf(f, "  %-18s %-11s %s (%s)", k->title, k->best,
+                rank_value(k, k->best_value, a, sizeof(a)), k->workload);
         if (k->second)
-            printf(", %.0f%% ahead of %s (%s)%s", k->margin_pct, k->second,
-                   rank_value(k, k->second_value, b, sizeof(b)),
-                   k->clear ? ", clear" : ", within noise");
+            fprintf(f, ", %s %s %s (%s)%s", rank_ratio(k, x, sizeof(x)),
+                    k->lower_is_better ? "lower than" : "the rate of", k->second,
+                    rank_value(k, k->second_value, b, sizeof(b)),
+                    k->clear ? ", clear" : ", within noise");
         if (k->best_spins)
-            printf(" (spins)");
-        putchar('\n');
+            fprintf(f, " (spins)");
+        fputc('\n', f);
     }
 }
+
+/* --remote HOST:PORT anywhere on the line: the run goes to cmd_bench_remote.c. */
+static bool wants_remote(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--remote") == 0 || strncmp(argv[i], "--remote=", 9) == 0)
+            return true;
+    return false;
+}
+
+int ipcm_cmd_bench(int argc, char **argv)
+{
+    if (wants_remote(argc, argv))
+        return ipcm_cmd_bench_remote(argc, argv);
+    struct ipcm_bench_config cfg;
+    struct bench_seen seen = {0};
+    const char *json = NULL, *csv = NULL;
+    ipcm_bench_config_defaults(&cfg);
+    int r = parse_args(argc, argv, &cfg, &json, &csv, &seen);
+    if (r < 0)
+        return IPCM_EXIT_OK; /* --help */
+    if (r > 0)
+        return r;
+    if ((r = ipcm_output_probe("bench", "--json", json)) ||
+        (r = ipcm_output_probe("bench", "--csv", csv)))
+        return r;
+
+    struct ipcm_results res;
+    struct ipcm_bench_run run = {0};
+    record_begin(&res);
+    /* One run per mode, into one record: the calibration brackets them all. */
+    for (size_t m = 0; m < seen.nmodes && r == 0; m++) {
+        struct ipcm_bench_config one = cfg;
+        struct progress_state ps = {.phase = seen.modes[m], .group = cfg.nbackends};
+        one.mode = seen.modes[m];
+        if (isatty(STDERR_FILENO)) {
+            one.progress = progress;
+            one.progress_ctx = &ps;
+        }
+        r = ipcm_bench_run(&one, &run);
+    }
+    if (r == 0)
+        r = record_end(&res, &run);
+    if (r < 0) {
+        fprintf(stderr, "ipcmark bench: %s\n", ipcm_strerror(r));
+        ipcm_record_fini(&res);
+        ipcm_bench_run_free(&run);
+        return IPCM_EXIT_ENV;
+    }
+    res.config = ipcm_bench_config_json(&cfg, argc, argv);
+    if (res.config && seen.nmodes > 1) {
+        json_t *modes = json_array();
+        for (size_t m = 0; m < seen.nmodes; m++)
+            json_array_append_new(modes, json_string(seen.modes[m]));
+        json_object_set_new(res.config, "modes", modes);
+    }
+    /* stdout carries the data when an output is "-"; the table goes beside it. */
+    FILE *table =
+        (json && strcmp(json, "-") == 0) || (csv && strcmp(csv, "-") == 0) ? stderr : stdout;
+    ipcm_record_print_table(&res, table);
+    print_calibration(&res, table);
+    print_ranking(&res, table);
+    fflush(table);
+    int code = write_outputs(&res, json, csv);
+    int failed = count_failed(&run);
+    if (failed) {
+        fprintf(stderr, "ipcmark bench: %d case%s failed\n", failed, failed > 1 ? "s" : "");
+        code = IPCM_EXIT_FAIL;
+    }
+    json_decref(res.config);
+    ipcm_record_fini(&res);
+    ipcm_bench_run_free(&run);
+    return code;
+}
+
+/* ---------------------------------------------------------------- default run */
 
 /*
  * The default run's plan, sized so that the whole `ipcmark` (list, selftest, the quick
@@ -588,7 +644,7 @@ int ipcm_cmd_bench_default(char *json_path, size_t len)
     res.config = json_pack("{s:s,s:o}", "suite", "default", "runs", runs);
     ipcm_record_print_table(&res, stdout);
     print_calibration(&res, stdout);
-    print_ranking(&res);
+    print_ranking(&res, stdout);
 
     time_t t = time(NULL);
     struct tm tm;

@@ -789,8 +789,8 @@ size_t ipcm_record_rank(const struct ipcm_results *r, struct ipcm_rank *out, siz
         size_t n = collect(r, &want[w], cands, RANK_MAX_CANDS);
         if (!n && w == 2 && maxp > 1)
             n = collect(r, &fallback, cands, RANK_MAX_CANDS);
-        if (w == 2 && maxp < 2)
-            continue;
+        if ((w == 2 && maxp < 2) || (w == 1 && maxsize == minsize))
+            continue; /* no P > 1, or one size only: "large" would repeat "small" */
         struct ipcm_rank *rk = &out[nout];
         memset(rk, 0, sizeof(*rk));
         if (!rank_pick(rk, cands, n, want[w].lower))

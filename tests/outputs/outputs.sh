@@ -6,6 +6,8 @@
 #   bench_two_dashes       both '-': exit 2 before any work
 #   export_stdout          compare --export bencher|gbench -: stdout is the export alone
 #   export_unwritable      compare --export K /no/such/dir/f: exit 2, nothing on stdout
+#   mode_list              --mode latency,throughput: both in one file, the ranking as
+#                          ratios; a bad list is one line and exit 2
 #   repeat_one             --repeat 1 prints +-n/a for the spread, not +-0.0%
 #   fail_on_missing        a baseline case absent now: exit 0 and listed; with
 #                          --fail-on-missing exit 1 and said so (table, markdown, json)
@@ -84,6 +86,22 @@ repeat_one)
             fail "$mode: exit $?: $(cat err)"
         grep -q '+-n/a' out || fail "$mode: no +-n/a: $(cat out)"
         ! grep -q '+-0\.0%' out || fail "$mode: a +-0.0% spread from one repetition"
+    done
+    ;;
+mode_list)
+    # --mode a,b runs both into one record and ends with the ranking, as ratios.
+    "$ipcmark" bench -b pipe,socketpair --mode latency,throughput --messages 300 --repeat 2 \
+        --warmup 0 --json - >out 2>err || fail "exit $?: $(cat err)"
+    python3 -c 'import json; d = json.load(open("out")); m = sorted({c["mode"] for c in d["cases"]}); assert m == ["latency", "throughput"], m; assert d["config"]["modes"] == ["latency", "throughput"]' ||
+        fail "want latency and throughput cases in one file: $(head -c 300 out)"
+    grep -q 'best backend on this host' err || fail "no ranking after the table"
+    grep -Eq '[0-9]\.[0-9]{2}× (the rate of|lower than) ' err || fail "the ranking is not a ratio: $(grep -A6 'best backend' err)"
+    ! grep -q '% ahead of' err || fail "the ranking still says '% ahead'"
+    for bad in 'latency,,throughput' 'latency,latency' 'latency,pingpong' ','; do
+        st=0
+        "$ipcmark" bench -b pipe --mode "$bad" >out 2>err || st=$?
+        [ $st -eq 2 ] || fail "--mode '$bad': exit $st, want 2"
+        [ "$(wc -l <err)" -eq 1 ] || fail "--mode '$bad': want one line: $(cat err)"
     done
     ;;
 *) fail "unknown case" ;;
