@@ -24,6 +24,7 @@
 
 /* Room for a warning naming both hosts (two sanitised host strings each). */
 #define WARN_LEN 1024
+#define WARN_MAX 8 /* one per kind of warning */
 
 static const char *const verdict_names[IPCM_V_COUNT] = {
     [IPCM_V_UNCHANGED] = "unchanged",
@@ -287,6 +288,51 @@ static void check_machine(struct ipcm_cmp_report *rep)
     rep->machine_differs = why[0] != '\0';
 }
 
+
+static const struct ipcm_rr_plugin *plugin_named(const struct ipcm_results *r, const char *name)
+{
+    for (size_t i = 0; i < r->nplugins; i++)
+        if (strcmp(r->plugins[i].name, name) == 0)
+            return &r->plugins[i];
+    return NULL;
+}
+
+static bool has_backend(const struct ipcm_results *r, const char *name)
+{
+    for (size_t i = 0; i < r->ncases; i++)
+        if (strcmp(r->cases[i].backend, name) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * RULINGS 5: cases match by backend name, so two different plugins of one name (or a
+ * plugin and the built-in it shadows) are "a different build", said like a host change.
+ */
+static void plugin_note(struct ipcm_cmp_report *rep)
+{
+    const struct ipcm_results *side[2] = {rep->base, rep->cur};
+    size_t len = sizeof(rep->plugin_note), o = 0;
+    char at[2][IPCM_RR_TEXT_LEN + 32];
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < side[s]->nplugins && o < len; i++) {
+            const struct ipcm_rr_plugin *p = &side[s]->plugins[i];
+            const struct ipcm_rr_plugin *q = plugin_named(side[!s], p->name);
+            if (q ? s == 1 || strcmp(p->xxh3, q->xxh3) == 0 : !has_backend(side[!s], p->name))
+                continue; /* a pair is said once; the same file; or not in the other run */
+            snprintf(at[s], sizeof(at[s]), "%s (xxh3 %s)", p->path, p->xxh3);
+            if (q)
+                snprintf(at[!s], sizeof(at[!s]), "%s (xxh3 %s)", q->path, q->xxh3);
+            else
+                snprintf(at[!s], sizeof(at[!s]), "built in");
+            o += (size_t)snprintf(rep->plugin_note + o, len - o,
+                                  "%sbackend '%s' is a different build: baseline %s, current %s",
+                                  o ? "; " : "", p->name, at[0], at[1]);
+        }
+    if (o >= len)
+        rep->plugin_note[len - 2] = '.';
+}
+
 /* Regressions between two files whose machines measured differently read "machine
  * changed": the paired `ab` can decide them, a comparison of sequential runs cannot. */
 static void machine_verdicts(struct ipcm_cmp_report *rep)
@@ -338,6 +384,7 @@ int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur
         strcmp(base->cpu_model, cur->cpu_model) != 0 || base->cpus_online != cur->cpus_online ||
         (base->hostname[0] && cur->hostname[0] && strcmp(base->hostname, cur->hostname) != 0);
     rep->kernel_differs = strcmp(base->kernel, cur->kernel) != 0;
+    plugin_note(rep);
     check_machine(rep);
     if (rep->calibration_differs && !opts->trust_machine)
         machine_verdicts(rep);
@@ -473,6 +520,8 @@ static int warnings(const struct ipcm_cmp_report *rep, char w[][WARN_LEN], int m
                  rep->base->cpu_model, rep->base->cpus_online, rep->base->hostname[0] ? ", " : "",
                  rep->base->hostname, rep->cur->cpu_model, rep->cur->cpus_online,
                  rep->cur->hostname[0] ? ", " : "", rep->cur->hostname);
+    if (rep->plugin_note[0] && n < max)
+        snprintf(w[n++], WARN_LEN, "%s", rep->plugin_note);
     if (rep->kernel_differs && n < max)
         snprintf(w[n++], WARN_LEN, "different kernel: baseline '%s' vs current '%s'",
                  rep->base->kernel, rep->cur->kernel);
@@ -522,8 +571,8 @@ static void fmt_change(const struct ipcm_cmp_row *row, char *buf, size_t len)
 
 int ipcm_cmp_write_table(const struct ipcm_cmp_report *rep, FILE *f)
 {
-    char w[6][WARN_LEN], a[96], b[96], ch[40], p[24], key[256], line[512];
-    int nw = warnings(rep, w, 6);
+    char w[WARN_MAX][WARN_LEN], a[96], b[96], ch[40], p[24], key[256], line[512];
+    int nw = warnings(rep, w, WARN_MAX);
 
     describe(rep->base, rep->opts.base_label, line, sizeof(line));
     fprintf(f, "baseline: %s\n", line);
@@ -599,8 +648,8 @@ static void md_header(FILE *f)
 
 int ipcm_cmp_write_markdown(const struct ipcm_cmp_report *rep, FILE *f)
 {
-    char w[6][WARN_LEN], line[512], key[256];
-    int nw = warnings(rep, w, 6);
+    char w[WARN_MAX][WARN_LEN], line[512], key[256];
+    int nw = warnings(rep, w, WARN_MAX);
     size_t shown = 0;
 
     fprintf(f, "### ipcmark compare: %s\n\n",
@@ -712,8 +761,8 @@ static int dump(json_t *root, FILE *f)
 
 int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
 {
-    char w[6][WARN_LEN];
-    int nw = warnings(rep, w, 6);
+    char w[WARN_MAX][WARN_LEN];
+    int nw = warnings(rep, w, WARN_MAX);
     json_t *root = json_object(), *rows = json_array(), *added = json_array(),
            *missing = json_array(), *warn = json_array(), *counts = json_object();
 

@@ -76,6 +76,9 @@ struct ipcm_cmp_report {
     size_t count[IPCM_V_COUNT];
     bool host_differs; /* hostname, CPU model or CPU count differ */
     bool kernel_differs;
+    /* A backend name that is a different plugin file in the two runs, or a plugin in one
+     * and built in in the other (RULINGS 5): a note like a host change; "" when none. */
+    char plugin_note[1024];
     /*
      * The machine itself may explain changes: a host.calibration figure of the two runs
      * differs by more than the threshold, or either run flagged its machine changed or

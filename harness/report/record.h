@@ -156,6 +156,14 @@ struct ipcm_rr_case {
 /* JSON text the writer copies in verbatim ("config"); jansson's json_t. */
 struct json_t;
 
+/* host.plugins[]: a plugin backend the run loaded (RULINGS 5: compare tells two builds apart). */
+#define IPCM_RR_MAX_PLUGINS 16
+struct ipcm_rr_plugin {
+    char name[IPCM_RR_NAME_LEN];
+    char path[IPCM_RR_TEXT_LEN];
+    char xxh3[24]; /* the file's hash, 16 hex digits */
+};
+
 /*
  * A results record. As read: text fields are sanitised (printable ASCII, no quotes or
  * backslashes) so they can be shown in a table or a gnuplot title without escaping; ""
@@ -178,6 +186,9 @@ struct ipcm_results {
     struct json_t *config;           /* the options as given; borrowed, may be NULL (writer) */
     struct ipcm_rr_case *cases;      /* owned (malloc) */
     size_t ncases;
+    struct ipcm_rr_plugin plugins[IPCM_RR_MAX_PLUGINS]; /* host.plugins (read only: the
+                                                           writer lists the loaded ones) */
+    size_t nplugins;
 };
 
 /* ipcm_rr_status_name - "ok", "skipped" or "failed". */

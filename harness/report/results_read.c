@@ -382,6 +382,31 @@ static int check_unique_keys(struct rr_ctx *cx, struct ipcm_results *res)
     return r;
 }
 
+/* host.plugins: [{name, path, xxh3}], at most IPCM_RR_MAX_PLUGINS. */
+static int read_plugins(struct rr_ctx *cx, json_t *arr, struct ipcm_results *res)
+{
+    int r;
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr))
+        return fail(cx, -EINVAL, "host.plugins: not an array");
+    if (json_array_size(arr) > IPCM_RR_MAX_PLUGINS)
+        return fail(cx, -E2BIG, "host.plugins: %zu entries, more than the limit %u",
+                    json_array_size(arr), IPCM_RR_MAX_PLUGINS);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *o = json_array_get(arr, i);
+        struct ipcm_rr_plugin *p = &res->plugins[res->nplugins];
+        if (!json_is_object(o))
+            return fail(cx, -EINVAL, "host.plugins[%zu]: not an object", i);
+        if ((r = get_text(cx, o, "name", "host.plugins", p->name, sizeof(p->name))) < 0 ||
+            (r = get_text(cx, o, "path", "host.plugins", p->path, sizeof(p->path))) < 0 ||
+            (r = get_text(cx, o, "xxh3", "host.plugins", p->xxh3, sizeof(p->xxh3))) < 0)
+            return r;
+        res->nplugins++;
+    }
+    return 0;
+}
+
 static int read_root(struct rr_ctx *cx, json_t *root, struct ipcm_results *res)
 {
     json_t *v, *host, *tool, *cases;
@@ -423,6 +448,8 @@ static int read_root(struct rr_ctx *cx, json_t *root, struct ipcm_results *res)
             (r = get_uint(cx, host, "cpus_online", "host", false, 1u << 20, &cpus)) < 0)
             return r;
         res->cpus_online = (long)cpus;
+        if ((r = read_plugins(cx, json_object_get(host, "plugins"), res)) < 0)
+            return r;
     }
     cases = json_object_get(root, "cases");
     if (!cases)

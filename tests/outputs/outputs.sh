@@ -8,6 +8,8 @@
 #   export_unwritable      compare --export K /no/such/dir/f: exit 2, nothing on stdout
 #   mode_list              --mode latency,throughput: both in one file, the ranking as
 #                          ratios; a bad list is one line and exit 2
+#   plugin_build           compare notes a backend built from another plugin file (or
+#                          built in on one side) as a different build (RULINGS 5)
 #   repeat_one             --repeat 1 prints +-n/a for the spread, not +-0.0%
 #   fail_on_missing        a baseline case absent now: exit 0 and listed; with
 #                          --fail-on-missing exit 1 and said so (table, markdown, json)
@@ -103,6 +105,24 @@ mode_list)
         [ $st -eq 2 ] || fail "--mode '$bad': exit $st, want 2"
         [ "$(wc -l <err)" -eq 1 ] || fail "--mode '$bad': want one line: $(cat err)"
     done
+    ;;
+plugin_build)
+    # RULINGS 5: one backend name from two plugin files, or from a plugin and the built-in,
+    # is "a different build" in compare's warnings; the same file is not. $4: the shm plugin.
+    plug=$4
+    run="bench --mode throughput --messages 300 --repeat 3 --warmup 0"
+    "$ipcmark" $run -b "$plug" --json a.json >/dev/null 2>err || fail "bench a: $(cat err)"
+    cp "$plug" ./libipcm_shm.so && printf 'x' >>./libipcm_shm.so # same code, other hash
+    "$ipcmark" $run -b ./libipcm_shm.so --json b.json >/dev/null 2>err || fail "bench b: $(cat err)"
+    "$ipcmark" $run -b shm --json c.json >/dev/null 2>err || fail "bench c: $(cat err)"
+    "$ipcmark" compare a.json a.json >same.txt 2>&1 || true
+    ! grep -q 'different build' same.txt || fail "the same plugin file read as a different build"
+    "$ipcmark" compare a.json b.json >ab.txt 2>&1 || true
+    grep -q "backend 'shm' is a different build: baseline .*libipcm_shm.so (xxh3 [0-9a-f]*), current .*/ipcm-outputs.*/libipcm_shm.so (xxh3" ab.txt ||
+        fail "two plugin files: no different-build note: $(cat ab.txt)"
+    "$ipcmark" compare a.json c.json --format markdown >ac.txt 2>&1 || true
+    grep -q "backend 'shm' is a different build: baseline .*, current built in" ac.txt ||
+        fail "plugin vs built-in: no note: $(cat ac.txt)"
     ;;
 *) fail "unknown case" ;;
 esac
