@@ -24,6 +24,7 @@
 
 static const char ab_usage[] =
     "usage: ipcmark ab --baseline PATH [--current PATH] [--budget S] [--threshold PCT]\n"
+    "       ipcmark ab --baseline-plugin OLD.so --current-plugin NEW.so [options]\n"
     "                  [--alpha P] [--format table|markdown|json] [--json FILE] [--plot DIR]\n"
     "                  [bench options: -b LIST, --mode, --sizes, --pairs, --producers,\n"
     "                   --consumers, --workers, --chunk, --duration, --messages, --pin,\n"
@@ -42,6 +43,10 @@ static const char ab_usage[] =
     "\n"
     "  --baseline PATH    the ipcmark binary to compare against (required)\n"
     "  --current PATH     the binary under test (default: this one)\n"
+    "  --baseline-plugin OLD.so, --current-plugin NEW.so\n"
+    "                     guard your own backend: two builds of one plugin (the same\n"
+    "                     backend name), each side's bench runs -b with its own file;\n"
+    "                     the binary is --baseline/--current if given, else this one\n"
     "  --budget S         wall-clock seconds for the whole comparison (default 60)\n"
     "  --threshold PCT    smallest change that matters, in percent (default 5)\n"
     "  --alpha P          false-regression rate of the comparison (default 0.05)\n"
@@ -80,6 +85,8 @@ enum {
     OPT_FORMAT,
     OPT_JSON,
     OPT_PLOT,
+    OPT_BASELINE_PLUGIN,
+    OPT_CURRENT_PLUGIN,
     OPT_FWD, /* + index into forwarded[] */
 };
 
@@ -89,11 +96,13 @@ static const char *const forwarded[] = {
     "messages", "duration", "pin",       "rate",      "timeout", "verify",  "warmup",
 };
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
-#define MAX_FWD_ARGS (2 * (NFORWARDED + 1) + 2)
+#define MAX_FWD_ARGS (2 * (NFORWARDED + 1) + 4)
 
 /* One invocation, as the command line gave it. */
 struct ab_args {
-    const char *bin[2]; /* baseline, current */
+    const char *bin[2];    /* baseline, current */
+    const char *plugin[2]; /* --baseline-plugin, --current-plugin: -b for that side */
+    bool has_backends;     /* -b given */
     char self[PATH_MAX];
     struct ipcm_ab_opts o;
     enum ipcm_format fmt;
@@ -163,6 +172,8 @@ static int ab_option(int c, char *v, struct ab_args *a)
         break;
     case OPT_JSON: a->json = v; break;
     case OPT_PLOT: a->plot = v; break;
+    case OPT_BASELINE_PLUGIN: a->plugin[0] = v; break;
+    case OPT_CURRENT_PLUGIN: a->plugin[1] = v; break;
     }
     return 0;
 }
@@ -170,8 +181,9 @@ static int ab_option(int c, char *v, struct ab_args *a)
 /* Returns 0 to run, -1 after --help, or an exit code (a usage error, printed). */
 static int parse_args(int argc, char **argv, struct ab_args *a)
 {
-    static const char *const own[] = {"baseline",      "current",    "budget", "threshold", "alpha",
-                                      "warmup-rounds", "max-rounds", "format", "json",      "plot"};
+    static const char *const own[] = {
+        "baseline", "current", "budget", "threshold", "alpha",           "warmup-rounds",
+        "max-rounds", "format", "json",    "plot",    "baseline-plugin", "current-plugin"};
     static char fwd_names[NFORWARDED][16];
     struct option opts[sizeof(own) / sizeof(own[0]) + NFORWARDED + 3];
     size_t k = 0;
@@ -194,8 +206,10 @@ static int parse_args(int argc, char **argv, struct ab_args *a)
         }
         if (c == ':' || c == '?')
             return ipcm_option_error("ab", c, argc, argv);
-        if (c == 'b')
+        if (c == 'b') {
+            a->has_backends = true;
             r = forward(a, "-b", optarg);
+        }
         else if (c >= OPT_FWD) {
             const char *name = forwarded[c - OPT_FWD];
             a->has_length |= !strcmp(name, "duration") || !strcmp(name, "messages");
@@ -208,7 +222,12 @@ static int parse_args(int argc, char **argv, struct ab_args *a)
     }
     if (optind < argc)
         return ipcm_usage_error("ab", "unexpected argument '%s'", argv[optind]);
-    if (!a->bin[0])
+    if (!a->plugin[0] != !a->plugin[1])
+        return ipcm_usage_error("ab", "--baseline-plugin and --current-plugin go together");
+    if (a->plugin[0] && a->has_backends)
+        return ipcm_usage_error("ab", "-b and the plugin options exclude each other (each "
+                                      "side runs its own plugin)");
+    if (!a->bin[0] && !a->plugin[0])
         return ipcm_usage_error("ab", "--baseline PATH is required (the ipcmark binary to "
                                       "compare against)");
     if (a->json && a->fmt == FMT_JSON && strcmp(a->json, "-") == 0)
@@ -304,6 +323,8 @@ static void bench_argv(const struct ab_ctx *x, int side, const char *json, char 
     int n = 0;
     argv[n++] = (char *)x->a->bin[side];
     argv[n++] = "bench";
+    if (x->a->plugin[side])
+        argv[n++] = "-b", argv[n++] = (char *)x->a->plugin[side];
     for (int i = 0; i < x->a->nfwd; i++)
         argv[n++] = x->a->fwd[i];
     if (!x->a->has_length)
@@ -578,6 +599,46 @@ static void remove_tmp(const char *dir)
     rmdir(dir);
 }
 
+/*
+ * Two plugin builds must be one backend: loading both here (the loader refuses a second
+ * plugin of a name already loaded, so that refusal is the "same backend" answer).
+ * Returns 0, IPCM_EXIT_USAGE (missing, or two backends) or IPCM_EXIT_ENV (won't load).
+ */
+static int probe_plugins(const struct ab_args *a)
+{
+    const struct ipcm_backend *be[2];
+    static const char *const opt[2] = {"--baseline-plugin", "--current-plugin"};
+    char name[64];
+    for (int s = 0; s < 2; s++) {
+        if (access(a->plugin[s], F_OK) < 0)
+            return ipcm_usage_error("ab", "%s %s: %s", opt[s], a->plugin[s], strerror(errno));
+        int r = ipcm_backend_load(a->plugin[s], &be[s]);
+        if (s == 1 && r == -EEXIST)
+            return 0; /* another file, the same backend name: what a build of it is */
+        if (r < 0) {
+            const char *why = ipcm_last_error(r);
+            fprintf(stderr, "ipcmark ab: %s: %s\n", opt[s], why ? why : ipcm_strerror(r));
+            return IPCM_EXIT_ENV;
+        }
+        if (s == 0)
+            snprintf(name, sizeof(name), "%s", ipcm_backend_name(be[0]));
+    }
+    if (be[0] == be[1])
+        return 0; /* the same file twice: an A/A comparison */
+    return ipcm_usage_error("ab",
+                            "--baseline-plugin %s is backend '%s' and --current-plugin %s is "
+                            "'%s': not two builds of the same backend",
+                            a->plugin[0], name, a->plugin[1], ipcm_backend_name(be[1]));
+}
+
+/* "BIN (ipcmark V) with -b PLUGIN": a side's label names its plugin file. */
+static void label_plugin(const struct ab_args *a, int side, char *label, size_t len)
+{
+    size_t n = strlen(label);
+    if (a->plugin[side] && n < len)
+        snprintf(label + n, len - n, " with -b %s", a->plugin[side]);
+}
+
 int ipcm_cmd_ab(int argc, char **argv)
 {
     struct ab_args a = {.o = {.threshold = 0.05,
@@ -597,6 +658,10 @@ int ipcm_cmd_ab(int argc, char **argv)
         a.self[n] = '\0';
         a.bin[1] = a.self;
     }
+    if (!a.bin[0])
+        a.bin[0] = a.bin[1]; /* plugin A/B: one binary, two plugin files */
+    if (a.plugin[0] && (r = probe_plugins(&a)))
+        return r;
     if (a.json && strcmp(a.json, "-") != 0 && (r = ipcm_output_probe("ab", "--json", a.json)))
         return r;
     const char *t = getenv("TMPDIR");
@@ -614,6 +679,8 @@ int ipcm_cmd_ab(int argc, char **argv)
     ab_trap_signals();
     if (!(r = probe_build(&x, 0, x.run->base_label, sizeof(x.run->base_label))) &&
         !(r = probe_build(&x, 1, x.run->cur_label, sizeof(x.run->cur_label)))) {
+        label_plugin(&a, 0, x.run->base_label, sizeof(x.run->base_label));
+        label_plugin(&a, 1, x.run->cur_label, sizeof(x.run->cur_label));
         x.t0 = ipcm_now_ns();
         r = compare_builds(&x);
         if (!r)

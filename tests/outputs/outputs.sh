@@ -10,6 +10,8 @@
 #                          ratios; a bad list is one line and exit 2
 #   plugin_build           compare notes a backend built from another plugin file (or
 #                          built in on one side) as a different build (RULINGS 5)
+#   ab_plugins             ab --baseline-plugin/--current-plugin: two builds of one
+#                          backend compared; bad pairs refused with one line
 #   repeat_one             --repeat 1 prints +-n/a for the spread, not +-0.0%
 #   fail_on_missing        a baseline case absent now: exit 0 and listed; with
 #                          --fail-on-missing exit 1 and said so (table, markdown, json)
@@ -123,6 +125,35 @@ plugin_build)
     "$ipcmark" compare a.json c.json --format markdown >ac.txt 2>&1 || true
     grep -q "backend 'shm' is a different build: baseline .*, current built in" ac.txt ||
         fail "plugin vs built-in: no note: $(cat ac.txt)"
+    ;;
+ab_plugins)
+    # ab between two plugin files of one backend; refused (one line, no verdict) when
+    # they are two backends, missing, unloadable, or mixed with -b. $4: the shm plugin,
+    # $5: a well-formed plugin of another name, $6: a plugin from a future ABI.
+    shm=$4 other=$5 future=$6
+    cp "$shm" ./libipcm_shm.so && printf 'x' >>./libipcm_shm.so
+    st=0
+    "$ipcmark" ab --baseline-plugin "$shm" --current-plugin ./libipcm_shm.so --sizes 64 \
+        --duration 0.02 --budget 4 >out 2>err || st=$?
+    [ $st -le 1 ] || fail "A/B of one plugin: exit $st: $(cat err)"
+    grep -q "^baseline: .* with -b $shm" out || fail "no baseline plugin label: $(head -3 out)"
+    grep -q '^throughput/shm/' out || fail "no shm case: $(cat out)"
+    expect() { # WANT PHRASE ARGS...: exit WANT, one "ipcmark ab:" line with PHRASE
+        want=$1 phrase=$2
+        shift 2
+        st=0
+        "$ipcmark" ab "$@" --sizes 64 --duration 0.02 --budget 4 >out 2>err || st=$?
+        [ $st -eq "$want" ] || fail "ab $*: exit $st, want $want: $(cat err)"
+        [ "$(grep -c '^ipcmark ab:' err)" -eq 1 ] && grep -q -e "$phrase" err ||
+            fail "ab $*: want one line with '$phrase': $(cat err)"
+        ! grep -q '^result:' out || fail "ab $*: a verdict was printed"
+    }
+    expect 2 "is backend 'shm' and --current-plugin .* is 'stub'" \
+        --baseline-plugin "$shm" --current-plugin "$other"
+    expect 2 "no/such.so: No such file" --baseline-plugin "$shm" --current-plugin /no/such.so
+    expect 3 "newer than this ipcmark" --baseline-plugin "$shm" --current-plugin "$future"
+    expect 2 "exclude each other" --baseline-plugin "$shm" --current-plugin "$shm" -b pipe
+    expect 2 "go together" --baseline-plugin "$shm"
     ;;
 *) fail "unknown case" ;;
 esac
