@@ -96,13 +96,14 @@ static const char *const forwarded[] = {
     "messages", "duration", "pin",       "rate",      "timeout", "verify",  "warmup",
 };
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
-#define MAX_FWD_ARGS (2 * (NFORWARDED + 1) + 4)
+#define MAX_FWD_ARGS (2 * (NFORWARDED + 1) + 5)
 
 /* One invocation, as the command line gave it. */
 struct ab_args {
     const char *bin[2];    /* baseline, current */
     const char *plugin[2]; /* --baseline-plugin, --current-plugin: -b for that side */
     bool has_backends;     /* -b given */
+    bool no_calibrate;     /* both builds' bench has --no-calibrate: a round skips ~1-2 s */
     char self[PATH_MAX];
     struct ipcm_ab_opts o;
     enum ipcm_format fmt;
@@ -331,6 +332,8 @@ static void bench_argv(const struct ab_ctx *x, int side, const char *json, char 
         argv[n++] = "--duration", argv[n++] = "0.05";
     if (!x->a->has_warmup)
         argv[n++] = "--warmup", argv[n++] = "0";
+    if (x->a->no_calibrate)
+        argv[n++] = "--no-calibrate";
     argv[n++] = "--repeat", argv[n++] = "1";
     argv[n++] = "--json", argv[n++] = (char *)json;
     argv[n] = NULL;
@@ -679,6 +682,11 @@ int ipcm_cmd_ab(int argc, char **argv)
     ab_trap_signals();
     if (!(r = probe_build(&x, 0, x.run->base_label, sizeof(x.run->base_label))) &&
         !(r = probe_build(&x, 1, x.run->cur_label, sizeof(x.run->cur_label)))) {
+        /* The calibration is for reading one run alone; a round's pair needs none. Older
+         * builds lack the option: then neither side skips it, so the rounds stay alike. */
+        char *help[] = {NULL, "bench", "--help", NULL}, said[320];
+        a.no_calibrate = probe_says(&x, a.bin[0], help, "--no-calibrate", said, sizeof(said)) &&
+                         probe_says(&x, a.bin[1], help, "--no-calibrate", said, sizeof(said));
         label_plugin(&a, 0, x.run->base_label, sizeof(x.run->base_label));
         label_plugin(&a, 1, x.run->cur_label, sizeof(x.run->cur_label));
         x.t0 = ipcm_now_ns();

@@ -58,6 +58,8 @@ static void usage(FILE *f)
             "      --verify MODE     stamps (default: identity, length, a per-message word\n"
             "                        every 256 B and a hash of the first 256 B) or full\n"
             "                        (XXH3 of every byte; costs more than small transfers)\n"
+            "      --no-calibrate    skip the host calibration at both ends (about 1 s; ab's\n"
+            "                        rounds use it; the file then has no host.calibration)\n"
             "      --json FILE       write the results (schema %s)\n"
             "      --csv FILE        write one row per case\n"
             "                        FILE '-' is stdout (one of the two at most); the table\n"
@@ -165,6 +167,7 @@ enum {
     OPT_CSV,
     OPT_TIMEOUT,
     OPT_VERIFY,
+    OPT_NO_CALIBRATE,
 };
 
 /* `--mode a,b`: one run per mode, in one record (RULINGS 13). */
@@ -176,6 +179,7 @@ struct bench_seen {
     const char *backends;
     const char *modes[BENCH_MAX_MODES]; /* --mode LIST, in the order given */
     size_t nmodes;
+    bool no_calibrate; /* --no-calibrate: no host calibration at either end */
 };
 
 /* --mode LIST: each a known mode, none twice; the first is cfg's, the rest run after it. */
@@ -328,6 +332,7 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
         {"csv", required_argument, NULL, OPT_CSV},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"verify", required_argument, NULL, OPT_VERIFY},
+        {"no-calibrate", no_argument, NULL, OPT_NO_CALIBRATE},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -343,6 +348,7 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
         case 'b': seen.backends = optarg; break;
         case OPT_JSON: *json = optarg; break;
         case OPT_CSV: *csv = optarg; break;
+        case OPT_NO_CALIBRATE: seen.no_calibrate = true; break;
         case ':':
         case '?': return ipcm_option_error("bench", c, argc, argv);
         default:
@@ -374,6 +380,10 @@ static void print_calibration(const struct ipcm_results *r, FILE *f)
     const struct ipcm_calibration *s = &r->calibration.at[0], *e = &r->calibration.at[1];
     bool end = r->calibration.have_end;
     char why[128];
+    if (!end && isnan(s->memcpy_64k_gbs)) { /* memcpy is measurable wherever we calibrate */
+        fputs("host calibration: skipped (--no-calibrate)\n", f);
+        return;
+    }
     fprintf(f,
             "host limits at start: cache-line round trip %.0f ns (cpu %d<->%d), memcpy "
             "64 KiB %.1f GB/s, cross-CPU stream 64 KiB %.1f GB/s, clock read %.0f ns",
@@ -433,19 +443,21 @@ static int write_outputs(const struct ipcm_results *res, const char *json, const
 }
 
 /* Before the run: the host, its load and its calibration at the start. */
-static void record_begin(struct ipcm_results *res)
+static void record_begin(struct ipcm_results *res, bool calibrate)
 {
     ipcm_record_init(res);
     ipcm_load_sample(&res->load[0]);
-    ipcm_calibrate(&res->calibration.at[0]);
+    if (calibrate)
+        ipcm_calibrate(&res->calibration.at[0]);
 }
 
 /* After the run: calibration and load at the end, the cases into the record. */
-static int record_end(struct ipcm_results *res, const struct ipcm_bench_run *run)
+static int record_end(struct ipcm_results *res, const struct ipcm_bench_run *run, bool calibrate)
 {
-    ipcm_calibrate(&res->calibration.at[1]);
+    if (calibrate)
+        ipcm_calibrate(&res->calibration.at[1]);
     ipcm_load_sample(&res->load[1]);
-    res->calibration.have_end = true;
+    res->calibration.have_end = calibrate;
     return ipcm_bench_record(run, res);
 }
 
@@ -526,7 +538,7 @@ int ipcm_cmd_bench(int argc, char **argv)
 
     struct ipcm_results res;
     struct ipcm_bench_run run = {0};
-    record_begin(&res);
+    record_begin(&res, !seen.no_calibrate);
     /* One run per mode, into one record: the calibration brackets them all. */
     for (size_t m = 0; m < seen.nmodes && r == 0; m++) {
         struct ipcm_bench_config one = cfg;
@@ -539,7 +551,7 @@ int ipcm_cmd_bench(int argc, char **argv)
         r = ipcm_bench_run(&one, &run);
     }
     if (r == 0)
-        r = record_end(&res, &run);
+        r = record_end(&res, &run, !seen.no_calibrate);
     if (r < 0) {
         fprintf(stderr, "ipcmark bench: %s\n", ipcm_strerror(r));
         ipcm_record_fini(&res);
@@ -621,7 +633,7 @@ int ipcm_cmd_bench_default(char *json_path, size_t len)
     int r = 0;
 
     default_plan(cfg);
-    record_begin(&res);
+    record_begin(&res, true);
     for (int i = 0; i < DEFAULT_RUNS && r == 0; i++) {
         ps[i] = (struct progress_state){.phase = cfg[i].mode, .group = cfg[i].nbackends};
         if (isatty(STDERR_FILENO)) {
@@ -631,7 +643,7 @@ int ipcm_cmd_bench_default(char *json_path, size_t len)
         r = ipcm_bench_run(&cfg[i], &run);
     }
     if (r == 0)
-        r = record_end(&res, &run);
+        r = record_end(&res, &run, true);
     if (r < 0) {
         fprintf(stderr, "ipcmark: bench: %s\n", ipcm_strerror(r));
         ipcm_record_fini(&res);

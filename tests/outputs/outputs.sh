@@ -12,6 +12,7 @@
 #                          built in on one side) as a different build (RULINGS 5)
 #   ab_plugins             ab --baseline-plugin/--current-plugin: two builds of one
 #                          backend compared; bad pairs refused with one line
+#   no_calibrate           bench --no-calibrate: no calibration, said, null in the file
 #   repeat_one             --repeat 1 prints +-n/a for the spread, not +-0.0%
 #   fail_on_missing        a baseline case absent now: exit 0 and listed; with
 #                          --fail-on-missing exit 1 and said so (table, markdown, json)
@@ -154,6 +155,14 @@ ab_plugins)
     expect 3 "newer than this ipcmark" --baseline-plugin "$shm" --current-plugin "$future"
     expect 2 "exclude each other" --baseline-plugin "$shm" --current-plugin "$shm" -b pipe
     expect 2 "go together" --baseline-plugin "$shm"
+    ;;
+no_calibrate)
+    # --no-calibrate (ab's rounds): no calibration measured, said so, null in the file.
+    "$ipcmark" bench -b pipe --messages 300 --repeat 2 --warmup 0 --no-calibrate --json r.json \
+        >out 2>err || fail "exit $?: $(cat err)"
+    grep -q '^host calibration: skipped (--no-calibrate)' out || fail "not said: $(cat out)"
+    python3 -c 'import json; c = json.load(open("r.json"))["host"]["calibration"]; assert c["line_rtt_ns"] == [None, None] and c["memcpy_64k_gbs"] == [None, None], c' ||
+        fail "host.calibration is not empty"
     ;;
 *) fail "unknown case" ;;
 esac
