@@ -81,6 +81,12 @@ int ipcm_bench_cpu_of(const struct ipcm_bench_params *p, unsigned i)
     return p->cpus[i % p->ncpus];
 }
 
+int ipcm_bench_join_ms(const struct ipcm_bench_params *p)
+{
+    uint64_t ms = (uint64_t)p->timeout_ms + p->duration_ns / IPCM_NS_PER_MS * 2 + p->messages * 10;
+    return ms > 3600000u ? 3600000 : (int)ms;
+}
+
 int ipcm_bench_fail(struct ipcm_bench_rep *rep, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -268,6 +274,24 @@ static size_t placements(const struct ipcm_bench_config *cfg, const struct ipcm_
     return 1;
 }
 
+/* Whether name is in the comma-separated list (NULL: every name is). */
+static bool variant_selected(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+            return true;
+    return !list;
+}
+
+bool ipcm_bench_variant_known(const struct ipcm_bench_mode *m, const char *name)
+{
+    for (unsigned v = 0; m && m->variant && m->variant(v); v++)
+        if (strcmp(m->variant(v), name) == 0)
+            return true;
+    return false;
+}
+
 /* Iterate over the cross product of the axes the mode uses; returns the case count. */
 static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_bench_mode *m,
                      struct ipcm_bench_params *out, size_t max)
@@ -286,10 +310,15 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
     size_t npl = placements(cfg, m, pl);
     enum ipcm_shape shape = m->shape_of ? m->shape_of(cfg) : m->shape;
     size_t n = 0, nsub = cfg->nbackends;
-    if (m->variant)
-        for (nsub = 0;
-             m->variant((unsigned)nsub) && (!cfg->max_variants || nsub < cfg->max_variants); nsub++)
-            ;
+    unsigned vidx[IPCM_BENCH_MAX_BACKENDS];
+    if (m->variant) {
+        nsub = 0;
+        for (unsigned v = 0; m->variant(v) && nsub < IPCM_BENCH_MAX_BACKENDS &&
+                             (!cfg->max_variants || nsub < cfg->max_variants);
+             v++)
+            if (variant_selected(cfg->variants, m->variant(v)))
+                vidx[nsub++] = v;
+    }
 
     /* --pairs: producers[i] with consumers[i]; the shorter list decides. */
     if (pr && co && cfg->pairs)
@@ -310,7 +339,7 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
                                 struct ipcm_bench_params *p = &out[n];
                                 memset(p, 0, sizeof(*p));
                                 p->be = cfg->backends[m->variant ? 0 : b];
-                                p->variant = (unsigned)b;
+                                p->variant = m->variant ? vidx[b] : (unsigned)b;
                                 p->shape = shape;
                                 p->size = (size_t)sizes[s];
                                 p->producers = pr ? (unsigned)prods[i] : 0;

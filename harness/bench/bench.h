@@ -80,6 +80,9 @@ struct ipcm_bench_config {
     /* Modes with subjects of their own (sync: lock implementations): run the first
      * max_variants only (0: all). The default run's lock row uses our own, the first. */
     unsigned max_variants;
+    /* Those modes' subjects by name, comma-separated (-b on a sync-only run); NULL: all.
+     * The CLI checks the names (ipcm_bench_variant_known). */
+    const char *variants;
     /* Optional progress report: called before each case (done of total). */
     void (*progress)(void *ctx, size_t done, size_t total, const char *what);
     void *progress_ctx;
@@ -176,6 +179,9 @@ extern const struct ipcm_bench_mode ipcm_bench_mode_sync, ipcm_bench_mode_sync_c
 /* The mode table: iterate with ipcm_bench_mode_at(i) until NULL; find by name. */
 const struct ipcm_bench_mode *ipcm_bench_mode_at(size_t i);
 const struct ipcm_bench_mode *ipcm_bench_mode_find(const char *name);
+/* ipcm_bench_variant_known - whether mode m has a subject called name (a sync
+ * implementation); false for a mode without subjects. */
+bool ipcm_bench_variant_known(const struct ipcm_bench_mode *m, const char *name);
 
 enum ipcm_bench_status { IPCM_CASE_OK, IPCM_CASE_SKIPPED, IPCM_CASE_FAILED };
 const char *ipcm_bench_status_name(enum ipcm_bench_status s);

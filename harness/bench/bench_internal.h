@@ -48,6 +48,15 @@ int ipcm_msg_check(const void *buf, size_t len, size_t size, unsigned *producer,
 
 /* Fill rep->reason (printf-style). Returns err, so `return rep_fail(rep, -E, ...)`. */
 struct ipcm_bench_rep;
+/*
+ * ipcm_bench_join_ms - the backstop deadline for joining one repetition's workers. Each
+ * operation already has its own timeout (p->timeout_ms), so this only catches a worker
+ * that loops without blocking: a timed run gets its duration twice, a counted run 10 ms
+ * a message (a loaded 2-CPU host has taken 5 ms a cross-CPU round trip), within an hour.
+ */
+struct ipcm_bench_params;
+int ipcm_bench_join_ms(const struct ipcm_bench_params *p);
+
 int ipcm_bench_fail(struct ipcm_bench_rep *rep, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

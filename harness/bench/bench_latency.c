@@ -292,7 +292,7 @@ static int lat_crew(const struct ipcm_bench_params *p, struct lat_arg *a,
         ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
         goto out;
     }
-    int join_ms = p->timeout_ms + (int)(p->duration_ns / IPCM_NS_PER_MS) * 2;
+    int join_ms = ipcm_bench_join_ms(p);
     if (ipcm_crew_join(&crew, join_ms, NULL, 0) < 0) {
         int w = crew.failed, err = a->sh->err[w];
         char why[48];

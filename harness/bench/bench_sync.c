@@ -251,7 +251,7 @@ static int sy_crew(const struct ipcm_bench_params *p, struct sy_arg *a, unsigned
         ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
         goto out;
     }
-    int join_ms = p->timeout_ms + (int)(p->duration_ns / IPCM_NS_PER_MS) * 2;
+    int join_ms = ipcm_bench_join_ms(p);
     char why[160];
     if ((r = ipcm_crew_join(&crew, join_ms, why, sizeof(why))) < 0) {
         int err = crew.failed >= 0 ? a->sh->err[crew.failed] : 0;

@@ -335,7 +335,7 @@ static int tp_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
         ipcm_bench_fail(rep, r, "start gate: a worker did not attach (%s)", ipcm_strerror(r));
         goto out;
     }
-    int join_ms = p->timeout_ms + (int)(p->duration_ns / IPCM_NS_PER_MS) * 2;
+    int join_ms = ipcm_bench_join_ms(p);
     if (ipcm_crew_join(&crew, join_ms, NULL, 0) < 0)
         r = tp_failed(&crew, &a, rep);
     else

@@ -29,7 +29,8 @@ static void usage(FILE *f)
                "       ipcmark bench --remote HOST:PORT [--key-file F] [-b LIST] [--mode LIST]\n"
                "                     [--sizes LIST] [--messages N] [--repeat R] [--json FILE]\n\n"
                "Measure IPC backends; every message is verified on receipt.\n\n"
-               "  -b, --backends LIST   backends to run, or 'all' (default all)\n"
+               "  -b, --backends LIST   backends to run, or 'all' (default all); with sync\n"
+               "                        modes only: the lock implementations (futex, ...)\n"
                "      --mode LIST       one or more of (comma-separated, run in order):");
     for (size_t i = 0; ipcm_bench_mode_at(i); i++)
         fprintf(f, " %s", ipcm_bench_mode_at(i)->name);
@@ -309,6 +310,39 @@ static int sweep_option(int c, const char *arg, struct ipcm_bench_config *cfg,
     return run_option(c, arg, cfg, seen);
 }
 
+/*
+ * A run of synchronization modes only: -b names lock implementations (futex, pthread,
+ * ...), every one known to every such mode given; "all" or no -b runs them all. Moves
+ * the list to cfg->variants and leaves the channel backends at their default.
+ */
+static int sync_impls(struct bench_seen *seen, struct ipcm_bench_config *cfg)
+{
+    for (size_t i = 0; i < seen->nmodes; i++)
+        if (!ipcm_bench_mode_find(seen->modes[i])->variant)
+            return 0; /* a channel mode: -b names backends */
+    const char *list = seen->backends;
+    seen->backends = ipcm_backends_default;
+    if (list == ipcm_backends_default || strcmp(list, "all") == 0)
+        return 0;
+    char buf[256], *save = NULL;
+    if (!*list || strlen(list) >= sizeof(buf))
+        return ipcm_usage_error("bench", "-b: bad implementation list '%s'", list);
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        for (size_t i = 0; i < seen->nmodes; i++) {
+            const struct ipcm_bench_mode *m = ipcm_bench_mode_find(seen->modes[i]);
+            if (ipcm_bench_variant_known(m, t))
+                continue;
+            char valid[256] = "";
+            for (unsigned v = 0, l = 0; m->variant(v); v++, l = (unsigned)strlen(valid))
+                snprintf(valid + l, sizeof(valid) - l, "%s%s", v ? ", " : "", m->variant(v));
+            return ipcm_usage_error("bench", "unknown lock implementation '%s' for --mode %s "
+                                             "(valid: %s)", t, m->name, valid);
+        }
+    cfg->variants = list;
+    return 0;
+}
+
 /* Returns 0 to run, -1 after --help, or an exit code (a usage error, printed). */
 static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, const char **json,
                       const char **csv, struct bench_seen *seen_out)
@@ -367,6 +401,8 @@ static int parse_args(int argc, char **argv, struct ipcm_bench_config *cfg, cons
     for (size_t i = 0; i < seen.nmodes; i++)
         if (cfg->rate_per_s > 0 && strcmp(seen.modes[i], "latency") != 0)
             return ipcm_usage_error("bench", "--rate applies to --mode latency only");
+    if ((r = sync_impls(&seen, cfg)))
+        return r;
     int nb = ipcm_backends_arg("bench", seen.backends, cfg->backends, IPCM_BENCH_MAX_BACKENDS);
     if (nb < 0)
         return IPCM_EXIT_USAGE;

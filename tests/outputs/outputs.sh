@@ -13,6 +13,7 @@
 #   ab_plugins             ab --baseline-plugin/--current-plugin: two builds of one
 #                          backend compared; bad pairs refused with one line
 #   no_calibrate           bench --no-calibrate: no calibration, said, null in the file
+#   sync_impls             -b on sync modes names lock implementations
 #   repeat_one             --repeat 1 prints +-n/a for the spread, not +-0.0%
 #   fail_on_missing        a baseline case absent now: exit 0 and listed; with
 #                          --fail-on-missing exit 1 and said so (table, markdown, json)
@@ -163,6 +164,17 @@ no_calibrate)
     grep -q '^host calibration: skipped (--no-calibrate)' out || fail "not said: $(cat out)"
     python3 -c 'import json; c = json.load(open("r.json"))["host"]["calibration"]; assert c["line_rtt_ns"] == [None, None] and c["memcpy_64k_gbs"] == [None, None], c' ||
         fail "host.calibration is not empty"
+    ;;
+sync_impls)
+    # With sync modes only, -b names lock implementations: those run, and no other.
+    "$ipcmark" bench --mode sync -b pthread --messages 200 --repeat 2 --warmup 0 --json - \
+        >out 2>err || fail "exit $?: $(cat err)"
+    python3 -c 'import json; b = {c["backend"] for c in json.load(open("out"))["cases"]}; assert b == {"pthread"}, b' ||
+        fail "want pthread cases only"
+    st=0
+    "$ipcmark" bench --mode sync -b pipe >out 2>err || st=$?
+    [ $st -eq 2 ] && grep -q "unknown lock implementation 'pipe' for --mode sync (valid: futex" err ||
+        fail "-b pipe on --mode sync: exit $st: $(cat err)"
     ;;
 *) fail "unknown case" ;;
 esac
