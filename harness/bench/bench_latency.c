@@ -78,8 +78,8 @@ static int pinger_main(const void *varg, size_t len)
     struct ipcm_chan *c;
     (void)len;
 
-    unsigned char *in, *out;
-    size_t cap;
+    unsigned char *in = NULL, *out;
+    size_t cap = 0; /* set by lat_attach; -O3 cannot see it */
     if (lat_attach(a, 0, IPCM_ROLE_A, &c, &in, &cap) < 0)
         return 99;
     if (!(out = malloc(p->size))) {
@@ -136,8 +136,8 @@ static int echo_main(const void *varg, size_t len)
 {
     const struct lat_arg *a = varg;
     struct ipcm_chan *c;
-    unsigned char *buf;
-    size_t cap;
+    unsigned char *buf = NULL;
+    size_t cap = 0;
     (void)len;
 
     if (lat_attach(a, 1, IPCM_ROLE_B, &c, &buf, &cap) < 0 || lat_gate(a, 1) < 0)
@@ -222,8 +222,8 @@ static int sink_main(const void *varg, size_t len)
     struct ipcm_chan *c;
     (void)len;
 
-    unsigned char *buf;
-    size_t cap;
+    unsigned char *buf = NULL;
+    size_t cap = 0;
     if (lat_attach(a, 1, IPCM_ROLE_RECV, &c, &buf, &cap) < 0 || lat_gate(a, 1) < 0)
         return 99;
     uint64_t expect = 0;
