@@ -585,6 +585,47 @@ IPCM_API void ipcm_pool_async_free(struct ipcm_pool_async *a);
 IPCM_API int ipcm_pool_apply_async(struct ipcm_pool *p, ipcm_task_fn fn, const void *in,
                                    size_t in_len, struct ipcm_pool_result *out,
                                    struct ipcm_pool_async **a);
+/*
+ * ipcm_pool_async_on_done - Python's callback / error_callback for map_async and
+ * apply_async: when the map is over, done(0, arg) if it succeeded, else failed(r, arg)
+ * with what ipcm_pool_async_wait returns (-ECANCELED when freed or terminated while
+ * running). Called once, in the caller's thread, from inside the pool call during which
+ * the map ends (a wait, wait_prefix, free, terminate, or this call if it is over
+ * already), never from a signal handler; from it, pool calls return -EDEADLK. Either
+ * function may be NULL. Returns: 0; -EINVAL (a is NULL); -EALREADY (set before).
+ */
+typedef void (*ipcm_pool_done_fn)(int result, void *arg);
+IPCM_API int ipcm_pool_async_on_done(struct ipcm_pool_async *a, ipcm_pool_done_fn done,
+                                     ipcm_pool_done_fn failed, void *arg);
+
+/*
+ * ipcm_pool_input_fn - the next input of a lazy map, Python's iterable: fill *in (its
+ * bytes need stay valid only until the next call; the pool copies them) and return 1;
+ * return 0 at the end, or a negative errno to stop the map with that error.
+ */
+typedef int (*ipcm_pool_input_fn)(size_t index, struct ipcm_pool_buf *in, void *arg);
+/*
+ * ipcm_pool_imap - Python's Pool.imap over an input stream of any length, in bounded
+ * memory: inputs are pulled from next() as windows of at most max_in_flight tasks (0:
+ * 64 chunks per worker; rounded to whole chunks) and their results handed to
+ * cb(index, ...) in input order as soon as every earlier one is in, while the rest of
+ * the window still runs. The window's inputs are copied, so memory is max_in_flight
+ * inputs and results at most, whatever the stream's length. When next() fails at index
+ * k, the results of the whole chunks before k are delivered, then the map stops with
+ * next()'s error (Python's imap); the pool stays usable. A task's error is its result's
+ * status and the stream goes on. timeout_ms bounds each window (-1: none). Returns: 0;
+ * next()'s or cb's negative value; what ipcm_pool_map returns for a window (-EPIPE,
+ * -ETIMEDOUT, ...), after which nothing more is pulled.
+ */
+IPCM_API int ipcm_pool_imap(struct ipcm_pool *p, ipcm_task_fn fn, ipcm_pool_input_fn next,
+                            void *next_arg, size_t chunk_size, size_t max_in_flight,
+                            ipcm_pool_result_cb cb, void *cb_arg, int timeout_ms);
+/* ipcm_pool_imap_unordered - as imap, results in completion order (Python's
+ * imap_unordered); the window still bounds memory. */
+IPCM_API int ipcm_pool_imap_unordered(struct ipcm_pool *p, ipcm_task_fn fn,
+                                      ipcm_pool_input_fn next, void *next_arg, size_t chunk_size,
+                                      size_t max_in_flight, ipcm_pool_result_cb cb, void *cb_arg,
+                                      int timeout_ms);
 /* ipcm_pool_apply - run one task; a map of one. Returns: as map. */
 IPCM_API int ipcm_pool_apply(struct ipcm_pool *p, ipcm_task_fn fn, const void *in, size_t in_len,
                              struct ipcm_pool_result *out, int timeout_ms);

@@ -15,13 +15,52 @@ struct ipcm_pool_async {
     bool finished;
     int result;
     struct ipcm_pool_buf one; /* apply_async's input descriptor, which job.in points at */
+    ipcm_pool_done_fn done, failed; /* ipcm_pool_async_on_done */
+    void *done_arg;
+    bool has_done, told;
 };
+
+/*
+ * The completion callback, once, in the caller's thread. While the map is settling
+ * (guard) pool calls from it return -EDEADLK; from on_done on a map long over, the pool
+ * may be gone, so it is not touched.
+ */
+static void async_tell(struct ipcm_pool_async *a, bool guard)
+{
+    ipcm_pool_done_fn fn = a->result == 0 ? a->done : a->failed;
+    if (!a->has_done || a->told)
+        return;
+    a->told = true;
+    if (!fn)
+        return;
+    bool was = guard && a->p->in_callback;
+    if (guard)
+        a->p->in_callback = true;
+    fn(a->result, a->done_arg);
+    if (guard)
+        a->p->in_callback = was;
+}
 
 static void async_settle(struct ipcm_pool_async *a, int r)
 {
     a->result = pool_job_finish(a->p, &a->job, r);
     a->finished = true;
     a->p->async = NULL;
+    async_tell(a, true);
+}
+
+int ipcm_pool_async_on_done(struct ipcm_pool_async *a, ipcm_pool_done_fn done,
+                            ipcm_pool_done_fn failed, void *arg)
+{
+    if (!a)
+        return -EINVAL;
+    if (a->has_done)
+        return -EALREADY;
+    a->done = done, a->failed = failed, a->done_arg = arg;
+    a->has_done = true;
+    if (a->finished) /* over already (at start, or waited for): tell now */
+        async_tell(a, false);
+    return 0;
 }
 
 void pool_async_cancel(struct ipcm_pool_async *a)
