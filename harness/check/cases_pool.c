@@ -315,6 +315,59 @@ static void worker_exception_propagates(struct ipcm_check_ctx *ctx)
     pool_down(ctx, p);
 }
 
+/* 76: an input stream of 20 that fails at index fail_at (-EBADMSG). */
+struct failing_stream {
+    size_t fail_at;
+    struct pool_in t;
+};
+
+static int failing_next(size_t index, struct ipcm_pool_buf *in, void *arg)
+{
+    struct failing_stream *s = arg;
+    if (index == s->fail_at)
+        return -EBADMSG;
+    if (index >= 20)
+        return 0;
+    s->t = (struct pool_in){.x = (uint32_t)index};
+    *in = (struct ipcm_pool_buf){&s->t, sizeof(s->t)};
+    return 1;
+}
+
+/* Results in order and correct: counts them, or -1 at the first that is not. */
+static int count_in_order(size_t index, int status, const void *data, size_t len, void *arg)
+{
+    long *n = arg;
+    uint32_t y = 0;
+    if (len == sizeof(y))
+        memcpy(&y, data, len);
+    if (*n < 0 || index != (size_t)*n || status != 0 || y != pool_f((uint32_t)index))
+        *n = -1;
+    else
+        (*n)++;
+    return 0;
+}
+
+/* 76 */
+static void input_iterable_raises(struct ipcm_check_ctx *ctx)
+{
+    static const size_t at[] = {0, 3, 7}, chunks[] = {1, 2, 4};
+    struct ipcm_pool *p = pool_up(ctx, 2, NULL);
+    if (!p)
+        return;
+    for (int round = 0; round < 2 && !ipcm_check_failed(ctx); round++) /* reusable: twice */
+        for (size_t a = 0; a < 3; a++)
+            for (size_t c = 0; c < 3; c++) {
+                struct failing_stream st = {.fail_at = at[a]};
+                long got = 0;
+                int r = ipcm_pool_imap(p, pool_task, failing_next, &st, chunks[c], 0,
+                                       count_in_order, &got, POOL_TMO);
+                IPCM_CHECK_EQ(ctx, r, -EBADMSG);
+                /* Python's imap: the complete chunks before the failing one, then the error. */
+                IPCM_CHECK_EQ(ctx, got, (long)(at[a] / chunks[c] * chunks[c]));
+            }
+    pool_down(ctx, p);
+}
+
 /* 73 */
 static void errors_do_not_block_join(struct ipcm_check_ctx *ctx)
 {
@@ -789,9 +842,8 @@ const struct ipcm_check_case ipcm_check_cases_pool[] = {
      IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 30000, unencodable_argument, NULL, NULL},
     {"pool.unencodable_result", 75, "a result over the limit: per-task -EMSGSIZE, same workers",
      IPCM_CHECK_Q, 0, 0, 30000, unencodable_result, NULL, NULL},
-    {"pool.input_iterable_raises", 76, "the input fails mid-way: map reports it, pool reusable",
-     IPCM_CHECK_Q, 0, 0, 10000, NULL,
-     "inputs are an array of buffers: there is no iterator that can fail mid-way", NULL},
+    {"pool.input_iterable_raises", 76, "the input stream fails: imap gives whole chunks, then it",
+     IPCM_CHECK_Q, 0, 0, 30000, input_iterable_raises, NULL, NULL},
     {"pool.worker_killed_mid_task", 77, "SIGKILL mid-task: -EPIPE naming worker, replaced",
      IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 30000, worker_killed_mid_task, NULL, NULL},
     {"pool.worker_failure_matrix", 78, "SIGSEGV, abort, _exit(99): each reported with status",
