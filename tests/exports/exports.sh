@@ -12,7 +12,8 @@
 #                      and highest repetition for every measure
 #   check_json_stdout  `check --json -` (--junit -): the report alone on stdout, the table
 #                      on stderr; both '-' is a usage error (exit 2)
-#   csv_units          the CSV header names carry units (msgs_per_s, lat_p50_ns, ...)
+#   csv_units          the CSV header names carry units (msgs_per_s_min, lat_p50_ns,
+#                      lost_messages, size_bytes, ...)
 set -eu
 ipcmark=$1
 case=$2
@@ -157,13 +158,16 @@ csv_units)
     "$ipcmark" bench -b pipe --sizes 64 --messages 500 --repeat 2 --warmup 0 --csv - >out 2>/dev/null ||
         fail "bench --csv -: exit $?"
     head -1 out | tr ',' '\n' >cols
-    for c in msgs_per_s bytes_per_s tasks_per_s lat_p50_ns cpu_ns_per_msg; do
+    for c in size_bytes msgs_per_s msgs_per_s_min msgs_per_s_ci_hi bytes_per_s_max \
+        tasks_per_s_mad lat_p50_ns lost_messages cpu_ns_per_msg cpu_ns_per_msg_max; do
         grep -qx "$c" cols || fail "no column $c in $(head -1 out)"
     done
-    # Every numeric figure names its unit: no bare msgs_min, bytes_max, cpu_ns_min ...
-    for c in $(grep -E '_(min|max|mad|ci_lo|ci_hi)$' cols); do
-        fail "column $c has no unit"
+    # The names before units were added are gone.
+    for c in size msgs_min bytes_max tasks_mad cpu_ns_min lost corrupt; do
+        ! grep -qx "$c" cols || fail "column $c has no unit in its name"
     done
+    [ "$(head -1 out | tr ',' '\n' | wc -l)" -eq "$(sed -n 2p out | tr ',' '\n' | wc -l)" ] ||
+        fail "the row and the header differ in columns"
     ;;
 *)
     fail "unknown case"
