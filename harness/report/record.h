@@ -134,7 +134,7 @@ struct ipcm_rr_case {
     int cpus[IPCM_RR_MAX_CPUS]; /* CPU of each worker, written unless unpinned (writer) */
     unsigned ncpus;
     bool spins;     /* the backend may spin before sleeping (writer) */
-    bool has_chunk; /* "chunk" is written (pool) (writer) */
+    bool has_chunk; /* "chunk" is written (pool); read back */
     unsigned chunk;
     double rate_per_s;         /* open-loop send rate, written when > 0 (writer) */
     uint64_t messages_per_rep; /* "messages_per_repetition"; 0 when absent */
