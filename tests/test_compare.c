@@ -576,15 +576,31 @@ START_TEST(cpu_cost_is_gbench_cpu_time)
     json_t *j = json_loadb(buf, len, 0, &je);
     ck_assert_msg(j != NULL, "%s", je.text);
     json_t *list = json_object_get(j, "benchmarks");
-    ck_assert_uint_eq(json_array_size(list), 6); /* five repetitions and the median */
-    for (size_t i = 0; i < 6; i++) {
+    /* Five repetitions, then mean, median, stddev and cv, as Google Benchmark writes them. */
+    ck_assert_uint_eq(json_array_size(list), 9);
+    for (size_t i = 0; i < 5; i++) {
         json_t *e = json_array_get(list, i);
         double real = json_number_value(json_object_get(e, "real_time"));
         double cpu_time = json_number_value(json_object_get(e, "cpu_time"));
         /* real_time is ns per message of wall time; cpu_time the measured CPU. */
-        ck_assert_double_eq_tol(cpu_time, cpu[i < 5 ? i : 2], 1e-6);
-        ck_assert_double_eq_tol(real, 1e9 / msgs[i < 5 ? i : 2], 1e-3);
+        ck_assert_double_eq_tol(cpu_time, cpu[i], 1e-6);
+        ck_assert_double_eq_tol(real, 1e9 / msgs[i], 1e-3);
         ck_assert(cpu_time != real);
+        ck_assert_str_eq(json_string_value(json_object_get(e, "run_type")), "iteration");
+        ck_assert_int_eq(json_integer_value(json_object_get(e, "repetition_index")), (int)i);
+    }
+    const char *agg[4] = {"mean", "median", "stddev", "cv"};
+    /* CPU: mean 1920, median 1920, sample stddev sqrt(250) = 15.81, cv 15.81 / 1920. */
+    const double cpu_agg[4] = {1920, 1920, sqrt(250.0), sqrt(250.0) / 1920};
+    for (int a = 0; a < 4; a++) {
+        json_t *e = json_array_get(list, 5 + (size_t)a);
+        ck_assert_str_eq(json_string_value(json_object_get(e, "run_type")), "aggregate");
+        ck_assert_str_eq(json_string_value(json_object_get(e, "aggregate_name")), agg[a]);
+        ck_assert_str_eq(json_string_value(json_object_get(e, "aggregate_unit")),
+                         a == 3 ? "percentage" : "time");
+        ck_assert_int_eq(json_integer_value(json_object_get(e, "iterations")), 5);
+        ck_assert_double_eq_tol(json_number_value(json_object_get(e, "cpu_time")), cpu_agg[a],
+                                1e-6);
     }
     json_decref(j);
     free(buf);

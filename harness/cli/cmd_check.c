@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_check.c - `ipcmark check`: the conformance catalogue on every selected backend;
- * a matrix on stdout, a summary line, and the JSON and JUnit XML reports (written by
- * harness/report/check_report.c from rows this file fills).
+ * a matrix and a summary line on stdout (on stderr when a report is written to stdout,
+ * "-"), and the JSON and JUnit XML reports (written by harness/report/check_report.c
+ * from rows this file fills).
  */
 #include "cli.h"
 #include "conform.h"
@@ -29,6 +30,7 @@ struct run {
     uint64_t seed;
     bool quick;
     double total_s;
+    FILE *out; /* the table: stdout, or stderr when a report goes to stdout ("-") */
 };
 
 static void usage(FILE *f)
@@ -46,7 +48,9 @@ static void usage(FILE *f)
                "  -q, --quick          the quick subset with smaller counts (< 30 s)\n"
                "  -s, --seed N         seed for random sizes and kill points (printed; replays)\n"
                "  -j, --json FILE      per case and backend: outcome, duration, counts, message\n"
-               "  -u, --junit FILE     JUnit XML, one testcase per case and backend\n\n"
+               "  -u, --junit FILE     JUnit XML, one testcase per case and backend\n"
+               "                       FILE '-' is stdout (one of the two at most); the table\n"
+               "                       then goes to stderr\n\n"
                "Exit: 0 nothing failed, 1 a case failed or hung, 2 usage error, 3 nothing\n"
                "failed but no case could run for a limit of the environment (env only).\n");
 }
@@ -59,16 +63,16 @@ static void shapes_str(unsigned s, char *buf, size_t len)
 
 static void list_cases(const struct run *r)
 {
-    printf("%-44s %4s %-3s %-5s %s\n", "case", "num", "shp", "quick", "summary");
+    fprintf(r->out, "%-44s %4s %-3s %-5s %s\n", "case", "num", "shp", "quick", "summary");
     for (size_t i = 0; i < r->ncases; i++) {
         const struct ipcm_check_case *c = r->cases[i];
         char sh[8];
         shapes_str(c->shapes, sh, sizeof(sh));
-        printf("%-44s %4u %-3s %-5s %s%s\n", c->id, c->num, sh,
+        fprintf(r->out, "%-44s %4u %-3s %-5s %s%s\n", c->id, c->num, sh,
                (c->flags & IPCM_CHECK_QUICK) ? "yes" : "", c->summary,
                c->fn ? "" : (c->na ? "  [n/a]" : "  [not yet implemented]"));
     }
-    printf("%zu cases\n", r->ncases);
+    fprintf(r->out, "%zu cases\n", r->ncases);
 }
 
 static const char *cell(const struct ipcm_check_result *res)
@@ -80,15 +84,15 @@ static void print_grouped(const struct run *r, enum ipcm_check_outcome o, const 
 
 static void print_matrix(const struct run *r)
 {
-    printf("%-44s", "case");
+    fprintf(r->out, "%-44s", "case");
     for (size_t b = 0; b < r->nbe; b++)
-        printf(" %-11s", ipcm_backend_name(r->be[b]));
-    putchar('\n');
+        fprintf(r->out, " %-11s", ipcm_backend_name(r->be[b]));
+    fputc('\n', r->out);
     for (size_t i = 0; i < r->ncases; i++) {
-        printf("%-44s", r->cases[i]->id);
+        fprintf(r->out, "%-44s", r->cases[i]->id);
         for (size_t b = 0; b < r->nbe; b++)
-            printf(" %-11s", cell(&r->res[i * r->nbe + b]));
-        putchar('\n');
+            fprintf(r->out, " %-11s", cell(&r->res[i * r->nbe + b]));
+        fputc('\n', r->out);
     }
     /* Why each failure failed, then why each n/a does not apply (grouped). */
     bool hdr = false;
@@ -98,9 +102,9 @@ static void print_matrix(const struct run *r)
             if (x->outcome != IPCM_CHECK_FAIL && x->outcome != IPCM_CHECK_HANG)
                 continue;
             if (!hdr)
-                printf("\nfailures:\n");
+                fprintf(r->out, "\nfailures:\n");
             hdr = true;
-            printf("  %s %s [%s]: %s\n", ipcm_check_outcome_name(x->outcome), r->cases[i]->id,
+            fprintf(r->out, "  %s %s [%s]: %s\n", ipcm_check_outcome_name(x->outcome), r->cases[i]->id,
                    ipcm_backend_name(r->be[b]), x->message);
         }
     print_grouped(r, IPCM_CHECK_ENV, "environment limits (the case could not run here)");
@@ -126,18 +130,18 @@ static void print_grouped(const struct run *r, enum ipcm_check_outcome o, const 
             if (seen)
                 continue;
             if (!hdr)
-                printf("\n%s:\n", title);
+                fprintf(r->out, "\n%s:\n", title);
             hdr = true;
-            printf("  %s [", r->cases[i]->id);
+            fprintf(r->out, "  %s [", r->cases[i]->id);
             const char *sep = "";
             for (size_t k = b; k < r->nbe; k++) {
                 const struct ipcm_check_result *y = &r->res[i * r->nbe + k];
                 if (y->outcome == o && strcmp(y->message, x->message) == 0) {
-                    printf("%s%s", sep, ipcm_backend_name(r->be[k]));
+                    fprintf(r->out, "%s%s", sep, ipcm_backend_name(r->be[k]));
                     sep = ",";
                 }
             }
-            printf("]: %s\n", x->message);
+            fprintf(r->out, "]: %s\n", x->message);
         }
     }
 }
@@ -284,15 +288,15 @@ static struct ipcm_check_report to_report(const struct run *r)
 }
 
 /* The summary line; returns the exit code the outcomes call for. */
-static int print_summary(const struct ipcm_check_report *rep)
+static int print_summary(const struct ipcm_check_report *rep, FILE *out)
 {
     struct ipcm_check_tally t = ipcm_check_report_tally(rep, IPCM_CHECK_REPORT_ALL);
-    printf("\n%d passed, %d failed, %d n/a", t.pass, t.fail + t.hang, t.na + t.todo);
+    fprintf(out, "\n%d passed, %d failed, %d n/a", t.pass, t.fail + t.hang, t.na + t.todo);
     if (t.env)
-        printf(", %d could not run (environment limits)", t.env);
+        fprintf(out, ", %d could not run (environment limits)", t.env);
     if (t.hang || t.todo)
-        printf(" (%d of the failures HANG, %d of the n/a not yet implemented)", t.hang, t.todo);
-    printf("; seed %llu; %.1f s\n", (unsigned long long)rep->seed, rep->duration_s);
+        fprintf(out, " (%d of the failures HANG, %d of the n/a not yet implemented)", t.hang, t.todo);
+    fprintf(out, "; seed %llu; %.1f s\n", (unsigned long long)rep->seed, rep->duration_s);
     if (t.fail + t.hang)
         return IPCM_EXIT_FAIL;
     /* RULINGS 2: cases skipped for the environment alone do not change a 0, unless
@@ -324,6 +328,12 @@ int ipcm_cmd_check(int argc, char **argv)
         return IPCM_EXIT_OK; /* --help */
     if (rc > 0)
         return rc;
+    /* RULINGS 8: at most one report on stdout, and then the table goes to stderr. */
+    bool json_out = a.json && strcmp(a.json, "-") == 0;
+    bool junit_out = a.junit && strcmp(a.junit, "-") == 0;
+    if (json_out && junit_out)
+        return ipcm_usage_error("check", "--json - and --junit -: at most one output may be stdout");
+    r.out = json_out || junit_out ? stderr : stdout;
     if ((rc = ipcm_output_probe("check", "--json", a.json)) ||
         (rc = ipcm_output_probe("check", "--junit", a.junit)))
         return rc;
@@ -339,13 +349,14 @@ int ipcm_cmd_check(int argc, char **argv)
         rc = IPCM_EXIT_ENV;
         goto out;
     }
-    printf("ipcmark check: %zu cases x %zu backends, seed %llu%s\n\n", r.ncases, r.nbe,
-           (unsigned long long)r.seed, r.quick ? ", quick" : "");
-    fflush(stdout);
+    fprintf(r.out, "ipcmark check: %zu cases x %zu backends, seed %llu%s\n\n", r.ncases, r.nbe,
+            (unsigned long long)r.seed, r.quick ? ", quick" : "");
+    fflush(r.out);
     run_all(&r);
     print_matrix(&r);
     struct ipcm_check_report rep = to_report(&r);
-    rc = write_reports(&rep, &a, print_summary(&rep));
+    rc = write_reports(&rep, &a, print_summary(&rep, r.out));
+    fflush(r.out);
 out:
     free(r.rows);
     free(r.res);

@@ -22,9 +22,15 @@ static const char plot_usage[] =
     "usage: ipcmark plot RESULTS.json [MORE.json ...] [-o DIR]\n"
     "\n"
     "Draw the comparison plots of a results file with gnuplot, as PNG and SVG in DIR\n"
-    "(default results/plots): throughput vs message size, latency percentile spectrum,\n"
-    "throughput vs producers x consumers, pool tasks/s vs workers. A plot without data\n"
-    "in the file is skipped. The data files (*.dat) stay beside the images.\n"
+    "(default results/plots): throughput vs message size (messages/s: tput_size, GB/s:\n"
+    "tput_gbs; a case that did not run is marked with its reason), latency percentile\n"
+    "spectrum with the spread of the repetitions, throughput vs producers x consumers\n"
+    "(categories), pool tasks/s vs workers (chunk size and the python-mp reference's\n"
+    "date in the title), throughput vs CPU per message, and the synchronization modes:\n"
+    "lock hand-off round trip per implementation (sync_handoff), increments/s against\n"
+    "processes (sync_contended), barrier round time against parties (sync_barrier).\n"
+    "Each axis says whether higher or lower is better. A plot without data in the file\n"
+    "is skipped. The data files (*.dat) stay beside the images.\n"
     "Several files are drawn as one: their cases are merged (no key may repeat) and the\n"
     "title's host and date are the first file's, e.g. a pool run with the python-mp\n"
     "reference of scripts/pool_python.py: ipcmark plot pool.json python.json\n"
@@ -98,14 +104,30 @@ struct plot_args {
     int nfiles;
     const char *dir;
     char sources[1024]; /* the files as one string, for messages (and to rerun the command) */
+    char ref_date[64];  /* created_utc of the first file with python-mp cases ("" if none) */
 };
+
+/* Note when r was made if it holds the python-mp reference (and no earlier file did). */
+static void note_reference(struct plot_args *a, const struct ipcm_results *r)
+{
+    if (a->ref_date[0])
+        return;
+    for (size_t i = 0; i < r->ncases; i++)
+        if (strcmp(r->cases[i].backend, "python-mp") == 0) {
+            snprintf(a->ref_date, sizeof(a->ref_date), "%s",
+                     r->created_utc[0] ? r->created_utc : "(date unknown)");
+            return;
+        }
+}
 
 /*
  * Load files[0..n) into one result set: the first file's header (host, date) and the
  * cases of all of them. Prints why on failure.
  */
-static int load_all(const char *const *files, int n, struct ipcm_results **out)
+static int load_all(struct plot_args *a, struct ipcm_results **out)
 {
+    const char *const *files = a->files;
+    int n = a->nfiles;
     struct ipcm_results *more = NULL;
     char err[256];
     int e;
@@ -114,11 +136,13 @@ static int load_all(const char *const *files, int n, struct ipcm_results **out)
         fprintf(stderr, "ipcmark plot: %s: %s\n", files[0], err);
         return e;
     }
+    note_reference(a, *out);
     for (int i = 1; i < n; i++) {
         if ((e = ipcm_results_load(files[i], &more, err, sizeof(err))) < 0) {
             fprintf(stderr, "ipcmark plot: %s: %s\n", files[i], err);
             break;
         }
+        note_reference(a, more);
         if ((e = ipcm_results_merge(*out, more, err, sizeof(err))) < 0) {
             fprintf(stderr, "ipcmark plot: %s: cannot draw it with the files before it: %s\n",
                     files[i], err);
@@ -184,7 +208,7 @@ static int write_data(const struct plot_args *a, const struct ipcm_results *r,
         fprintf(stderr, "ipcmark plot: %s: %s\n", a->dir, strerror(-e));
         return IPCM_EXIT_ENV;
     }
-    if ((e = ipcm_plot_data_write(r, a->dir, a->sources, nplot)) < 0) {
+    if ((e = ipcm_plot_data_write(r, a->dir, a->sources, a->ref_date, nplot)) < 0) {
         fprintf(stderr, "ipcmark plot: %s/params.gp: %s\n", a->dir, strerror(-e));
         return IPCM_EXIT_ENV;
     }
@@ -202,7 +226,7 @@ static int draw(const struct plot_args *a, const int nplot[IPCM_PLOT_COUNT])
 {
     char path[4096], sbuf[4096], looked[8192];
     const char *script;
-    int e;
+    int e, rc = IPCM_EXIT_OK;
 
     if (!in_path("gnuplot")) {
         printf("ipcmark plot: gnuplot is not installed, so no plots were drawn. Install it\n"
@@ -231,12 +255,18 @@ static int draw(const struct plot_args *a, const int nplot[IPCM_PLOT_COUNT])
                 snprintf(path, sizeof(path), "%s/%s.%s", a->dir, name, k ? "svg" : "png");
                 unlink(path);
             }
-        if (nplot[i] > 0)
+        snprintf(path, sizeof(path), "%s/%s.png", a->dir, name);
+        if (nplot[i] > 0 && access(path, F_OK) != 0) {
+            /* A plot.gp older than this binary draws fewer plots than it has data for. */
+            fprintf(stderr, "ipcmark plot: %s drew no %s.png (is it older than ipcmark?)\n",
+                    script, name);
+            rc = IPCM_EXIT_ENV;
+        } else if (nplot[i] > 0)
             printf("%s/%s.png  %s/%s.svg  (%d series)\n", a->dir, name, a->dir, name, nplot[i]);
         else
             printf("%s: skipped, no data in %s\n", name, a->sources);
     }
-    return IPCM_EXIT_OK;
+    return rc;
 }
 
 int ipcm_cmd_plot(int argc, char **argv)
@@ -250,7 +280,7 @@ int ipcm_cmd_plot(int argc, char **argv)
         return IPCM_EXIT_OK; /* --help */
     if (rc > 0)
         return rc;
-    if (load_all(a.files, a.nfiles, &r) < 0)
+    if (load_all(&a, &r) < 0)
         return IPCM_EXIT_USAGE;
     rc = write_data(&a, r, nplot);
     ipcm_results_free(r);

@@ -831,18 +831,21 @@ int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f)
 
 /* -------------------------------------------------------------------- exports */
 
-/* Per-repetition samples of a case's headline metric, as ns per operation. */
+/*
+ * One headline metric of a case, per repetition. Both exports take their figures from
+ * here, so the Bencher bounds and the Google Benchmark repetitions are the same numbers.
+ */
 struct export_metric {
     const char *suffix; /* appended to the case key to name the benchmark */
-    const double *samples;
+    const char *measure; /* Bencher measure: "throughput", "throughput-tasks", "latency", ... */
+    const double *samples; /* one per repetition, in the metric's own unit */
     size_t n;
-    double median, lo, hi; /* in the metric's own unit */
-    bool rate;             /* per second (else ns) */
+    double median; /* the file's median, in the metric's own unit */
+    bool rate;     /* per second (else ns) */
     /* CPU ns per operation of the same repetitions (cpu_ns_per_msg: per message, task or
      * round trip, the operation the metric times); NULL when the case has none. */
     const double *cpu;
     size_t ncpu;
-    double cpu_median;
 };
 
 static int headline_metrics(const struct ipcm_rr_case *c, struct export_metric m[3])
@@ -852,96 +855,215 @@ static int headline_metrics(const struct ipcm_rr_case *c, struct export_metric m
         return 0;
     if (c->msgs_per_s.present)
         m[n++] = (struct export_metric){.suffix = "",
+                                        .measure = "throughput",
                                         .samples = c->msgs_per_s.samples,
                                         .n = c->msgs_per_s.nsamples,
                                         .median = c->msgs_per_s.median,
-                                        .lo = c->msgs_per_s.min,
-                                        .hi = c->msgs_per_s.max,
                                         .rate = true};
     if (c->tasks_per_s.present)
         m[n++] = (struct export_metric){.suffix = n ? "/tasks" : "",
+                                        .measure = n ? "throughput-tasks" : "throughput",
                                         .samples = c->tasks_per_s.samples,
                                         .n = c->tasks_per_s.nsamples,
                                         .median = c->tasks_per_s.median,
-                                        .lo = c->tasks_per_s.min,
-                                        .hi = c->tasks_per_s.max,
                                         .rate = true};
     if (c->latency_ns.present && n < 3) {
         const struct ipcm_rr_latency *l = &c->latency_ns;
         m[n++] = (struct export_metric){.suffix = "/p50",
+                                        .measure = "latency",
                                         .samples = l->p50_samples,
                                         .n = l->np50,
-                                        .median = l->p50,
-                                        .lo = l->min,
-                                        .hi = l->p99 > 0 ? l->p99 : l->max};
+                                        .median = l->p50};
     }
     const struct ipcm_rr_stat *cpu = &c->cpu_ns_per_msg;
     for (int k = 0; k < n && cpu->present; k++) {
         m[k].cpu = cpu->samples;
         m[k].ncpu = cpu->nsamples;
-        m[k].cpu_median = cpu->median;
     }
     return n;
 }
 
-/* cpu_ns: the measured CPU time of one operation (RULINGS 7: never a copy of real_time). */
-static json_t *gbench_entry(const char *name, const struct export_metric *m, double v,
-                            double cpu_ns, const char *run_type, long rep_index, size_t reps)
+/* Lowest and highest of n samples; both `fallback` when there are none. */
+static void sample_range(const double *v, size_t n, double fallback, double *lo, double *hi)
 {
-    /* Google Benchmark times are per iteration; a rate becomes ns per operation. */
-    double ns = m->rate ? (v > 0 ? 1e9 / v : 0) : v;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:o, s:s}", "name", name, "run_name",
-                          name, "run_type", run_type, "repetitions", (int)reps, "threads", 1,
-                          "iterations", (json_int_t)1, "real_time", jnum(ns), "cpu_time",
-                          jnum(cpu_ns), "time_unit", "ns");
+    *lo = *hi = fallback;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || v[i] < *lo)
+            *lo = v[i];
+        if (i == 0 || v[i] > *hi)
+            *hi = v[i];
+    }
+}
+
+/* Google Benchmark times are per iteration: a rate becomes ns per operation. */
+static double ns_per_op(const struct export_metric *m, double v)
+{
+    return m->rate ? (v > 0 ? 1e9 / v : 0) : v;
+}
+
+/*
+ * Google Benchmark's four aggregates of n values, computed as benchmark/src/statistics.cc
+ * does: mean, median (the middle one, or the mean of the two middle ones), the sample
+ * standard deviation (n - 1), and cv = stddev / mean as a fraction.
+ */
+enum { AGG_MEAN, AGG_MEDIAN, AGG_STDDEV, AGG_CV, AGG_N };
+static const char *const agg_name[AGG_N] = {"mean", "median", "stddev", "cv"};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* sorted: scratch room for n values. */
+static void aggregates(const double *v, size_t k, double *sorted, double out[AGG_N])
+{
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < k; i++) {
+        sum += v[i];
+        sorted[i] = v[i];
+    }
+    out[AGG_MEAN] = k ? sum / (double)k : 0;
+    for (size_t i = 0; i < k; i++)
+        sq += (v[i] - out[AGG_MEAN]) * (v[i] - out[AGG_MEAN]);
+    qsort(sorted, k, sizeof(sorted[0]), cmp_double);
+    out[AGG_MEDIAN] = !k ? 0 : k % 2 ? sorted[k / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
+    out[AGG_STDDEV] = k > 1 ? sqrt(sq / (double)(k - 1)) : 0;
+    out[AGG_CV] = out[AGG_MEAN] != 0 ? out[AGG_STDDEV] / out[AGG_MEAN] : 0;
+}
+
+/*
+ * One entry of "benchmarks", keys in Google Benchmark's order. iterations < 0 leaves the
+ * field out (a file without messages_per_repetition); rate < 0 leaves items_per_second
+ * out.
+ */
+static json_t *gbench_entry(const char *name, const char *run_name, size_t family,
+                            const char *run_type, size_t reps, long rep_index, const char *agg,
+                            long long iterations, double real_ns, double cpu_ns, double rate)
+{
+    json_t *o = json_object();
     if (!o)
         return NULL;
+    json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "family_index", json_integer((json_int_t)family));
+    json_object_set_new(o, "per_family_instance_index", json_integer(0));
+    json_object_set_new(o, "run_name", json_string(run_name));
+    json_object_set_new(o, "run_type", json_string(run_type));
+    json_object_set_new(o, "repetitions", json_integer((json_int_t)reps));
     if (rep_index >= 0)
         json_object_set_new(o, "repetition_index", json_integer(rep_index));
-    else
-        json_object_set_new(o, "aggregate_name", json_string("median"));
-    if (m->rate)
-        json_object_set_new(o, "items_per_second", jnum(v));
+    json_object_set_new(o, "threads", json_integer(1));
+    if (agg) {
+        json_object_set_new(o, "aggregate_name", json_string(agg));
+        json_object_set_new(o, "aggregate_unit",
+                            json_string(strcmp(agg, "cv") == 0 ? "percentage" : "time"));
+    }
+    if (iterations >= 0)
+        json_object_set_new(o, "iterations", json_integer((json_int_t)iterations));
+    json_object_set_new(o, "real_time", jnum(real_ns));
+    json_object_set_new(o, "cpu_time", jnum(cpu_ns));
+    json_object_set_new(o, "time_unit", json_string("ns"));
+    if (rate >= 0)
+        json_object_set_new(o, "items_per_second", jnum(rate));
     return o;
+}
+
+/* One metric of one case: its repetitions, then (with two or more) the four aggregates. */
+static void gbench_metric(json_t *list, const char *name, size_t family,
+                          const struct export_metric *m, long long iterations)
+{
+    double ra[AGG_N], ca[AGG_N], ia[AGG_N];
+    size_t n = m->n;
+    double *real = malloc(2 * n * sizeof(*real)), *scratch = real + n;
+    if (!real)
+        return;
+    for (size_t s = 0; s < n; s++) {
+        real[s] = ns_per_op(m, m->samples[s]);
+        json_array_append_new(list, gbench_entry(name, name, family, "iteration", n, (long)s,
+                                                 NULL, iterations, real[s], m->cpu[s],
+                                                 m->rate ? m->samples[s] : -1));
+    }
+    /* Google Benchmark writes no aggregates for a single repetition. */
+    if (n < 2) {
+        free(real);
+        return;
+    }
+    aggregates(real, n, scratch, ra);
+    aggregates(m->cpu, n, scratch, ca);
+    aggregates(m->samples, n, scratch, ia);
+    for (int a = 0; a < AGG_N; a++) {
+        char agg[320];
+        snprintf(agg, sizeof(agg), "%s_%s", name, agg_name[a]);
+        /* Aggregates count repetitions in "iterations", as Google Benchmark does. */
+        json_array_append_new(list, gbench_entry(agg, name, family, "aggregate", n, -1,
+                                                 agg_name[a], (long long)n, ra[a], ca[a],
+                                                 m->rate ? ia[a] : -1));
+    }
+    free(real);
 }
 
 int ipcm_export_gbench(const struct ipcm_results *r, FILE *f)
 {
-    json_t *root, *list = json_array();
-    char date[IPCM_RR_NAME_LEN + 8];
+    json_t *root, *ctx, *list = json_array();
+    size_t family = 0;
     if (!list)
         return -ENOMEM;
-    snprintf(date, sizeof(date), "%s", r->created_utc);
     for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
         struct export_metric m[3];
-        int nm = headline_metrics(&r->cases[i], m);
+        int nm = headline_metrics(c, m);
         for (int k = 0; k < nm; k++) {
             char name[300], key[256];
             /* Google Benchmark has no "CPU unknown": a case without measured CPU time (an
              * older file, a mode that reports none) is left out rather than given a
              * made-up cpu_time; the Bencher export keeps it. */
-            if (!m[k].cpu || m[k].ncpu != m[k].n)
+            if (!m[k].cpu || m[k].ncpu != m[k].n || !m[k].n)
                 continue;
-            snprintf(name, sizeof(name), "%s%s", ipcm_rr_case_key(&r->cases[i], key, sizeof(key)),
+            snprintf(name, sizeof(name), "%s%s", ipcm_rr_case_key(c, key, sizeof(key)),
                      m[k].suffix);
-            size_t reps = m[k].n ? m[k].n : 1;
-            for (size_t s = 0; s < m[k].n; s++)
-                json_array_append_new(list, gbench_entry(name, &m[k], m[k].samples[s], m[k].cpu[s],
-                                                         "iteration", (long)s, reps));
-            char agg[320];
-            snprintf(agg, sizeof(agg), "%s_median", name);
-            json_t *a =
-                gbench_entry(agg, &m[k], m[k].median, m[k].cpu_median, "aggregate", -1, reps);
-            if (a)
-                json_object_set_new(a, "run_name", json_string(name));
-            json_array_append_new(list, a);
+            /* The messages (round trips, tasks) one repetition moved: the median over the
+             * repetitions, exact when the run used --messages N. */
+            gbench_metric(list, name, family++, &m[k],
+                          c->messages_per_rep ? (long long)c->messages_per_rep : -1);
         }
     }
-    root = json_pack("{s:{s:s, s:s, s:I, s:s, s:s, s:s}, s:o}", "context", "date", date,
-                     "host_name", r->hostname[0] ? r->hostname : r->cpu_model, "num_cpus",
-                     (json_int_t)r->cpus_online, "executable", "ipcmark", "library_build_type",
-                     "release", "ipcmark_schema", r->schema, "benchmarks", list);
+    /* context: the host fields a results file has; ipcmark's own beside them. */
+    ctx = json_object();
+    if (!ctx) {
+        json_decref(list);
+        return -ENOMEM;
+    }
+    json_object_set_new(ctx, "date", json_string(r->created_utc));
+    if (r->hostname[0])
+        json_object_set_new(ctx, "host_name", json_string(r->hostname));
+    json_object_set_new(ctx, "executable", json_string("ipcmark"));
+    if (r->cpus_online > 0)
+        json_object_set_new(ctx, "num_cpus", json_integer((json_int_t)r->cpus_online));
+    if (r->cpu_model[0])
+        json_object_set_new(ctx, "cpu_model", json_string(r->cpu_model));
+    if (r->kernel[0])
+        json_object_set_new(ctx, "kernel", json_string(r->kernel));
+    json_object_set_new(ctx, "ipcmark_version", json_string(r->tool_version));
+    if (r->tool_git[0])
+        json_object_set_new(ctx, "ipcmark_git", json_string(r->tool_git));
+    json_object_set_new(ctx, "ipcmark_schema", json_string(r->schema));
+    root = json_pack("{s:o, s:o}", "context", ctx, "benchmarks", list);
     return dump(root, f);
+}
+
+/*
+ * Bencher Metric Format. For every measure, lower_value and upper_value are the lowest and
+ * highest repetition (of msgs/s, of tasks/s, of the per-repetition p50 or p99): the same
+ * meaning everywhere, so a threshold on the bounds reads the same for each measure. value
+ * is the file's headline figure: the median repetition of a rate, the p50 (p99) of all
+ * round trips of the case for latency (it lies within the repetitions' range).
+ */
+static json_t *bmf_measure(double median, const double *samples, size_t n)
+{
+    double lo, hi;
+    sample_range(samples, n, median, &lo, &hi);
+    return json_pack("{s:o, s:o, s:o}", "value", jnum(median), "lower_value", jnum(lo),
+                     "upper_value", jnum(hi));
 }
 
 int ipcm_export_bencher(const struct ipcm_results *r, FILE *f)
@@ -951,6 +1073,7 @@ int ipcm_export_bencher(const struct ipcm_results *r, FILE *f)
         return -ENOMEM;
     for (size_t i = 0; i < r->ncases; i++) {
         const struct ipcm_rr_case *c = &r->cases[i];
+        const struct ipcm_rr_latency *l = &c->latency_ns;
         struct export_metric m[3];
         int nm = headline_metrics(c, m);
         char key[256];
@@ -960,17 +1083,12 @@ int ipcm_export_bencher(const struct ipcm_results *r, FILE *f)
         bench = json_object();
         if (!bench)
             break;
-        for (int k = 0; k < nm; k++) {
-            /* Bencher's built-in measures: "throughput" (ops/s) and "latency" (ns). */
-            json_t *v = json_pack("{s:o, s:o, s:o}", "value", jnum(m[k].median), "lower_value",
-                                  jnum(m[k].lo), "upper_value", jnum(m[k].hi));
-            json_object_set_new(
-                bench, m[k].rate ? (m[k].suffix[0] ? "throughput-tasks" : "throughput") : "latency",
-                v);
-        }
-        if (c->latency_ns.present && c->latency_ns.p99 > 0)
-            json_object_set_new(bench, "latency-p99",
-                                json_pack("{s:o}", "value", jnum(c->latency_ns.p99)));
+        /* Bencher's built-in measures: "throughput" (ops/s) and "latency" (ns). */
+        for (int k = 0; k < nm; k++)
+            json_object_set_new(bench, m[k].measure,
+                                bmf_measure(m[k].median, m[k].samples, m[k].n));
+        if (l->present && l->p99 > 0)
+            json_object_set_new(bench, "latency-p99", bmf_measure(l->p99, l->p99_samples, l->np99));
         json_object_set_new(root, ipcm_rr_case_key(c, key, sizeof(key)), bench);
     }
     return dump(root, f);

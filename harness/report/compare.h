@@ -128,11 +128,16 @@ int ipcm_cmp_write_json(const struct ipcm_cmp_report *rep, FILE *f);
 
 /*
  * Exports of one results file for continuous-benchmarking services.
- *   gbench   Google Benchmark JSON ("context" + "benchmarks"): one iteration entry per
- *            repetition and a median aggregate; real_time is ns per message (throughput),
- *            ns per task (pool) or ns per round trip (latency p50)
+ *   gbench   Google Benchmark JSON ("context" with the host fields + "benchmarks"): one
+ *            iteration entry per repetition, then the mean, median, stddev and cv
+ *            aggregates (two or more repetitions), as Google Benchmark writes them;
+ *            real_time is wall ns per message (throughput), per task (pool) or per round
+ *            trip (latency p50), cpu_time the measured CPU ns of the same operation (a
+ *            case without CPU figures is left out), iterations the messages of one
+ *            repetition (the median over the repetitions; exact with --messages N)
  *   bencher  Bencher Metric Format: {name: {measure: {value, lower_value, upper_value}}}
- *            with measures "throughput" (per second) and "latency" (ns)
+ *            with measures "throughput" (per second), "latency" and "latency-p99" (ns);
+ *            lower/upper are the lowest and highest repetition for every measure
  * Returns 0, or -EIO, -ENOMEM.
  */
 int ipcm_export_gbench(const struct ipcm_results *r, FILE *f);

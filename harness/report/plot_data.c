@@ -18,7 +18,32 @@ struct plot_params {
     FILE *f;
     const char *dir;
     int nfiles;
+    const char *ref_date; /* created_utc of the file the python-mp cases came from, or NULL */
 };
+
+/* Lowest and highest of n per-repetition values; both y when there are none. */
+static void sample_range(const double *v, size_t n, double y, double *lo, double *hi)
+{
+    *lo = *hi = y;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || v[i] < *lo)
+            *lo = v[i];
+        if (i == 0 || v[i] > *hi)
+            *hi = v[i];
+    }
+}
+
+/* A size as a person writes it: 64 B, 4 KiB, 1 MiB (exact powers of 1024 only). */
+static const char *size_text(unsigned long long b, char *buf, size_t len)
+{
+    if (b >= 1048576 && b % 1048576 == 0)
+        snprintf(buf, len, "%llu MiB", b / 1048576);
+    else if (b >= 1024 && b % 1024 == 0)
+        snprintf(buf, len, "%llu KiB", b / 1024);
+    else
+        snprintf(buf, len, "%llu B", b);
+    return buf;
+}
 
 static int cmp_ptr(const void *a, const void *b,
                    int (*less)(const struct ipcm_rr_case *, const struct ipcm_rr_case *))
@@ -28,20 +53,24 @@ static int cmp_ptr(const void *a, const void *b,
 }
 
 /*
- * Series order: by backend, then placement, then the x value set by the caller. The
- * python-mp reference comes last, so the key lists the backends under test together.
+ * Series order: by series name (backend, then placement, or what series_name gives),
+ * then the x value set by the caller. The python-mp reference comes last, so the key
+ * lists the backends under test together. A series' cases must be adjacent: its file is
+ * opened once.
  */
 static unsigned long long (*g_xkey)(const struct ipcm_rr_case *);
+static void (*g_series)(const struct ipcm_rr_case *, char *, size_t);
 
 static int by_series_then_x(const struct ipcm_rr_case *a, const struct ipcm_rr_case *b)
 {
     int ra = strcmp(a->backend, "python-mp") == 0, rb = strcmp(b->backend, "python-mp") == 0;
     if (ra != rb)
         return ra - rb;
-    int r = strcmp(a->backend, b->backend);
+    char na[128], nb[128];
+    g_series(a, na, sizeof(na));
+    g_series(b, nb, sizeof(nb));
+    int r = strcmp(na, nb);
     if (r)
-        return r;
-    if ((r = strcmp(a->placement, b->placement)))
         return r;
     unsigned long long xa = g_xkey(a), xb = g_xkey(b);
     return (xa > xb) - (xa < xb);
@@ -114,6 +143,7 @@ static int write_plot(struct plot_params *pp, const char *plot, const struct ipc
         if (r->cases[i].status == IPCM_RR_OK && sel(&r->cases[i], arg))
             v[n++] = &r->cases[i];
     g_xkey = xkey;
+    g_series = series_name;
     qsort(v, n, sizeof(*v), qsort_series);
     for (size_t i = 0; i < n; i++) {
         series_name(v[i], name, sizeof(name));
@@ -210,14 +240,33 @@ static void row_pool(FILE *f, const struct ipcm_rr_case *c)
     row_rate(f, c->workers, &c->tasks_per_s);
 }
 
+/* The percentiles drawn, as x = 1 / (1 - p): 2 for p50, 10 for p90, 100 for p99, 1000 for
+ * p99.9. */
+static const double lat_x[4] = {2, 10, 100, 1000};
+
+static void latency_points(const struct ipcm_rr_latency *l, double y[4])
+{
+    y[0] = l->p50;
+    y[1] = l->p90;
+    y[2] = l->p99;
+    y[3] = l->p999;
+}
+
 static void row_latency(FILE *f, const struct ipcm_rr_case *c)
 {
-    /* x = 1 / (1 - p): 2 for p50, 10 for p90, 100 for p99, 1000 for p99.9. */
+    /* Bars: the lowest and highest repetition where the file has per-repetition values
+     * (p50, p99); the other percentiles come from the merged histogram alone. */
     const struct ipcm_rr_latency *l = &c->latency_ns;
-    const double x[] = {2, 10, 100, 1000}, y[] = {l->p50, l->p90, l->p99, l->p999};
-    for (int i = 0; i < 4; i++)
-        if (y[i] > 0)
-            fprintf(f, "%g %.6g\n", x[i], y[i]);
+    const double *s[4] = {l->p50_samples, NULL, l->p99_samples, NULL};
+    const size_t ns[4] = {l->np50, 0, l->np99, 0};
+    double y[4], lo, hi;
+    latency_points(l, y);
+    for (int i = 0; i < 4; i++) {
+        if (y[i] <= 0)
+            continue;
+        sample_range(s[i], ns[i], y[i], &lo, &hi);
+        fprintf(f, "%g %.6g %.6g %.6g\n", lat_x[i], y[i], lo, hi);
+    }
 }
 
 /* Count distinct values of key among the accepted cases (n is small: O(n^2) is fine). */
@@ -313,6 +362,51 @@ static void write_header(FILE *f, const struct ipcm_results *r, const char *sour
     fprintf(f, "'\n");
 }
 
+/* A throughput case of group g's slice that did not run (skipped or failed). */
+static bool sel_tput_not_run(const struct ipcm_rr_case *c, const struct group *g)
+{
+    return c->status != IPCM_RR_OK && strcmp(c->mode, "throughput") == 0 &&
+           strcmp(c->shape, g->shape) == 0 && strcmp(c->placement, g->placement) == 0 &&
+           c->producers == g->producers && c->consumers == g->consumers;
+}
+
+/* The most not-run points one plot explains; the rest are counted. */
+#define PLOT_MAX_NOTES 6
+
+/*
+ * P_skip_n, and for k = 1..n P_skip_xk (the message size) and P_skip_tk ("mqueue, 64 KiB:
+ * skipped: <the reason in the results file>"), so the plot says why a point is missing.
+ */
+static void write_not_run(struct plot_params *pp, const char *plot, const struct ipcm_results *r,
+                          const struct group *g)
+{
+    int k = 0, more = 0;
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        char sz[32];
+        if (!sel_tput_not_run(c, g))
+            continue;
+        if (k == PLOT_MAX_NOTES) {
+            more++;
+            continue;
+        }
+        k++;
+        /* The reader sanitised backend and reason: no quotes, no backslashes. */
+        fprintf(pp->f, "%s_skip_x%d = %llu\n%s_skip_t%d = '%s, %s: %s: %.110s'\n", plot, k,
+                (unsigned long long)c->size, plot, k, c->backend,
+                size_text(c->size, sz, sizeof(sz)), ipcm_rr_status_name(c->status),
+                c->reason[0] ? c->reason : "no reason recorded");
+    }
+    fprintf(pp->f, "%s_skip_n = %d\n%s_skip_more = %d\n", plot, k, plot, more);
+}
+
+static void write_group_note(struct plot_params *pp, const char *plot, const struct group *g)
+{
+    fprintf(pp->f, "%s_note = '%s, %u producer%s x %u consumer%s, %s'\n", plot, g->shape,
+            g->producers, g->producers == 1 ? "" : "s", g->consumers,
+            g->consumers == 1 ? "" : "s", g->placement);
+}
+
 static int plot_tput_size(struct plot_params *pp, const struct ipcm_results *r)
 {
     struct group g = {0};
@@ -321,15 +415,41 @@ static int plot_tput_size(struct plot_params *pp, const struct ipcm_results *r)
         distinct(r, sel_tput_size, &g, x_size) < 2)
         return 0;
     n = write_plot(pp, "tput_size", r, sel_tput_size, &g, x_size, name_backend, row_tput_size);
-    fprintf(pp->f, "tput_size_note = '%s, %u producer%s x %u consumer%s, %s'\n", g.shape,
-            g.producers, g.producers == 1 ? "" : "s", g.consumers, g.consumers == 1 ? "" : "s",
-            g.placement);
+    write_group_note(pp, "tput_size", &g);
+    write_not_run(pp, "tput_size", r, &g);
+    return n;
+}
+
+/* Bytes per second: the file's bytes_per_s, else msgs/s x size (the same figure). */
+static void row_tput_bytes(FILE *f, const struct ipcm_rr_case *c)
+{
+    const struct ipcm_rr_stat *m = &c->msgs_per_s;
+    double k = (double)c->size;
+    if (c->bytes_per_s.present)
+        row_rate(f, c->size, &c->bytes_per_s);
+    else
+        fprintf(f, "%llu %.6g %.6g %.6g\n", (unsigned long long)c->size, m->median * k,
+                m->min * k, m->max * k);
+}
+
+/* The same slice as tput_size, in GB/s: where the bytes, not the messages, saturate. */
+static int plot_tput_gbs(struct plot_params *pp, const struct ipcm_results *r)
+{
+    struct group g = {0};
+    int n;
+    if (!pick_group(r, is_tput, sel_tput_size, x_size, &g) ||
+        distinct(r, sel_tput_size, &g, x_size) < 2)
+        return 0;
+    n = write_plot(pp, "tput_gbs", r, sel_tput_size, &g, x_size, name_backend, row_tput_bytes);
+    write_group_note(pp, "tput_gbs", &g);
+    write_not_run(pp, "tput_gbs", r, &g);
     return n;
 }
 
 static int plot_latency(struct plot_params *pp, const struct ipcm_results *r)
 {
     struct group g = {0};
+    double xmax = 0;
     int n;
     if (!pick_group(r, is_latency, sel_latency, x_one, &g))
         return 0;
@@ -339,7 +459,19 @@ static int plot_latency(struct plot_params *pp, const struct ipcm_results *r)
             r->cases[i].size < g.size)
             g.size = r->cases[i].size;
     n = write_plot(pp, "latency", r, sel_latency, &g, x_size, name_backend_placement, row_latency);
-    fprintf(pp->f, "latency_note = '%llu-byte messages'\n", (unsigned long long)g.size);
+    /* The highest percentile any series has: the x axis ends there (no empty column). */
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        double y[4];
+        if (c->status != IPCM_RR_OK || !sel_latency(c, &g))
+            continue;
+        latency_points(&c->latency_ns, y);
+        for (int k = 0; k < 4; k++)
+            if (y[k] > 0 && lat_x[k] > xmax)
+                xmax = lat_x[k];
+    }
+    fprintf(pp->f, "latency_note = '%llu-byte messages'\nlatency_xmax = %g\n",
+            (unsigned long long)g.size, xmax);
     return n;
 }
 
@@ -385,14 +517,59 @@ static int plot_tput_pxc(struct plot_params *pp, const struct ipcm_results *r)
     return n;
 }
 
+/* The chunk sizes of the pool cases drawn (python-mp's own are not recorded). */
+static void pool_chunks(const struct ipcm_results *r, const struct group *g, char *buf, size_t len)
+{
+    unsigned seen[8];
+    size_t n = 0, l;
+    bool unknown = false;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        bool dup = false;
+        if (c->status != IPCM_RR_OK || !sel_pool(c, g) || strcmp(c->backend, "python-mp") == 0)
+            continue;
+        if (!c->has_chunk) {
+            unknown = true;
+            continue;
+        }
+        for (size_t k = 0; k < n; k++)
+            dup = dup || seen[k] == c->chunk;
+        if (dup || n == 8)
+            continue;
+        seen[n++] = c->chunk;
+        l = strlen(buf);
+        if (c->chunk)
+            snprintf(buf + l, len - l, "%s%u", n > 1 ? ", " : "chunk ", c->chunk);
+        else
+            snprintf(buf + l, len - l, "%schunk as CPython: ceil(tasks / (4 x workers))",
+                     n > 1 ? ", " : "");
+    }
+    if (unknown) {
+        l = strlen(buf);
+        snprintf(buf + l, len - l, "%schunk size not recorded", n ? ", " : "");
+    }
+}
+
 static int plot_pool(struct plot_params *pp, const struct ipcm_results *r)
 {
     struct group g = {0};
+    char chunks[256];
+    bool ref = false;
     int n;
     if (!pick_group(r, is_pool, sel_pool, x_workers, &g))
         return 0;
     n = write_plot(pp, "pool", r, sel_pool, &g, x_workers, name_backend, row_pool);
-    fprintf(pp->f, "pool_note = '%llu-byte tasks'\n", (unsigned long long)g.size);
+    pool_chunks(r, &g, chunks, sizeof(chunks));
+    for (size_t i = 0; i < r->ncases; i++)
+        ref = ref || (r->cases[i].status == IPCM_RR_OK && sel_pool(&r->cases[i], &g) &&
+                      strcmp(r->cases[i].backend, "python-mp") == 0);
+    fprintf(pp->f, "pool_note = '%llu-byte tasks%s%s", (unsigned long long)g.size,
+            chunks[0] ? ", " : "", chunks);
+    if (ref)
+        fprintf(pp->f, "; python-mp reference measured %s",
+                pp->ref_date && pp->ref_date[0] ? pp->ref_date : "(date unknown)");
+    fprintf(pp->f, "'\n");
     return n;
 }
 
@@ -432,12 +609,129 @@ static int plot_tput_cpu(struct plot_params *pp, const struct ipcm_results *r)
     return write_plot(pp, "tput_cpu", r, sel_tput_cpu, NULL, x_cpu, name_backend, row_tput_cpu);
 }
 
+/* ------------------------------------------------------------- synchronization */
+
+static bool is_sync_handoff(const struct ipcm_rr_case *c)
+{
+    return strcmp(c->mode, "sync") == 0 && c->latency_ns.present;
+}
+
+static bool sel_sync_handoff(const struct ipcm_rr_case *c, const void *arg)
+{
+    (void)arg;
+    return is_sync_handoff(c);
+}
+
+/* The implementations (a sync case's "backend") in the order of the file: categories. */
+static char g_impls[2048];
+
+static unsigned long long x_impl(const struct ipcm_rr_case *c)
+{
+    /* The implementation's rank in g_impls (names are single words). */
+    unsigned long long k = 0;
+    size_t n = strlen(c->backend);
+    for (const char *p = g_impls; *p; k++) {
+        size_t w = strcspn(p, " ");
+        if (w == n && strncmp(p, c->backend, n) == 0)
+            return k;
+        p += w + (p[w] == ' ');
+    }
+    return k;
+}
+
+static void name_placement(const struct ipcm_rr_case *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", c->placement[0] ? c->placement : "unpinned");
+}
+
+/* x: the implementation (a category), y: p50 round trip, bars: min-max of the
+ * per-repetition p50. */
+static void row_sync_handoff(FILE *f, const struct ipcm_rr_case *c)
+{
+    const struct ipcm_rr_latency *l = &c->latency_ns;
+    double lo, hi;
+    sample_range(l->p50_samples, l->np50, l->p50, &lo, &hi);
+    fprintf(f, "%s %.6g %.6g %.6g\n", c->backend, l->p50, lo, hi);
+}
+
+static int plot_sync_handoff(struct plot_params *pp, const struct ipcm_results *r)
+{
+    size_t n = 0;
+    g_impls[0] = '\0';
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct ipcm_rr_case *c = &r->cases[i];
+        if (c->status != IPCM_RR_OK || !is_sync_handoff(c))
+            continue;
+        n++;
+        /* A new name only: " name " within " list ". */
+        char probe[IPCM_RR_NAME_LEN + 2], list[sizeof(g_impls) + 2];
+        snprintf(probe, sizeof(probe), " %s ", c->backend);
+        snprintf(list, sizeof(list), " %s ", g_impls);
+        if (strstr(list, probe))
+            continue;
+        size_t l = strlen(g_impls);
+        snprintf(g_impls + l, sizeof(g_impls) - l, "%s%s", l ? " " : "", c->backend);
+    }
+    if (!n)
+        return 0;
+    int ns = write_plot(pp, "sync_handoff", r, sel_sync_handoff, NULL, x_impl, name_placement,
+                        row_sync_handoff);
+    fprintf(pp->f, "sync_impls = '%s'\n", g_impls);
+    return ns;
+}
+
+static bool sel_sync_contended(const struct ipcm_rr_case *c, const void *arg)
+{
+    (void)arg;
+    return strcmp(c->mode, "sync-contended") == 0 && c->tasks_per_s.present;
+}
+
+static int plot_sync_contended(struct plot_params *pp, const struct ipcm_results *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncases; i++)
+        n += r->cases[i].status == IPCM_RR_OK && sel_sync_contended(&r->cases[i], NULL);
+    if (!n)
+        return 0;
+    return write_plot(pp, "sync_contended", r, sel_sync_contended, NULL, x_workers, name_backend,
+                      row_pool);
+}
+
+static bool sel_sync_barrier(const struct ipcm_rr_case *c, const void *arg)
+{
+    (void)arg;
+    return strcmp(c->mode, "sync-barrier") == 0 && c->latency_ns.present;
+}
+
+/* x: parties, y: p50 round time, bars: min-max of the per-repetition p50. */
+static void row_sync_barrier(FILE *f, const struct ipcm_rr_case *c)
+{
+    const struct ipcm_rr_latency *l = &c->latency_ns;
+    double lo, hi;
+    sample_range(l->p50_samples, l->np50, l->p50, &lo, &hi);
+    fprintf(f, "%u %.6g %.6g %.6g\n", c->workers, l->p50, lo, hi);
+}
+
+static int plot_sync_barrier(struct plot_params *pp, const struct ipcm_results *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncases; i++)
+        n += r->cases[i].status == IPCM_RR_OK && sel_sync_barrier(&r->cases[i], NULL);
+    if (!n)
+        return 0;
+    return write_plot(pp, "sync_barrier", r, sel_sync_barrier, NULL, x_workers, name_backend,
+                      row_sync_barrier);
+}
+
 static const struct {
     const char *name;
     int (*write)(struct plot_params *pp, const struct ipcm_results *r);
 } plots[IPCM_PLOT_COUNT] = {
-    {"tput_size", plot_tput_size}, {"latency", plot_latency},   {"tput_pxc", plot_tput_pxc},
-    {"pool", plot_pool},           {"tput_cpu", plot_tput_cpu},
+    {"tput_size", plot_tput_size},       {"latency", plot_latency},
+    {"tput_pxc", plot_tput_pxc},         {"pool", plot_pool},
+    {"tput_cpu", plot_tput_cpu},         {"tput_gbs", plot_tput_gbs},
+    {"sync_handoff", plot_sync_handoff}, {"sync_contended", plot_sync_contended},
+    {"sync_barrier", plot_sync_barrier},
 };
 
 const char *ipcm_plot_name(int i)
@@ -446,9 +740,9 @@ const char *ipcm_plot_name(int i)
 }
 
 int ipcm_plot_data_write(const struct ipcm_results *r, const char *dir, const char *sources,
-                         int nseries[IPCM_PLOT_COUNT])
+                         const char *ref_date, int nseries[IPCM_PLOT_COUNT])
 {
-    struct plot_params pp = {.dir = dir};
+    struct plot_params pp = {.dir = dir, .ref_date = ref_date};
     char path[4096];
 
     snprintf(path, sizeof(path), "%s/params.gp", dir);

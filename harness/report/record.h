@@ -134,10 +134,10 @@ struct ipcm_rr_case {
     int cpus[IPCM_RR_MAX_CPUS]; /* CPU of each worker, written unless unpinned (writer) */
     unsigned ncpus;
     bool spins;     /* the backend may spin before sleeping (writer) */
-    bool has_chunk; /* "chunk" is written (pool) (writer) */
+    bool has_chunk; /* "chunk" is written (pool); read back */
     unsigned chunk;
     double rate_per_s;         /* open-loop send rate, written when > 0 (writer) */
-    uint64_t messages_per_rep; /* "messages_per_repetition" (writer) */
+    uint64_t messages_per_rep; /* "messages_per_repetition"; 0 when absent */
     double seconds;            /* wall time the case took, warm-up included (writer) */
     double verify_ns_per_msg;  /* written beside msgs_per_s (writer) */
     struct ipcm_rr_stat msgs_per_s, bytes_per_s, tasks_per_s;

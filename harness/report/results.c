@@ -542,13 +542,20 @@ int ipcm_record_write_csv(const struct ipcm_results *r, const char *path)
     if (err < 0)
         return err;
     FILE *f = out.f;
-    fputs("mode,backend,shape,size,producers,consumers,workers,placement,cpus,status,reason,"
-          "repetitions,msgs_per_s,msgs_min,msgs_max,msgs_mad,msgs_ci_lo,msgs_ci_hi,"
-          "bytes_per_s,bytes_min,bytes_max,bytes_mad,bytes_ci_lo,bytes_ci_hi,"
-          "tasks_per_s,tasks_min,tasks_max,tasks_mad,tasks_ci_lo,tasks_ci_hi,"
+    /* Every figure's name carries its unit (_per_s, _ns, _messages; size in bytes); the
+     * JSON keeps its own names. */
+    fputs("mode,backend,shape,size_bytes,producers,consumers,workers,placement,cpus,status,"
+          "reason,repetitions,"
+          "msgs_per_s,msgs_per_s_min,msgs_per_s_max,msgs_per_s_mad,msgs_per_s_ci_lo,"
+          "msgs_per_s_ci_hi,"
+          "bytes_per_s,bytes_per_s_min,bytes_per_s_max,bytes_per_s_mad,bytes_per_s_ci_lo,"
+          "bytes_per_s_ci_hi,"
+          "tasks_per_s,tasks_per_s_min,tasks_per_s_max,tasks_per_s_mad,tasks_per_s_ci_lo,"
+          "tasks_per_s_ci_hi,"
           "latency_kind,lat_min_ns,lat_p50_ns,lat_p90_ns,lat_p99_ns,lat_p999_ns,lat_max_ns,"
-          "lat_mean_ns,verified_messages,lost,duplicated,reordered,corrupt,"
-          "cpu_ns_per_msg,cpu_ns_min,cpu_ns_max,csw_per_msg,cpus_busy\n",
+          "lat_mean_ns,verified_messages,lost_messages,duplicated_messages,reordered_messages,"
+          "corrupt_messages,cpu_ns_per_msg,cpu_ns_per_msg_min,cpu_ns_per_msg_max,csw_per_msg,"
+          "cpus_busy\n",
           f);
     for (size_t i = 0; i < r->ncases; i++)
         csv_row(f, &r->cases[i]);

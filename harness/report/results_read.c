@@ -257,9 +257,13 @@ static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_ca
         (r = get_unsigned(cx, o, "consumers", where, false, &c->consumers)) < 0 ||
         (r = get_unsigned(cx, o, "workers", where, false, &c->workers)) < 0 ||
         (r = get_unsigned(cx, o, "repetitions", where, false, &c->repetitions)) < 0 ||
-        (r = get_text(cx, o, "reason", where, c->reason, sizeof(c->reason))) < 0)
+        (r = get_text(cx, o, "reason", where, c->reason, sizeof(c->reason))) < 0 ||
+        (r = get_uint(cx, o, "messages_per_repetition", where, false, INT64_MAX,
+                      &c->messages_per_rep)) < 0 ||
+        (r = get_unsigned(cx, o, "chunk", where, false, &c->chunk)) < 0)
         return r;
     c->size = size;
+    c->has_chunk = json_object_get(o, "chunk") != NULL;
     if (strcmp(status, "ok") == 0)
         c->status = IPCM_RR_OK;
     else if (strcmp(status, "skipped") == 0)
