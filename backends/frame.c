@@ -35,8 +35,10 @@
  * misaligned: the survivor marks the direction broken and every call returns
  * -ENOTRECOVERABLE. A reader waiting for the rest of a frame checks in short slices
  * whether its writer died (trylock on the write lock returns EOWNERDEAD with w_inflight
- * set). End-of-stream is the stream's own EOF. Pipes block SIGPIPE around each write;
- * sockets send with MSG_NOSIGNAL: a vanished reader gives -EPIPE, never a signal.
+ * set). End-of-stream is the stream's own EOF. A pipe's writing thread keeps SIGPIPE
+ * blocked from its first send until the end closes (ipcm_sigpipe_hold, internal.h: no
+ * mask pair per write); sockets send with MSG_NOSIGNAL: a vanished reader gives -EPIPE,
+ * never a signal.
  */
 #include "frame.h"
 
@@ -45,7 +47,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/sock_diag.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -116,6 +117,7 @@ void ipcm_frame_open(struct ipcm_frame_chan *fc, struct ipcm_frame_link *fl,
     fc->rfd = rfd;
     fc->wfd = wfd;
     fc->rfd_block = fc->peer_gone = -1;
+    fc->sigpipe = (struct ipcm_sigpipe_hold){NULL, 0};
     fc->rst = rdir >= 0 ? &fl->dirs[rdir] : NULL;
     fc->wst = wdir >= 0 ? &fl->dirs[wdir] : NULL;
     /* The mapping belongs to the end from now on; the link's destroy leaves it. */
@@ -399,8 +401,12 @@ static int frame_window_room(struct ipcm_frame_chan *fc, struct ipcm_frame_dir *
 
 static ssize_t frame_io_write(struct ipcm_frame_chan *fc, struct iovec *iov, bool block)
 {
-    if (fc->kind == IPCM_FRAME_PIPE)
-        return writev(fc->wfd, iov, 2);
+    if (fc->kind == IPCM_FRAME_PIPE) {
+        ssize_t n = writev(fc->wfd, iov, 2);
+        if (n < 0 && errno == EPIPE)
+            ipcm_sigpipe_consume(); /* the SIGPIPE this write raised, blocked */
+        return n;
+    }
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
     /* MSG_NOSIGNAL: a vanished reader is -EPIPE, not a SIGPIPE death (RULINGS 14). */
     return sendmsg(fc->wfd, &mh, MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
@@ -454,7 +460,6 @@ static ssize_t frame_write(struct ipcm_frame_chan *fc, const void *buf, size_t l
     struct iovec iov[2] = {{&h, IPCM_FRAME_HDR}, {(void *)buf, len}};
     size_t total = IPCM_FRAME_HDR + len, done = 0;
     bool atomic = total <= st->atomic_max, pipe = fc->kind == IPCM_FRAME_PIPE;
-    sigset_t pipe_set, old;
     int r;
 
     if (!atomic) {
@@ -465,23 +470,13 @@ static ssize_t frame_write(struct ipcm_frame_chan *fc, const void *buf, size_t l
             return r;
         st->w_inflight = 1;
     }
-    if (pipe) {
-        /* Block SIGPIPE for this write only: a vanished reader must give -EPIPE. A
-         * pending SIGPIPE we caused is consumed before the mask is restored. */
-        sigemptyset(&pipe_set);
-        sigaddset(&pipe_set, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    }
+    /* A vanished reader must give -EPIPE: SIGPIPE stays blocked in this thread while
+     * the end is open (a system call at the first send only). */
+    if (pipe)
+        ipcm_sigpipe_hold(&fc->sigpipe);
     /* A socket frame sent in one buffer may use the kernel's own blocking send when
      * waiting forever: one syscall. */
     r = frame_write_all(fc, iov, total, &done, atomic && !pipe && d->timeout_ms < 0, d);
-    if (pipe) {
-        if (r == -EPIPE && !sigismember(&old, SIGPIPE)) {
-            struct timespec zero = {0, 0};
-            sigtimedwait(&pipe_set, NULL, &zero);
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
     st->w_inflight = 0;
     if (done == total) {
         atomic_fetch_add(&st->bytes_written, total);
@@ -729,6 +724,7 @@ int ipcm_frame_shutdown(struct ipcm_chan *c)
         return 0;
     }
     ipcm_close_fd(&fc->wfd);
+    ipcm_sigpipe_release(&fc->sigpipe);
     return 0;
 }
 
@@ -740,6 +736,7 @@ void ipcm_frame_close(struct ipcm_chan *c)
     ipcm_close_fd(&fc->rfd);
     ipcm_close_fd(&fc->rfd_block);
     ipcm_close_fd(&fc->wfd);
+    ipcm_sigpipe_release(&fc->sigpipe);
     ipcm_shared_free(fc->mapping, fc->map_len);
     fc->mapping = NULL;
 }

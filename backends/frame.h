@@ -70,6 +70,7 @@ struct ipcm_frame_chan {
     struct ipcm_frame_dir *rst, *wst;
     struct ipcm_frame_dir *mapping; /* owned by this end after ipcm_frame_open */
     size_t map_len;
+    struct ipcm_sigpipe_hold sigpipe; /* pipe kind: this end's hold on its thread's SIGPIPE block */
 };
 
 /* ipcm_frame_link_create - the shared state for ndirs directions, each with a staging

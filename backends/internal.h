@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * internal.h - helpers that backends share on top of the base layer: unique names, life
- * pipes, asymmetric fences. Included by backends and tests.
+ * pipes, asymmetric fences, the pipe writers' SIGPIPE block. Included by backends and tests.
  */
 #ifndef IPCM_BACKENDS_INTERNAL_H
 #define IPCM_BACKENDS_INTERNAL_H
@@ -66,5 +66,43 @@ void ipcm_fence_heavy(void);
 
 /* Bumped in every child after fork: state private to one process (a bias) compares it. */
 extern unsigned ipcm_fork_generation;
+
+/*
+ * SIGPIPE for pipe writers, without a process-wide change of its disposition (RULINGS
+ * 14) and without a mask pair around every write. A write(2) to a pipe nobody reads
+ * raises SIGPIPE at the writing thread; blocked, it stays pending and the write returns
+ * EPIPE. So the first send on a pipe end blocks SIGPIPE in the calling thread (one
+ * pthread_sigmask) and it stays blocked while that thread has such an end open; every
+ * later send costs no system call. The contract this makes:
+ * - ipcm_sigpipe_hold(h) before each pipe write on the end that owns h (h zeroed at
+ *   open); ipcm_sigpipe_consume() after a write failed with EPIPE: it takes the SIGPIPE
+ *   the kernel raised (SI_USER from our own pid, at this thread); ipcm_sigpipe_release(h)
+ *   when the end's write side closes. When the thread's last armed end is released, the
+ *   mask it had before is restored, and a SIGPIPE raised at it meanwhile is delivered.
+ * - A thread that had SIGPIPE blocked already keeps its mask (and every SIGPIPE
+ *   pending there that our own write did not raise).
+ * - Masks are per thread, so the state is thread-local. An end used by several threads
+ *   arms each of them; only the thread that armed it last gets its mask back when the
+ *   end closes, the others keep SIGPIPE blocked until they end.
+ * - fork: the child gets its pre-block mask back at once (so a program it execs sees
+ *   SIGPIPE as before); ends it keeps using arm again at their next send. A program
+ *   started with posix_spawn or vfork from an armed thread inherits the block unless
+ *   the spawner sets the mask (POSIX_SPAWN_SETSIGMASK).
+ * - A SIGPIPE raised while the block is held waits for the end to close. One sent to
+ *   the process (kill) is never taken: the write's own is at the thread and is taken
+ *   first. One raised at the thread that a write's SIGPIPE then merged into is put
+ *   back when its siginfo tells it apart (SI_TKILL from raise/pthread_kill, or another
+ *   sender's pid); on a kernel that reports a tgkill as SI_USER it cannot be, and is
+ *   taken for the write's own.
+ * - Code that unblocks SIGPIPE in a thread that holds an armed end takes the block
+ *   away: a write to a dead reader then kills the process, as it would without ipcmark.
+ */
+struct ipcm_sigpipe_hold {
+    const void *thread; /* the thread-local state of the thread that armed it, or NULL */
+    unsigned gen;       /* the fork generation it was armed in */
+};
+void ipcm_sigpipe_hold(struct ipcm_sigpipe_hold *h);
+void ipcm_sigpipe_consume(void);
+void ipcm_sigpipe_release(struct ipcm_sigpipe_hold *h);
 
 #endif /* IPCM_BACKENDS_INTERNAL_H */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * util.c - helpers shared by the backends: unique names, life pipes and asymmetric
- * fences (the robust locks are in the base layer, base/lock.c).
+ * util.c - helpers shared by the backends: unique names, life pipes, asymmetric fences
+ * and the pipe writers' SIGPIPE block (the robust locks are in the base layer,
+ * base/lock.c).
  */
 #include "internal.h"
 
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/membarrier.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -143,4 +145,106 @@ void ipcm_fence_heavy(void)
      * milliseconds) covers every process, registered or not. */
     if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0)
         membarrier(MEMBARRIER_CMD_GLOBAL);
+}
+
+/* ---------------------------------------------------------------- SIGPIPE for pipe writers */
+
+/*
+ * The calling thread's SIGPIPE state. held: SIGPIPE is blocked in this thread and a
+ * pipe write may rely on it; ours: we blocked it (it was unblocked before), so we
+ * consume what our own writes raise and unblock when the last end goes; ends: the send
+ * ends this thread armed that are still open. Reset in a forked child (below).
+ */
+static _Thread_local struct {
+    unsigned ends;
+    bool held, ours;
+} sp_thread;
+/* Bumped in every forked child: ends armed before the fork are not the child's count. */
+static unsigned sp_gen;
+static pthread_once_t sp_once = PTHREAD_ONCE_INIT;
+
+static void sigpipe_set(sigset_t *s)
+{
+    sigemptyset(s);
+    sigaddset(s, SIGPIPE);
+}
+
+/* In the child after fork (only the forking thread lives on): give it back the mask it
+ * had before we blocked SIGPIPE, so a child that execs a program does not pass the
+ * block on. Pending signals are not inherited, so nothing of ours is lost. Ends the
+ * child goes on using arm again at their next send. */
+static void sigpipe_fork_child(void)
+{
+    if (sp_thread.ours) {
+        sigset_t s;
+        sigpipe_set(&s);
+        pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+    }
+    sp_thread.ends = 0;
+    sp_thread.held = sp_thread.ours = false;
+    sp_gen++;
+}
+
+static void sigpipe_once(void)
+{
+    pthread_atfork(NULL, NULL, sigpipe_fork_child);
+}
+
+void ipcm_sigpipe_hold(struct ipcm_sigpipe_hold *h)
+{
+    if (sp_thread.held && h->thread == &sp_thread && h->gen == sp_gen)
+        return; /* the fast path: no system call */
+    pthread_once(&sp_once, sigpipe_once);
+    if (!sp_thread.held) {
+        sigset_t s, old;
+        sigpipe_set(&s);
+        pthread_sigmask(SIG_BLOCK, &s, &old);
+        sp_thread.held = true;
+        sp_thread.ours = !sigismember(&old, SIGPIPE);
+    }
+    /* An end another thread armed (or that this thread armed before a fork) counts
+     * here now; its old thread keeps SIGPIPE blocked until that thread ends. */
+    sp_thread.ends++;
+    h->thread = &sp_thread;
+    h->gen = sp_gen;
+}
+
+void ipcm_sigpipe_consume(void)
+{
+    /* Also where the thread had SIGPIPE blocked already (by its caller, or inherited
+     * from a thread that held our block when it was created): the signal is about our
+     * own write, which reports -EPIPE, and must not linger there. */
+    int saved = errno;
+    sigset_t s;
+    siginfo_t info;
+    struct timespec zero = {0, 0};
+    sigpipe_set(&s);
+    /* The kernel raised SIGPIPE at this thread (SI_USER from our own pid), which is
+     * dequeued before one sent to the process. A SIGPIPE already pending for this
+     * thread (raise, pthread_kill) absorbed ours, as a standard signal does not queue
+     * twice: where its siginfo tells it apart it is put back as it came, for delivery
+     * when the mask is restored (internal.h: where it cannot be). */
+    if (sigtimedwait(&s, &info, &zero) == SIGPIPE &&
+        !(info.si_code == SI_USER && info.si_pid == getpid()))
+        syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), SIGPIPE, &info);
+    errno = saved;
+}
+
+void ipcm_sigpipe_release(struct ipcm_sigpipe_hold *h)
+{
+    if (h->thread != &sp_thread || h->gen != sp_gen) {
+        h->thread = NULL; /* never armed, or armed by another thread or process */
+        return;
+    }
+    h->thread = NULL;
+    if (sp_thread.ends > 0 && --sp_thread.ends == 0 && sp_thread.held) {
+        if (sp_thread.ours) {
+            /* Whatever is still pending is not ours (ours is consumed at once): it is
+             * delivered now, as it would have been without our block. */
+            sigset_t s;
+            sigpipe_set(&s);
+            pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+        }
+        sp_thread.held = sp_thread.ours = false;
+    }
 }

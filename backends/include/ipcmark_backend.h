@@ -106,7 +106,10 @@ struct ipcm_backend {
      * send - one message of len <= max_msg bytes, whole or not at all, within
      * timeout_ms. Returns len; -EAGAIN/-ETIMEDOUT; -EPIPE once every receiver is gone
      * (closed or dead: a dead peer must never make send block past its deadline, and
-     * SIGPIPE must not be raised); -ENOTRECOVERABLE if the channel can no longer
+     * SIGPIPE must never be delivered: MSG_NOSIGNAL, or SIGPIPE blocked in the sending
+     * thread and the one the write raised consumed, never a process-wide disposition
+     * change; the pipe and fifo ends keep it blocked in a thread that sent on them until
+     * they close, see ipcm_sigpipe_hold); -ENOTRECOVERABLE if the channel can no longer
      * deliver whole messages (a writer died mid-message on a byte stream).
      */
     ssize_t (*send)(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms);

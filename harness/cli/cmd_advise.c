@@ -18,11 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CMD "advise"
 #define ADV_REPEAT 5            /* compare needs 5; so does a median's interval */
 #define ADV_MIN_REP_NS 20000000 /* shortest repetition worth timing: 20 ms */
 #define ADV_CASE_OVERHEAD_S 0.4 /* spawn, warm-up, verification cost per case */
+#define ADV_FIRST_SHARE 0.5     /* of the budget for the first round; the rest separates */
+#define ADV_MAX_ROUNDS 10       /* the first round and at most 9 of the leaders alone */
 
 enum adv_goal { GOAL_THROUGHPUT, GOAL_LATENCY, GOAL_CPU };
 static const char *const goal_names[] = {"throughput", "latency", "cpu"};
@@ -46,12 +49,36 @@ struct adv_cand {
     const struct ipcm_rr_case *lat; /* --rate: its open-loop latency case */
     double score, lo, hi;           /* the goal's figure, 95% interval of its median */
     char out[200];                  /* why it is ruled out ("" when it stands) */
+    unsigned rounds;                /* rounds of the adaptive sweep it ran in (0: --from) */
 };
 
 struct adv_verdict {
     struct adv_cand c[IPCM_BENCH_MAX_BACKENDS * 2];
     size_t n, nstand; /* candidates; the standing ones come first, best first */
     bool clear;       /* the winner's interval does not overlap the runner-up's */
+};
+
+/*
+ * The adaptive sweep (issue 16): a first round of every backend, then rounds of only the
+ * two leaders while their intervals overlap and the budget allows one more.
+ */
+enum adv_step {
+    ADV_STEP_CLEAR,   /* the leaders are separated: stop */
+    ADV_STEP_ALONE,   /* fewer than two candidates stand: nothing to separate */
+    ADV_STEP_MORE,    /* run the two leaders again */
+    ADV_STEP_BUDGET,  /* they overlap, but another round would overrun the budget */
+    ADV_STEP_ROUNDS,  /* they overlap after ADV_MAX_ROUNDS rounds */
+};
+
+struct adv_tally {
+    unsigned rounds;                       /* rounds run; 0 when decided from a file */
+    enum adv_step stop;                    /* why the sweep stopped */
+    char next[2][IPCM_RR_NAME_LEN];        /* the leaders a further round runs ("" none) */
+    struct {
+        char backend[IPCM_RR_NAME_LEN];
+        unsigned rounds;
+    } be[IPCM_BENCH_MAX_BACKENDS];
+    size_t nbe;
 };
 
 static void usage(FILE *f)
@@ -311,6 +338,148 @@ static void decide(const struct ipcm_results *res, const struct adv_opts *o, str
     }
 }
 
+/* ------------------------------------------------------- adaptive rounds */
+
+/*
+ * next_round - what the sweep does after a round, from the verdict v on the samples so
+ * far: stop when the two leaders' intervals are apart (or fewer than two stand), else
+ * name the two leaders in next[] (the only cases a further round runs) and run them if
+ * a round of theirs fits in left_s, estimated from the last round's cost per case
+ * (per_case_s) times the leaders' cases (ncfg each). rounds: those run so far.
+ */
+static enum adv_step next_round(const struct adv_verdict *v, double left_s, double per_case_s,
+                                size_t ncfg, unsigned rounds, char next[2][IPCM_RR_NAME_LEN])
+{
+    next[0][0] = next[1][0] = 0;
+    if (v->nstand < 2)
+        return ADV_STEP_ALONE;
+    if (v->clear)
+        return ADV_STEP_CLEAR;
+    for (int i = 0; i < 2; i++)
+        snprintf(next[i], IPCM_RR_NAME_LEN, "%s", v->c[i].backend);
+    if (rounds >= ADV_MAX_ROUNDS)
+        return ADV_STEP_ROUNDS;
+    return per_case_s * 2.0 * (double)ncfg <= left_s ? ADV_STEP_MORE : ADV_STEP_BUDGET;
+}
+
+/* Append b's samples to a's and summarise them again (the same interval as before, on
+ * more samples). Returns 0 or -ENOMEM. */
+static int stat_merge(struct ipcm_rr_stat *a, const struct ipcm_rr_stat *b)
+{
+    if (!b->present || !b->nsamples)
+        return 0;
+    size_t n = a->nsamples + b->nsamples;
+    double *x = realloc(a->samples, n * sizeof(*x));
+    if (!x)
+        return -ENOMEM;
+    memcpy(x + a->nsamples, b->samples, b->nsamples * sizeof(*x));
+    a->samples = x;
+    a->nsamples = n;
+    struct ipcm_summary sum;
+    ipcm_stats_summarize(x, n, &sum);
+    a->present = true;
+    a->median = sum.median, a->min = sum.min, a->max = sum.max, a->mad = sum.mad;
+    a->ci_lo = sum.ci_lo, a->ci_hi = sum.ci_hi, a->ci_level = sum.ci_level;
+    return 0;
+}
+
+static int samples_merge(double **a, size_t *na, const double *b, size_t nb)
+{
+    if (!nb)
+        return 0;
+    double *x = realloc(*a, (*na + nb) * sizeof(*x));
+    if (!x)
+        return -ENOMEM;
+    memcpy(x + *na, b, nb * sizeof(*x));
+    *a = x;
+    *na += nb;
+    return 0;
+}
+
+/* Pool two rounds' latency: the per-repetition percentiles are appended (the goal ranks
+ * by their median); the whole-run percentiles, from two histograms that no longer
+ * exist, are weighted by the rounds' message counts, min and max kept exact. */
+static int latency_merge(struct ipcm_rr_latency *a, const struct ipcm_rr_latency *b)
+{
+    if (!b->present)
+        return 0;
+    if (a->present && a->count + b->count > 0) {
+        double wa = (double)a->count / (double)(a->count + b->count), wb = 1 - wa;
+        a->p50 = wa * a->p50 + wb * b->p50, a->p90 = wa * a->p90 + wb * b->p90;
+        a->p99 = wa * a->p99 + wb * b->p99, a->p999 = wa * a->p999 + wb * b->p999;
+        a->mean = wa * a->mean + wb * b->mean;
+        a->min = a->min < b->min ? a->min : b->min;
+        a->max = a->max > b->max ? a->max : b->max;
+        a->count += b->count;
+    }
+    int r = samples_merge(&a->p50_samples, &a->np50, b->p50_samples, b->np50);
+    return r ? r : samples_merge(&a->p99_samples, &a->np99, b->p99_samples, b->np99);
+}
+
+/* A later round's case into the same case of the record. A round that failed for a
+ * leader adds nothing: its earlier samples stand. */
+static int case_merge(struct ipcm_rr_case *a, const struct ipcm_rr_case *b)
+{
+    if (a->status != IPCM_RR_OK || b->status != IPCM_RR_OK)
+        return 0;
+    int r = 0;
+    struct ipcm_rr_stat *sa[] = {&a->msgs_per_s,     &a->bytes_per_s, &a->tasks_per_s,
+                                 &a->cpu_ns_per_msg, &a->csw_per_msg, &a->cpus_busy};
+    const struct ipcm_rr_stat *sb[] = {&b->msgs_per_s,     &b->bytes_per_s, &b->tasks_per_s,
+                                       &b->cpu_ns_per_msg, &b->csw_per_msg, &b->cpus_busy};
+    for (size_t i = 0; i < sizeof(sa) / sizeof(sa[0]) && r == 0; i++)
+        r = stat_merge(sa[i], sb[i]);
+    if (r == 0)
+        r = latency_merge(&a->latency_ns, &b->latency_ns);
+    if (r == 0)
+        r = latency_merge(&a->oneway_ns, &b->oneway_ns);
+    a->repetitions += b->repetitions;
+    a->seconds += b->seconds;
+    a->verified.messages += b->verified.messages;
+    a->verified.lost += b->verified.lost;
+    a->verified.duplicated += b->verified.duplicated;
+    a->verified.reordered += b->verified.reordered;
+    a->verified.corrupt += b->verified.corrupt;
+    return r;
+}
+
+/* Every case of a later round (the leaders') into the record's same case. */
+static int results_merge(struct ipcm_results *res, const struct ipcm_results *more)
+{
+    for (size_t i = 0; i < more->ncases; i++)
+        for (size_t j = 0; j < res->ncases; j++)
+            if (ipcm_rr_case_cmp(&res->cases[j], &more->cases[i]) == 0) {
+                int r = case_merge(&res->cases[j], &more->cases[i]);
+                if (r < 0)
+                    return r;
+                break;
+            }
+    return 0;
+}
+
+/* Count a round for backend name. */
+static void tally_round(struct adv_tally *t, const char *name)
+{
+    size_t i = 0;
+    while (i < t->nbe && strcmp(t->be[i].backend, name) != 0)
+        i++;
+    if (i == t->nbe) {
+        if (t->nbe == sizeof(t->be) / sizeof(t->be[0]))
+            return;
+        snprintf(t->be[t->nbe++].backend, IPCM_RR_NAME_LEN, "%s", name);
+    }
+    t->be[i].rounds++;
+}
+
+/* The rounds each candidate ran in, from the tally. */
+static void tally_apply(const struct adv_tally *t, struct adv_verdict *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        for (size_t j = 0; j < t->nbe; j++)
+            if (strcmp(v->c[i].backend, t->be[j].backend) == 0)
+                v->c[i].rounds = t->be[j].rounds;
+}
+
 /* --------------------------------------------------------------- printing */
 
 static const char *si(double v, const char *unit, char *buf, size_t len)
@@ -359,12 +528,40 @@ static void print_row(const struct adv_cand *k, size_t rank, const struct adv_ca
     if (k != best && k->score > 0 && best->score > 0)
         fprintf(f, "  (leader %.2gx)",
                 o->goal == GOAL_THROUGHPUT ? best->score / k->score : k->score / best->score);
+    fprintf(f, "  %u reps", c->repetitions);
+    if (k->rounds > 1)
+        fprintf(f, " in %u rounds", k->rounds);
     if (ipcm_backend_caps(ipcm_backend_find(k->backend)) & IPCM_CAP_SPINS)
         fputs("  spins", f);
     fputc('\n', f);
 }
 
-static void print_headline(const struct adv_verdict *v, const struct adv_opts *o, FILE *f)
+/* The separation line: clear, not separated within the budget, or (from a file) which
+ * leaders a run would give more repetitions. */
+static void print_separation(const struct adv_verdict *v, const struct adv_tally *t, FILE *f)
+{
+    const struct adv_cand *w = &v->c[0], *r = &v->c[1];
+    char rounds[96] = "";
+    if (t->rounds > 1)
+        snprintf(rounds, sizeof(rounds), " after %u rounds: %s %u reps, %s %u reps", t->rounds,
+                 w->backend, w->tp->repetitions, r->backend, r->tp->repetitions);
+    if (v->clear)
+        fprintf(f, "  separation: clear (the 95%% intervals of the two medians do not overlap%s)\n",
+                rounds);
+    else if (t->rounds == 0)
+        fprintf(f,
+                "  separation: NOT clear: the 95%% intervals of the two medians overlap; a run "
+                "would repeat only %s and %s until they separate (--budget)\n",
+                t->next[0], t->next[1]);
+    else
+        fprintf(f,
+                "  separation: not separated within budget (the 95%% intervals of the two "
+                "medians overlap%s%s); a larger --budget may separate them\n",
+                rounds[0] ? "" : " after 1 round", rounds);
+}
+
+static void print_headline(const struct adv_verdict *v, const struct adv_tally *t,
+                           const struct adv_opts *o, FILE *f)
 {
     const struct adv_cand *w = &v->c[0];
     char a[32], b[32];
@@ -388,10 +585,7 @@ static void print_headline(const struct adv_verdict *v, const struct adv_opts *o
     static const char *const what[] = {"the throughput of", "lower p99 than",
                                        "less CPU per message than"};
     fprintf(f, ": %.2gx %s %s (runner-up)\n", ratio, what[o->goal], r->backend);
-    fprintf(f, "  separation: %s\n",
-            v->clear ? "clear (the 95% intervals of the two medians do not overlap)"
-                     : "NOT clear: the 95% intervals of the two medians overlap; run with a "
-                       "larger --budget");
+    print_separation(v, t, f);
     fprintf(f, "  CPU: %s %s/msg, %.2g CPUs busy; %s %s/msg, %.2g CPUs busy\n", w->backend,
             ns_text(w->tp->cpu_ns_per_msg.median, a, sizeof(a)), w->tp->cpus_busy.median,
             r->backend, ns_text(r->tp->cpu_ns_per_msg.median, b, sizeof(b)),
@@ -424,13 +618,13 @@ static void print_caveats(const struct adv_verdict *v, const struct adv_opts *o,
 }
 
 static void print_advice(const struct ipcm_results *res, const struct adv_verdict *v,
-                         const struct adv_opts *o, FILE *f)
+                         const struct adv_tally *t, const struct adv_opts *o, FILE *f)
 {
     char sz[32];
     fprintf(f, "advise: %s messages, %u producer%s x %u consumer%s, goal %s\n",
             ipcm_format_size(o->size, sz, sizeof(sz)), o->producers, o->producers > 1 ? "s" : "",
             o->consumers, o->consumers > 1 ? "s" : "", goal_names[o->goal]);
-    print_headline(v, o, f);
+    print_headline(v, t, o, f);
     if (v->nstand) {
         fprintf(f, "Ranking (%s):\n", goal_names[o->goal]);
         for (size_t i = 0; i < v->nstand; i++)
@@ -442,7 +636,24 @@ static void print_advice(const struct ipcm_results *res, const struct adv_verdic
 
 /* ----------------------------------------------------------------- output */
 
-static json_t *advice_json(const struct adv_verdict *v, const struct adv_opts *o)
+/* The adaptive sweep's record: rounds, why it stopped, what a further round runs. */
+static void advice_rounds_json(json_t *a, const struct adv_verdict *v, const struct adv_tally *t)
+{
+    static const char *const why[] = {"clear", "one candidate", "clear",
+                                      "not separated within budget",
+                                      "not separated within the round limit"};
+    const char *sep = t->rounds == 0 && t->stop == ADV_STEP_MORE ? "not clear" : why[t->stop];
+    json_t *next = json_array();
+    for (int i = 0; i < 2 && !v->clear; i++)
+        if (t->next[i][0])
+            json_array_append_new(next, json_string(t->next[i]));
+    json_object_set_new(a, "rounds", json_integer(t->rounds));
+    json_object_set_new(a, "separation", json_string(sep));
+    json_object_set_new(a, "next_round", next);
+}
+
+static json_t *advice_json(const struct adv_verdict *v, const struct adv_tally *t,
+                           const struct adv_opts *o)
 {
     json_t *ranked = json_array(), *out = json_array();
     for (size_t i = 0; i < v->n; i++) {
@@ -453,16 +664,20 @@ static json_t *advice_json(const struct adv_verdict *v, const struct adv_opts *o
             continue;
         }
         json_array_append_new(
-            ranked, json_pack("{s:s,s:f,s:[f,f],s:f,s:f,s:f,s:f}", "backend", k->backend, "score",
-                              k->score, "score_ci95", k->lo, k->hi, "msgs_per_s",
-                              k->tp->msgs_per_s.median, "p99_ns", p99_of(k), "cpu_ns_per_msg",
-                              k->tp->cpu_ns_per_msg.median, "cpus_busy", k->tp->cpus_busy.median));
+            ranked,
+            json_pack("{s:s,s:f,s:[f,f],s:f,s:f,s:f,s:f,s:i,s:i}", "backend", k->backend, "score",
+                      k->score, "score_ci95", k->lo, k->hi, "msgs_per_s", k->tp->msgs_per_s.median,
+                      "p99_ns", p99_of(k), "cpu_ns_per_msg", k->tp->cpu_ns_per_msg.median,
+                      "cpus_busy", k->tp->cpus_busy.median, "rounds", (int)k->rounds,
+                      "repetitions", (int)k->tp->repetitions));
     }
     json_t *a = json_pack(
         "{s:s,s:I,s:i,s:i,s:s,s:f,s:f,s:b,s:o,s:o}", "goal", goal_names[o->goal], "size",
         (json_int_t)o->size, "producers", (int)o->producers, "consumers", (int)o->consumers, "loop",
         o->rate > 0 ? "closed; open loop for one producer at rate_per_s" : "closed", "rate_per_s",
         o->rate, "max_cpus", o->max_cpus, "clear", v->clear, "ranked", ranked, "ruled_out", out);
+    if (a)
+        advice_rounds_json(a, v, t);
     if (a && v->nstand) {
         json_object_set_new(a, "winner", json_string(v->c[0].backend));
         if (v->nstand > 1) {
@@ -477,12 +692,12 @@ static json_t *advice_json(const struct adv_verdict *v, const struct adv_opts *o
 }
 
 static int write_json(const struct ipcm_results *res, const struct adv_verdict *v,
-                      const struct adv_opts *o)
+                      const struct adv_tally *t, const struct adv_opts *o)
 {
     json_t *root = ipcm_record_json(res);
     if (!root)
         return -ENOMEM;
-    json_object_set_new(root, "advice", advice_json(v, o));
+    json_object_set_new(root, "advice", advice_json(v, t, o));
     int r = 0;
     if (strcmp(o->json, "-") == 0) {
         r = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0 ? -EIO : 0;
@@ -507,15 +722,20 @@ static int write_json(const struct ipcm_results *res, const struct adv_verdict *
 /* ---------------------------------------------------------------- running */
 
 /*
- * The sweep: the workload on every backend (and the open-loop case with --rate),
- * repetitions as long as the budget allows, at most bench's default 0.2 s. Returns 0,
- * or an exit code after printing why.
+ * The first round: the workload on every backend (and the open-loop case with --rate),
+ * ADV_REPEAT repetitions as long as ADV_FIRST_SHARE of the budget allows (all of it when
+ * a share is too short for one), at most bench's default 0.2 s; later rounds reuse the
+ * configuration for the leaders. Returns 0, or an exit code after printing why.
  */
 static int plan(const struct adv_opts *o, struct ipcm_bench_config cfg[2], size_t *ncfg)
 {
     size_t ncases = o->nbe * (o->rate > 0 ? 2 : 1);
-    double per_case = o->budget_s / (double)ncases - ADV_CASE_OVERHEAD_S;
+    double per_case = o->budget_s * ADV_FIRST_SHARE / (double)ncases - ADV_CASE_OVERHEAD_S;
     double rep_s = per_case / (ADV_REPEAT + 1); /* + the warm-up */
+    if (rep_s * 1e9 < ADV_MIN_REP_NS) {
+        per_case = o->budget_s / (double)ncases - ADV_CASE_OVERHEAD_S;
+        rep_s = per_case / (ADV_REPEAT + 1);
+    }
     double need = (double)ncases * (ADV_CASE_OVERHEAD_S + (ADV_REPEAT + 1) * ADV_MIN_REP_NS / 1e9);
     if (rep_s * 1e9 < ADV_MIN_REP_NS)
         return ipcm_usage_error(CMD,
@@ -547,22 +767,80 @@ static int plan(const struct adv_opts *o, struct ipcm_bench_config cfg[2], size_
     return 0;
 }
 
-static int run_sweep(const struct adv_opts *o, struct ipcm_results *res)
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One round: every configuration on its backends, appended to res. Returns 0 or -errno. */
+static int run_round(const struct ipcm_bench_config *cfg, size_t ncfg, struct ipcm_results *res)
+{
+    struct ipcm_bench_run run = {0};
+    int r = 0;
+    for (size_t i = 0; i < ncfg && r == 0; i++)
+        r = ipcm_bench_run(&cfg[i], &run);
+    if (r == 0)
+        r = ipcm_bench_record(&run, res);
+    ipcm_bench_run_free(&run);
+    return r;
+}
+
+/* Rounds of the two leaders alone (t->next) while next_round says so; each round's
+ * samples join the record's. v holds the verdict on all of them. Returns 0 or -errno. */
+static int separate(const struct adv_opts *o, struct ipcm_bench_config cfg[2], size_t ncfg,
+                    double start, double round_s, size_t round_cases, struct ipcm_results *res,
+                    struct adv_verdict *v, struct adv_tally *t)
+{
+    for (;;) {
+        decide(res, o, v);
+        t->stop = next_round(v, o->budget_s - (now_s() - start), round_s / (double)round_cases,
+                             ncfg, t->rounds, t->next);
+        if (t->stop != ADV_STEP_MORE)
+            return 0;
+        for (size_t i = 0; i < ncfg; i++) {
+            cfg[i].backends[0] = ipcm_backend_find(t->next[0]);
+            cfg[i].backends[1] = ipcm_backend_find(t->next[1]);
+            cfg[i].nbackends = 2;
+            if (!cfg[i].backends[0] || !cfg[i].backends[1])
+                return 0; /* not a backend this process can run again */
+        }
+        struct ipcm_results more;
+        memset(&more, 0, sizeof(more));
+        double t0 = now_s();
+        int r = run_round(cfg, ncfg, &more);
+        if (r == 0)
+            r = results_merge(res, &more);
+        ipcm_record_fini(&more);
+        if (r < 0)
+            return r;
+        round_s = now_s() - t0, round_cases = 2 * ncfg;
+        t->rounds++;
+        tally_round(t, t->next[0]);
+        tally_round(t, t->next[1]);
+    }
+}
+
+static int run_sweep(const struct adv_opts *o, struct ipcm_results *res, struct adv_verdict *v,
+                     struct adv_tally *t)
 {
     struct ipcm_bench_config cfg[2];
-    struct ipcm_bench_run run = {0};
     size_t ncfg = 0;
     int r = plan(o, cfg, &ncfg);
     if (r)
         return r;
     ipcm_record_init(res);
     ipcm_load_sample(&res->load[0]);
-    for (size_t i = 0; i < ncfg && r == 0; i++)
-        r = ipcm_bench_run(&cfg[i], &run);
+    double start = now_s();
+    r = run_round(cfg, ncfg, res);
+    if (r == 0) {
+        t->rounds = 1;
+        for (size_t i = 0; i < o->nbe; i++)
+            tally_round(t, ipcm_backend_name(o->be[i]));
+        r = separate(o, cfg, ncfg, start, now_s() - start, o->nbe * ncfg, res, v, t);
+    }
     ipcm_load_sample(&res->load[1]);
-    if (r == 0)
-        r = ipcm_bench_record(&run, res);
-    ipcm_bench_run_free(&run);
     if (r < 0) {
         fprintf(stderr, "ipcmark advise: %s\n", ipcm_strerror(r));
         ipcm_record_fini(res);
@@ -582,24 +860,29 @@ int ipcm_cmd_advise(int argc, char **argv)
     if ((r = ipcm_output_probe(CMD, "--json", o.json)))
         return r;
     struct ipcm_results own, *res = &own;
+    static struct adv_verdict v; /* large: one per process, not on the stack */
+    static struct adv_tally t;
+    memset(&t, 0, sizeof(t));
     if (o.from) {
         char err[256];
         if (ipcm_results_load(o.from, &res, err, sizeof(err)) < 0)
             return ipcm_usage_error(CMD, "--from %s: %s", o.from, err);
-    } else if ((r = run_sweep(&o, &own))) {
+    } else if ((r = run_sweep(&o, &own, &v, &t))) {
         return r;
     }
-    static struct adv_verdict v; /* large: one per process, not on the stack */
     decide(res, &o, &v);
+    if (o.from) /* no run: what the adaptive sweep would do next on these samples */
+        t.stop = next_round(&v, INFINITY, 0, 1, 1, t.next);
+    tally_apply(&t, &v);
     FILE *f = o.json && strcmp(o.json, "-") == 0 ? stderr : stdout;
-    print_advice(res, &v, &o, f);
+    print_advice(res, &v, &t, &o, f);
     ipcm_record_print_table(res, f);
     fflush(f);
     int code = v.n ? IPCM_EXIT_OK : IPCM_EXIT_ENV;
     if (!v.n)
         fprintf(stderr, "ipcmark advise: no case of this workload %s\n",
                 o.from ? "in the file" : "could run");
-    if (o.json && (r = write_json(res, &v, &o)) < 0) {
+    if (o.json && (r = write_json(res, &v, &t, &o)) < 0) {
         fprintf(stderr, "ipcmark advise: cannot write --json %s: %s\n", o.json,
                 ipcm_file_strerror(r));
         code = IPCM_EXIT_ENV;
