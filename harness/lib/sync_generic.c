@@ -96,13 +96,13 @@ static int cond_futex_wait(_Atomic uint32_t *w, uint32_t v, const struct ipcm_de
     if (d->timeout_ms > 0) {
         if (ipcm_now_ns() >= d->at_ns)
             return ipcm_deadline_err(d);
-        ts = (struct timespec){(time_t)(d->at_ns / IPCM_NS_PER_S),
-                               (long)(d->at_ns % IPCM_NS_PER_S)};
+        ts =
+            (struct timespec){(time_t)(d->at_ns / IPCM_NS_PER_S), (long)(d->at_ns % IPCM_NS_PER_S)};
         tsp = &ts;
     }
     /* WAIT_BITSET takes an absolute CLOCK_MONOTONIC time: a signal never extends it. */
-    long r = syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_BITSET, v, tsp, NULL,
-                     FUTEX_BITSET_MATCH_ANY);
+    long r =
+        syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_BITSET, v, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
     if (r == 0 || errno == EAGAIN || errno == EINTR)
         return 0;
     return errno == ETIMEDOUT ? ipcm_deadline_err(d) : -errno;
@@ -196,8 +196,8 @@ int ipcm_cond_notify(struct ipcm_sync_end *cond, unsigned n)
     atomic_fetch_add(&g->seq, 1);
     /* seq before waiters (both seq_cst): a waiter we do not count reads the new seq. */
     if (atomic_load(&g->waiters))
-        syscall(SYS_futex, (uint32_t *)&g->seq, FUTEX_WAKE, n > INT_MAX ? INT_MAX : (int)n,
-                NULL, NULL, 0);
+        syscall(SYS_futex, (uint32_t *)&g->seq, FUTEX_WAKE, n > INT_MAX ? INT_MAX : (int)n, NULL,
+                NULL, 0);
     return 0;
 }
 

@@ -21,9 +21,9 @@
  * before it: the RLock's owner and depth, the Condition's sequence word (sync_generic.c).
  */
 struct ipcm_sync_gen {
-    _Atomic uint64_t owner; /* RLock: pid << 32 | tid of the holder; 0 when free */
-    uint32_t depth;         /* RLock: levels held; written by the holder only */
-    _Atomic uint32_t seq;   /* Condition: notifications so far (the futex word) */
+    _Atomic uint64_t owner;   /* RLock: pid << 32 | tid of the holder; 0 when free */
+    uint32_t depth;           /* RLock: levels held; written by the holder only */
+    _Atomic uint32_t seq;     /* Condition: notifications so far (the futex word) */
     _Atomic uint32_t waiters; /* Condition: waiting now (a dead one: an extra wake call) */
 };
 #define IPCM_SYNC_GEN_SIZE 128 /* the implementation's state starts on its own lines */
@@ -36,8 +36,8 @@ struct ipcm_sync_gen {
 struct ipcm_sync {
     const struct ipcm_sync_impl *impl;
     enum ipcm_sync_kind kind;
-    unsigned value; /* as given to create */
-    void *sh;       /* impl->shared_size bytes, MAP_SHARED, zeroed before create */
+    unsigned value;            /* as given to create */
+    void *sh;                  /* impl->shared_size bytes, MAP_SHARED, zeroed before create */
     struct ipcm_sync_gen *gen; /* IPCM_SYNC_GEN_SIZE bytes just before sh, MAP_SHARED */
     bool recursive;            /* created as IPCM_SYNC_RLOCK */
 };
