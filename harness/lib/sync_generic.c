@@ -143,6 +143,10 @@ static int cond_wait(struct ipcm_sync_end *c, struct ipcm_sync_end *l,
     /* Read under the lock: a notification from here on changes it. */
     uint32_t seq = atomic_load(&g->seq);
     int r = l->s->recursive ? ipcm_sync_rlock_release(l, true) : ipcm_lock_release(l);
+    if (r < 0) {
+        atomic_fetch_sub(&g->waiters, 1);
+        return r; /* not given up: never wait for ourselves */
+    }
     while (r == 0 && atomic_load(&g->seq) == seq)
         r = cond_futex_wait(&g->seq, seq, d);
     atomic_fetch_sub(&g->waiters, 1);
