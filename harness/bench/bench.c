@@ -27,6 +27,7 @@ static const struct ipcm_bench_mode *const modes[] = {
     &ipcm_bench_mode_sync,
     &ipcm_bench_mode_sync_contended,
     &ipcm_bench_mode_sync_barrier,
+    &ipcm_bench_mode_sync_event,
     &ipcm_bench_mode_throughput_pipe,
     NULL,
 };
@@ -573,6 +574,8 @@ int ipcm_bench_run(const struct ipcm_bench_config *cfg, struct ipcm_bench_run *o
             (m->metrics & IPCM_BENCH_METRIC_LATENCY)
                 ? (c->params.shape == IPCM_SHAPE_PIPE ? "round-trip" : "one-way-open-loop")
                 : "one-way";
+        if (m->latency_kind)
+            c->latency_kind = m->latency_kind;
     }
     /*
      * Repetitions are interleaved across the backends of one workload (rep 1 of each

@@ -168,13 +168,16 @@ struct ipcm_bench_mode {
     enum ipcm_shape (*shape_of)(const struct ipcm_bench_config *c);
     int (*run)(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep);
     const char *(*variant)(unsigned i);
+    /* The latency's kind in the results, when the shape's default (round-trip for a pipe,
+     * one-way-open-loop for a queue) is not what the mode measures; NULL: the default. */
+    const char *latency_kind;
 };
 
 extern const struct ipcm_bench_mode ipcm_bench_mode_throughput, ipcm_bench_mode_throughput_pipe;
 extern const struct ipcm_bench_mode ipcm_bench_mode_latency;
 extern const struct ipcm_bench_mode ipcm_bench_mode_pool;
 extern const struct ipcm_bench_mode ipcm_bench_mode_sync, ipcm_bench_mode_sync_contended,
-    ipcm_bench_mode_sync_barrier;
+    ipcm_bench_mode_sync_barrier, ipcm_bench_mode_sync_event;
 
 /* The mode table: iterate with ipcm_bench_mode_at(i) until NULL; find by name. */
 const struct ipcm_bench_mode *ipcm_bench_mode_at(size_t i);

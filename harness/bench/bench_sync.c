@@ -4,7 +4,10 @@
  *   sync           Lock hand-off round trip between two processes, per placement;
  *   sync-contended increments/s of a plain counter under one Lock, --workers processes
  *                  (the counter is the check: an increment lost is a broken Lock);
- *   sync-barrier   Barrier round time with --workers parties.
+ *   sync-barrier   Barrier round time with --workers parties;
+ *   sync-event     Event wake latency: from event_set in one process to the return of
+ *                  event_wait in the other, per placement (one-way, on the shared
+ *                  CLOCK_MONOTONIC).
  *
  * The hand-off: three Locks L0..L2, P holding L0 and L1, Q holding L2. P's step k
  * releases L[k%3] and acquires L[(k+2)%3]; Q's step k acquires L[k%3] and releases
@@ -12,6 +15,10 @@
  * its own step, so the two strictly alternate, and nobody can take back a Lock it just
  * released (with two Locks an unfair one could). One P step is one round trip: P wakes
  * Q, Q wakes P.
+ *
+ * The wake: two Events E0, E1. P writes the time, sets E0; Q, waiting on E0, returns,
+ * records now - that time, clears E0 and sets E1; P waits for E1 and clears it. So every
+ * set is a 0 -> 1 change with Q (most likely) asleep in the wait, as a user's would be.
  */
 #include "bench.h"
 
@@ -36,6 +43,7 @@ struct sy_shared {
     uint64_t t0[SYNC_MAX_WORKERS], t1[SYNC_MAX_WORKERS];
     struct ipcm_bench_cpu cpu[SYNC_MAX_WORKERS]; /* each worker over the timed steps */
     int err[SYNC_MAX_WORKERS];
+    _Atomic uint64_t set_ns; /* event: when P set E0 */
 };
 
 struct sy_arg {
@@ -149,6 +157,78 @@ static int handoff_q(const void *varg, size_t len)
     ipcm_bench_cpu_since(&cpu0, &a->sh->cpu[a->id]);
     for (unsigned j = 0; j < 3; j++)
         ipcm_sync_close(l[j]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- event wake */
+
+static int event_p(const void *varg, size_t len)
+{
+    const struct sy_arg *a = varg;
+    struct sy_shared *sh = a->sh;
+    struct ipcm_sync_end *ev[2];
+    (void)len;
+    if (sy_attach(a, 2, ev) < 0)
+        return 1;
+    if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
+        return sy_fail(a, -EPIPE);
+    uint64_t k = 0, i = 0, start = 0, now = 0;
+    struct ipcm_bench_cpu cpu0 = {0};
+    for (;; k++) {
+        bool timed = k >= WARM_STEPS;
+        if (k == WARM_STEPS) {
+            ipcm_bench_cpu_mark(&cpu0);
+            sh->start_ns = start = now = ipcm_now_ns();
+        }
+        if (timed && !sy_more(a->p, i, a->p->messages, start, now))
+            break;
+        atomic_store(&sh->set_ns, ipcm_now_ns());
+        ipcm_event_set(ev[0]);
+        int r = ipcm_event_wait(ev[1], -1); /* the join deadline watches */
+        if (r != 0)
+            return sy_fail(a, r);
+        ipcm_event_clear(ev[1]);
+        now = ipcm_now_ns();
+        i += timed;
+    }
+    sh->end_ns = now;
+    sh->count = i;
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
+    atomic_store(&sh->stop_at, 0); /* Q's next wake is the last */
+    ipcm_event_set(ev[0]);
+    for (unsigned j = 0; j < 2; j++)
+        ipcm_sync_close(ev[j]);
+    return 0;
+}
+
+static int event_q(const void *varg, size_t len)
+{
+    const struct sy_arg *a = varg;
+    struct sy_shared *sh = a->sh;
+    struct ipcm_sync_end *ev[2];
+    (void)len;
+    if (sy_attach(a, 2, ev) < 0)
+        return 1;
+    if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
+        return sy_fail(a, -EPIPE);
+    struct ipcm_bench_cpu cpu0 = {0};
+    for (uint64_t k = 0;; k++) {
+        if (k == WARM_STEPS) /* as P's timed steps begin */
+            ipcm_bench_cpu_mark(&cpu0);
+        int r = ipcm_event_wait(ev[0], -1);
+        uint64_t now = ipcm_now_ns();
+        if (r != 0)
+            return sy_fail(a, r);
+        if (atomic_load(&sh->stop_at) != UINT64_MAX)
+            break;
+        if (k >= WARM_STEPS)
+            ipcm_hist_record(&sh->hist, now - atomic_load(&sh->set_ns));
+        ipcm_event_clear(ev[0]);
+        ipcm_event_set(ev[1]);
+    }
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
+    for (unsigned j = 0; j < 2; j++)
+        ipcm_sync_close(ev[j]);
     return 0;
 }
 
@@ -273,20 +353,27 @@ static int sy_create(const struct ipcm_bench_params *p, enum ipcm_sync_kind kind
         if (r == -ENOTSUP)
             return ipcm_bench_fail(rep, -EOPNOTSUPP, "%s provides no %s",
                                    ipcm_sync_impl_name(sy_impl(p)),
-                                   kind == IPCM_SYNC_BARRIER ? "Barrier" : "Lock");
+                                   kind == IPCM_SYNC_BARRIER ? "Barrier"
+                                   : kind == IPCM_SYNC_EVENT ? "Event"
+                                                             : "Lock");
         if (r < 0)
             return ipcm_bench_fail(rep, r, "create: %s", ipcm_strerror(r));
     }
     return 0;
 }
 
-enum sy_what { SY_HANDOFF, SY_CONTENDED, SY_BARRIER };
+enum sy_what { SY_HANDOFF, SY_CONTENDED, SY_BARRIER, SY_EVENT };
 
 static int sy_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep, enum sy_what w)
 {
-    static ipcm_worker_fn const fns[3][2] = {
-        {handoff_p, handoff_q}, {contend_main, contend_main}, {barrier_main, barrier_main}};
-    unsigned n = w == SY_HANDOFF ? 2 : p->workers;
+    static ipcm_worker_fn const fns[4][2] = {{handoff_p, handoff_q},
+                                             {contend_main, contend_main},
+                                             {barrier_main, barrier_main},
+                                             {event_p, event_q}};
+    static const enum ipcm_sync_kind kinds[4] = {IPCM_SYNC_LOCK, IPCM_SYNC_LOCK, IPCM_SYNC_BARRIER,
+                                                 IPCM_SYNC_EVENT};
+    static const unsigned prims[4] = {3, 1, 1, 2};
+    unsigned n = w == SY_HANDOFF || w == SY_EVENT ? 2 : p->workers;
     if (n < 1 || n > SYNC_MAX_WORKERS || (w == SY_BARRIER && n < 2))
         return ipcm_bench_fail(rep, -EOPNOTSUPP, "%u workers: this mode takes %u to %u", n,
                                w == SY_BARRIER ? 2u : 1u, SYNC_MAX_WORKERS);
@@ -296,8 +383,8 @@ static int sy_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep,
     ipcm_hist_init(&sh->hist);
     atomic_store(&sh->stop_at, UINT64_MAX);
     struct sy_arg a = {.p = p, .sh = sh};
-    int r = sy_create(p, w == SY_BARRIER ? IPCM_SYNC_BARRIER : IPCM_SYNC_LOCK, n,
-                      w == SY_HANDOFF ? 3 : 1, &a, rep);
+    /* A Barrier's value is its parties; an Event starts clear. */
+    int r = sy_create(p, kinds[w], w == SY_EVENT ? 0 : n, prims[w], &a, rep);
     if (r < 0 || (r = sy_crew(p, &a, n, fns[w], rep)) < 0)
         goto out;
     for (unsigned i = 0; i < n; i++)
@@ -343,6 +430,11 @@ static int sy_barrier(const struct ipcm_bench_params *p, struct ipcm_bench_rep *
     return sy_run(p, rep, SY_BARRIER);
 }
 
+static int sy_event(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep)
+{
+    return sy_run(p, rep, SY_EVENT);
+}
+
 const struct ipcm_bench_mode ipcm_bench_mode_sync = {
     .name = "sync",
     .summary = "Lock hand-off round trip between two processes, per implementation",
@@ -371,4 +463,15 @@ const struct ipcm_bench_mode ipcm_bench_mode_sync_barrier = {
     .metrics = IPCM_BENCH_METRIC_LATENCY | IPCM_BENCH_METRIC_TASKS,
     .run = sy_barrier,
     .variant = sy_variant,
+};
+
+const struct ipcm_bench_mode ipcm_bench_mode_sync_event = {
+    .name = "sync-event",
+    .summary = "Event wake latency: event_set to event_wait's return in another process",
+    .shape = IPCM_SHAPE_PIPE, /* two processes in turn, as the hand-off */
+    .axes = IPCM_BENCH_AXIS_PLACEMENT,
+    .metrics = IPCM_BENCH_METRIC_LATENCY | IPCM_BENCH_METRIC_TASKS,
+    .run = sy_event,
+    .variant = sy_variant,
+    .latency_kind = "one-way",
 };

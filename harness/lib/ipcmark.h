@@ -683,6 +683,12 @@ enum ipcm_sync_kind {
     IPCM_SYNC_EVENT,     /* a flag that can be waited for; value: initially set if non-zero */
     IPCM_SYNC_BARRIER,   /* value: parties (1..4095) */
     IPCM_SYNC_SEMAPHORE, /* bounded: value is the initial count and the bound (0..65535) */
+    /* Python's RLock: the Lock calls re-enter for the thread that holds it; value unused.
+     * Every implementation that provides Lock provides it (built on its Lock). */
+    IPCM_SYNC_RLOCK,
+    /* Python's Condition, used with a Lock or RLock end (ipcm_cond_*); value unused.
+     * Every implementation that provides Lock provides it (a futex sequence word). */
+    IPCM_SYNC_CONDITION,
 };
 
 /*
@@ -792,6 +798,61 @@ IPCM_API int ipcm_sem_acquire(struct ipcm_sync_end *e, int timeout_ms);
 IPCM_API int ipcm_sem_release(struct ipcm_sync_end *e);
 /* ipcm_sem_value - the count now (a snapshot); -EINVAL. */
 IPCM_API int ipcm_sem_value(struct ipcm_sync_end *e);
+
+/*
+ * RLock (IPCM_SYNC_RLOCK) takes the Lock calls: ipcm_lock_acquire by the thread that
+ * holds it through this end adds one level (Python's RLock) and returns 0;
+ * ipcm_lock_release takes one level off and gives the Lock up at zero. The owner is
+ * the (pid, tid) that took it, kept beside the Lock in the shared object, so it works
+ * between threads and between processes. Differences from Lock: ipcm_lock_acquire
+ * returns -EPERM (not -EDEADLK) on an end that holds it for another thread (a copy
+ * inherited through fork), -EOVERFLOW at 2^32-1 levels; ipcm_lock_release returns
+ * -EPERM when the caller is not the owner. A holder that dies at any depth: the next
+ * acquirer gets -EOWNERDEAD at depth 1 (with IPCM_SYNC_CAP_OWNER_DEAD). Closing the
+ * owner's end releases every level.
+ */
+/* ipcm_lock_depth - how many times the calling thread holds the Lock or RLock through
+ * this end (a Lock: 0 or 1); 0 when it does not; -EINVAL. */
+IPCM_API int ipcm_lock_depth(struct ipcm_sync_end *e);
+
+/*
+ * Condition (IPCM_SYNC_CONDITION): a sequence word that notifications advance, waited on
+ * with futex(2); unlike glibc's process-shared condition variable (glibc bug 21422) it
+ * keeps no record of its waiters, so a waiter that dies costs nothing. Spurious
+ * wake-ups happen (a waiter can return 0 for a notification meant for another): loop on
+ * your predicate, as in Python, or use ipcm_cond_wait_for. Notify while holding the Lock
+ * that guards the predicate, as Python requires; otherwise a waiter that has just seen
+ * the predicate false can miss the notification.
+ */
+/*
+ * ipcm_cond_wait - with lock (an end of a Lock or RLock the calling thread holds, at
+ * any depth) give the lock up entirely, wait for a notification on cond, then take the
+ * lock back at the depth it had. The lock is re-taken against the same deadline,
+ * extended by at most 100 ms when the wait used it up (so a timed-out waiter normally
+ * still gets the lock back).
+ * Returns, holding the lock: 0 (notified, or spuriously woken); -ETIMEDOUT; -EAGAIN
+ * (timeout 0: returns at once, the lock never given up); -EOWNERDEAD (the lock's holder
+ * died while this one waited: see ipcm_lock_acquire).
+ * Returns, NOT holding the lock: -ENOLCK (the lock could not be re-taken in time: a
+ * holder kept it); -ENOTRECOVERABLE. And: -EPERM (lock not held by the caller; nothing
+ * done); -EINVAL (cond not a Condition or lock not a Lock or RLock).
+ */
+IPCM_API int ipcm_cond_wait(struct ipcm_sync_end *cond, struct ipcm_sync_end *lock,
+                            int timeout_ms);
+/*
+ * ipcm_cond_wait_for - Python's Condition.wait_for: ipcm_cond_wait until pred(arg) is
+ * true, checked with the lock held (first before any wait), all against one deadline.
+ * Returns: 1 (pred true, lock held); 0 (timed out with pred still false, lock held);
+ * otherwise what ipcm_cond_wait returns on error (-EOWNERDEAD returns at once, lock
+ * held, pred unchecked).
+ */
+IPCM_API int ipcm_cond_wait_for(struct ipcm_sync_end *cond, struct ipcm_sync_end *lock,
+                                bool (*pred)(void *arg), void *arg, int timeout_ms);
+/* ipcm_cond_notify - wake at least min(n, waiters) of the threads waiting on cond (more
+ * can wake: see above); n 0 does nothing. Returns: 0; -EINVAL. */
+IPCM_API int ipcm_cond_notify(struct ipcm_sync_end *cond, unsigned n);
+/* ipcm_cond_notify_all - wake every thread waiting on cond. Returns: 0; -EINVAL. */
+IPCM_API int ipcm_cond_notify_all(struct ipcm_sync_end *cond);
 
 #ifdef __cplusplus
 }

@@ -59,8 +59,16 @@ static uint32_t kind_cap(enum ipcm_sync_kind kind)
     case IPCM_SYNC_EVENT: return IPCM_SYNC_CAP_EVENT;
     case IPCM_SYNC_BARRIER: return IPCM_SYNC_CAP_BARRIER;
     case IPCM_SYNC_SEMAPHORE: return IPCM_SYNC_CAP_SEMAPHORE;
+    case IPCM_SYNC_RLOCK: return IPCM_SYNC_CAP_LOCK;     /* built on the Lock */
+    case IPCM_SYNC_CONDITION: return IPCM_SYNC_CAP_LOCK; /* used with its Lock */
     }
     return 0;
+}
+
+/* Bytes of s's mapping: the generic part, then the implementation's. */
+static size_t sync_size(const struct ipcm_sync *s)
+{
+    return IPCM_SYNC_GEN_SIZE + (s->kind == IPCM_SYNC_CONDITION ? 0 : s->impl->shared_size);
 }
 
 int ipcm_sync_create(const struct ipcm_sync_impl *impl, enum ipcm_sync_kind kind, unsigned value,
@@ -77,15 +85,23 @@ int ipcm_sync_create(const struct ipcm_sync_impl *impl, enum ipcm_sync_kind kind
     struct ipcm_sync *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    *s = (struct ipcm_sync){.impl = impl, .kind = kind, .value = value};
-    s->sh = ipcm_shared_alloc(impl->shared_size);
-    if (!s->sh) {
+    /* The implementation builds a Lock for an RLock, nothing for a Condition. */
+    *s = (struct ipcm_sync){.impl = impl,
+                            .kind = kind == IPCM_SYNC_RLOCK ? IPCM_SYNC_LOCK : kind,
+                            .value = value,
+                            .recursive = kind == IPCM_SYNC_RLOCK};
+    s->gen = ipcm_shared_alloc(sync_size(s));
+    if (!s->gen) {
         free(s);
         return -ENOMEM;
     }
-    int r = impl->create(s);
+    int r = 0;
+    if (s->kind != IPCM_SYNC_CONDITION) {
+        s->sh = (char *)s->gen + IPCM_SYNC_GEN_SIZE;
+        r = impl->create(s);
+    }
     if (r < 0) {
-        ipcm_shared_free(s->sh, impl->shared_size);
+        ipcm_shared_free(s->gen, sync_size(s));
         free(s);
         return r;
     }
@@ -97,15 +113,15 @@ void ipcm_sync_destroy(struct ipcm_sync *s)
 {
     if (!s)
         return;
-    if (s->impl->destroy)
+    if (s->sh && s->impl->destroy)
         s->impl->destroy(s);
-    ipcm_shared_free(s->sh, s->impl->shared_size);
+    ipcm_shared_free(s->gen, sync_size(s));
     free(s);
 }
 
 enum ipcm_sync_kind ipcm_sync_kind(const struct ipcm_sync *s)
 {
-    return s->kind;
+    return s->recursive ? IPCM_SYNC_RLOCK : s->kind;
 }
 
 const struct ipcm_sync_impl *ipcm_sync_impl(const struct ipcm_sync *s)
@@ -120,7 +136,7 @@ int ipcm_sync_open(struct ipcm_sync *s, struct ipcm_sync_end **out)
     if (!e)
         return -ENOMEM;
     e->s = s;
-    int r = s->impl->open ? s->impl->open(e) : 0;
+    int r = s->sh && s->impl->open ? s->impl->open(e) : 0;
     if (r < 0) {
         free(e);
         return r;
@@ -133,9 +149,11 @@ void ipcm_sync_close(struct ipcm_sync_end *e)
 {
     if (!e)
         return;
-    if (e->held)
+    if (e->held && e->s->recursive)
+        ipcm_sync_rlock_release(e, true); /* only when this thread owns it */
+    else if (e->held)
         ipcm_lock_release(e);
-    if (e->s->impl->close)
+    if (e->s->sh && e->s->impl->close)
         e->s->impl->close(e);
     free(e);
 }
@@ -154,9 +172,11 @@ int ipcm_lock_acquire(struct ipcm_sync_end *e, int timeout_ms)
     struct ipcm_deadline d;
     if (!im)
         return -EINVAL;
+    ipcm_deadline_init(&d, timeout_ms);
+    if (e->s->recursive)
+        return ipcm_sync_rlock_acquire(e, &d);
     if (e->held)
         return -EDEADLK;
-    ipcm_deadline_init(&d, timeout_ms);
     int r = im->lock_acquire(e, &d);
     e->held = r == 0 || r == -EOWNERDEAD;
     return r;
@@ -167,10 +187,19 @@ int ipcm_lock_release(struct ipcm_sync_end *e)
     const struct ipcm_sync_impl *im = of_kind(e, IPCM_SYNC_LOCK);
     if (!im)
         return -EINVAL;
+    if (e->s->recursive)
+        return ipcm_sync_rlock_release(e, false);
     if (!e->held)
         return -EPERM;
     e->held = false;
     return im->lock_release(e);
+}
+
+int ipcm_lock_depth(struct ipcm_sync_end *e)
+{
+    if (!of_kind(e, IPCM_SYNC_LOCK))
+        return -EINVAL;
+    return e->s->recursive ? ipcm_sync_rlock_depth(e) : e->held;
 }
 
 int ipcm_event_set(struct ipcm_sync_end *e)

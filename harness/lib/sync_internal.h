@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sync_internal.h - the small vtable behind ipcm_sync_* (ipcmark.h): one implementation
- * per file (sync_futex.c, sync_pthread.c, sync_posix.c), one line each in sync.c.
+ * per file (sync_futex.c, sync_pthread.c, sync_posix.c), one line each in sync.c. RLock
+ * and Condition are built once for all of them on their Lock (sync_generic.c).
  */
 #ifndef IPCM_HARNESS_LIB_SYNC_INTERNAL_H
 #define IPCM_HARNESS_LIB_SYNC_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,12 +16,30 @@
 #include "base.h"
 #include "ipcmark.h"
 
-/* A primitive as created: this process's copy of the struct, and the shared state. */
+/*
+ * What every primitive has beside its implementation's state, in the same mapping just
+ * before it: the RLock's owner and depth, the Condition's sequence word (sync_generic.c).
+ */
+struct ipcm_sync_gen {
+    _Atomic uint64_t owner;   /* RLock: pid << 32 | tid of the holder; 0 when free */
+    uint32_t depth;           /* RLock: levels held; written by the holder only */
+    _Atomic uint32_t seq;     /* Condition: notifications so far (the futex word) */
+    _Atomic uint32_t waiters; /* Condition: waiting now (a dead one: an extra wake call) */
+};
+#define IPCM_SYNC_GEN_SIZE 128 /* the implementation's state starts on its own lines */
+
+/*
+ * A primitive as created: this process's copy of the struct, and the shared state.
+ * kind is what the implementation builds: IPCM_SYNC_LOCK for an RLock (recursive set);
+ * a Condition is generic alone (sh NULL: no implementation op is called for it).
+ */
 struct ipcm_sync {
     const struct ipcm_sync_impl *impl;
     enum ipcm_sync_kind kind;
-    unsigned value; /* as given to create */
-    void *sh;       /* impl->shared_size bytes, MAP_SHARED, zeroed before create */
+    unsigned value;            /* as given to create */
+    void *sh;                  /* impl->shared_size bytes, MAP_SHARED, zeroed before create */
+    struct ipcm_sync_gen *gen; /* IPCM_SYNC_GEN_SIZE bytes just before sh, MAP_SHARED */
+    bool recursive;            /* created as IPCM_SYNC_RLOCK */
 };
 
 /* One thread's end: private state of impl->end_size bytes follows it. */
@@ -61,6 +81,11 @@ struct ipcm_sync_impl {
 extern const struct ipcm_sync_impl ipcm_sync_impl_futex;
 extern const struct ipcm_sync_impl ipcm_sync_impl_pthread;
 extern const struct ipcm_sync_impl ipcm_sync_impl_posix;
+
+/* sync_generic.c: RLock and Condition on any implementation's Lock. */
+int ipcm_sync_rlock_acquire(struct ipcm_sync_end *e, const struct ipcm_deadline *d);
+int ipcm_sync_rlock_release(struct ipcm_sync_end *e, bool all);
+int ipcm_sync_rlock_depth(struct ipcm_sync_end *e);
 
 /* Largest Barrier (parties) and Semaphore (bound) every implementation accepts. */
 #define IPCM_SYNC_MAX_PARTIES 4095u
