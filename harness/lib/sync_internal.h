@@ -61,6 +61,9 @@ struct ipcm_sync_impl {
 extern const struct ipcm_sync_impl ipcm_sync_impl_futex;
 extern const struct ipcm_sync_impl ipcm_sync_impl_pthread;
 extern const struct ipcm_sync_impl ipcm_sync_impl_posix;
+extern const struct ipcm_sync_impl ipcm_sync_impl_sysv;  /* sync_sysv.c */
+extern const struct ipcm_sync_impl ipcm_sync_impl_ofd;   /* sync_flock.c */
+extern const struct ipcm_sync_impl ipcm_sync_impl_flock; /* sync_flock.c */
 
 /* Largest Barrier (parties) and Semaphore (bound) every implementation accepts. */
 #define IPCM_SYNC_MAX_PARTIES 4095u
