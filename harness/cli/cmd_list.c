@@ -76,9 +76,12 @@ static void list_sync(void)
         uint32_t bit;
         const char *name;
     } sync_caps[] = {
-        {IPCM_SYNC_CAP_LOCK, "lock"},           {IPCM_SYNC_CAP_EVENT, "event"},
-        {IPCM_SYNC_CAP_BARRIER, "barrier"},     {IPCM_SYNC_CAP_SEMAPHORE, "semaphore"},
-        {IPCM_SYNC_CAP_OWNER_DEAD, "owner-dead"}, {IPCM_SYNC_CAP_PARTY_DEAD, "party-dead"},
+        {IPCM_SYNC_CAP_LOCK, "lock"},
+        {IPCM_SYNC_CAP_EVENT, "event"},
+        {IPCM_SYNC_CAP_BARRIER, "barrier"},
+        {IPCM_SYNC_CAP_SEMAPHORE, "semaphore"},
+        {IPCM_SYNC_CAP_OWNER_DEAD, "owner-dead"},
+        {IPCM_SYNC_CAP_PARTY_DEAD, "party-dead"},
         {IPCM_SYNC_CAP_BOUNDED, "bounded"},
     };
     printf("\n%-11s %-58s %s\n", "sync impl", "provides and guarantees", "summary");

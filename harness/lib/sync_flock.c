@@ -71,11 +71,11 @@ static int fl_open(struct ipcm_sync_end *e)
     snprintf(path, sizeof(path), "/proc/self/fd/%d", ((struct fl_shared *)e->s->sh)->fd);
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT
-                   ? ipcm_reason_set(-ENOENT, "%s: open %s: no /proc, or the file's descriptor "
-                                              "was closed in this process",
-                                     e->s->impl->name, path)
-                   : -errno;
+        return errno == ENOENT ? ipcm_reason_set(-ENOENT,
+                                                 "%s: open %s: no /proc, or the file's descriptor "
+                                                 "was closed in this process",
+                                                 e->s->impl->name, path)
+                               : -errno;
     fl_end(e)->fd = fd;
     return 0;
 }

@@ -38,13 +38,13 @@
 #include "sync_internal.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <sys/sem.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SV_SEMVMX 32767u   /* the kernel's largest semaphore value */
+#define SV_SEMVMX 32767u     /* the kernel's largest semaphore value */
 #define SV_MUTEX_MIN_MS 1000 /* the Barrier's mutex is held for a few instructions */
+#define SV_MUTEX_ABORT_MS 10000
 
 /* semctl(2)'s fourth argument, which the caller must define. */
 union sv_semun {
@@ -53,8 +53,8 @@ union sv_semun {
 };
 
 struct sv_shared {
-    int id;       /* the set */
-    pid_t owner;  /* the process whose destroy removes it */
+    int id;      /* the set */
+    pid_t owner; /* the process whose destroy removes it */
     /* Barrier, under the mutex: */
     unsigned count;   /* parties arrived in the current round */
     uint32_t gen;     /* the current round */
@@ -88,8 +88,8 @@ static int sv_semop(int id, struct sembuf *ops, size_t n, const struct ipcm_dead
             tp = &ts;
         }
         for (size_t i = 0; i < n; i++)
-            ops[i].sem_flg = (short)(nowait ? ops[i].sem_flg | IPC_NOWAIT
-                                            : ops[i].sem_flg & ~IPC_NOWAIT);
+            ops[i].sem_flg =
+                (short)(nowait ? ops[i].sem_flg | IPC_NOWAIT : ops[i].sem_flg & ~IPC_NOWAIT);
         if (semtimedop(id, ops, n, nowait ? NULL : tp) == 0)
             return 0;
         if (errno == EINTR)
@@ -108,8 +108,8 @@ static int sv_create(struct ipcm_sync *s)
     case IPCM_SYNC_EVENT: v[0] = s->value ? 0 : 1; break;
     case IPCM_SYNC_SEMAPHORE:
         if (s->value > SV_SEMVMX)
-            return ipcm_reason_set(-EINVAL, "sysv: a Semaphore of %u exceeds SEMVMX (%u)",
-                                   s->value, SV_SEMVMX);
+            return ipcm_reason_set(-EINVAL, "sysv: a Semaphore of %u exceeds SEMVMX (%u)", s->value,
+                                   SV_SEMVMX);
         v[0] = (unsigned short)s->value;
         n = 2;
         break;
@@ -281,7 +281,7 @@ static int sv_barrier_abort(struct ipcm_sync_end *e, bool reset)
 {
     struct sv_shared *sh = sv_sh(e);
     struct ipcm_deadline d;
-    ipcm_deadline_init(&d, -1);
+    ipcm_deadline_init(&d, SV_MUTEX_ABORT_MS); /* only a stopped holder could make it wait */
     int r = sv_mutex_lock(sh->id, &d);
     if (r < 0)
         return r;
