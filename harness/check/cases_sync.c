@@ -855,6 +855,9 @@ static const char *sx_provides(const char *impl, uint32_t cap, const char *what,
 SX_CASE_FNS(futex)
 SX_CASE_FNS(pthread)
 SX_CASE_FNS(posix)
+SX_CASE_FNS(sysv)
+SX_CASE_FNS(ofd)
+SX_CASE_FNS(flock)
 
 #define SX_ROWS(impl)                                                                              \
     {"sync." #impl ".lock_exclusion",                                                              \
@@ -980,5 +983,8 @@ const struct ipcm_check_case ipcm_check_cases_sync[] = {
     SX_ROWS(futex),
     SX_ROWS(pthread),
     SX_ROWS(posix),
+    SX_ROWS(sysv),
+    SX_ROWS(ofd),
+    SX_ROWS(flock),
     {0},
 };

@@ -68,6 +68,38 @@ static void list_plugin(const char *path, const struct ipcm_backend *be, int err
            (unsigned long long)ipcm_backend_plugin_hash(be));
 }
 
+/* The synchronization implementations (issue 17): what each provides and guarantees. The
+ * first is the default run's; the others run when named (RULINGS 3). */
+static void list_sync(void)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } sync_caps[] = {
+        {IPCM_SYNC_CAP_LOCK, "lock"},
+        {IPCM_SYNC_CAP_EVENT, "event"},
+        {IPCM_SYNC_CAP_BARRIER, "barrier"},
+        {IPCM_SYNC_CAP_SEMAPHORE, "semaphore"},
+        {IPCM_SYNC_CAP_OWNER_DEAD, "owner-dead"},
+        {IPCM_SYNC_CAP_PARTY_DEAD, "party-dead"},
+        {IPCM_SYNC_CAP_BOUNDED, "bounded"},
+    };
+    printf("\n%-11s %-58s %s\n", "sync impl", "provides and guarantees", "summary");
+    for (size_t i = 0; i < ipcm_sync_impl_count(); i++) {
+        const struct ipcm_sync_impl *im = ipcm_sync_impl_at(i);
+        uint32_t caps = ipcm_sync_impl_caps(im);
+        char buf[128];
+        size_t off = 0;
+        buf[0] = '\0';
+        for (size_t k = 0; k < sizeof(sync_caps) / sizeof(sync_caps[0]); k++)
+            if ((caps & sync_caps[k].bit) && off < sizeof(buf))
+                off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? "," : "",
+                                        sync_caps[k].name);
+        printf("%-11s %-58s %s%s\n", ipcm_sync_impl_name(im), buf, ipcm_sync_impl_summary(im),
+               i == 0 ? " (default)" : "");
+    }
+}
+
 int ipcm_cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
@@ -78,7 +110,9 @@ int ipcm_cmd_list(int argc, char **argv)
             printf("usage: ipcmark list\n\nBackends, their shapes and capabilities, and the "
                    "limits this host sets on them;\nthen the plugins found on "
                    "IPCMARK_PLUGIN_PATH, the installed plugin folder and\nplugins/ beside "
-                   "the binary, each with its file. Exit 3 if one of them will not load.\n");
+                   "the binary, each with its file. Exit 3 if one of them will not load.\n"
+                   "Last, the synchronization implementations (bench --mode sync, check's\n"
+                   "group S), what each provides and guarantees.\n");
             return IPCM_EXIT_OK;
         }
         return ipcm_option_error("list", c, argc, argv);
@@ -92,5 +126,6 @@ int ipcm_cmd_list(int argc, char **argv)
         list_row(ipcm_backend_at(i));
     /* Plugins on the plugin path (RULINGS 4), each with the file it came from. */
     ipcm_backend_plugin_scan(list_plugin, NULL);
+    list_sync();
     return IPCM_EXIT_OK;
 }

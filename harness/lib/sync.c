@@ -15,6 +15,9 @@ static const struct ipcm_sync_impl *const impls[] = {
     &ipcm_sync_impl_futex,
     &ipcm_sync_impl_pthread,
     &ipcm_sync_impl_posix,
+    &ipcm_sync_impl_sysv,
+    &ipcm_sync_impl_ofd,
+    &ipcm_sync_impl_flock,
 };
 #define NIMPLS (sizeof(impls) / sizeof(impls[0]))
 

@@ -81,6 +81,9 @@ struct ipcm_sync_impl {
 extern const struct ipcm_sync_impl ipcm_sync_impl_futex;
 extern const struct ipcm_sync_impl ipcm_sync_impl_pthread;
 extern const struct ipcm_sync_impl ipcm_sync_impl_posix;
+extern const struct ipcm_sync_impl ipcm_sync_impl_sysv;  /* sync_sysv.c */
+extern const struct ipcm_sync_impl ipcm_sync_impl_ofd;   /* sync_flock.c */
+extern const struct ipcm_sync_impl ipcm_sync_impl_flock; /* sync_flock.c */
 
 /* sync_generic.c: RLock and Condition on any implementation's Lock. */
 int ipcm_sync_rlock_acquire(struct ipcm_sync_end *e, const struct ipcm_deadline *d);
