@@ -117,6 +117,8 @@ static int sv_create(struct ipcm_sync *s)
         v[0] = v[1] = v[2] = 1;
         n = 3;
         break;
+    case IPCM_SYNC_RLOCK:
+    case IPCM_SYNC_CONDITION: return -EINVAL; /* sync_generic.c's: never handed down */
     }
     int id = semget(IPC_PRIVATE, n, IPC_CREAT | 0600);
     if (id < 0)
