@@ -435,6 +435,8 @@ json_t *ipcm_case_json(const struct ipcm_results *r, const struct ipcm_rr_case *
         if (r)
             json_object_set_new(o, "of_limit", of_limit_json(r, c));
     }
+    if (c->direction[0])
+        json_object_set_new(o, "direction", json_string(c->direction));
     const struct ipcm_rr_verified *v = &c->verified;
     json_object_set_new(o, "verified",
                         json_pack("{s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)v->messages,
@@ -450,13 +452,16 @@ json_t *ipcm_record_json(const struct ipcm_results *r)
     const struct ipcm_calibration *cal = &r->calibration.at[0];
     for (size_t i = 0; i < r->ncases; i++)
         json_array_append_new(cases, ipcm_case_json(r, &r->cases[i]));
-    return json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:o,s:{s:s,s:s,s:s},s:{s:s,s:o,s:I},s:O?,s:o}",
+    json_t *o = json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:o,s:{s:s,s:s,s:s},s:{s:s,s:o,s:I},s:O?,s:o}",
                      "schema", r->schema, "tool", "name", "ipcmark", "version", r->tool_version,
                      "git", r->tool_git, "created_utc", r->created_utc, "host", host_json(r),
                      "build", "compiler", IPCM_COMPILER, "flags", IPCM_C_FLAGS, "type",
                      IPCM_BUILD_TYPE, "timer", "clock", "CLOCK_MONOTONIC", "overhead_ns",
                      jreal(cal->timer_overhead_ns), "resolution_ns",
                      (json_int_t)cal->timer_resolution_ns, "config", r->config, "cases", cases);
+    if (o && r->remote_json)
+        json_object_set(o, "remote", r->remote_json);
+    return o;
 }
 
 int ipcm_record_write_json(const struct ipcm_results *r, const char *path)
