@@ -303,6 +303,7 @@ static json_t *describe(const struct ipcm_remote_conn *c, bool reverse, FILE *ou
     if (c->server_calibrated)
         fprintf(out, "        server calibration: cache-line round trip %.0f ns, memcpy 64K %.1f GB/s\n",
                 c->server_cal.line_rtt_ns, c->server_cal.memcpy_64k_gbs);
+    fflush(out); /* the cases start now: a script watching the output may act on it */
     json_t *server = info_json(&c->server);
     json_object_set_new(server, "calibration", server_cal_json(c));
     return json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:i, s:i}}", "direction",
@@ -400,23 +401,25 @@ static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a,
     return code;
 }
 
-/* Connect, calibrate here (the server calibrates while we wait for OK), run, calibrate
- * again, write. Returns the exit code. */
+/* Calibrate here, then connect (the server calibrates while we wait for OK: the two never
+ * overlap, and a server's idle timeout never sees us calibrating), run, calibrate again,
+ * write. Returns the exit code. */
 static int remote_run(const struct remote_args *a, const struct ipcm_remote_key *key, int argc,
                       char **argv)
 {
+    struct ipcm_results res;
+    ipcm_record_init(&res);
+    ipcm_load_sample(&res.load[0]);
+    ipcm_calibrate(&res.calibration.at[0]);
     struct ipcm_remote_conn c;
     int r = ipcm_remote_open(&c, a->remote, key, a->timeout_ms);
     if (r < 0) {
         fprintf(stderr, "ipcmark bench: %s\n", c.why);
         ipcm_remote_close(&c);
+        ipcm_record_fini(&res);
         return r == -EINVAL ? IPCM_EXIT_USAGE : IPCM_EXIT_ENV;
     }
     FILE *out = a->json && strcmp(a->json, "-") == 0 ? stderr : stdout;
-    struct ipcm_results res;
-    ipcm_record_init(&res);
-    ipcm_load_sample(&res.load[0]);
-    ipcm_calibrate(&res.calibration.at[0]);
     res.remote_json = describe(&c, a->reverse, out);
     res.config = config_json(a, argc, argv);
     int code = IPCM_EXIT_ENV;
