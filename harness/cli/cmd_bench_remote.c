@@ -361,11 +361,11 @@ static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a,
 {
     int code = IPCM_EXIT_OK;
     double p0 = ping(c);
-    if (p0 < 0) {
+    bool lost = p0 < 0; /* then every case is recorded skipped, with the reason */
+    if (lost) {
         fprintf(stderr, "ipcmark bench: %s\n", c->why);
-        return IPCM_EXIT_ENV;
+        code = IPCM_EXIT_ENV;
     }
-    bool lost = false;
     for (size_t mi = 0; mi < a->nmodes; mi++)
         for (size_t si = 0; si < a->nsizes; si++) {
             enum ipcm_remote_mode m = a->modes[mi];
@@ -389,14 +389,17 @@ static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a,
             }
         }
     double p1 = lost ? -1 : ping(c);
-    fprintf(out, "path:   bare TCP ping-pong, 1 B, median of %d: %.1f us at the start, ",
-            PING_COUNT, p0);
+    fprintf(out, "path:   bare TCP ping-pong, 1 B, median of %d: ", PING_COUNT);
+    if (p0 >= 0)
+        fprintf(out, "%.1f us at the start, ", p0);
+    else
+        fprintf(out, "none at the start, ");
     if (p1 >= 0)
         fprintf(out, "%.1f us at the end\n", p1);
     else
         fprintf(out, "none at the end (connection lost)\n");
     json_t *path = json_object_get(remote, "path");
-    json_object_set_new(path, "ping_start_us", json_real(p0));
+    json_object_set_new(path, "ping_start_us", p0 >= 0 ? json_real(p0) : json_null());
     json_object_set_new(path, "ping_end_us", p1 >= 0 ? json_real(p1) : json_null());
     return code;
 }

@@ -441,6 +441,46 @@ def case_usage():
     print("ok: bad options rejected with one line and exit 2; local-only backends exit 3")
 
 
+def rec_null_cal(path):
+    return json.load(open(path))["remote"]["server"]["calibration"] is not None
+
+
+def corrupt_server():
+    """A keyless version-2 server that echoes round trips but, as the producer of a reverse
+    case, sends messages of zeros: the client's own verification must catch them."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            c, _ = ls.accept()
+            c.settimeout(20)
+            read_frame(c)  # HELLO
+            c.sendall(frame(2, b"\0" * 32 + b"\0" * 4 + b"\0" * 256))
+            read_frame(c)  # AUTH
+            c.sendall(frame(4, b"\0" * (32 + 68)))  # no tag, no calibration
+            for _ in range(20):  # bounded: ping, the case, ping, BYE
+                f = read_frame(c)
+                if f is None or f[1] != 7:
+                    break
+                mode, size, count = struct.unpack(">IIQ", f[2])
+                c.sendall(frame(8))
+                for i in range(count):
+                    if mode == 3:
+                        c.sendall(b"\0" * size)
+                        continue
+                    m = b""
+                    while len(m) < size:
+                        m += c.recv(size - len(m))
+                    if mode == 1:
+                        c.sendall(m)
+                c.sendall(frame(9, struct.pack(">QQQ", count, 0, 1)))
+        finally:
+            os._exit(0)
+    return ls, pid
+
+
 def case_compare():
     """--reverse over loopback, then compare: a remote run against a local baseline (and
     forward against reverse) is refused unless --allow-path-change."""
@@ -489,7 +529,21 @@ def case_compare():
             fail("same path refused: rc %d %r" % (r.returncode, r.stderr))
         if "--allow-path-change" not in compare("--help").stdout:
             fail("compare --help does not document --allow-path-change")
-    print("ok: --reverse verified on the client; compare refuses local vs remote and forward "
+    # The client verifies what a reverse server sends: zeros are a failed case, exit 1.
+    ls, pid = corrupt_server()
+    with tempfile.TemporaryDirectory() as d:
+        j = os.path.join(d, "bad.json")
+        rc, out, err = bench("127.0.0.1:%d" % ls.getsockname()[1], "-b", "tcp", "--mode",
+                             "throughput", "--messages", "50", "--repeat", "1", "--reverse",
+                             "--json", j)
+        os.waitpid(pid, 0)
+        ls.close()
+        c = json.load(open(j))["cases"][0]
+        if rc != 1 or "failed verification here" not in out or c["status"] != "failed":
+            fail("corrupt reverse stream: rc %d out %r err %r" % (rc, out, err))
+        if rec_null_cal(j):
+            fail("a server that sent no calibration recorded one")
+    print("ok: --reverse verified on the client (a corrupt stream fails, exit 1); compare refuses local vs remote and forward "
           "vs reverse (exit 1, one line) unless --allow-path-change")
 
 
