@@ -74,13 +74,17 @@ static int count_arg(const char *opt, const char *s, uint64_t max, uint64_t *out
 
 static int parse_remote_args(int argc, char **argv, struct remote_args *a)
 {
-    static const struct option opts[] = {
-        {"remote", required_argument, NULL, 'R'},   {"key-file", required_argument, NULL, 'k'},
-        {"backends", required_argument, NULL, 'b'}, {"mode", required_argument, NULL, 'm'},
-        {"sizes", required_argument, NULL, 's'},    {"messages", required_argument, NULL, 'n'},
-        {"repeat", required_argument, NULL, 'r'},   {"timeout", required_argument, NULL, 't'},
-        {"json", required_argument, NULL, 'j'},     {"reverse", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"remote", required_argument, NULL, 'R'},
+                                         {"key-file", required_argument, NULL, 'k'},
+                                         {"backends", required_argument, NULL, 'b'},
+                                         {"mode", required_argument, NULL, 'm'},
+                                         {"sizes", required_argument, NULL, 's'},
+                                         {"messages", required_argument, NULL, 'n'},
+                                         {"repeat", required_argument, NULL, 'r'},
+                                         {"timeout", required_argument, NULL, 't'},
+                                         {"json", required_argument, NULL, 'j'},
+                                         {"reverse", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
     int c, r = 0;
     uint64_t t;
     ipcm_getopt_begin();
@@ -124,7 +128,6 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
         r = ipcm_output_probe("bench", "--json", a->json);
     return r;
 }
-
 
 static int cmp_u64(const void *x, const void *y)
 {
@@ -215,7 +218,9 @@ static void case_head(struct ipcm_rr_case *o, const char *backend, enum ipcm_rem
     o->producers = o->consumers = lat ? 0 : 1;
     snprintf(o->placement, sizeof(o->placement), "unpinned");
     snprintf(o->direction, sizeof(o->direction), "%s",
-             lat ? "round-trip" : reverse ? "server-to-client" : "client-to-server");
+             lat       ? "round-trip"
+             : reverse ? "server-to-client"
+                       : "client-to-server");
 }
 
 /* One case: repeat repetitions into o. Returns 0, or the case's error (c->why says it). */
@@ -273,8 +278,8 @@ static json_t *jnum(double v)
 
 static json_t *info_json(const struct ipcm_remote_info *i)
 {
-    return json_pack("{s:s, s:s, s:s, s:s}", "hostname", i->host, "kernel", i->kernel,
-                     "cpu_model", i->cpu, "ipcmark", i->version);
+    return json_pack("{s:s, s:s, s:s, s:s}", "hostname", i->host, "kernel", i->kernel, "cpu_model",
+                     i->cpu, "ipcmark", i->version);
 }
 
 /* The server's calibration, measured by it for this client (one value per figure). */
@@ -283,13 +288,12 @@ static json_t *server_cal_json(const struct ipcm_remote_conn *c)
     if (!c->server_calibrated)
         return json_null();
     const struct ipcm_calibration *k = &c->server_cal;
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:[i,i]}", "line_rtt_ns",
-                     jnum(k->line_rtt_ns), "memcpy_64k_gbs", jnum(k->memcpy_64k_gbs),
-                     "stream_64k_gbs", jnum(k->stream_64k_gbs), "raw_pipe_rtt_same_cpu_ns",
-                     jnum(k->raw_pipe_same_ns), "raw_pipe_rtt_cross_cpu_ns",
-                     jnum(k->raw_pipe_cross_ns), "timer_overhead_ns", jnum(k->timer_overhead_ns),
-                     "timer_resolution_ns", (json_int_t)k->timer_resolution_ns, "line_cpus",
-                     k->cpu_a, k->cpu_b);
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:[i,i]}", "line_rtt_ns", jnum(k->line_rtt_ns),
+        "memcpy_64k_gbs", jnum(k->memcpy_64k_gbs), "stream_64k_gbs", jnum(k->stream_64k_gbs),
+        "raw_pipe_rtt_same_cpu_ns", jnum(k->raw_pipe_same_ns), "raw_pipe_rtt_cross_cpu_ns",
+        jnum(k->raw_pipe_cross_ns), "timer_overhead_ns", jnum(k->timer_overhead_ns),
+        "timer_resolution_ns", (json_int_t)k->timer_resolution_ns, "line_cpus", k->cpu_a, k->cpu_b);
 }
 
 /* Both hosts and the path, on the table and in the record's "remote". */
@@ -301,7 +305,8 @@ static json_t *describe(const struct ipcm_remote_conn *c, bool reverse, FILE *ou
     fprintf(out, "        server %s (%s, %s, ipcmark %s) at %s, path MTU %d\n", c->server.host,
             c->server.kernel, c->server.cpu, c->server.version, c->peer, c->mtu);
     if (c->server_calibrated)
-        fprintf(out, "        server calibration: cache-line round trip %.0f ns, memcpy 64K %.1f GB/s\n",
+        fprintf(out,
+                "        server calibration: cache-line round trip %.0f ns, memcpy 64K %.1f GB/s\n",
                 c->server_cal.line_rtt_ns, c->server_cal.memcpy_64k_gbs);
     fflush(out); /* the cases start now: a script watching the output may act on it */
     json_t *server = info_json(&c->server);
@@ -323,9 +328,8 @@ static json_t *config_json(const struct remote_args *a, int argc, char **argv)
     for (size_t i = 0; i < a->nsizes; i++)
         json_array_append_new(sizes, json_integer((json_int_t)a->sizes[i]));
     return json_pack("{s:o, s:s, s:o, s:o, s:I, s:I, s:b, s:i}", "argv", args, "remote", a->remote,
-                     "modes", modes, "sizes", sizes, "messages", (json_int_t)a->messages,
-                     "repeat", (json_int_t)a->repeat, "reverse", a->reverse, "timeout_ms",
-                     a->timeout_ms);
+                     "modes", modes, "sizes", sizes, "messages", (json_int_t)a->messages, "repeat",
+                     (json_int_t)a->repeat, "reverse", a->reverse, "timeout_ms", a->timeout_ms);
 }
 
 /* Room for every case of the run: tcp's, and the local-only backends' skipped rows. */

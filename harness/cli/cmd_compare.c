@@ -47,7 +47,8 @@ static const char compare_usage[] =
     "with --fail-on-missing, or insufficient data (no case in both files, only skipped\n"
     "cases, or too few repetitions anywhere for the U test: a gate that judged nothing\n"
     "does not pass, or a remote run against a local one without --allow-path-change:\n"
-    "one line says both paths); 2 usage or input error (unreadable, corrupt, incompatible or not a\n"
+    "one line says both paths); 2 usage or input error (unreadable, corrupt, incompatible or not "
+    "a\n"
     "regular file, an --export FILE that cannot be written).\n";
 
 enum {

@@ -213,8 +213,12 @@ void ipcm_remote_calib_put(uint8_t *out, const struct ipcm_calibration *cal, boo
     memcpy(out, &m, 4);
     if (!measured)
         return;
-    const double v[7] = {cal->line_rtt_ns,       cal->memcpy_64k_gbs,    cal->stream_64k_gbs,
-                         cal->raw_pipe_same_ns,  cal->raw_pipe_cross_ns, cal->timer_overhead_ns,
+    const double v[7] = {cal->line_rtt_ns,
+                         cal->memcpy_64k_gbs,
+                         cal->stream_64k_gbs,
+                         cal->raw_pipe_same_ns,
+                         cal->raw_pipe_cross_ns,
+                         cal->timer_overhead_ns,
                          (double)cal->timer_resolution_ns};
     for (int i = 0; i < 7; i++)
         put_f64(out + 4 + 8 * i, v[i]);

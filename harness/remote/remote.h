@@ -127,7 +127,7 @@ struct ipcm_remote_conn {
     struct ipcm_remote_info server;
     bool server_calibrated;             /* server_cal was measured by the server */
     struct ipcm_calibration server_cal; /* the server's own, from OK */
-    char why[320]; /* the reason of the last failure, one line */
+    char why[320];                      /* the reason of the last failure, one line */
 };
 /*
  * ipcm_remote_open - connect, HELLO, authenticate. Returns 0, or -errno with conn->why
@@ -138,8 +138,8 @@ int ipcm_remote_open(struct ipcm_remote_conn *c, const char *hostport,
 /*
  * ipcm_remote_case - one case with its far side on the server. latency: rtt_ns[count]
  * gets each verified round trip; throughput: *elapsed_ns the time from first send to the
- * server's DONE; reverse: from READY to the last message received and verified here. Returns 0, -EBADMSG (verification failed; why says which message), or
- * -errno (why set).
+ * server's DONE; reverse: from READY to the last message received and verified here. Returns 0,
+ * -EBADMSG (verification failed; why says which message), or -errno (why set).
  */
 int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uint32_t size,
                      uint64_t count, uint64_t *rtt_ns, uint64_t *elapsed_ns);

@@ -446,20 +446,26 @@ json_t *ipcm_case_json(const struct ipcm_results *r, const struct ipcm_rr_case *
     return o;
 }
 
-json_t *ipcm_record_json(const struct ipcm_results *r)
+/* The record as every run writes it; ipcm_record_json adds what only some runs have. */
+static json_t *record_json_base(const struct ipcm_results *r)
 {
     json_t *cases = json_array();
     const struct ipcm_calibration *cal = &r->calibration.at[0];
     for (size_t i = 0; i < r->ncases; i++)
         json_array_append_new(cases, ipcm_case_json(r, &r->cases[i]));
-    json_t *o = json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:o,s:{s:s,s:s,s:s},s:{s:s,s:o,s:I},s:O?,s:o}",
+    return json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:o,s:{s:s,s:s,s:s},s:{s:s,s:o,s:I},s:O?,s:o}",
                      "schema", r->schema, "tool", "name", "ipcmark", "version", r->tool_version,
                      "git", r->tool_git, "created_utc", r->created_utc, "host", host_json(r),
                      "build", "compiler", IPCM_COMPILER, "flags", IPCM_C_FLAGS, "type",
                      IPCM_BUILD_TYPE, "timer", "clock", "CLOCK_MONOTONIC", "overhead_ns",
                      jreal(cal->timer_overhead_ns), "resolution_ns",
                      (json_int_t)cal->timer_resolution_ns, "config", r->config, "cases", cases);
-    if (o && r->remote_json)
+}
+
+json_t *ipcm_record_json(const struct ipcm_results *r)
+{
+    json_t *o = record_json_base(r);
+    if (o && r->remote_json) /* bench --remote: both hosts and the path (docs/remote.md) */
         json_object_set(o, "remote", r->remote_json);
     return o;
 }
