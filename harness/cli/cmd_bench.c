@@ -28,7 +28,7 @@ static void usage(FILE *f)
                "                     [--pin CPUS] [--rate N/s] [--json FILE] [--csv FILE]\n"
                "       ipcmark bench --remote HOST:PORT [--key-file F] [-b LIST] [--mode LIST]\n"
                "                     [--sizes LIST] [--messages N] [--repeat R] [--reverse]\n"
-               "                     [--json FILE]\n\n"
+               "                     [--json FILE] [--csv FILE]\n\n"
                "Measure IPC backends; every message is verified on receipt.\n\n"
                "  -b, --backends LIST   backends to run, or 'all' (default all)\n"
                "      --mode MODE       one of:");

@@ -26,7 +26,7 @@
 #define PING_COUNT 200
 
 struct remote_args {
-    const char *remote, *key_file, *json;
+    const char *remote, *key_file, *json, *csv;
     const struct ipcm_backend *be[MAX_ITEMS];
     int nbe;
     enum ipcm_remote_mode modes[2];
@@ -74,17 +74,13 @@ static int count_arg(const char *opt, const char *s, uint64_t max, uint64_t *out
 
 static int parse_remote_args(int argc, char **argv, struct remote_args *a)
 {
-    static const struct option opts[] = {{"remote", required_argument, NULL, 'R'},
-                                         {"key-file", required_argument, NULL, 'k'},
-                                         {"backends", required_argument, NULL, 'b'},
-                                         {"mode", required_argument, NULL, 'm'},
-                                         {"sizes", required_argument, NULL, 's'},
-                                         {"messages", required_argument, NULL, 'n'},
-                                         {"repeat", required_argument, NULL, 'r'},
-                                         {"timeout", required_argument, NULL, 't'},
-                                         {"json", required_argument, NULL, 'j'},
-                                         {"reverse", no_argument, NULL, 'V'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"remote", required_argument, NULL, 'R'},   {"key-file", required_argument, NULL, 'k'},
+        {"backends", required_argument, NULL, 'b'}, {"mode", required_argument, NULL, 'm'},
+        {"sizes", required_argument, NULL, 's'},    {"messages", required_argument, NULL, 'n'},
+        {"repeat", required_argument, NULL, 'r'},   {"timeout", required_argument, NULL, 't'},
+        {"json", required_argument, NULL, 'j'},     {"reverse", no_argument, NULL, 'V'},
+        {"csv", required_argument, NULL, 'c'},      {NULL, 0, NULL, 0}};
     int c, r = 0;
     uint64_t t;
     ipcm_getopt_begin();
@@ -94,6 +90,7 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
         case 'k': a->key_file = optarg; break;
         case 'j': a->json = optarg; break;
         case 'V': a->reverse = true; break;
+        case 'c': a->csv = optarg; break;
         case 'b':
             a->nbe = ipcm_backends_arg("bench", optarg, a->be, MAX_ITEMS);
             r = a->nbe < 0 ? IPCM_EXIT_USAGE : 0;
@@ -126,6 +123,10 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
                              (unsigned long long)(a->messages * a->repeat));
     if (r == 0 && a->json)
         r = ipcm_output_probe("bench", "--json", a->json);
+    if (r == 0 && a->csv)
+        r = ipcm_output_probe("bench", "--csv", a->csv);
+    if (r == 0 && a->json && a->csv && strcmp(a->json, "-") == 0 && strcmp(a->csv, "-") == 0)
+        r = ipcm_usage_error("bench", "--json and --csv cannot both be '-'");
     return r;
 }
 
@@ -426,7 +427,8 @@ static int remote_run(const struct remote_args *a, const struct ipcm_remote_key 
         ipcm_record_fini(&res);
         return r == -EINVAL ? IPCM_EXIT_USAGE : IPCM_EXIT_ENV;
     }
-    FILE *out = a->json && strcmp(a->json, "-") == 0 ? stderr : stdout;
+    bool dash = (a->json && strcmp(a->json, "-") == 0) || (a->csv && strcmp(a->csv, "-") == 0);
+    FILE *out = dash ? stderr : stdout;
     res.remote_json = describe(&c, a->reverse, out);
     res.config = config_json(a, argc, argv);
     int code = IPCM_EXIT_ENV;
@@ -442,6 +444,10 @@ static int remote_run(const struct remote_args *a, const struct ipcm_remote_key 
     ipcm_load_sample(&res.load[1]);
     if (a->json && (r = ipcm_record_write_json(&res, a->json)) < 0) {
         fprintf(stderr, "ipcmark bench: cannot write --json %s: %s\n", a->json, strerror(-r));
+        code = code ? code : IPCM_EXIT_ENV;
+    }
+    if (a->csv && (r = ipcm_record_write_csv(&res, a->csv)) < 0) {
+        fprintf(stderr, "ipcmark bench: cannot write --csv %s: %s\n", a->csv, strerror(-r));
         code = code ? code : IPCM_EXIT_ENV;
     }
     json_decref(res.remote_json);

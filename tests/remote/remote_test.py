@@ -161,10 +161,10 @@ def served_ok(srv):
 def case_loopback():
     srv = Server("--once")
     with tempfile.TemporaryDirectory() as d:
-        j = os.path.join(d, "r.json")
+        j, csv = os.path.join(d, "r.json"), os.path.join(d, "r.csv")
         rc, out, err = bench(srv.addr(), "-b", "tcp,pipe", "--mode", "latency,throughput",
                              "--sizes", "64,4K", "--messages", "200", "--repeat", "3",
-                             "--json", j)
+                             "--json", j, "--csv", csv)
         if rc != 0:
             fail("bench --remote rc %d: %s %s" % (rc, out, err))
         if "pipe      skipped: local only" not in out:
@@ -195,6 +195,10 @@ def case_loopback():
                 ok = len(c["msgs_per_s"]["samples"]) == 3 and c["direction"] == "client-to-server"
             if not ok or c["verified"]["messages"] != 600:
                 fail("case not recorded as a local run records it: %s" % c)
+        rows = open(csv).read().splitlines()
+        if len(rows) != 9 or not rows[0].startswith("mode,backend") or \
+                sum(r.startswith("throughput,tcp,queue,") for r in rows) != 2:
+            fail("--csv: %s" % rows)
         pipe = [c for c in rec["cases"] if c["backend"] == "pipe"]
         if len(pipe) != 4 or any(c["status"] != "skipped" or "local only" not in c["reason"]
                                  for c in pipe):
