@@ -27,7 +27,8 @@ static void usage(FILE *f)
                "                     [--messages N | --duration S] [--repeat R] [--warmup S]\n"
                "                     [--pin CPUS] [--rate N/s] [--json FILE] [--csv FILE]\n"
                "       ipcmark bench --remote HOST:PORT [--key-file F] [-b LIST] [--mode LIST]\n"
-               "                     [--sizes LIST] [--messages N] [--repeat R] [--json FILE]\n\n"
+               "                     [--sizes LIST] [--messages N] [--repeat R] [--reverse]\n"
+               "                     [--json FILE] [--csv FILE]\n\n"
                "Measure IPC backends; every message is verified on receipt.\n\n"
                "  -b, --backends LIST   backends to run, or 'all' (default all); with sync\n"
                "                        modes only: the lock implementations (futex, ...)\n"
@@ -68,6 +69,8 @@ static void usage(FILE *f)
             "      --remote HOST:PORT  run the far side on `ipcmark serve` there (tcp only;\n"
             "                        --mode latency,throughput; key: --key-file F or\n"
             "                        IPCMARK_KEY; docs/remote.md)\n"
+            "      --reverse         with --remote: the server produces, this host consumes\n"
+            "                        and verifies (throughput; like iperf3 -R)\n"
             "  -h, --help            this text\n",
             IPCM_RESULTS_SCHEMA);
 }

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_bench_remote.c - `ipcmark bench --remote HOST:PORT`: the cases whose backend can
- * cross hosts run with their far side on an `ipcmark serve`; both hosts and the path
- * (addresses, MTU, a bare TCP ping-pong at the start and the end) are printed/recorded.
+ * cross hosts run with their far side on an `ipcmark serve`. The record is the normal
+ * results record (ipcmark-results/1: the same case keys and metrics as a local run, so
+ * compare, plot and CSV read it) plus "remote": both hosts, the server's calibration and
+ * the path (addresses, MTU, a bare TCP ping-pong at the start and the end).
  */
+#include "calibrate.h"
 #include "cli.h"
 #include "remote.h"
+#include "results.h"
+#include "stats.h"
 
 #include "ipcmark.h"
-#include "outfile.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +26,7 @@
 #define PING_COUNT 200
 
 struct remote_args {
-    const char *remote, *key_file, *json;
+    const char *remote, *key_file, *json, *csv;
     const struct ipcm_backend *be[MAX_ITEMS];
     int nbe;
     enum ipcm_remote_mode modes[2];
@@ -31,6 +36,7 @@ struct remote_args {
     uint64_t messages; /* 0: per-mode default */
     uint64_t repeat;
     int timeout_ms;
+    bool reverse; /* throughput with the server as producer (iperf3 -R) */
 };
 
 static int parse_modes(const char *s, struct remote_args *a)
@@ -73,7 +79,8 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
         {"backends", required_argument, NULL, 'b'}, {"mode", required_argument, NULL, 'm'},
         {"sizes", required_argument, NULL, 's'},    {"messages", required_argument, NULL, 'n'},
         {"repeat", required_argument, NULL, 'r'},   {"timeout", required_argument, NULL, 't'},
-        {"json", required_argument, NULL, 'j'},     {NULL, 0, NULL, 0}};
+        {"json", required_argument, NULL, 'j'},     {"reverse", no_argument, NULL, 'V'},
+        {"csv", required_argument, NULL, 'c'},      {NULL, 0, NULL, 0}};
     int c, r = 0;
     uint64_t t;
     ipcm_getopt_begin();
@@ -82,6 +89,8 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
         case 'R': a->remote = optarg; break;
         case 'k': a->key_file = optarg; break;
         case 'j': a->json = optarg; break;
+        case 'V': a->reverse = true; break;
+        case 'c': a->csv = optarg; break;
         case 'b':
             a->nbe = ipcm_backends_arg("bench", optarg, a->be, MAX_ITEMS);
             r = a->nbe < 0 ? IPCM_EXIT_USAGE : 0;
@@ -114,6 +123,10 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
                              (unsigned long long)(a->messages * a->repeat));
     if (r == 0 && a->json)
         r = ipcm_output_probe("bench", "--json", a->json);
+    if (r == 0 && a->csv)
+        r = ipcm_output_probe("bench", "--csv", a->csv);
+    if (r == 0 && a->json && a->csv && strcmp(a->json, "-") == 0 && strcmp(a->csv, "-") == 0)
+        r = ipcm_usage_error("bench", "--json and --csv cannot both be '-'");
     return r;
 }
 
@@ -123,10 +136,11 @@ static int cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-static int cmp_dbl(const void *x, const void *y)
+/* Nearest-rank percentile q of n sorted values. */
+static double pct(const uint64_t *v, size_t n, double q)
 {
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
+    size_t i = (size_t)(q * (double)n);
+    return (double)v[i < n ? i : n - 1];
 }
 
 /* The median of a bare 1-byte TCP ping-pong: the path's own round trip. */
@@ -139,102 +153,239 @@ static double ping(struct ipcm_remote_conn *c)
     return (double)rtt[PING_COUNT / 2] / 1e3;
 }
 
-static json_t *info_json(const struct ipcm_remote_info *i)
+static const char *mode_name(enum ipcm_remote_mode m)
 {
-    return json_pack("{s:s, s:s, s:s, s:s}", "host", i->host, "kernel", i->kernel, "cpu", i->cpu,
-                     "ipcmark", i->version);
+    return m == IPCM_RM_LATENCY ? "latency" : "throughput";
 }
 
-/* One case: repeat repetitions. Returns 0, or the case's error (c->why says it). */
+/* Latency: per repetition p50 and p99 (the samples compare tests), then the merged
+ * distribution. rtt holds n * reps round trips in ns, each repetition's n in a row. */
+static int record_latency(struct ipcm_rr_case *o, uint64_t *rtt, uint64_t n, uint64_t reps)
+{
+    double p50[100], p99[100], sum = 0;
+    for (uint64_t k = 0; k < reps; k++) {
+        qsort(rtt + k * n, n, sizeof(*rtt), cmp_u64);
+        p50[k] = pct(rtt + k * n, n, 0.50);
+        p99[k] = pct(rtt + k * n, n, 0.99);
+    }
+    size_t all = n * reps;
+    qsort(rtt, all, sizeof(*rtt), cmp_u64);
+    for (size_t i = 0; i < all; i++)
+        sum += (double)rtt[i];
+    struct ipcm_rr_latency *l = &o->latency_ns;
+    *l = (struct ipcm_rr_latency){.present = true,
+                                  .kind = "round-trip",
+                                  .count = all,
+                                  .min = (double)rtt[0],
+                                  .p50 = pct(rtt, all, 0.50),
+                                  .p90 = pct(rtt, all, 0.90),
+                                  .p99 = pct(rtt, all, 0.99),
+                                  .p999 = pct(rtt, all, 0.999),
+                                  .max = (double)rtt[all - 1],
+                                  .mean = sum / (double)all};
+    if (ipcm_rr_samples_dup(p50, reps, &l->p50_samples) < 0 ||
+        ipcm_rr_samples_dup(p99, reps, &l->p99_samples) < 0)
+        return -ENOMEM;
+    l->np50 = l->np99 = reps;
+    return 0;
+}
+
+/* Throughput: messages/s and bytes/s per repetition, summarised as a local run does. */
+static int record_rate(struct ipcm_rr_case *o, const double *msgs, uint64_t reps, uint32_t size)
+{
+    double bytes[100];
+    struct ipcm_summary sm, sb;
+    for (uint64_t k = 0; k < reps; k++)
+        bytes[k] = msgs[k] * size;
+    if (ipcm_stats_summarize(msgs, reps, &sm) < 0 || ipcm_stats_summarize(bytes, reps, &sb) < 0)
+        return -EINVAL;
+    if (ipcm_rr_stat_set(&o->msgs_per_s, &sm, msgs, reps) < 0 ||
+        ipcm_rr_stat_set(&o->bytes_per_s, &sb, bytes, reps) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* The case's key as a local run of the same mode spells it, so that compare can match a
+ * remote case with a local one when asked to (--allow-path-change). */
+static void case_head(struct ipcm_rr_case *o, const char *backend, enum ipcm_remote_mode m,
+                      uint64_t size, bool reverse)
+{
+    memset(o, 0, sizeof(*o));
+    snprintf(o->mode, sizeof(o->mode), "%s", mode_name(m));
+    snprintf(o->backend, sizeof(o->backend), "%s", backend);
+    bool lat = m == IPCM_RM_LATENCY;
+    snprintf(o->shape, sizeof(o->shape), "%s", lat ? "pipe" : "queue");
+    o->size = size;
+    o->producers = o->consumers = lat ? 0 : 1;
+    snprintf(o->placement, sizeof(o->placement), "unpinned");
+    snprintf(o->direction, sizeof(o->direction), "%s",
+             lat       ? "round-trip"
+             : reverse ? "server-to-client"
+                       : "client-to-server");
+}
+
+/* One case: repeat repetitions into o. Returns 0, or the case's error (c->why says it). */
 static int one_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode m, uint32_t size, uint64_t n,
-                    uint64_t repeat, json_t *row, FILE *out)
+                    uint64_t repeat, struct ipcm_rr_case *o, FILE *out)
 {
     uint64_t *rtt = m == IPCM_RM_LATENCY ? malloc(n * repeat * sizeof(*rtt)) : NULL;
-    json_t *reps = json_array();
+    double msgs[100];
     int r = m == IPCM_RM_LATENCY && !rtt ? -ENOMEM : 0;
+    uint64_t t0 = ipcm_now_ns();
     for (uint64_t k = 0; r == 0 && k < repeat; k++) {
         uint64_t el = 0;
         r = ipcm_remote_case(c, m, size, n, rtt ? rtt + k * n : NULL, &el);
-        if (r == 0 && m == IPCM_RM_THROUGHPUT)
-            json_array_append_new(reps, json_real((double)size * (double)n / ((double)el / 1e9)));
+        msgs[k] = (double)n / ((double)(el ? el : 1) / 1e9);
     }
-    const char *mode = m == IPCM_RM_LATENCY ? "latency" : "throughput";
+    o->seconds = (double)(ipcm_now_ns() - t0) / 1e9;
+    o->messages_per_rep = n;
+    const char *mode = m == IPCM_RM_REVERSE ? "reverse" : mode_name(m);
     char sz[32];
     ipcm_format_size(size, sz, sizeof(sz));
+    if (r == -ENOMEM)
+        snprintf(c->why, sizeof(c->why), "cannot allocate %llu round-trip times",
+                 (unsigned long long)(n * repeat));
     if (r < 0) {
         fprintf(out, "tcp       %-10s %6s  failed: %s\n", mode, sz, c->why);
-        json_object_set_new(row, "status", json_string("failed"));
-        json_object_set_new(row, "reason", json_string(c->why));
-    } else if (m == IPCM_RM_LATENCY) {
-        qsort(rtt, n * repeat, sizeof(*rtt), cmp_u64);
-        double med = (double)rtt[n * repeat / 2] / 1e3,
-               p99 = (double)rtt[(n * repeat * 99) / 100] / 1e3;
+        o->status = IPCM_RR_FAILED;
+        snprintf(o->reason, sizeof(o->reason), "%.*s", (int)sizeof(o->reason) - 1, c->why);
+        free(rtt);
+        return r;
+    }
+    o->status = IPCM_RR_OK;
+    o->repetitions = (unsigned)repeat;
+    o->verified.messages = n * repeat;
+    if (m == IPCM_RM_LATENCY) {
+        r = record_latency(o, rtt, n, repeat);
         fprintf(out,
                 "tcp       %-10s %6s  round trip median %.1f us, p99 %.1f us (%llu verified)\n",
-                mode, sz, med, p99, (unsigned long long)(n * repeat));
-        json_object_set_new(row, "status", json_string("ok"));
-        json_object_set_new(row, "rtt_median_us", json_real(med));
-        json_object_set_new(row, "rtt_p99_us", json_real(p99));
+                mode, sz, o->latency_ns.p50 / 1e3, o->latency_ns.p99 / 1e3,
+                (unsigned long long)(n * repeat));
     } else {
-        double v[100];
-        for (size_t k = 0; k < repeat; k++)
-            v[k] = json_real_value(json_array_get(reps, k));
-        qsort(v, repeat, sizeof(v[0]), cmp_dbl);
+        r = record_rate(o, msgs, repeat, size);
         fprintf(out,
                 "tcp       %-10s %6s  median %.1f MB/s over %llu repetitions (%llu verified)\n",
-                mode, sz, v[repeat / 2] / 1e6, (unsigned long long)repeat,
+                mode, sz, o->bytes_per_s.median / 1e6, (unsigned long long)repeat,
                 (unsigned long long)(n * repeat));
-        json_object_set_new(row, "status", json_string("ok"));
-        json_object_set_new(row, "bytes_per_s", reps);
-        reps = NULL;
     }
-    json_decref(reps);
     free(rtt);
-    return r;
+    return r == -ENOMEM ? r : 0;
 }
 
-/* Both hosts and the path, on the table and in the record. */
-static json_t *describe(const struct ipcm_remote_conn *c, FILE *out)
+static json_t *jnum(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *info_json(const struct ipcm_remote_info *i)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "hostname", i->host, "kernel", i->kernel, "cpu_model",
+                     i->cpu, "ipcmark", i->version);
+}
+
+/* The server's calibration, measured by it for this client (one value per figure). */
+static json_t *server_cal_json(const struct ipcm_remote_conn *c)
+{
+    if (!c->server_calibrated)
+        return json_null();
+    const struct ipcm_calibration *k = &c->server_cal;
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:[i,i]}", "line_rtt_ns", jnum(k->line_rtt_ns),
+        "memcpy_64k_gbs", jnum(k->memcpy_64k_gbs), "stream_64k_gbs", jnum(k->stream_64k_gbs),
+        "raw_pipe_rtt_same_cpu_ns", jnum(k->raw_pipe_same_ns), "raw_pipe_rtt_cross_cpu_ns",
+        jnum(k->raw_pipe_cross_ns), "timer_overhead_ns", jnum(k->timer_overhead_ns),
+        "timer_resolution_ns", (json_int_t)k->timer_resolution_ns, "line_cpus", k->cpu_a, k->cpu_b);
+}
+
+/* Both hosts and the path, on the table and in the record's "remote". */
+static json_t *describe(const struct ipcm_remote_conn *c, bool reverse, FILE *out)
 {
     struct ipcm_remote_info me;
     ipcm_remote_info_local(&me);
     fprintf(out, "remote: client %s (%s, %s) at %s\n", me.host, me.kernel, me.cpu, c->local);
     fprintf(out, "        server %s (%s, %s, ipcmark %s) at %s, path MTU %d\n", c->server.host,
             c->server.kernel, c->server.cpu, c->server.version, c->peer, c->mtu);
-    return json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:i}}", "schema", "ipcmark-remote-1", "client",
-                     info_json(&me), "server", info_json(&c->server), "path", "local", c->local,
-                     "peer", c->peer, "mtu", c->mtu);
+    if (c->server_calibrated)
+        fprintf(out,
+                "        server calibration: cache-line round trip %.0f ns, memcpy 64K %.1f GB/s\n",
+                c->server_cal.line_rtt_ns, c->server_cal.memcpy_64k_gbs);
+    fflush(out); /* the cases start now: a script watching the output may act on it */
+    json_t *server = info_json(&c->server);
+    json_object_set_new(server, "calibration", server_cal_json(c));
+    return json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:i, s:i}}", "direction",
+                     reverse ? "reverse" : "forward", "client", info_json(&me), "server", server,
+                     "path", "local", c->local, "peer", c->peer, "mtu", c->mtu, "ping_count",
+                     PING_COUNT);
 }
 
-/* The cases on an open connection; returns the exit code. */
-static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a, json_t *rec,
-                     FILE *out)
+/* The options as given, like a local run's "config". */
+static json_t *config_json(const struct remote_args *a, int argc, char **argv)
 {
-    json_t *cases = json_array();
-    json_object_set_new(rec, "cases", cases);
+    json_t *args = json_array(), *modes = json_array(), *sizes = json_array();
+    for (int i = 0; i < argc; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    for (size_t i = 0; i < a->nmodes; i++)
+        json_array_append_new(modes, json_string(mode_name(a->modes[i])));
+    for (size_t i = 0; i < a->nsizes; i++)
+        json_array_append_new(sizes, json_integer((json_int_t)a->sizes[i]));
+    return json_pack("{s:o, s:s, s:o, s:o, s:I, s:I, s:b, s:i}", "argv", args, "remote", a->remote,
+                     "modes", modes, "sizes", sizes, "messages", (json_int_t)a->messages, "repeat",
+                     (json_int_t)a->repeat, "reverse", a->reverse, "timeout_ms", a->timeout_ms);
+}
+
+/* Room for every case of the run: tcp's, and the local-only backends' skipped rows. */
+static int cases_alloc(struct ipcm_results *res, const struct remote_args *a)
+{
+    res->cases = calloc((size_t)a->nbe * a->nmodes * a->nsizes + 1, sizeof(*res->cases));
+    return res->cases ? 0 : -ENOMEM;
+}
+
+/* The selected backends that cannot run remotely, as skipped cases with the reason. */
+static void record_skipped(struct ipcm_results *res, const struct remote_args *a)
+{
+    for (int i = 0; i < a->nbe; i++) {
+        const char *name = ipcm_backend_name(a->be[i]);
+        if (strcmp(name, "tcp") == 0)
+            continue;
+        bool cross = (ipcm_backend_caps(a->be[i]) & IPCM_CAP_CROSS_HOST) != 0;
+        for (size_t mi = 0; mi < a->nmodes; mi++)
+            for (size_t si = 0; si < a->nsizes; si++) {
+                struct ipcm_rr_case *o = &res->cases[res->ncases++];
+                case_head(o, name, a->modes[mi], a->sizes[si], a->reverse);
+                o->status = IPCM_RR_SKIPPED;
+                snprintf(o->reason, sizeof(o->reason), "%s",
+                         cross ? "can cross hosts, but serve has no far side for it yet"
+                               : "local only (no IPCM_CAP_CROSS_HOST)");
+            }
+    }
+}
+
+/* The tcp cases on an open connection, into res and remote; returns the exit code. */
+static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a,
+                     struct ipcm_results *res, json_t *remote, FILE *out)
+{
     int code = IPCM_EXIT_OK;
     double p0 = ping(c);
-    if (p0 < 0) {
+    bool lost = p0 < 0; /* then every case is recorded skipped, with the reason */
+    if (lost) {
         fprintf(stderr, "ipcmark bench: %s\n", c->why);
-        return IPCM_EXIT_ENV;
+        code = IPCM_EXIT_ENV;
     }
-    bool lost = false;
     for (size_t mi = 0; mi < a->nmodes; mi++)
         for (size_t si = 0; si < a->nsizes; si++) {
             enum ipcm_remote_mode m = a->modes[mi];
             uint64_t n = a->messages ? a->messages : m == IPCM_RM_LATENCY ? 2000 : 20000;
-            json_t *row = json_pack("{s:s, s:s, s:I, s:I, s:I}", "backend", "tcp", "mode",
-                                    m == IPCM_RM_LATENCY ? "latency" : "throughput", "size",
-                                    (json_int_t)a->sizes[si], "messages", (json_int_t)n, "repeat",
-                                    (json_int_t)a->repeat);
-            json_array_append_new(cases, row);
+            struct ipcm_rr_case *o = &res->cases[res->ncases++];
+            case_head(o, "tcp", m, a->sizes[si], a->reverse);
             if (lost) {
                 fprintf(out, "tcp       skipped: the connection to the server was lost\n");
-                json_object_set_new(row, "status", json_string("skipped"));
-                json_object_set_new(row, "reason", json_string(c->why));
+                o->status = IPCM_RR_SKIPPED;
+                snprintf(o->reason, sizeof(o->reason), "%.*s", (int)sizeof(o->reason) - 1, c->why);
                 continue;
             }
-            int r = one_case(c, m, (uint32_t)a->sizes[si], n, a->repeat, row, out);
+            if (m == IPCM_RM_THROUGHPUT && a->reverse)
+                m = IPCM_RM_REVERSE;
+            int r = one_case(c, m, (uint32_t)a->sizes[si], n, a->repeat, o, out);
             if (r == -EBADMSG)
                 code = IPCM_EXIT_FAIL;
             else if (r < 0) {
@@ -243,36 +394,66 @@ static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a, js
             }
         }
     double p1 = lost ? -1 : ping(c);
-    fprintf(out, "path:   bare TCP ping-pong, 1 B, median of %d: %.1f us at the start, ",
-            PING_COUNT, p0);
+    fprintf(out, "path:   bare TCP ping-pong, 1 B, median of %d: ", PING_COUNT);
+    if (p0 >= 0)
+        fprintf(out, "%.1f us at the start, ", p0);
+    else
+        fprintf(out, "none at the start, ");
     if (p1 >= 0)
         fprintf(out, "%.1f us at the end\n", p1);
     else
         fprintf(out, "none at the end (connection lost)\n");
-    json_t *path = json_object_get(rec, "path");
-    json_object_set_new(path, "ping_start_us", json_real(p0));
-    if (p1 >= 0)
-        json_object_set_new(path, "ping_end_us", json_real(p1));
+    json_t *path = json_object_get(remote, "path");
+    json_object_set_new(path, "ping_start_us", p0 >= 0 ? json_real(p0) : json_null());
+    json_object_set_new(path, "ping_end_us", p1 >= 0 ? json_real(p1) : json_null());
     return code;
 }
 
-/* The record through outfile.c: a temporary file renamed into place, or stdout for "-". */
-static int write_json(const char *path, json_t *rec)
+/* Calibrate here, then connect (the server calibrates while we wait for OK: the two never
+ * overlap, and a server's idle timeout never sees us calibrating), run, calibrate again,
+ * write. Returns the exit code. */
+static int remote_run(const struct remote_args *a, const struct ipcm_remote_key *key, int argc,
+                      char **argv)
 {
-    struct ipcm_outfile o;
-    int r = ipcm_outfile_open(&o, path);
-    if (r == 0 && json_dumpf(rec, o.f, JSON_INDENT(2)) < 0) {
-        ipcm_outfile_abort(&o);
-        r = -EIO;
-    } else if (r == 0) {
-        fputc('\n', o.f);
-        r = ipcm_outfile_commit(&o);
-    }
+    struct ipcm_results res;
+    ipcm_record_init(&res);
+    ipcm_load_sample(&res.load[0]);
+    ipcm_calibrate(&res.calibration.at[0]);
+    struct ipcm_remote_conn c;
+    int r = ipcm_remote_open(&c, a->remote, key, a->timeout_ms);
     if (r < 0) {
-        fprintf(stderr, "ipcmark bench: cannot write --json %s: %s\n", path, strerror(-r));
-        return IPCM_EXIT_ENV;
+        fprintf(stderr, "ipcmark bench: %s\n", c.why);
+        ipcm_remote_close(&c);
+        ipcm_record_fini(&res);
+        return r == -EINVAL ? IPCM_EXIT_USAGE : IPCM_EXIT_ENV;
     }
-    return IPCM_EXIT_OK;
+    bool dash = (a->json && strcmp(a->json, "-") == 0) || (a->csv && strcmp(a->csv, "-") == 0);
+    FILE *out = dash ? stderr : stdout;
+    res.remote_json = describe(&c, a->reverse, out);
+    res.config = config_json(a, argc, argv);
+    int code = IPCM_EXIT_ENV;
+    if (cases_alloc(&res, a) < 0)
+        fprintf(stderr, "ipcmark bench: out of memory\n");
+    else {
+        record_skipped(&res, a);
+        code = run_cases(&c, a, &res, res.remote_json, out);
+    }
+    ipcm_remote_close(&c);
+    ipcm_calibrate(&res.calibration.at[1]);
+    res.calibration.have_end = true;
+    ipcm_load_sample(&res.load[1]);
+    if (a->json && (r = ipcm_record_write_json(&res, a->json)) < 0) {
+        fprintf(stderr, "ipcmark bench: cannot write --json %s: %s\n", a->json, strerror(-r));
+        code = code ? code : IPCM_EXIT_ENV;
+    }
+    if (a->csv && (r = ipcm_record_write_csv(&res, a->csv)) < 0) {
+        fprintf(stderr, "ipcmark bench: cannot write --csv %s: %s\n", a->csv, strerror(-r));
+        code = code ? code : IPCM_EXIT_ENV;
+    }
+    json_decref(res.remote_json);
+    json_decref(res.config);
+    ipcm_record_fini(&res);
+    return code;
 }
 
 int ipcm_cmd_bench_remote(int argc, char **argv)
@@ -308,20 +489,5 @@ int ipcm_cmd_bench_remote(int argc, char **argv)
         fprintf(stderr, "ipcmark bench: %s\n", why);
         return IPCM_EXIT_USAGE;
     }
-    struct ipcm_remote_conn c;
-    if ((r = ipcm_remote_open(&c, a.remote, &key, a.timeout_ms)) < 0) {
-        fprintf(stderr, "ipcmark bench: %s\n", c.why);
-        ipcm_remote_close(&c);
-        return r == -EINVAL ? IPCM_EXIT_USAGE : IPCM_EXIT_ENV;
-    }
-    FILE *out = a.json && strcmp(a.json, "-") == 0 ? stderr : stdout;
-    json_t *rec = describe(&c, out);
-    int code = run_cases(&c, &a, rec, out);
-    ipcm_remote_close(&c);
-    if (a.json) {
-        int w = write_json(a.json, rec);
-        code = code ? code : w;
-    }
-    json_decref(rec);
-    return code;
+    return remote_run(&a, &key, argc, argv);
 }

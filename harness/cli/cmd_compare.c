@@ -19,7 +19,7 @@
 static const char compare_usage[] =
     "usage: ipcmark compare BASELINE.json CURRENT.json [--threshold PCT] [--alpha P]\n"
     "                       [--format table|markdown|json] [--export gbench|bencher FILE]\n"
-    "                       [--trust-machine] [--fail-on-missing]\n"
+    "                       [--trust-machine] [--fail-on-missing] [--allow-path-change]\n"
     "\n"
     "Match the cases of two results files by key and judge each metric (throughput,\n"
     "pool tasks/s, latency p50 and p99). A change is a regression only when it is worse\n"
@@ -39,11 +39,16 @@ static const char compare_usage[] =
     "  --fail-on-missing\n"
     "                   a case of BASELINE absent from CURRENT fails the gate (by\n"
     "                   default it is listed as missing and the gate passes)\n"
+    "  --allow-path-change\n"
+    "                   compare a remote run (`bench --remote`) with a local one, or a\n"
+    "                   forward remote run with a --reverse one; refused otherwise\n"
     "\n"
     "Exit status: 0 no regression; 1 regression, a case that now fails, a missing case\n"
     "with --fail-on-missing, or insufficient data (no case in both files, only skipped\n"
     "cases, or too few repetitions anywhere for the U test: a gate that judged nothing\n"
-    "does not pass); 2 usage or input error (unreadable, corrupt, incompatible or not a\n"
+    "does not pass, or a remote run against a local one without --allow-path-change:\n"
+    "one line says both paths); 2 usage or input error (unreadable, corrupt, incompatible or not "
+    "a\n"
     "regular file, an --export FILE that cannot be written).\n";
 
 enum {
@@ -52,7 +57,8 @@ enum {
     OPT_FORMAT,
     OPT_EXPORT,
     OPT_TRUST_MACHINE,
-    OPT_FAIL_ON_MISSING
+    OPT_FAIL_ON_MISSING,
+    OPT_ALLOW_PATH_CHANGE
 };
 
 /* One invocation, as the command line gave it. */
@@ -108,6 +114,7 @@ static int compare_option(int c, const char *v, int argc, char **argv, struct co
         a->export_path = argv[optind++];
         break;
     case OPT_FAIL_ON_MISSING: a->o.fail_on_missing = true; break;
+    case OPT_ALLOW_PATH_CHANGE: a->o.allow_path_change = true; break;
     }
     return 0;
 }
@@ -122,6 +129,7 @@ static int parse_args(int argc, char **argv, struct compare_args *a)
         {"export", required_argument, NULL, OPT_EXPORT},
         {"trust-machine", no_argument, NULL, OPT_TRUST_MACHINE},
         {"fail-on-missing", no_argument, NULL, OPT_FAIL_ON_MISSING},
+        {"allow-path-change", no_argument, NULL, OPT_ALLOW_PATH_CHANGE},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -204,6 +212,17 @@ static int run_compare(struct compare_args *a)
     a->o.cur_label = a->files[1];
     if (load(a->files[0], &base) < 0 || load(a->files[1], &cur) < 0)
         goto out;
+    /* A remote run and a local one measure different things (RULINGS 13): no verdict
+     * without being asked. Exit 1, like a compare with no comparable cases. */
+    char why[256];
+    if (!a->o.allow_path_change && ipcm_cmp_path_differs(base, cur, why, sizeof(why))) {
+        fprintf(stderr,
+                "ipcmark compare: refused: different path, %s (--allow-path-change to compare "
+                "anyway)\n",
+                why);
+        rc = IPCM_EXIT_FAIL;
+        goto out;
+    }
     r = ipcm_compare(base, cur, &a->o, &rep);
     if (r < 0) {
         fprintf(stderr, "ipcmark compare: %s\n", strerror(-r));

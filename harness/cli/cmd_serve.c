@@ -3,6 +3,7 @@
  * cmd_serve.c - `ipcmark serve`: parse the options and run the far end of remote runs
  * (harness/remote, docs/remote.md).
  */
+#include "calibrate.h"
 #include "cli.h"
 #include "remote.h"
 
@@ -17,7 +18,8 @@ static void usage(FILE *f)
     fprintf(
         f, "usage: ipcmark serve --listen ADDR:PORT [--once] [--key-file F] [--idle-timeout MS]\n\n"
            "Serve the far side of `ipcmark bench --remote HOST:PORT`: one client at a time\n"
-           "(others are told \"busy\"), one line per client on stdout.\n\n"
+           "(others are told \"busy\"), one line per client on stdout. Each authenticated\n"
+           "client is sent this host's calibration, measured for it (about 0.5 s).\n\n"
            "  --listen ADDR:PORT   numeric address to listen on (127.0.0.1:PORT, [::1]:PORT,\n"
            "                       0.0.0.0:PORT for every interface); port 0 picks one\n"
            "  --once               exit after the first client has been served\n"
@@ -35,7 +37,7 @@ int ipcm_cmd_serve(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},   {"once", no_argument, NULL, 'o'},
         {"key-file", required_argument, NULL, 'k'}, {"idle-timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    struct ipcm_serve_opts o = {.idle_ms = 10000};
+    struct ipcm_serve_opts o = {.idle_ms = 10000, .calibrate = ipcm_calibrate};
     const char *key_file = NULL;
     int c;
     ipcm_getopt_begin();

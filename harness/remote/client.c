@@ -87,12 +87,13 @@ static int authenticate(struct ipcm_remote_conn *c, const struct ipcm_remote_key
     }
     if ((r = recv_frame(c, &f, "waiting for the key check")) < 0)
         return r;
-    if (f.type != IPCM_RT_OK || f.len != IPCM_REMOTE_NONCE)
+    if (f.type != IPCM_RT_OK || f.len != IPCM_REMOTE_NONCE + IPCM_REMOTE_CALIB)
         return unexpected(c, &f, "OK");
     if (required && !ipcm_remote_tag_ok(key, 's', auth + IPCM_REMOTE_NONCE, f.body)) {
         snprintf(c->why, sizeof(c->why), "server %s could not prove it holds the key", c->peer);
         return -EACCES;
     }
+    c->server_calibrated = ipcm_remote_calib_get(f.body + IPCM_REMOTE_NONCE, &c->server_cal);
     return 0;
 }
 
@@ -135,6 +136,25 @@ int ipcm_remote_open(struct ipcm_remote_conn *c, const char *hostport,
         return r;
     }
     return authenticate(c, key);
+}
+
+/* The near side of the reverse data phase: consume and verify count messages; a bad one
+ * is counted and the stream read to its end, so the connection stays in step. */
+static int consume_phase(struct ipcm_remote_conn *c, uint32_t size, uint64_t count, uint8_t *in,
+                         uint64_t *bad, uint64_t *first_bad)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        int r = ipcm_remote_read_all(c->fd, in, size);
+        if (r < 0) {
+            snprintf(c->why, sizeof(c->why), "server %s: %s at message %llu of %llu", c->peer,
+                     r == -ECONNRESET ? "connection lost" : strerror(-r), (unsigned long long)i,
+                     (unsigned long long)count);
+            return r;
+        }
+        if (!ipcm_remote_check(in, size, i) && (*bad)++ == 0)
+            *first_bad = i;
+    }
+    return 0;
 }
 
 /* The near side's data phase. */
@@ -185,8 +205,14 @@ int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uin
     if (f.type != IPCM_RT_READY)
         return unexpected(c, &f, "READY");
     uint8_t *out = malloc(size), *in = malloc(size);
-    uint64_t t0 = ipcm_now_ns();
-    r = out && in ? data_phase(c, mode, size, count, rtt_ns, out, in) : -ENOMEM;
+    uint64_t t0 = ipcm_now_ns(), mine_bad = 0, first_bad = 0;
+    if (!out || !in)
+        r = -ENOMEM;
+    else if (mode == IPCM_RM_REVERSE)
+        r = consume_phase(c, size, count, in, &mine_bad, &first_bad);
+    else
+        r = data_phase(c, mode, size, count, rtt_ns, out, in);
+    uint64_t t1 = ipcm_now_ns();
     free(out);
     free(in);
     if (r == -ENOMEM)
@@ -195,14 +221,21 @@ int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uin
         return r;
     if ((r = recv_frame(c, &f, "waiting for DONE")) < 0)
         return r;
-    if (elapsed_ns)
-        *elapsed_ns = ipcm_now_ns() - t0;
+    if (elapsed_ns) /* reverse: the last message verified here ends it, not DONE */
+        *elapsed_ns = (mode == IPCM_RM_REVERSE ? t1 : ipcm_now_ns()) - t0;
     if (f.type != IPCM_RT_DONE || f.len != 24)
         return unexpected(c, &f, "DONE");
     uint64_t ok, bad;
     memcpy(&ok, f.body, 8);
     memcpy(&bad, f.body + 8, 8);
     ok = be64toh(ok), bad = be64toh(bad);
+    if (mine_bad) {
+        snprintf(c->why, sizeof(c->why),
+                 "%llu of %llu messages from the server failed verification here (first: %llu)",
+                 (unsigned long long)mine_bad, (unsigned long long)count,
+                 (unsigned long long)first_bad);
+        return -EBADMSG;
+    }
     if (bad || ok != count) {
         snprintf(c->why, sizeof(c->why), "server verified %llu of %llu messages, %llu bad",
                  (unsigned long long)ok, (unsigned long long)count, (unsigned long long)bad);

@@ -10,6 +10,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -184,4 +185,65 @@ void ipcm_remote_info_local(struct ipcm_remote_info *info)
         snprintf(info->kernel, sizeof(info->kernel), "%.63s", u.release);
     }
     cpu_model(info->cpu, sizeof(info->cpu));
+}
+
+/* Doubles travel as their IEEE-754 bits, big-endian: the same on every Linux host. */
+static void put_f64(uint8_t *out, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    u = htobe64(u);
+    memcpy(out, &u, 8);
+}
+
+static double get_f64(const uint8_t *in)
+{
+    uint64_t u;
+    memcpy(&u, in, 8);
+    u = be64toh(u);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+
+void ipcm_remote_calib_put(uint8_t *out, const struct ipcm_calibration *cal, bool measured)
+{
+    memset(out, 0, IPCM_REMOTE_CALIB);
+    uint32_t m = htobe32(measured ? 1u : 0u);
+    memcpy(out, &m, 4);
+    if (!measured)
+        return;
+    const double v[7] = {cal->line_rtt_ns,
+                         cal->memcpy_64k_gbs,
+                         cal->stream_64k_gbs,
+                         cal->raw_pipe_same_ns,
+                         cal->raw_pipe_cross_ns,
+                         cal->timer_overhead_ns,
+                         (double)cal->timer_resolution_ns};
+    for (int i = 0; i < 7; i++)
+        put_f64(out + 4 + 8 * i, v[i]);
+    uint32_t a = htobe32((uint32_t)cal->cpu_a), b = htobe32((uint32_t)cal->cpu_b);
+    memcpy(out + 60, &a, 4);
+    memcpy(out + 64, &b, 4);
+}
+
+bool ipcm_remote_calib_get(const uint8_t *in, struct ipcm_calibration *cal)
+{
+    uint32_t m, a, b;
+    memcpy(&m, in, 4);
+    memset(cal, 0, sizeof(*cal));
+    cal->line_rtt_ns = cal->memcpy_64k_gbs = cal->stream_64k_gbs = NAN;
+    cal->raw_pipe_same_ns = cal->raw_pipe_cross_ns = cal->timer_overhead_ns = NAN;
+    if (be32toh(m) != 1u)
+        return false;
+    double v[7];
+    for (int i = 0; i < 7; i++) /* a hostile server's inf or negative reads as unmeasured */
+        v[i] = get_f64(in + 4 + 8 * i), v[i] = isfinite(v[i]) && v[i] >= 0 ? v[i] : NAN;
+    cal->line_rtt_ns = v[0], cal->memcpy_64k_gbs = v[1], cal->stream_64k_gbs = v[2];
+    cal->raw_pipe_same_ns = v[3], cal->raw_pipe_cross_ns = v[4], cal->timer_overhead_ns = v[5];
+    cal->timer_resolution_ns = isfinite(v[6]) && v[6] < 1e12 ? (uint64_t)v[6] : 0;
+    memcpy(&a, in + 60, 4);
+    memcpy(&b, in + 64, 4);
+    cal->cpu_a = (int)be32toh(a), cal->cpu_b = (int)be32toh(b);
+    return true;
 }

@@ -12,30 +12,37 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "record.h" /* struct ipcm_calibration: the server reports its own */
+
 /* ---------------------------------------------------------------- protocol */
 
-#define IPCM_REMOTE_PROTO 1u               /* the protocol version this build speaks */
+/* Version 2: OK carries the server's calibration; CASE mode 3 (the server produces). */
+#define IPCM_REMOTE_PROTO 2u               /* the protocol version this build speaks */
 #define IPCM_REMOTE_HDR 16u                /* "IPCR", u16 version, u16 type, u64 body length */
 #define IPCM_REMOTE_MAX_BODY 1024u         /* bound on a control body: larger is refused */
 #define IPCM_REMOTE_MAX_SIZE (16u << 20)   /* bound on a case's message size */
 #define IPCM_REMOTE_MAX_COUNT 100000000ull /* bound on a case's message count */
 #define IPCM_REMOTE_NONCE 32u              /* = crypto_auth_BYTES */
 #define IPCM_REMOTE_INFO 256u              /* fixed-size host description */
+#define IPCM_REMOTE_CALIB 68u              /* u32 measured, 7 doubles, 2 x i32 CPUs */
 
 enum ipcm_remote_type {
     IPCM_RT_HELLO = 1,     /* c->s: info[256] of the client's host */
     IPCM_RT_CHALLENGE = 2, /* s->c: nonce[32], u32 flags (1: key required), info[256] */
     IPCM_RT_AUTH = 3,      /* c->s: tag[32] over the server's nonce, client nonce[32] */
-    IPCM_RT_OK = 4,        /* s->c: tag[32] over the client's nonce (zeros: no key) */
+    IPCM_RT_OK = 4,        /* s->c: tag[32] over the client's nonce (zeros: no key),
+                            * then the server's calibration[68] */
     IPCM_RT_ERROR = 5,     /* either way: a reason, text without NUL, <= 256 bytes */
     IPCM_RT_BUSY = 6,      /* s->c: text, then the server closes */
     IPCM_RT_CASE = 7,      /* c->s: u32 mode, u32 size, u64 count */
     IPCM_RT_READY = 8,     /* s->c: empty; the data phase of the case follows */
-    IPCM_RT_DONE = 9,      /* s->c: u64 verified, u64 bad, u64 server ns */
+    IPCM_RT_DONE = 9,      /* s->c: u64 verified (reverse: sent), u64 bad, u64 server ns */
     IPCM_RT_BYE = 10,      /* c->s: empty; the run is over */
 };
 
-enum ipcm_remote_mode { IPCM_RM_LATENCY = 1, IPCM_RM_THROUGHPUT = 2 };
+/* REVERSE: throughput with the server as producer and the client as the verifying
+ * consumer (iperf3 -R). */
+enum ipcm_remote_mode { IPCM_RM_LATENCY = 1, IPCM_RM_THROUGHPUT = 2, IPCM_RM_REVERSE = 3 };
 
 /* A host described in HELLO/CHALLENGE: fixed fields, NUL-padded on the wire. */
 struct ipcm_remote_info {
@@ -70,6 +77,10 @@ int ipcm_remote_timeouts(int fd, int ms);
 /* The verified payload: message seq of size bytes (seq stamped in the first 8). */
 void ipcm_remote_fill(uint8_t *buf, size_t size, uint64_t seq);
 bool ipcm_remote_check(const uint8_t *buf, size_t size, uint64_t seq);
+/* The calibration on the wire (IPCM_REMOTE_CALIB bytes, big-endian; NAN where not
+ * measured). ipcm_remote_calib_get returns false when the block says "not measured". */
+void ipcm_remote_calib_put(uint8_t *out, const struct ipcm_calibration *cal, bool measured);
+bool ipcm_remote_calib_get(const uint8_t *in, struct ipcm_calibration *cal);
 
 /* ---------------------------------------------------------------- keys (auth.c) */
 
@@ -99,6 +110,9 @@ struct ipcm_serve_opts {
     bool once;          /* exit after the first client served */
     int idle_ms;        /* a read or write that waits longer ends the client */
     struct ipcm_remote_key key;
+    /* The server's own calibration, run per client once it is authenticated (so that a
+     * stranger cannot make the server spin); NULL: none is reported. Returns 0. */
+    int (*calibrate)(struct ipcm_calibration *out);
 };
 /* ipcm_serve - listen and serve until a signal (or one client, once). Returns an exit
  * code: 0, 2 (bad address), 3 (cannot listen). Prints one line per client on stdout. */
@@ -111,7 +125,9 @@ struct ipcm_remote_conn {
     char local[64], peer[64]; /* ADDR:PORT of each end */
     int mtu;                  /* IP_MTU of the path, or -1 */
     struct ipcm_remote_info server;
-    char why[320]; /* the reason of the last failure, one line */
+    bool server_calibrated;             /* server_cal was measured by the server */
+    struct ipcm_calibration server_cal; /* the server's own, from OK */
+    char why[320];                      /* the reason of the last failure, one line */
 };
 /*
  * ipcm_remote_open - connect, HELLO, authenticate. Returns 0, or -errno with conn->why
@@ -122,8 +138,8 @@ int ipcm_remote_open(struct ipcm_remote_conn *c, const char *hostport,
 /*
  * ipcm_remote_case - one case with its far side on the server. latency: rtt_ns[count]
  * gets each verified round trip; throughput: *elapsed_ns the time from first send to the
- * server's DONE. Returns 0, -EBADMSG (verification failed; why says which message), or
- * -errno (why set).
+ * server's DONE; reverse: from READY to the last message received and verified here. Returns 0,
+ * -EBADMSG (verification failed; why says which message), or -errno (why set).
  */
 int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uint32_t size,
                      uint64_t count, uint64_t *rtt_ns, uint64_t *elapsed_ns);

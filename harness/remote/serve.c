@@ -105,23 +105,28 @@ static int handshake(int fd, const struct ipcm_serve_opts *o, struct client_log 
         ipcm_remote_error(fd, "%s", why);
         return -1;
     }
-    uint8_t tag[IPCM_REMOTE_NONCE] = {0};
+    uint8_t ok[IPCM_REMOTE_NONCE + IPCM_REMOTE_CALIB] = {0};
     if (o->key.set) {
         if (!ipcm_remote_tag_ok(&o->key, 'c', nonce, f.body)) {
             snprintf(why, wlen, "wrong key (authentication failed)");
             ipcm_remote_error(fd, "the server refused the key: authentication failed");
             return -1;
         }
-        ipcm_remote_tag(&o->key, 's', f.body + IPCM_REMOTE_NONCE, tag);
+        ipcm_remote_tag(&o->key, 's', f.body + IPCM_REMOTE_NONCE, ok);
     }
-    if ((r = ipcm_remote_send(fd, IPCM_RT_OK, tag, sizeof(tag))) < 0) {
+    /* Measured now, for this client: the figures describe the server as the run finds it. */
+    struct ipcm_calibration cal;
+    bool measured = o->calibrate && o->calibrate(&cal) == 0;
+    ipcm_remote_calib_put(ok + IPCM_REMOTE_NONCE, &cal, measured);
+    if ((r = ipcm_remote_send(fd, IPCM_RT_OK, ok, sizeof(ok))) < 0) {
         snprintf(why, wlen, "send failed: %s", strerror(-r));
         return -1;
     }
     return 0;
 }
 
-/* The far side of one case: echo (latency) or consume (throughput), verifying each. */
+/* The far side of one case: echo (latency) or consume (throughput), verifying each, or
+ * produce (reverse: the client verifies; DONE's first count is what was sent). */
 static int run_case(int fd, uint32_t mode, uint32_t size, uint64_t count, char *why, size_t wlen)
 {
     uint8_t *buf = malloc(size);
@@ -133,6 +138,12 @@ static int run_case(int fd, uint32_t mode, uint32_t size, uint64_t count, char *
     int r = ipcm_remote_send(fd, IPCM_RT_READY, NULL, 0);
     uint64_t ok = 0, bad = 0, t0 = ipcm_now_ns();
     for (uint64_t i = 0; r == 0 && i < count; i++) {
+        if (mode == IPCM_RM_REVERSE) {
+            ipcm_remote_fill(buf, size, i);
+            if ((r = ipcm_remote_write_all(fd, buf, size)) == 0)
+                ok++;
+            continue;
+        }
         r = ipcm_remote_read_all(fd, buf, size);
         if (r < 0)
             break;
@@ -147,7 +158,8 @@ static int run_case(int fd, uint32_t mode, uint32_t size, uint64_t count, char *
     free(buf);
     if (r < 0) {
         snprintf(why, wlen, "case ended: %s",
-                 r == -ECONNRESET ? "client closed the connection mid-case" : strerror(-r));
+                 r == -ECONNRESET || r == -EPIPE ? "client closed the connection mid-case"
+                                                 : strerror(-r));
         return -1;
     }
     uint64_t done[3] = {htobe64(ok), htobe64(bad), htobe64(ns)};
@@ -177,7 +189,10 @@ static void log_case(struct client_log *lg, uint32_t mode, uint32_t size, uint64
         snprintf(reps, sizeof(reps), " (%u times)", lg->reps);
     if (used + 60 < sizeof(lg->cases))
         snprintf(lg->cases + used, sizeof(lg->cases) - used, "%s%s %uB x%llu%s",
-                 lg->ncases > 1 ? ", " : "", mode == IPCM_RM_LATENCY ? "latency" : "throughput",
+                 lg->ncases > 1 ? ", " : "",
+                 mode == IPCM_RM_LATENCY      ? "latency"
+                 : mode == IPCM_RM_THROUGHPUT ? "throughput"
+                                              : "reverse throughput",
                  size, (unsigned long long)count, reps);
     else if (!strstr(lg->cases, "..."))
         snprintf(lg->cases + used, sizeof(lg->cases) - used, ", ...");
@@ -209,8 +224,8 @@ static int case_loop(int fd, const struct ipcm_serve_opts *o, struct client_log 
         memcpy(&size, f.body + 4, 4);
         memcpy(&count, f.body + 8, 8);
         mode = be32toh(mode), size = be32toh(size), count = be64toh(count);
-        if (mode != IPCM_RM_LATENCY && mode != IPCM_RM_THROUGHPUT) {
-            ipcm_remote_error(fd, "mode %u not served (latency 1, throughput 2)", mode);
+        if (mode != IPCM_RM_LATENCY && mode != IPCM_RM_THROUGHPUT && mode != IPCM_RM_REVERSE) {
+            ipcm_remote_error(fd, "mode %u not served (latency 1, throughput 2, reverse 3)", mode);
             continue; /* a refusal, not an end: the client may ask for another case */
         }
         if (size < 1 || size > IPCM_REMOTE_MAX_SIZE || count < 1 || count > IPCM_REMOTE_MAX_COUNT) {

@@ -385,6 +385,7 @@ int ipcm_compare(const struct ipcm_results *base, const struct ipcm_results *cur
         (base->hostname[0] && cur->hostname[0] && strcmp(base->hostname, cur->hostname) != 0);
     rep->kernel_differs = strcmp(base->kernel, cur->kernel) != 0;
     plugin_note(rep);
+    rep->path_differs = ipcm_cmp_path_differs(base, cur, rep->path_why, sizeof(rep->path_why));
     check_machine(rep);
     if (rep->calibration_differs && !opts->trust_machine)
         machine_verdicts(rep);
@@ -500,6 +501,30 @@ static void summary_line(const struct ipcm_cmp_report *rep, char *buf, size_t le
              rep->count[IPCM_V_SKIPPED], rep->nadded, rep->nmissing);
 }
 
+/* A run's path in words: "local", or "remote (server ADDR, DIRECTION)". */
+static void path_words(const struct ipcm_results *r, char *buf, size_t len)
+{
+    if (!r->remote)
+        snprintf(buf, len, "local");
+    else
+        snprintf(buf, len, "remote (server %s, %s)", r->remote_peer[0] ? r->remote_peer : "?",
+                 r->remote_direction[0] ? r->remote_direction : "forward");
+}
+
+bool ipcm_cmp_path_differs(const struct ipcm_results *base, const struct ipcm_results *cur,
+                           char *why, size_t len)
+{
+    /* A file without a direction was written forward (the only one there was). */
+    const char *bd = base->remote_direction[0] ? base->remote_direction : "forward",
+               *cd = cur->remote_direction[0] ? cur->remote_direction : "forward";
+    bool differs = base->remote != cur->remote || (base->remote && strcmp(bd, cd) != 0);
+    char b[IPCM_RR_NAME_LEN * 2 + 32], c[IPCM_RR_NAME_LEN * 2 + 32];
+    path_words(base, b, sizeof(b));
+    path_words(cur, c, sizeof(c));
+    snprintf(why, len, "baseline %s vs current %s", b, c);
+    return differs;
+}
+
 /* The reader cuts host text to IPCM_RR_TEXT_LEN - 1 characters; the precision says so. */
 static void describe(const struct ipcm_results *r, const char *label, char *buf, size_t len)
 {
@@ -522,6 +547,11 @@ static int warnings(const struct ipcm_cmp_report *rep, char w[][WARN_LEN], int m
                  rep->cur->hostname[0] ? ", " : "", rep->cur->hostname);
     if (rep->plugin_note[0] && n < max)
         snprintf(w[n++], WARN_LEN, "%s", rep->plugin_note);
+    if (rep->path_differs && n < max)
+        snprintf(w[n++], WARN_LEN,
+                 "different path: %s (--allow-path-change); changes reflect the path, not "
+                 "the code",
+                 rep->path_why);
     if (rep->kernel_differs && n < max)
         snprintf(w[n++], WARN_LEN, "different kernel: baseline '%s' vs current '%s'",
                  rep->base->kernel, rep->cur->kernel);

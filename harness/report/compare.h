@@ -48,6 +48,9 @@ struct ipcm_cmp_opts {
     /* A case of the baseline absent from the current file fails the gate (else it is
      * listed as missing and the gate still passes). */
     bool fail_on_missing;
+    /* Compare a remote run with a local one (or forward with reverse) all the same; the
+     * report then carries a warning (RULINGS 13). The caller refuses otherwise. */
+    bool allow_path_change;
 };
 
 struct ipcm_cmp_row {
@@ -90,7 +93,19 @@ struct ipcm_cmp_report {
      * opts.trust_machine. */
     bool calibration_differs;
     char machine_why[768];
+    /* One run is remote and the other local, or the two remote runs went in different
+     * directions (ipcm_cmp_path_differs); path_why names both paths. */
+    bool path_differs;
+    char path_why[256];
 };
+
+/*
+ * ipcm_cmp_path_differs - true when base and cur ran over different paths: one through
+ * `bench --remote` ("remote" in the file) and the other on one host, or two remote runs
+ * in different directions. why[len] names both ("local vs remote (server A, forward)").
+ */
+bool ipcm_cmp_path_differs(const struct ipcm_results *base, const struct ipcm_results *cur,
+                           char *why, size_t len);
 
 /*
  * ipcm_compare - compare two parsed results files (DESIGN.md §7). The report points

@@ -151,6 +151,9 @@ struct ipcm_rr_case {
      * The writer writes latency_ns with oneway set instead. */
     struct ipcm_rr_latency oneway_ns;
     struct ipcm_rr_verified verified;
+    /* "direction" of a remote case (bench --remote): "client-to-server",
+     * "server-to-client" or "round-trip"; "" (not written) for a local case. (writer) */
+    char direction[IPCM_RR_NAME_LEN];
 };
 
 /* JSON text the writer copies in verbatim ("config"); jansson's json_t. */
@@ -189,6 +192,14 @@ struct ipcm_results {
     struct ipcm_rr_plugin plugins[IPCM_RR_MAX_PLUGINS]; /* host.plugins (read only: the
                                                            writer lists the loaded ones) */
     size_t nplugins;
+    /* "remote" (bench --remote): both hosts, the server's calibration and the path. The
+     * writer copies remote_json in (borrowed, may be NULL); the reader sets remote, the
+     * run's direction ("forward", "reverse") and the server's address, for compare's
+     * path check (RULINGS 13). */
+    struct json_t *remote_json;
+    bool remote;
+    char remote_direction[IPCM_RR_NAME_LEN];
+    char remote_peer[IPCM_RR_NAME_LEN];
 };
 
 /* ipcm_rr_status_name - "ok", "skipped" or "failed". */

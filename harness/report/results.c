@@ -435,6 +435,8 @@ json_t *ipcm_case_json(const struct ipcm_results *r, const struct ipcm_rr_case *
         if (r)
             json_object_set_new(o, "of_limit", of_limit_json(r, c));
     }
+    if (c->direction[0])
+        json_object_set_new(o, "direction", json_string(c->direction));
     const struct ipcm_rr_verified *v = &c->verified;
     json_object_set_new(o, "verified",
                         json_pack("{s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)v->messages,
@@ -444,7 +446,8 @@ json_t *ipcm_case_json(const struct ipcm_results *r, const struct ipcm_rr_case *
     return o;
 }
 
-json_t *ipcm_record_json(const struct ipcm_results *r)
+/* The record as every run writes it; ipcm_record_json adds what only some runs have. */
+static json_t *record_json_base(const struct ipcm_results *r)
 {
     json_t *cases = json_array();
     const struct ipcm_calibration *cal = &r->calibration.at[0];
@@ -457,6 +460,14 @@ json_t *ipcm_record_json(const struct ipcm_results *r)
                      IPCM_BUILD_TYPE, "timer", "clock", "CLOCK_MONOTONIC", "overhead_ns",
                      jreal(cal->timer_overhead_ns), "resolution_ns",
                      (json_int_t)cal->timer_resolution_ns, "config", r->config, "cases", cases);
+}
+
+json_t *ipcm_record_json(const struct ipcm_results *r)
+{
+    json_t *o = record_json_base(r);
+    if (o && r->remote_json) /* bench --remote: both hosts and the path (docs/remote.md) */
+        json_object_set(o, "remote", r->remote_json);
+    return o;
 }
 
 int ipcm_record_write_json(const struct ipcm_results *r, const char *path)

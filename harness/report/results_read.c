@@ -455,6 +455,21 @@ static int read_root(struct rr_ctx *cx, json_t *root, struct ipcm_results *res)
         if ((r = read_plugins(cx, json_object_get(host, "plugins"), res)) < 0)
             return r;
     }
+    /* "remote": only what compare's path check needs (a remote run, its direction, the
+     * server); the rest is for people and plots. */
+    json_t *remote = json_object_get(root, "remote");
+    if (remote && !json_is_object(remote))
+        return fail(cx, -EINVAL, "remote: not an object");
+    if (remote) {
+        json_t *path = json_object_get(remote, "path");
+        res->remote = true;
+        if ((r = get_text(cx, remote, "direction", "remote", res->remote_direction,
+                          sizeof(res->remote_direction))) < 0 ||
+            (path && json_is_object(path) &&
+             (r = get_text(cx, path, "peer", "remote.path", res->remote_peer,
+                           sizeof(res->remote_peer))) < 0))
+            return r;
+    }
     cases = json_object_get(root, "cases");
     if (!cases)
         return fail(cx, -EINVAL, "cases: missing");

@@ -9,6 +9,10 @@ IPCMARK = os.path.abspath(sys.argv[1])
 SKIP = 77
 KEY = "k3y-that-must-never-be-seen-0123456789"
 HDR = struct.Struct(">4sHHQ")
+PROTO = 2  # the protocol version this build speaks
+OTHER = 9  # one it does not
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCHEMA = os.path.join(SRC, "results", "ipcmark-results-1.schema.json")
 
 
 SERVERS = []  # every serve started, killed on every exit path (a failed check too)
@@ -83,7 +87,7 @@ def bench(addr, *args, env=None, timeout=120, prefix=()):
     return r.returncode, r.stdout, r.stderr
 
 
-def frame(t, body=b"", version=1, length=None):
+def frame(t, body=b"", version=PROTO, length=None):
     return HDR.pack(b"IPCR", version, t, len(body) if length is None else length) + body
 
 
@@ -115,6 +119,34 @@ def wait_child(srv, seconds=10):
     fail("no client was being served within %d s" % seconds)
 
 
+def wait_started(p, seconds=30):
+    """Until the client p (stdout a pipe) has printed its hosts: the handshake and both
+    calibrations are over and the cases begin; then a little more, into the first case."""
+    import select
+    deadline, seen = time.monotonic() + seconds, b""
+    fd = p.stdout.fileno()
+    while time.monotonic() < deadline and b"path MTU" not in seen:
+        if select.select([fd], [], [], 0.1)[0]:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            seen += chunk
+    if b"path MTU" not in seen:
+        fail("the client never started its cases: %r" % seen)
+    time.sleep(0.5)
+    return seen.decode()
+
+
+def validate(*files):
+    """The results schema's own validator (tests/schema/validate.py) on files."""
+    r = subprocess.run([sys.executable, os.path.join(SRC, "tests", "schema", "validate.py"),
+                        SCHEMA] + list(files), capture_output=True, text=True, timeout=60)
+    if r.returncode == 77:
+        print("note: python3-jsonschema missing, schema not checked")
+    elif r.returncode != 0:
+        fail("schema: %s %s" % (r.stdout, r.stderr))
+
+
 def connect(srv):
     s = socket.create_connection((srv.host, srv.port), timeout=10)
     return s
@@ -129,25 +161,48 @@ def served_ok(srv):
 def case_loopback():
     srv = Server("--once")
     with tempfile.TemporaryDirectory() as d:
-        j = os.path.join(d, "r.json")
+        j, csv = os.path.join(d, "r.json"), os.path.join(d, "r.csv")
         rc, out, err = bench(srv.addr(), "-b", "tcp,pipe", "--mode", "latency,throughput",
                              "--sizes", "64,4K", "--messages", "200", "--repeat", "3",
-                             "--json", j)
+                             "--json", j, "--csv", csv)
         if rc != 0:
             fail("bench --remote rc %d: %s %s" % (rc, out, err))
         if "pipe      skipped: local only" not in out:
             fail("pipe not skipped with its reason:\n" + out)
         rec = json.load(open(j))
+        validate(j)
+        rem = rec["remote"]
+        if rec["schema"] != "ipcmark-results/1" or rem["direction"] != "forward":
+            fail("not a results record: %s %s" % (rec["schema"], rem.get("direction")))
         for side in ("client", "server"):
-            for k in ("host", "kernel", "cpu", "ipcmark"):
-                if not rec[side][k]:
-                    fail("%s.%s missing" % (side, k))
-        if rec["path"]["peer"] != srv.addr() or "ping_start_us" not in rec["path"] \
-                or "ping_end_us" not in rec["path"]:
-            fail("path not recorded: %s" % rec["path"])
-        st = [c["status"] for c in rec["cases"]]
-        if st != ["ok"] * 4:
-            fail("cases: %s" % st)
+            for k in ("hostname", "kernel", "cpu_model", "ipcmark"):
+                if not rem[side][k]:
+                    fail("remote.%s.%s missing" % (side, k))
+        cal = rem["server"]["calibration"]
+        if not cal or not cal["memcpy_64k_gbs"] or cal["memcpy_64k_gbs"] <= 0:
+            fail("the server's calibration not recorded: %s" % cal)
+        path = rem["path"]
+        if path["peer"] != srv.addr() or not path["ping_start_us"] or not path["ping_end_us"]:
+            fail("path not recorded: %s" % path)
+        tcp = [c for c in rec["cases"] if c["backend"] == "tcp"]
+        if [c["status"] for c in tcp] != ["ok"] * 4:
+            fail("cases: %s" % [c["status"] for c in tcp])
+        for c in tcp:
+            if c["mode"] == "latency":
+                ok = c["latency_ns"]["p50"] > 0 and len(c["latency_ns"]["p50_samples"]) == 3 \
+                    and c["direction"] == "round-trip"
+            else:
+                ok = len(c["msgs_per_s"]["samples"]) == 3 and c["direction"] == "client-to-server"
+            if not ok or c["verified"]["messages"] != 600:
+                fail("case not recorded as a local run records it: %s" % c)
+        rows = open(csv).read().splitlines()
+        if len(rows) != 9 or not rows[0].startswith("mode,backend") or \
+                sum(r.startswith("throughput,tcp,queue,") for r in rows) != 2:
+            fail("--csv: %s" % rows)
+        pipe = [c for c in rec["cases"] if c["backend"] == "pipe"]
+        if len(pipe) != 4 or any(c["status"] != "skipped" or "local only" not in c["reason"]
+                                 for c in pipe):
+            fail("pipe not recorded as skipped: %s" % pipe)
     if srv.p.wait(10) != 0:
         fail("serve --once did not exit 0")
     if not re.search(r"serve: client 127\.0\.0\.1:\d+ \(\S+\): latency 1B x200.*: ok", srv.text()):
@@ -172,7 +227,8 @@ def case_hostile():
     probes = [(os.urandom(64), b"bad magic"),
               (HDR.pack(b"IPCR", 1, 1, 1 << 63), b"over the bound"),
               (frame(1, b"x" * 10, length=256), b"silent"),
-              (frame(1, b"\0" * 256, version=2), b"protocol version 2 not supported")]
+              (frame(1, b"\0" * 256, version=OTHER),
+               ("protocol version %d not supported" % OTHER).encode())]
     for data, want in probes:
         s = connect(srv)
         s.sendall(data)
@@ -187,8 +243,8 @@ def case_hostile():
     # A client killed mid-case.
     p = subprocess.Popen([IPCMARK, "bench", "--remote", srv.addr(), "-b", "tcp", "--mode",
                           "throughput", "--sizes", "64K", "--messages", "1000000"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_child(srv)
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    wait_started(p)
     p.kill()
     p.wait(10)
     srv.wait_line(r"client closed the connection mid-case", 10)
@@ -247,12 +303,12 @@ def case_client():
     rc, out, err = bench("127.0.0.1:%d" % port, "-b", "tcp")
     if rc != 3 or len(err.strip().splitlines()) != 1 or "Connection refused" not in err:
         fail("no server: rc %d err %r" % (rc, err))
-    # A server that speaks version 2: both versions named.
-    ls, pid = fake_server(frame(5, b"", version=2))
+    # A server that speaks another version: both versions named.
+    ls, pid = fake_server(frame(5, b"", version=OTHER))
     rc, out, err = bench("127.0.0.1:%d" % ls.getsockname()[1], "-b", "tcp")
     os.waitpid(pid, 0)
     ls.close()
-    if rc != 3 or "protocol version 2" not in err or "version 1" not in err:
+    if rc != 3 or "protocol version %d" % OTHER not in err or "version %d" % PROTO not in err:
         fail("version mismatch: rc %d err %r" % (rc, err))
     # Wrong key: one line on each side, exit 3, the server goes on.
     with tempfile.TemporaryDirectory() as d:
@@ -296,11 +352,12 @@ def case_client():
                               "latency,throughput", "--sizes", "64K", "--messages", "200000",
                               "--json", j], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-        wait_child(srv)
+        head = wait_started(p)
         subprocess.run(["pkill", "-KILL", "-P", str(srv.p.pid)])
         srv.p.kill()
         srv.p.wait(10)
         out, err = p.communicate(timeout=60)
+        out = head + out
         if p.returncode != 3 or "failed:" not in out:
             fail("server killed: rc %d out %r err %r" % (p.returncode, out, err))
         rec = json.load(open(j))
@@ -353,8 +410,11 @@ def case_netns():
             if rc != 0:
                 fail("across veth: rc %d %s %s" % (rc, out, err))
             rec = json.load(open(j))
-            if not rec["path"]["local"].startswith("198.18.0.1:") or rec["path"]["mtu"] != 1500:
-                fail("path: %s" % rec["path"])
+            validate(j)
+            path = rec["remote"]["path"]
+            if not path["local"].startswith("198.18.0.1:") or path["mtu"] != 1500 \
+                    or not rec["remote"]["server"]["calibration"]:
+                fail("path: %s" % rec["remote"])
             print(out.strip())
         if srv.p.wait(10) != 0:
             fail("serve --once across veth")
@@ -385,7 +445,113 @@ def case_usage():
     print("ok: bad options rejected with one line and exit 2; local-only backends exit 3")
 
 
-CASES = {"usage": case_usage, "loopback": case_loopback, "hostile": case_hostile, "client": case_client,
+def rec_null_cal(path):
+    return json.load(open(path))["remote"]["server"]["calibration"] is not None
+
+
+def corrupt_server():
+    """A keyless version-2 server that echoes round trips but, as the producer of a reverse
+    case, sends messages of zeros: the client's own verification must catch them."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            c, _ = ls.accept()
+            c.settimeout(20)
+            read_frame(c)  # HELLO
+            c.sendall(frame(2, b"\0" * 32 + b"\0" * 4 + b"\0" * 256))
+            read_frame(c)  # AUTH
+            c.sendall(frame(4, b"\0" * (32 + 68)))  # no tag, no calibration
+            for _ in range(20):  # bounded: ping, the case, ping, BYE
+                f = read_frame(c)
+                if f is None or f[1] != 7:
+                    break
+                mode, size, count = struct.unpack(">IIQ", f[2])
+                c.sendall(frame(8))
+                for i in range(count):
+                    if mode == 3:
+                        c.sendall(b"\0" * size)
+                        continue
+                    m = b""
+                    while len(m) < size:
+                        m += c.recv(size - len(m))
+                    if mode == 1:
+                        c.sendall(m)
+                c.sendall(frame(9, struct.pack(">QQQ", count, 0, 1)))
+        finally:
+            os._exit(0)
+    return ls, pid
+
+
+def case_compare():
+    """--reverse over loopback, then compare: a remote run against a local baseline (and
+    forward against reverse) is refused unless --allow-path-change."""
+    with tempfile.TemporaryDirectory() as d:
+        fwd, rev, loc = (os.path.join(d, n + ".json") for n in ("fwd", "rev", "local"))
+        small = ("-b", "tcp", "--mode", "throughput", "--sizes", "64", "--messages", "300",
+                 "--repeat", "3")
+        srv = Server("--once")
+        rc, out, err = bench(srv.addr(), *small, "--reverse", "--json", rev)
+        if rc != 0 or "reverse" not in out:
+            fail("--reverse: rc %d %s %s" % (rc, out, err))
+        srv.wait_line(r"reverse throughput 64B x300 \(3 times\).*: ok")
+        srv.p.wait(10)
+        rec = json.load(open(rev))
+        validate(rev)
+        c = rec["cases"][0]
+        if rec["remote"]["direction"] != "reverse" or c["direction"] != "server-to-client" \
+                or c["status"] != "ok" or c["verified"]["messages"] != 900:
+            fail("reverse not recorded: %s %s" % (rec["remote"]["direction"], c))
+        srv = Server("--once")
+        rc, out, err = bench(srv.addr(), *small, "--json", fwd)
+        srv.p.wait(10)
+        if rc != 0:
+            fail("forward: rc %d %s" % (rc, err))
+        r = subprocess.run([IPCMARK, "bench", *small, "--warmup", "0", "--json", loc],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            fail("local run: rc %d %s" % (r.returncode, r.stderr))
+
+        def compare(*args):
+            return subprocess.run([IPCMARK, "compare", *args], capture_output=True, text=True,
+                                  timeout=60)
+        for base, cur, words in ((loc, fwd, "baseline local vs current remote"),
+                                 (fwd, loc, "baseline remote"),
+                                 (fwd, rev, "forward) vs current remote")):
+            r = compare(base, cur)
+            if r.returncode != 1 or "refused: different path" not in r.stderr or words not in \
+                    r.stderr or len(r.stderr.strip().splitlines()) != 1 or r.stdout:
+                fail("compare %s %s: rc %d %r" % (base, cur, r.returncode, r.stderr))
+        r = compare(loc, fwd, "--allow-path-change")
+        if r.returncode == 2 or "refused" in r.stderr or "different path" not in r.stdout \
+                or "throughput/tcp/queue/64/1x1/w0/unpinned" not in r.stdout:
+            fail("--allow-path-change: rc %d %r %r" % (r.returncode, r.stdout, r.stderr))
+        r = compare(fwd, fwd)
+        if r.returncode == 2 or "different path" in r.stdout + r.stderr:
+            fail("same path refused: rc %d %r" % (r.returncode, r.stderr))
+        if "--allow-path-change" not in compare("--help").stdout:
+            fail("compare --help does not document --allow-path-change")
+    # The client verifies what a reverse server sends: zeros are a failed case, exit 1.
+    ls, pid = corrupt_server()
+    with tempfile.TemporaryDirectory() as d:
+        j = os.path.join(d, "bad.json")
+        rc, out, err = bench("127.0.0.1:%d" % ls.getsockname()[1], "-b", "tcp", "--mode",
+                             "throughput", "--messages", "50", "--repeat", "1", "--reverse",
+                             "--json", j)
+        os.waitpid(pid, 0)
+        ls.close()
+        c = json.load(open(j))["cases"][0]
+        if rc != 1 or "failed verification here" not in out or c["status"] != "failed":
+            fail("corrupt reverse stream: rc %d out %r err %r" % (rc, out, err))
+        if rec_null_cal(j):
+            fail("a server that sent no calibration recorded one")
+    print("ok: --reverse verified on the client (a corrupt stream fails, exit 1); compare refuses local vs remote and forward "
+          "vs reverse (exit 1, one line) unless --allow-path-change")
+
+
+CASES = {"compare": case_compare, "usage": case_usage, "loopback": case_loopback, "hostile": case_hostile, "client": case_client,
          "netns": case_netns}
 if __name__ == "__main__":
     CASES[sys.argv[2]]()
