@@ -27,9 +27,12 @@
 #include "crew.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define WARM_STEPS 50u      /* untimed hand-offs of fresh processes */
 #define SYNC_MAX_WORKERS 64 /* --workers of the contended and barrier modes */
@@ -44,6 +47,7 @@ struct sy_shared {
     struct ipcm_bench_cpu cpu[SYNC_MAX_WORKERS]; /* each worker over the timed steps */
     int err[SYNC_MAX_WORKERS];
     _Atomic uint64_t set_ns; /* event: when P set E0 */
+    _Atomic uint32_t turn;   /* futex-raw: 1 while it is Q's turn, 0 while P's */
 };
 
 struct sy_arg {
@@ -63,6 +67,20 @@ static const char *sy_variant(unsigned i)
 {
     const struct ipcm_sync_impl *im = ipcm_sync_impl_at(i);
     return im ? ipcm_sync_impl_name(im) : NULL;
+}
+
+/* The hand-off's subjects: every implementation, then "futex-raw", the floor they are
+ * measured against in the same run: a bare futex ping-pong on one shared word, with the
+ * same timing code and placement (../shared/limits/futex_pingpong.c). */
+#define SY_RAW_NAME "futex-raw"
+static bool sy_is_raw(const struct ipcm_bench_params *p)
+{
+    return p->variant == ipcm_sync_impl_count();
+}
+
+static const char *sy_variant_handoff(unsigned i)
+{
+    return i == ipcm_sync_impl_count() ? SY_RAW_NAME : sy_variant(i);
 }
 
 static bool sy_more(const struct ipcm_bench_params *p, uint64_t i, uint64_t per, uint64_t start,
@@ -157,6 +175,76 @@ static int handoff_q(const void *varg, size_t len)
     ipcm_bench_cpu_since(&cpu0, &a->sh->cpu[a->id]);
     for (unsigned j = 0; j < 3; j++)
         ipcm_sync_close(l[j]);
+    return 0;
+}
+
+/* futex-raw: P hands the word to Q and sleeps until Q hands it back; one step, one
+ * round trip, as a hand-off step. */
+static void raw_wait(_Atomic uint32_t *w, uint32_t busy)
+{
+    while (atomic_load(w) == busy)
+        syscall(SYS_futex, w, FUTEX_WAIT, busy, NULL, NULL, 0); /* EAGAIN, EINTR: look again */
+}
+
+static void raw_pass(_Atomic uint32_t *w, uint32_t v)
+{
+    atomic_store(w, v);
+    syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+static int raw_p(const void *varg, size_t len)
+{
+    const struct sy_arg *a = varg;
+    struct sy_shared *sh = a->sh;
+    (void)len;
+    ipcm_pin_self(ipcm_bench_cpu_of(a->p, a->id));
+    if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
+        return sy_fail(a, -EPIPE);
+    uint64_t k = 0, i = 0, start = 0, now = 0;
+    struct ipcm_bench_cpu cpu0 = {0};
+    for (;; k++) {
+        bool timed = k >= WARM_STEPS;
+        if (k == WARM_STEPS) {
+            ipcm_bench_cpu_mark(&cpu0);
+            sh->start_ns = start = now = ipcm_now_ns();
+        }
+        if (timed && !sy_more(a->p, i, a->p->messages, start, now))
+            break;
+        uint64_t t0 = timed ? now : ipcm_now_ns();
+        raw_pass(&sh->turn, 1);
+        raw_wait(&sh->turn, 1); /* the join deadline watches */
+        now = ipcm_now_ns();
+        if (timed) {
+            ipcm_hist_record(&sh->hist, now - t0);
+            i++;
+        }
+    }
+    sh->end_ns = now;
+    sh->count = i;
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
+    atomic_store(&sh->stop_at, 0);
+    raw_pass(&sh->turn, 1);
+    return 0;
+}
+
+static int raw_q(const void *varg, size_t len)
+{
+    const struct sy_arg *a = varg;
+    struct sy_shared *sh = a->sh;
+    (void)len;
+    ipcm_pin_self(ipcm_bench_cpu_of(a->p, a->id));
+    if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
+        return sy_fail(a, -EPIPE);
+    struct ipcm_bench_cpu cpu0 = {0};
+    for (uint64_t k = 0;; k++) {
+        if (k == WARM_STEPS)
+            ipcm_bench_cpu_mark(&cpu0);
+        raw_wait(&sh->turn, 0);
+        if (atomic_load(&sh->stop_at) != UINT64_MAX)
+            break;
+        raw_pass(&sh->turn, 0);
+    }
+    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
     return 0;
 }
 
@@ -383,9 +471,11 @@ static int sy_run(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep,
     ipcm_hist_init(&sh->hist);
     atomic_store(&sh->stop_at, UINT64_MAX);
     struct sy_arg a = {.p = p, .sh = sh};
+    static ipcm_worker_fn const raw_fns[2] = {raw_p, raw_q};
+    bool raw = w == SY_HANDOFF && sy_is_raw(p);
     /* A Barrier's value is its parties; an Event starts clear. */
-    int r = sy_create(p, kinds[w], w == SY_EVENT ? 0 : n, prims[w], &a, rep);
-    if (r < 0 || (r = sy_crew(p, &a, n, fns[w], rep)) < 0)
+    int r = raw ? 0 : sy_create(p, kinds[w], w == SY_EVENT ? 0 : n, prims[w], &a, rep);
+    if (r < 0 || (r = sy_crew(p, &a, n, raw ? raw_fns : fns[w], rep)) < 0)
         goto out;
     for (unsigned i = 0; i < n; i++)
         ipcm_bench_cpu_add(rep, &sh->cpu[i]);
@@ -442,7 +532,7 @@ const struct ipcm_bench_mode ipcm_bench_mode_sync = {
     .axes = IPCM_BENCH_AXIS_PLACEMENT,
     .metrics = IPCM_BENCH_METRIC_LATENCY | IPCM_BENCH_METRIC_TASKS,
     .run = sy_handoff,
-    .variant = sy_variant,
+    .variant = sy_variant_handoff,
 };
 
 const struct ipcm_bench_mode ipcm_bench_mode_sync_contended = {

@@ -171,6 +171,11 @@ sync_impls)
         >out 2>err || fail "exit $?: $(cat err)"
     python3 -c 'import json; b = {c["backend"] for c in json.load(open("out"))["cases"]}; assert b == {"pthread"}, b' ||
         fail "want pthread cases only"
+    # The raw futex ping-pong is the hand-off's floor, measured in the same run.
+    "$ipcmark" bench --mode sync -b futex,futex-raw --messages 200 --repeat 2 --warmup 0 \
+        --json - >out 2>err || fail "futex-raw: exit $?: $(cat err)"
+    python3 -c 'import json; c = json.load(open("out"))["cases"]; b = {x["backend"] for x in c}; assert b == {"futex", "futex-raw"} and all(x["status"] == "ok" for x in c), b' ||
+        fail "want futex and futex-raw cases, all ok"
     st=0
     "$ipcmark" bench --mode sync -b pipe >out 2>err || st=$?
     [ $st -eq 2 ] && grep -q "unknown lock implementation 'pipe' for --mode sync (valid: futex" err ||
