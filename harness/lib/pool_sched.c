@@ -49,7 +49,10 @@ int pool_spawn(struct ipcm_pool *p, unsigned slot)
     }
     struct pool_spawn_arg a = {.pool = p, .slot = slot, .task = tl, .result = rl};
     snprintf(name, sizeof(name), "pool worker %u", slot);
-    r = ipcm_process_spawn(&w->proc, name, pool_worker_main, &a, sizeof(a));
+    if (p->start.method == IPCM_START_EXEC)
+        r = pool_spawn_exec(p, slot, tl, rl);
+    else
+        r = ipcm_process_spawn(&w->proc, name, pool_worker_main, &a, sizeof(a));
     if (r == 0) {
         r = ipcm_chan_open(tl, IPCM_ROLE_SEND, &w->task);
         if (r == 0)
