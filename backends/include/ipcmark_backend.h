@@ -52,9 +52,6 @@ struct ipcm_link {
      */
     const struct ipcm_config *config;
     size_t config_size;
-    /* Made by ipcm_chan_attach_token in an exec'd program: the end owns it and closing
-     * the end destroys it (nobody else holds this process's copy). */
-    bool owned_by_chan;
 };
 
 /* IPCM_CONFIG_HAS(l, field) - the configuration the library passed covers field. */
@@ -70,6 +67,9 @@ struct ipcm_chan {
     size_t max_msg;      /* the link's cfg.max_msg */
     bool closed;
     void *priv; /* be->chan_priv bytes, zeroed by the library */
+    /* The link this end owns (ipcm_chan_attach_token made it in an exec'd program and
+     * closing the end destroys it), or NULL. Backends never touch it. */
+    struct ipcm_link *owned_link;
 };
 
 /*

@@ -198,7 +198,7 @@ void ipcm_chan_close(struct ipcm_chan *c)
         c->be->close(c);
     c->closed = true;
     /* An end attached from a token owns its link (ipcm_chan_attach_token). */
-    struct ipcm_link *own = c->link && c->link->owned_by_chan ? c->link : NULL;
+    struct ipcm_link *own = c->owned_link;
     free(c);
     ipcm_link_destroy(own);
 }

@@ -150,11 +150,13 @@ int ipcm_chan_attach_token(const char *token, struct ipcm_chan **out)
         free(l); /* the backend made nothing: destroy is not called */
         return err;
     }
-    l->owned_by_chan = true;
     err = ipcm_chan_open(l, r_role, out);
-    if (err < 0)
+    if (err < 0) {
         ipcm_link_destroy(l);
-    return err;
+        return err;
+    }
+    (*out)->owned_link = l;
+    return 0;
 }
 
 int ipcm_chan_attach_env(unsigned index, struct ipcm_chan **out)
