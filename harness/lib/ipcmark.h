@@ -842,7 +842,7 @@ struct ipcm_pool_start {
  * With IPCM_START_EXEC each worker, replacements included, is the program start->path:
  * it must call ipcm_pool_worker_main, and runs the task function it passes there; the
  * fn given to map/apply is then not called in workers (a function pointer means nothing
- * in another program); opt->initializer is not run either (the program runs its own
+ * in another program) and may be NULL; opt->initializer is not run either (the program runs its own
  * set-up before ipcm_pool_worker_main). The backend must declare IPCM_CAP_EXEC.
  * Returns: as ipcm_pool_create; -ENOTSUP (exec on a backend without IPCM_CAP_EXEC);
  * -EINVAL (exec without a path); execve's error (-ENOENT, -EACCES, ...).

@@ -482,7 +482,8 @@ int pool_job_prepare(struct ipcm_pool *p, struct pool_job *job, size_t chunk_siz
         pool_set_error(p, -EBUSY, "an asynchronous map is still running: wait for it or free it");
         return -EBUSY;
     }
-    if (!job->fn || (job->n && !job->in)) {
+    /* An exec'd worker runs its program's own function: fn may be NULL there. */
+    if ((!job->fn && p->start.method != IPCM_START_EXEC) || (job->n && !job->in)) {
         pool_set_error(p, -EINVAL, "map: fn and inputs are required");
         return -EINVAL;
     }
