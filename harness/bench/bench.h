@@ -108,6 +108,8 @@ struct ipcm_bench_params {
     int timeout_ms;
     bool warmup;      /* this run is a warm-up: its result is thrown away */
     unsigned variant; /* modes with `variant`: which subject this case measures */
+    /* modes with `start_methods`: how this case starts its processes (fork, exec) */
+    enum ipcm_start_method start_method;
 };
 
 /*
@@ -165,17 +167,23 @@ struct ipcm_bench_mode {
     enum ipcm_shape (*shape_of)(const struct ipcm_bench_config *c);
     int (*run)(const struct ipcm_bench_params *p, struct ipcm_bench_rep *rep);
     const char *(*variant)(unsigned i);
+    /* The mode measures how processes start: the driver runs each backend once per
+     * start method (params.start_method) and records it as the case's start_method. */
+    bool start_methods;
 };
 
 extern const struct ipcm_bench_mode ipcm_bench_mode_throughput, ipcm_bench_mode_throughput_pipe;
 extern const struct ipcm_bench_mode ipcm_bench_mode_latency;
 extern const struct ipcm_bench_mode ipcm_bench_mode_pool;
+extern const struct ipcm_bench_mode ipcm_bench_mode_start;
 extern const struct ipcm_bench_mode ipcm_bench_mode_sync, ipcm_bench_mode_sync_contended,
     ipcm_bench_mode_sync_barrier;
 
 /* The mode table: iterate with ipcm_bench_mode_at(i) until NULL; find by name. */
 const struct ipcm_bench_mode *ipcm_bench_mode_at(size_t i);
 const struct ipcm_bench_mode *ipcm_bench_mode_find(const char *name);
+/* The name a results file records for a start method: "fork", "exec". */
+const char *ipcm_bench_start_method_name(enum ipcm_start_method m);
 
 enum ipcm_bench_status { IPCM_CASE_OK, IPCM_CASE_SKIPPED, IPCM_CASE_FAILED };
 const char *ipcm_bench_status_name(enum ipcm_bench_status s);

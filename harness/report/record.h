@@ -151,6 +151,9 @@ struct ipcm_rr_case {
      * The writer writes latency_ns with oneway set instead. */
     struct ipcm_rr_latency oneway_ns;
     struct ipcm_rr_verified verified;
+    /* How the case started its processes ("fork", "exec"; bench --mode start), "" when
+     * absent. Part of the key when present, so fork and exec cases never pair up. */
+    char start_method[IPCM_RR_NAME_LEN];
 };
 
 /* JSON text the writer copies in verbatim ("config"); jansson's json_t. */
