@@ -120,7 +120,7 @@ static int fifo_open(struct ipcm_chan *c)
 /* The descriptors travel as they are (the library clears close-on-exec in the child
  * alone); the framing state is mapped again from its memfd. */
 static int fifo_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
-                                  size_t *nfds)
+                                size_t *nfds)
 {
     const struct fifo_link *xl = l->priv;
     int v[5] = {xl->fds[0][0], xl->fds[0][1], xl->fds[1][0], xl->fds[1][1], xl->fl.memfd};

@@ -73,8 +73,7 @@ void ipcm_fence_heavy(void);
  */
 int ipcm_handover_put(char *buf, size_t len, const int *v, size_t n);
 int ipcm_handover_get(const char *payload, int *v, size_t n);
-int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t room,
-                      bool check_open);
+int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t room, bool check_open);
 
 /* Bumped in every child after fork: state private to one process (a bias) compares it. */
 extern unsigned ipcm_fork_generation;

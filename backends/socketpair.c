@@ -328,7 +328,8 @@ const struct ipcm_backend ipcm_backend_socketpair = {
     .abi = IPCM_BACKEND_ABI,
     .name = "socketpair",
     .summary = "AF_UNIX SOCK_SEQPACKET socketpair(2), one record per message, lock-free",
-    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_FDPASS | IPCM_CAP_EXEC,
+    .caps =
+        IPCM_CAP_DUPLEX | IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_FDPASS | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct socketpair_link),
     .chan_priv = sizeof(struct socketpair_chan),
     .limits = socketpair_limits,

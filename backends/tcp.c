@@ -369,9 +369,8 @@ const struct ipcm_backend ipcm_backend_tcp = {
     .abi = IPCM_BACKEND_ABI,
     .name = "tcp",
     .summary = "TCP over loopback, TCP_NODELAY, length-framed, robust-mutex serialised",
-    .caps =
-        IPCM_CAP_DUPLEX | IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE | IPCM_CAP_CROSS_HOST |
-        IPCM_CAP_EXEC,
+    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE |
+            IPCM_CAP_CROSS_HOST | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct tcp_link),
     .chan_priv = sizeof(struct tcp_chan),
     .limits = tcp_limits,

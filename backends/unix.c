@@ -106,7 +106,7 @@ static int unix_open(struct ipcm_chan *c)
 /* The descriptors travel as they are (the library clears close-on-exec in the child
  * alone); the framing state is mapped again from its memfd. */
 static int unix_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
-                                  size_t *nfds)
+                                size_t *nfds)
 {
     const struct unix_link *xl = l->priv;
     int v[3] = {xl->sv[0], xl->sv[1], xl->fl.memfd};

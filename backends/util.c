@@ -179,8 +179,7 @@ int ipcm_handover_get(const char *payload, int *v, size_t n)
     return 0;
 }
 
-int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t room,
-                      bool check_open)
+int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t room, bool check_open)
 {
     for (size_t i = 0; i < n; i++) {
         if (v[i] < 0)

@@ -112,9 +112,8 @@ START_TEST(exec_missing_program_is_an_error_at_spawn)
         return;
     ck_assert_int_eq(ipcm_link_create(be, IPCM_SHAPE_QUEUE, NULL, &l), 0);
     const struct ipcm_handover end = {l, IPCM_ROLE_RECV};
-    ck_assert_int_eq(ipcm_process_spawn_exec(&p, "/nonexistent/ipcmark-helper", argv, NULL, &end,
-                                             1),
-                     -ENOENT);
+    ck_assert_int_eq(
+        ipcm_process_spawn_exec(&p, "/nonexistent/ipcmark-helper", argv, NULL, &end, 1), -ENOENT);
     ck_assert_int_eq(p.pid, 0);
     ck_assert_int_eq(ipcm_test_child_count(), 0); /* reaped, no zombie */
     ipcm_link_destroy(l);

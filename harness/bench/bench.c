@@ -320,8 +320,8 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
                                 memset(p, 0, sizeof(*p));
                                 p->be = cfg->backends[m->variant ? 0 : b / nmeth];
                                 p->variant = (unsigned)b;
-                                p->start_method = nmeth > 1 && b % nmeth ? IPCM_START_EXEC
-                                                                          : IPCM_START_FORK;
+                                p->start_method =
+                                    nmeth > 1 && b % nmeth ? IPCM_START_EXEC : IPCM_START_FORK;
                                 p->shape = shape;
                                 p->size = (size_t)sizes[s];
                                 p->producers = pr ? (unsigned)prods[i] : 0;

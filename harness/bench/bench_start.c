@@ -83,8 +83,8 @@ static char **start_envp(size_t size, char *var, size_t var_len)
 }
 
 /* One start; adds its figures to rep. Returns 0 or -errno with rep->reason set. */
-static int start_one(const struct ipcm_bench_params *p, char **envp, unsigned char *buf,
-                     size_t cap, struct ipcm_bench_rep *rep)
+static int start_one(const struct ipcm_bench_params *p, char **envp, unsigned char *buf, size_t cap,
+                     struct ipcm_bench_rep *rep)
 {
     struct ipcm_config cfg = {.max_msg = p->size, .depth = 2};
     struct ipcm_link *l = NULL;
@@ -120,10 +120,12 @@ static int start_one(const struct ipcm_bench_params *p, char **envp, unsigned ch
         ipcm_process_stop(&proc, 0, &ex);
     if (r < 0 || n < 0 || jr < 0 || !ipcm_exit_ok(&ex)) {
         char why[48];
-        snprintf(rep->reason, sizeof(rep->reason), "%s start: %s", p->start_method ? "exec" : "fork",
-                 r < 0 ? ipcm_error_text(r)
-                 : n < 0 ? ipcm_error_text((int)n)
-                         : jr < 0 ? ipcm_error_text(jr) : ipcm_exit_describe(&ex, why, sizeof(why)));
+        snprintf(rep->reason, sizeof(rep->reason), "%s start: %s",
+                 p->start_method ? "exec" : "fork",
+                 r < 0    ? ipcm_error_text(r)
+                 : n < 0  ? ipcm_error_text((int)n)
+                 : jr < 0 ? ipcm_error_text(jr)
+                          : ipcm_exit_describe(&ex, why, sizeof(why)));
         return r < 0 ? r : n < 0 ? (int)n : jr < 0 ? jr : -ECHILD;
     }
     rep->verified.messages++;

@@ -832,9 +832,9 @@ enum ipcm_start_method {
 /* A pool's start method; for IPCM_START_EXEC, the worker program. */
 struct ipcm_pool_start {
     enum ipcm_start_method method;
-    const char *path;   /* IPCM_START_EXEC: the worker program (no PATH search) */
-    char *const *argv;  /* its argv; NULL: {path, NULL} */
-    char *const *envp;  /* its environment; NULL: this process's */
+    const char *path;  /* IPCM_START_EXEC: the worker program (no PATH search) */
+    char *const *argv; /* its argv; NULL: {path, NULL} */
+    char *const *envp; /* its environment; NULL: this process's */
 };
 
 /*

@@ -270,9 +270,8 @@ int ipcm_pool_create(struct ipcm_pool **out, unsigned workers, const struct ipcm
     return ipcm_pool_create_start(out, workers, be, opt, NULL);
 }
 
-int ipcm_pool_create_start(struct ipcm_pool **out, unsigned workers,
-                           const struct ipcm_backend *be, const struct ipcm_pool_options *opt,
-                           const struct ipcm_pool_start *start)
+int ipcm_pool_create_start(struct ipcm_pool **out, unsigned workers, const struct ipcm_backend *be,
+                           const struct ipcm_pool_options *opt, const struct ipcm_pool_start *start)
 {
     struct ipcm_limits lim;
     struct ipcm_pool *p = NULL;

@@ -17,8 +17,7 @@
 
 extern char **environ;
 
-int pool_spawn_exec(struct ipcm_pool *p, unsigned slot, struct ipcm_link *tl,
-                    struct ipcm_link *rl)
+int pool_spawn_exec(struct ipcm_pool *p, unsigned slot, struct ipcm_link *tl, struct ipcm_link *rl)
 {
     static const char var[] = POOL_ENV "=";
     struct pool_worker *w = &p->w[slot];

@@ -176,8 +176,7 @@ int pool_worker_run(const struct ipcm_pool *p, unsigned slot, struct ipcm_chan *
 /* Start the worker of slot as the exec'd program p->start.path, handing it the task
  * queue tl (to receive) and the result queue rl (to send). Returns as
  * ipcm_process_spawn_exec. */
-int pool_spawn_exec(struct ipcm_pool *p, unsigned slot, struct ipcm_link *tl,
-                    struct ipcm_link *rl);
+int pool_spawn_exec(struct ipcm_pool *p, unsigned slot, struct ipcm_link *tl, struct ipcm_link *rl);
 
 /* ---------------------------------------------------------------- pool_sched.c */
 

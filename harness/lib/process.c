@@ -11,11 +11,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,8 +66,8 @@ extern char **environ;
 /* What the exec'd child needs, all built before fork: after fork a multithreaded
  * parent's child may only make async-signal-safe calls (no malloc, no locks). */
 struct exec_plan {
-    char *link_env;  /* "IPCMARK_LINK=tok tok ..." */
-    char **envp;     /* the environment with link_env in it */
+    char *link_env; /* "IPCMARK_LINK=tok tok ..." */
+    char **envp;    /* the environment with link_env in it */
     int keep[IPCM_HANDOVER_MAX_FDS * 8];
     size_t nkeep;
 };
