@@ -356,8 +356,12 @@ static void pool_blind_sweep(struct ipcm_pool *p)
         if (w->result && ipcm_chan_pollfd(w->result) < 0)
             pool_drain(p, w);
         struct ipcm_exit ex;
-        if (w->proc.pidfd < 0 && ipcm_process_join(&w->proc, 0, &ex) == 0)
+        pid_t pid = w->proc.pid;
+        if (w->proc.pidfd < 0 && ipcm_process_join(&w->proc, 0, &ex) == 0) {
+            /* The reap cleared the pid; the death's report must still name it. */
+            w->proc.pid = pid;
             pool_worker_ended(p, s, &ex);
+        }
     }
 }
 
