@@ -50,7 +50,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -88,10 +90,24 @@ int ipcm_frame_link_create(struct ipcm_frame_link *fl, unsigned ndirs, size_t ma
 
     fl->ndirs = ndirs;
     fl->map_len = head + ndirs * stage;
-    /* Staging pages are touched only when a reader parks, so they cost nothing else. */
-    fl->dirs = ipcm_shared_alloc(fl->map_len);
-    if (!fl->dirs)
-        return -ENOMEM;
+    /* Staging pages are touched only when a reader parks, so they cost nothing else. A
+     * memfd rather than an anonymous mapping: an exec'd program can map it again. */
+    fl->dirs = NULL;
+    fl->memfd = memfd_create("ipcmark-frame", MFD_CLOEXEC);
+    if (fl->memfd < 0)
+        return -errno;
+    if (ftruncate(fl->memfd, (off_t)fl->map_len) < 0) {
+        err = -errno;
+        ipcm_frame_link_destroy(fl);
+        return err;
+    }
+    void *m = mmap(NULL, fl->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fl->memfd, 0);
+    if (m == MAP_FAILED) {
+        err = -errno;
+        ipcm_frame_link_destroy(fl);
+        return err;
+    }
+    fl->dirs = m;
     for (unsigned d = 0; d < ndirs; d++) {
         struct ipcm_frame_dir *st = &fl->dirs[d];
         st->stage_off = head + d * stage;
@@ -108,6 +124,26 @@ void ipcm_frame_link_destroy(struct ipcm_frame_link *fl)
 {
     ipcm_shared_free(fl->dirs, fl->map_len);
     fl->dirs = NULL;
+    if (fl->map_len) /* a link whose create never ran holds no memfd */
+        ipcm_close_fd(&fl->memfd);
+}
+
+int ipcm_frame_link_attach(struct ipcm_frame_link *fl, unsigned ndirs, int memfd)
+{
+    struct stat st;
+    fl->ndirs = ndirs;
+    fl->memfd = memfd;
+    fl->dirs = NULL;
+    if (fstat(memfd, &st) < 0)
+        return -errno;
+    fl->map_len = (size_t)st.st_size;
+    if (fl->map_len < ndirs * sizeof(struct ipcm_frame_dir))
+        return -EINVAL;
+    void *m = mmap(NULL, fl->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    fl->dirs = m;
+    return 0;
 }
 
 void ipcm_frame_open(struct ipcm_frame_chan *fc, struct ipcm_frame_link *fl,

@@ -56,6 +56,9 @@ struct ipcm_frame_link {
     struct ipcm_frame_dir *dirs; /* the mapping; NULL once an end took it over */
     size_t map_len;
     unsigned ndirs;
+    /* The memfd behind the mapping (O_CLOEXEC), kept until an end opens so that the link
+     * can be handed to an exec'd program (ipcm_frame_link_attach); -1 once closed. */
+    int memfd;
 };
 
 /*
@@ -78,6 +81,10 @@ struct ipcm_frame_chan {
 int ipcm_frame_link_create(struct ipcm_frame_link *fl, unsigned ndirs, size_t max_msg);
 /* ipcm_frame_link_destroy - free the mapping unless an end took it. Idempotent. */
 void ipcm_frame_link_destroy(struct ipcm_frame_link *fl);
+/* ipcm_frame_link_attach - in an exec'd program: map the shared state of ndirs
+ * directions from memfd (which fl then owns). Returns 0; -EINVAL (a memfd of the wrong
+ * size); -errno. */
+int ipcm_frame_link_attach(struct ipcm_frame_link *fl, unsigned ndirs, int memfd);
 
 /*
  * ipcm_frame_open - fill end fc (the head of c->priv) for role: rfd receives on

@@ -64,6 +64,17 @@ int ipcm_fence_register(void);
 void ipcm_fence_heavy(void);
 #define ipcm_fence_light() atomic_signal_fence(memory_order_seq_cst)
 
+/*
+ * Exec hand-over payloads (handover_export / handover_attach): a comma list of n
+ * integers, descriptors (-1 where unused) or kernel ids. put returns 0 or -ENOSPC; get
+ * parses exactly n values (0, or -EINVAL). ipcm_handover_fds appends the values >= 0 of
+ * v[0..n) to fds (room for *nfds, the count set on return; -ENOSPC) after checking each
+ * is an open descriptor (-EBADF) when check_open is set.
+ */
+int ipcm_handover_put(char *buf, size_t len, const int *v, size_t n);
+int ipcm_handover_get(const char *payload, int *v, size_t n);
+int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t room, bool check_open);
+
 /* Bumped in every child after fork: state private to one process (a bias) compares it. */
 extern unsigned ipcm_fork_generation;
 

@@ -312,11 +312,63 @@ static int mqueue_pollfd(const struct ipcm_chan *c)
     return d->q != (mqd_t)-1 ? (int)d->q : -EBADF;
 }
 
+/* ---------------------------------------------------------------- exec hand-over */
+
+/* Per direction: the queue descriptor (an mqd_t is a descriptor on Linux; mq_open sets
+ * close-on-exec, which the library clears in the child alone) and the life pipes. */
+#define MQUEUE_HANDOVER_N 10
+static void mqueue_handover_vals(const struct mqueue_link *ml, int *v)
+{
+    for (unsigned d = 0; d < 2; d++) {
+        const struct mqueue_dir *q = &ml->dir[d];
+        int *w = v + 5 * d;
+        w[0] = d < ml->ndirs ? (int)q->q : -1;
+        w[1] = q->life.senders[0];
+        w[2] = q->life.senders[1];
+        w[3] = q->life.receivers[0];
+        w[4] = q->life.receivers[1];
+    }
+}
+
+static int mqueue_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                                  size_t *nfds)
+{
+    int v[MQUEUE_HANDOVER_N];
+    size_t room = *nfds;
+    *nfds = 0;
+    mqueue_handover_vals(l->priv, v);
+    int r = ipcm_handover_fds(v, MQUEUE_HANDOVER_N, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, v, MQUEUE_HANDOVER_N);
+}
+
+static int mqueue_handover_attach(struct ipcm_link *l, const char *payload)
+{
+    struct mqueue_link *ml = l->priv;
+    int v[MQUEUE_HANDOVER_N], fds[MQUEUE_HANDOVER_N];
+    size_t nfds = 0;
+    int r = ipcm_handover_get(payload, v, MQUEUE_HANDOVER_N);
+    if (r == 0)
+        r = ipcm_handover_fds(v, MQUEUE_HANDOVER_N, fds, &nfds, MQUEUE_HANDOVER_N, true);
+    if (r < 0)
+        return r;
+    ml->ndirs = l->shape == IPCM_SHAPE_PIPE ? 2 : 1;
+    for (unsigned d = 0; d < 2; d++) {
+        struct mqueue_dir *q = &ml->dir[d];
+        const int *w = v + 5 * d;
+        q->q = (mqd_t)w[0];
+        q->life.senders[0] = w[1];
+        q->life.senders[1] = w[2];
+        q->life.receivers[0] = w[3];
+        q->life.receivers[1] = w[4];
+    }
+    return 0;
+}
+
 const struct ipcm_backend ipcm_backend_mqueue = {
     .abi = IPCM_BACKEND_ABI,
     .name = "mqueue",
     .summary = "POSIX message queues (mq_open(3)), with life pipes for end-of-stream",
-    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_NAMED | IPCM_CAP_QSIZE,
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_NAMED | IPCM_CAP_QSIZE | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct mqueue_link),
     .chan_priv = sizeof(struct mqueue_chan),
     .limits = mqueue_limits,
@@ -329,4 +381,6 @@ const struct ipcm_backend ipcm_backend_mqueue = {
     .destroy = mqueue_destroy,
     .pollfd = mqueue_pollfd,
     .qsize = mqueue_qsize,
+    .handover_export = mqueue_handover_export,
+    .handover_attach = mqueue_handover_attach,
 };

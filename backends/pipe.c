@@ -78,11 +78,44 @@ static int pipe_open(struct ipcm_chan *c)
     return 0;
 }
 
+/* ---------------------------------------------------------------- exec hand-over */
+
+/* The descriptors travel as they are (the library clears close-on-exec in the child
+ * alone); the framing state is mapped again from its memfd. */
+static int pipe_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                                size_t *nfds)
+{
+    const struct pipe_link *xl = l->priv;
+    int v[5] = {xl->fds[0][0], xl->fds[0][1], xl->fds[1][0], xl->fds[1][1], xl->fl.memfd};
+    size_t room = *nfds;
+    *nfds = 0;
+    int r = ipcm_handover_fds(v, 5, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, v, 5);
+}
+
+static int pipe_handover_attach(struct ipcm_link *l, const char *payload)
+{
+    struct pipe_link *xl = l->priv;
+    int v[5], fds[5];
+    size_t nfds = 0;
+    int r = ipcm_handover_get(payload, v, 5);
+    if (r == 0)
+        r = ipcm_handover_fds(v, 5, fds, &nfds, 5, true);
+    if (r == 0 && v[4] < 0)
+        r = -EINVAL;
+    if (r < 0)
+        return r;
+    for (unsigned d = 0; d < 2; d++)
+        for (unsigned e = 0; e < 2; e++)
+            xl->fds[d][e] = v[2 * d + e];
+    return ipcm_frame_link_attach(&xl->fl, l->shape == IPCM_SHAPE_PIPE ? 2u : 1u, v[4]);
+}
+
 const struct ipcm_backend ipcm_backend_pipe = {
     .abi = IPCM_BACKEND_ABI,
     .name = "pipe",
     .summary = "pipe(2), length-framed, robust-mutex serialised writers and readers",
-    .caps = IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE,
+    .caps = IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct pipe_link),
     .chan_priv = sizeof(struct ipcm_frame_chan),
     .limits = ipcm_frame_pipe_limits,
@@ -95,4 +128,6 @@ const struct ipcm_backend ipcm_backend_pipe = {
     .destroy = pipe_destroy,
     .pollfd = ipcm_frame_pollfd,
     .qsize = ipcm_frame_qsize,
+    .handover_export = pipe_handover_export,
+    .handover_attach = pipe_handover_attach,
 };

@@ -131,6 +131,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,6 +245,10 @@ struct shm_link {
     size_t map_len;
     unsigned ndirs;
     struct ipcm_life life[2];
+    /* The memfd behind map, kept (O_CLOEXEC) until an end opens, so that the link can be
+     * handed to an exec'd program (shm_handover_export); valid while has_memfd. */
+    int memfd;
+    bool has_memfd;
 };
 
 /* One direction as one end sees it. */
@@ -497,6 +502,9 @@ static void shm_link_release(struct shm_link *sl, bool unmap)
     if (sl->map && unmap)
         munmap(sl->map, sl->map_len);
     sl->map = NULL;
+    if (sl->has_memfd)
+        ipcm_close_fd(&sl->memfd);
+    sl->has_memfd = false;
 }
 
 static void shm_destroy(struct ipcm_link *l)
@@ -527,10 +535,13 @@ static int shm_create(struct ipcm_link *l)
     if (ftruncate(fd, (off_t)sl->map_len) == 0)
         p = mmap(NULL, sl->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     err = p == MAP_FAILED ? -errno : 0;
-    ipcm_close_fd(&fd);
-    if (err)
+    if (err) {
+        ipcm_close_fd(&fd);
         return err;
+    }
     sl->map = p;
+    sl->memfd = fd;
+    sl->has_memfd = true;
     for (unsigned d = 0; d < sl->ndirs; d++) {
         struct shm_ctl *k = &sl->map->dir[d];
         if (!shm_atomics_lock_free(k)) {
@@ -1330,11 +1341,66 @@ void ipcm_shm_test_close_shared(struct ipcm_chan *c)
 }
 #endif /* IPCM_TESTING */
 
+/* ---------------------------------------------------------------- exec hand-over */
+
+/* The mapping's memfd and the life pipes travel as descriptors (the library clears
+ * close-on-exec in the child alone); the exec'd program maps the memfd again, and open
+ * validates the segment's header as it does after fork. */
+#define SHM_HANDOVER_N 9
+static int shm_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                               size_t *nfds)
+{
+    const struct shm_link *sl = l->priv;
+    int v[SHM_HANDOVER_N] = {sl->has_memfd ? sl->memfd : -1};
+    for (unsigned d = 0; d < 2; d++) {
+        v[1 + 4 * d] = sl->life[d].senders[0];
+        v[2 + 4 * d] = sl->life[d].senders[1];
+        v[3 + 4 * d] = sl->life[d].receivers[0];
+        v[4 + 4 * d] = sl->life[d].receivers[1];
+    }
+    if (v[0] < 0)
+        return -EBADF;
+    size_t room = *nfds;
+    *nfds = 0;
+    int r = ipcm_handover_fds(v, SHM_HANDOVER_N, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, v, SHM_HANDOVER_N);
+}
+
+static int shm_handover_attach(struct ipcm_link *l, const char *payload)
+{
+    struct shm_link *sl = l->priv;
+    int v[SHM_HANDOVER_N], fds[SHM_HANDOVER_N];
+    size_t nfds = 0;
+    struct stat st;
+    int r = ipcm_handover_get(payload, v, SHM_HANDOVER_N);
+    if (r == 0)
+        r = ipcm_handover_fds(v, SHM_HANDOVER_N, fds, &nfds, SHM_HANDOVER_N, true);
+    if (r == 0 && (v[0] < 0 || fstat(v[0], &st) < 0 || st.st_size < (off_t)sizeof(struct shm_map)))
+        r = -EINVAL;
+    if (r < 0)
+        return r;
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, v[0], 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    sl->map = p;
+    sl->map_len = (size_t)st.st_size;
+    sl->ndirs = l->shape == IPCM_SHAPE_PIPE ? 2 : 1;
+    sl->memfd = v[0];
+    sl->has_memfd = true;
+    for (unsigned d = 0; d < 2; d++) {
+        sl->life[d].senders[0] = v[1 + 4 * d];
+        sl->life[d].senders[1] = v[2 + 4 * d];
+        sl->life[d].receivers[0] = v[3 + 4 * d];
+        sl->life[d].receivers[1] = v[4 + 4 * d];
+    }
+    return 0;
+}
+
 const struct ipcm_backend ipcm_backend_shm = {
     .abi = IPCM_BACKEND_ABI,
     .name = "shm",
     .summary = "shared-memory ring (memfd), futex waits, robust locks; crash-tolerant MPMC",
-    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_SPINS,
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_SPINS | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct shm_link),
     .chan_priv = sizeof(struct shm_chan),
     .limits = shm_limits,
@@ -1346,4 +1412,6 @@ const struct ipcm_backend ipcm_backend_shm = {
     .close = shm_close,
     .destroy = shm_destroy,
     .pollfd = NULL,
+    .handover_export = shm_handover_export,
+    .handover_attach = shm_handover_attach,
 };

@@ -296,11 +296,40 @@ static int socketpair_pollfd(const struct ipcm_chan *c)
     return sc->rfd >= 0 ? sc->rfd : -EBADF;
 }
 
+/* ---------------------------------------------------------------- exec hand-over */
+
+/* Both sockets travel as descriptors; open then keeps what the role uses. */
+static int socketpair_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                                      size_t *nfds)
+{
+    const struct socketpair_link *sl = l->priv;
+    size_t room = *nfds;
+    *nfds = 0;
+    int r = ipcm_handover_fds(sl->sv, 2, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, sl->sv, 2);
+}
+
+static int socketpair_handover_attach(struct ipcm_link *l, const char *payload)
+{
+    struct socketpair_link *sl = l->priv;
+    int v[2], fds[2];
+    size_t nfds = 0;
+    int r = ipcm_handover_get(payload, v, 2);
+    if (r == 0)
+        r = ipcm_handover_fds(v, 2, fds, &nfds, 2, true);
+    if (r < 0)
+        return r;
+    sl->sv[0] = v[0];
+    sl->sv[1] = v[1];
+    return 0;
+}
+
 const struct ipcm_backend ipcm_backend_socketpair = {
     .abi = IPCM_BACKEND_ABI,
     .name = "socketpair",
     .summary = "AF_UNIX SOCK_SEQPACKET socketpair(2), one record per message, lock-free",
-    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_FDPASS,
+    .caps =
+        IPCM_CAP_DUPLEX | IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_FDPASS | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct socketpair_link),
     .chan_priv = sizeof(struct socketpair_chan),
     .limits = socketpair_limits,
@@ -314,4 +343,6 @@ const struct ipcm_backend ipcm_backend_socketpair = {
     .pollfd = socketpair_pollfd,
     .send_fd = socketpair_send_fd,
     .recv_fd = socketpair_recv_fd,
+    .handover_export = socketpair_handover_export,
+    .handover_attach = socketpair_handover_attach,
 };

@@ -407,12 +407,86 @@ static ssize_t sysvmq_qsize(const struct ipcm_chan *c)
     return (ssize_t)ds.msg_qnum;
 }
 
+/* ---------------------------------------------------------------- exec hand-over */
+
+/* Per direction the queue id (System V ids are global: nothing to clear) and the life
+ * pipes; then the holders pipe and the ids the last holder removes. */
+#define SYSVMQ_HANDOVER_N 15
+static void sysvmq_handover_vals(const struct sysvmq_link *sl, int *v)
+{
+    for (unsigned d = 0; d < 2; d++) {
+        const struct sysvmq_dir *q = &sl->dir[d];
+        int *w = v + 5 * d;
+        w[0] = d < sl->ndirs ? q->q : -1;
+        w[1] = q->life.senders[0];
+        w[2] = q->life.senders[1];
+        w[3] = q->life.receivers[0];
+        w[4] = q->life.receivers[1];
+    }
+    v[10] = sl->hold.fd[0];
+    v[11] = sl->hold.fd[1];
+    v[12] = sl->hold.nq > 0 ? sl->hold.qid[0] : -1;
+    v[13] = sl->hold.nq > 1 ? sl->hold.qid[1] : -1;
+    v[14] = (int)sl->hold.nq;
+}
+
+/* Which of the values are descriptors (the rest are ids and a count). */
+static void sysvmq_handover_fdvals(const int *v, int *fdv)
+{
+    for (unsigned i = 0; i < SYSVMQ_HANDOVER_N; i++)
+        fdv[i] = (i % 5 != 0 && i < 10) || i == 10 || i == 11 ? v[i] : -1;
+}
+
+static int sysvmq_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                                  size_t *nfds)
+{
+    int v[SYSVMQ_HANDOVER_N], fdv[SYSVMQ_HANDOVER_N];
+    size_t room = *nfds;
+    *nfds = 0;
+    sysvmq_handover_vals(l->priv, v);
+    sysvmq_handover_fdvals(v, fdv);
+    int r = ipcm_handover_fds(fdv, SYSVMQ_HANDOVER_N, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, v, SYSVMQ_HANDOVER_N);
+}
+
+static int sysvmq_handover_attach(struct ipcm_link *l, const char *payload)
+{
+    struct sysvmq_link *sl = l->priv;
+    int v[SYSVMQ_HANDOVER_N], fdv[SYSVMQ_HANDOVER_N], fds[SYSVMQ_HANDOVER_N];
+    size_t nfds = 0;
+    int r = ipcm_handover_get(payload, v, SYSVMQ_HANDOVER_N);
+    if (r == 0) {
+        sysvmq_handover_fdvals(v, fdv);
+        r = ipcm_handover_fds(fdv, SYSVMQ_HANDOVER_N, fds, &nfds, SYSVMQ_HANDOVER_N, true);
+    }
+    if (r == 0 && (v[14] < 1 || v[14] > 2))
+        r = -EINVAL;
+    if (r < 0)
+        return r;
+    sl->ndirs = l->shape == IPCM_SHAPE_PIPE ? 2 : 1;
+    for (unsigned d = 0; d < 2; d++) {
+        struct sysvmq_dir *q = &sl->dir[d];
+        const int *w = v + 5 * d;
+        q->q = w[0];
+        q->life.senders[0] = w[1];
+        q->life.senders[1] = w[2];
+        q->life.receivers[0] = w[3];
+        q->life.receivers[1] = w[4];
+    }
+    sl->hold.fd[0] = v[10];
+    sl->hold.fd[1] = v[11];
+    sl->hold.qid[0] = v[12];
+    sl->hold.qid[1] = v[13];
+    sl->hold.nq = (unsigned)v[14];
+    return 0;
+}
+
 const struct ipcm_backend ipcm_backend_sysvmq = {
     .abi = IPCM_BACKEND_ABI,
     .name = "sysvmq",
     .summary = "System V message queues (msgget(2)), polled with backoff, removed by the last "
                "holder or the runner's journal",
-    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_SPINS | IPCM_CAP_QSIZE,
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_SPINS | IPCM_CAP_QSIZE | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct sysvmq_link),
     .chan_priv = sizeof(struct sysvmq_chan),
     .limits = sysvmq_limits,
@@ -424,4 +498,6 @@ const struct ipcm_backend ipcm_backend_sysvmq = {
     .close = sysvmq_close,
     .destroy = sysvmq_destroy,
     .qsize = sysvmq_qsize,
+    .handover_export = sysvmq_handover_export,
+    .handover_attach = sysvmq_handover_attach,
 };

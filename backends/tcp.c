@@ -320,12 +320,57 @@ static void tcp_close(struct ipcm_chan *c)
     ipcm_life_close(&tc->life[1]);
 }
 
+/* ---------------------------------------------------------------- exec hand-over */
+
+/* The connected sockets and life pipes travel as descriptors (the library clears
+ * close-on-exec in the child alone); the framing state is mapped again from its memfd. */
+static int tcp_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                               size_t *nfds)
+{
+    const struct tcp_link *tl = l->priv;
+    int v[11] = {tl->sv[0], tl->sv[1]};
+    for (unsigned d = 0; d < 2; d++) {
+        v[2 + 4 * d] = tl->life[d].senders[0];
+        v[3 + 4 * d] = tl->life[d].senders[1];
+        v[4 + 4 * d] = tl->life[d].receivers[0];
+        v[5 + 4 * d] = tl->life[d].receivers[1];
+    }
+    v[10] = tl->fl.memfd;
+    size_t room = *nfds;
+    *nfds = 0;
+    int r = ipcm_handover_fds(v, 11, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, v, 11);
+}
+
+static int tcp_handover_attach(struct ipcm_link *l, const char *payload)
+{
+    struct tcp_link *tl = l->priv;
+    int v[11], fds[11];
+    size_t nfds = 0;
+    int r = ipcm_handover_get(payload, v, 11);
+    if (r == 0)
+        r = ipcm_handover_fds(v, 11, fds, &nfds, 11, true);
+    if (r == 0 && v[10] < 0)
+        r = -EINVAL;
+    if (r < 0)
+        return r;
+    tl->sv[0] = v[0];
+    tl->sv[1] = v[1];
+    for (unsigned d = 0; d < 2; d++) {
+        tl->life[d].senders[0] = v[2 + 4 * d];
+        tl->life[d].senders[1] = v[3 + 4 * d];
+        tl->life[d].receivers[0] = v[4 + 4 * d];
+        tl->life[d].receivers[1] = v[5 + 4 * d];
+    }
+    return ipcm_frame_link_attach(&tl->fl, l->shape == IPCM_SHAPE_PIPE ? 2u : 1u, v[10]);
+}
+
 const struct ipcm_backend ipcm_backend_tcp = {
     .abi = IPCM_BACKEND_ABI,
     .name = "tcp",
     .summary = "TCP over loopback, TCP_NODELAY, length-framed, robust-mutex serialised",
-    .caps =
-        IPCM_CAP_DUPLEX | IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE | IPCM_CAP_CROSS_HOST,
+    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE |
+            IPCM_CAP_CROSS_HOST | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct tcp_link),
     .chan_priv = sizeof(struct tcp_chan),
     .limits = tcp_limits,
@@ -338,4 +383,6 @@ const struct ipcm_backend ipcm_backend_tcp = {
     .destroy = tcp_destroy,
     .pollfd = ipcm_frame_pollfd,
     .qsize = ipcm_frame_qsize,
+    .handover_export = tcp_handover_export,
+    .handover_attach = tcp_handover_attach,
 };

@@ -101,11 +101,43 @@ static int unix_open(struct ipcm_chan *c)
     return 0;
 }
 
+/* ---------------------------------------------------------------- exec hand-over */
+
+/* The descriptors travel as they are (the library clears close-on-exec in the child
+ * alone); the framing state is mapped again from its memfd. */
+static int unix_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                                size_t *nfds)
+{
+    const struct unix_link *xl = l->priv;
+    int v[3] = {xl->sv[0], xl->sv[1], xl->fl.memfd};
+    size_t room = *nfds;
+    *nfds = 0;
+    int r = ipcm_handover_fds(v, 3, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, v, 3);
+}
+
+static int unix_handover_attach(struct ipcm_link *l, const char *payload)
+{
+    struct unix_link *xl = l->priv;
+    int v[3], fds[3];
+    size_t nfds = 0;
+    int r = ipcm_handover_get(payload, v, 3);
+    if (r == 0)
+        r = ipcm_handover_fds(v, 3, fds, &nfds, 3, true);
+    if (r == 0 && v[2] < 0)
+        r = -EINVAL;
+    if (r < 0)
+        return r;
+    xl->sv[0] = v[0];
+    xl->sv[1] = v[1];
+    return ipcm_frame_link_attach(&xl->fl, l->shape == IPCM_SHAPE_PIPE ? 2u : 1u, v[2]);
+}
+
 const struct ipcm_backend ipcm_backend_unix = {
     .abi = IPCM_BACKEND_ABI,
     .name = "unix",
     .summary = "AF_UNIX SOCK_STREAM socketpair(2), length-framed, robust-mutex serialised",
-    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE,
+    .caps = IPCM_CAP_DUPLEX | IPCM_CAP_POLLFD | IPCM_CAP_STREAM | IPCM_CAP_QSIZE | IPCM_CAP_EXEC,
     .link_priv = sizeof(struct unix_link),
     .chan_priv = sizeof(struct ipcm_frame_chan),
     .limits = unix_limits,
@@ -118,4 +150,6 @@ const struct ipcm_backend ipcm_backend_unix = {
     .destroy = unix_destroy,
     .pollfd = ipcm_frame_pollfd,
     .qsize = ipcm_frame_qsize,
+    .handover_export = unix_handover_export,
+    .handover_attach = unix_handover_attach,
 };

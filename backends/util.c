@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/membarrier.h>
 #include <poll.h>
 #include <signal.h>
@@ -247,4 +248,50 @@ void ipcm_sigpipe_release(struct ipcm_sigpipe_hold *h)
         }
         sp_thread.held = sp_thread.ours = false;
     }
+
+/* ---------------------------------------------------------------- exec hand-over */
+
+int ipcm_handover_put(char *buf, size_t len, const int *v, size_t n)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        int k = snprintf(buf + off, len - off, "%s%d", i ? "," : "", v[i]);
+        if (k < 0 || (size_t)k >= len - off)
+            return -ENOSPC;
+        off += (size_t)k;
+    }
+    if (n == 0 && len)
+        buf[0] = '\0';
+    return 0;
+}
+
+int ipcm_handover_get(const char *payload, int *v, size_t n)
+{
+    const char *p = payload;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < -1 || x > INT_MAX)
+            return -EINVAL;
+        v[i] = (int)x;
+        if (*end != (i + 1 < n ? ',' : '\0'))
+            return -EINVAL;
+        p = end + 1;
+    }
+    return 0;
+}
+
+int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t room, bool check_open)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < 0)
+            continue;
+        if (check_open && fcntl(v[i], F_GETFD) < 0)
+            return -EBADF;
+        if (*nfds >= room)
+            return -ENOSPC;
+        fds[(*nfds)++] = v[i];
+    }
+    return 0;
 }

@@ -28,6 +28,8 @@ START_TEST(every_backend_has_current_abi_and_all_required_ops)
         ck_assert_int_eq(be->qsize != NULL, (be->caps & IPCM_CAP_QSIZE) != 0);
         ck_assert_int_eq(be->send_fd != NULL, (be->caps & IPCM_CAP_FDPASS) != 0);
         ck_assert_int_eq(be->recv_fd != NULL, (be->caps & IPCM_CAP_FDPASS) != 0);
+        ck_assert_int_eq(be->handover_export != NULL, (be->caps & IPCM_CAP_EXEC) != 0);
+        ck_assert_int_eq(be->handover_attach != NULL, (be->caps & IPCM_CAP_EXEC) != 0);
     }
 }
 END_TEST

@@ -67,6 +67,9 @@ struct ipcm_chan {
     size_t max_msg;      /* the link's cfg.max_msg */
     bool closed;
     void *priv; /* be->chan_priv bytes, zeroed by the library */
+    /* The link this end owns (ipcm_chan_attach_token made it in an exec'd program and
+     * closing the end destroys it), or NULL. Backends never touch it. */
+    struct ipcm_link *owned_link;
 };
 
 /*
@@ -141,6 +144,24 @@ struct ipcm_backend {
      * plus -EBADMSG (recv_fd found an ordinary message) and -EMFILE. */
     int (*send_fd)(struct ipcm_chan *c, int fd, int timeout_ms);
     int (*recv_fd)(struct ipcm_chan *c, int *fd, int timeout_ms);
+    /*
+     * handover_export - (IPCM_CAP_EXEC) describe link l, in the parent before fork, for
+     * a program started with execve: a short printable payload (letters, digits and
+     * ",=._-" only) into buf (len bytes) and the descriptors that payload names into
+     * fds (at most *nfds of them; set *nfds to the count). Changes nothing: the library
+     * clears close-on-exec on those descriptors in the child alone, between fork and
+     * exec. Returns 0; -ENOSPC (buf or fds too small); -errno.
+     */
+    int (*handover_export)(const struct ipcm_link *l, char *buf, size_t len, int *fds,
+                           size_t *nfds);
+    /*
+     * handover_attach - (IPCM_CAP_EXEC) in the exec'd program: rebuild l->priv (zeroed;
+     * shape and cfg set from the token) from a payload handover_export wrote, so that
+     * open then works as it does after fork. On failure, destroy is a no-op.
+     * Returns 0; -EINVAL (a malformed payload); -EBADF (a named descriptor is not open);
+     * -errno.
+     */
+    int (*handover_attach)(struct ipcm_link *l, const char *payload);
 };
 
 /* The smallest table the loader accepts: version 1 ends with recv_fd. */

@@ -59,6 +59,10 @@ enum ipcm_role {
  * object only this host has (reserved by RULINGS 6 for serve and --remote; no check or
  * bench branches on it yet). tcp. */
 #define IPCM_CAP_CROSS_HOST (1u << 8)
+/* A link can be handed to a program started with execve(2) (ipcm_link_export_token,
+ * ipcm_chan_attach_token): its kernel objects are reachable through descriptors or ids
+ * that survive exec. pipe, fifo, socketpair, unix, tcp, mqueue, sysvmq. */
+#define IPCM_CAP_EXEC (1u << 9)
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {

@@ -29,6 +29,7 @@ static const struct ipcm_bench_mode *const modes[] = {
     &ipcm_bench_mode_sync_barrier,
     &ipcm_bench_mode_sync_event,
     &ipcm_bench_mode_throughput_pipe,
+    &ipcm_bench_mode_start,
     NULL,
 };
 
@@ -53,6 +54,11 @@ const char *ipcm_bench_placement_name(enum ipcm_bench_placement p)
     case IPCM_PLACE_CUSTOM: return "custom";
     default: return "unpinned";
     }
+}
+
+const char *ipcm_bench_start_method_name(enum ipcm_start_method m)
+{
+    return m == IPCM_START_EXEC ? "exec" : "fork";
 }
 
 const char *ipcm_bench_status_name(enum ipcm_bench_status s)
@@ -311,6 +317,9 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
     size_t npl = placements(cfg, m, pl);
     enum ipcm_shape shape = m->shape_of ? m->shape_of(cfg) : m->shape;
     size_t n = 0, nsub = cfg->nbackends;
+    /* Start methods innermost of all: each backend's fork and exec cases side by side. */
+    size_t nmeth = m->start_methods ? 2 : 1;
+    nsub *= nmeth;
     unsigned vidx[IPCM_BENCH_MAX_BACKENDS];
     if (m->variant) {
         nsub = 0;
@@ -339,8 +348,10 @@ static size_t expand(const struct ipcm_bench_config *cfg, const struct ipcm_benc
                                     continue;
                                 struct ipcm_bench_params *p = &out[n];
                                 memset(p, 0, sizeof(*p));
-                                p->be = cfg->backends[m->variant ? 0 : b];
+                                p->be = cfg->backends[m->variant ? 0 : b / nmeth];
                                 p->variant = m->variant ? vidx[b] : (unsigned)b;
+                                p->start_method =
+                                    nmeth > 1 && b % nmeth ? IPCM_START_EXEC : IPCM_START_FORK;
                                 p->shape = shape;
                                 p->size = (size_t)sizes[s];
                                 p->producers = pr ? (unsigned)prods[i] : 0;
@@ -529,8 +540,10 @@ static const char *case_subject(const struct ipcm_bench_case *c)
 static const char *case_label(const struct ipcm_bench_case *c, char *buf, size_t len)
 {
     const struct ipcm_bench_params *p = &c->params;
-    snprintf(buf, len, "%s %s %zuB P%u C%u W%u %s", c->mode->name, case_subject(c), p->size,
-             p->producers, p->consumers, p->workers, ipcm_bench_placement_name(p->placement));
+    snprintf(buf, len, "%s %s %zuB P%u C%u W%u %s%s%s", c->mode->name, case_subject(c), p->size,
+             p->producers, p->consumers, p->workers, ipcm_bench_placement_name(p->placement),
+             c->mode->start_methods ? " " : "",
+             c->mode->start_methods ? ipcm_bench_start_method_name(p->start_method) : "");
     return buf;
 }
 
@@ -571,7 +584,8 @@ int ipcm_bench_run(const struct ipcm_bench_config *cfg, struct ipcm_bench_run *o
         c->mode = m;
         c->params = plist[i];
         c->latency_kind =
-            (m->metrics & IPCM_BENCH_METRIC_LATENCY)
+            m->start_methods ? "spawn-to-first-message"
+            : (m->metrics & IPCM_BENCH_METRIC_LATENCY)
                 ? (c->params.shape == IPCM_SHAPE_PIPE ? "round-trip" : "one-way-open-loop")
                 : "one-way";
         if (m->latency_kind)
@@ -638,6 +652,9 @@ static void record_head(const struct ipcm_bench_case *c, struct ipcm_rr_case *o)
     o->consumers = p->consumers;
     o->workers = p->workers;
     snprintf(o->placement, sizeof(o->placement), "%s", ipcm_bench_placement_name(p->placement));
+    if (c->mode->start_methods)
+        snprintf(o->start_method, sizeof(o->start_method), "%s",
+                 ipcm_bench_start_method_name(p->start_method));
     o->status = c->status == IPCM_CASE_OK        ? IPCM_RR_OK
                 : c->status == IPCM_CASE_SKIPPED ? IPCM_RR_SKIPPED
                                                  : IPCM_RR_FAILED;

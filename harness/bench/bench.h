@@ -111,6 +111,8 @@ struct ipcm_bench_params {
     int timeout_ms;
     bool warmup;      /* this run is a warm-up: its result is thrown away */
     unsigned variant; /* modes with `variant`: which subject this case measures */
+    /* modes with `start_methods`: how this case starts its processes (fork, exec) */
+    enum ipcm_start_method start_method;
 };
 
 /*
@@ -171,11 +173,15 @@ struct ipcm_bench_mode {
     /* The latency's kind in the results, when the shape's default (round-trip for a pipe,
      * one-way-open-loop for a queue) is not what the mode measures; NULL: the default. */
     const char *latency_kind;
+    /* The mode measures how processes start: the driver runs each backend once per
+     * start method (params.start_method) and records it as the case's start_method. */
+    bool start_methods;
 };
 
 extern const struct ipcm_bench_mode ipcm_bench_mode_throughput, ipcm_bench_mode_throughput_pipe;
 extern const struct ipcm_bench_mode ipcm_bench_mode_latency;
 extern const struct ipcm_bench_mode ipcm_bench_mode_pool;
+extern const struct ipcm_bench_mode ipcm_bench_mode_start;
 extern const struct ipcm_bench_mode ipcm_bench_mode_sync, ipcm_bench_mode_sync_contended,
     ipcm_bench_mode_sync_barrier, ipcm_bench_mode_sync_event;
 
@@ -185,6 +191,8 @@ const struct ipcm_bench_mode *ipcm_bench_mode_find(const char *name);
 /* ipcm_bench_variant_known - whether mode m has a subject called name (a sync
  * implementation); false for a mode without subjects. */
 bool ipcm_bench_variant_known(const struct ipcm_bench_mode *m, const char *name);
+/* The name a results file records for a start method: "fork", "exec". */
+const char *ipcm_bench_start_method_name(enum ipcm_start_method m);
 
 enum ipcm_bench_status { IPCM_CASE_OK, IPCM_CASE_SKIPPED, IPCM_CASE_FAILED };
 const char *ipcm_bench_status_name(enum ipcm_bench_status s);

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -526,6 +527,109 @@ out:
         ipcm_check_reap(&p, 0, NULL);
 }
 
+/* ---------------------------------------------------------------- 62, exec */
+
+/*
+ * The exec'd helper of case 62 is this same program (/proc/self/exe) started with
+ * IPCMARK_CHECK_EXEC_HELPER set: before main, this constructor attaches the ends the
+ * case handed over (IPCMARK_LINK: the end to read, then, for a queue, the end to reply
+ * on), echoes every message until end-of-stream and exits. Any program that links the
+ * check suite (ipcmark, test_conform) can so serve as its own helper, as a Python
+ * "spawn" child re-imports its parent's main module.
+ */
+#define EXEC_HELPER_ENV "IPCMARK_CHECK_EXEC_HELPER"
+
+static int exec_helper_echo(void)
+{
+    struct ipcm_chan *in = NULL, *out = NULL;
+    unsigned char buf[256];
+    int code = 1;
+
+    if (ipcm_chan_attach_env(0, &in) < 0)
+        return 2;
+    if (ipcm_chan_attach_env(1, &out) == -ENOENT)
+        out = in; /* a pipe end replies on itself */
+    if (out && ipcm_chan_max_msg(in) <= sizeof(buf))
+        for (;;) {
+            ssize_t n = ipcm_chan_recv(in, buf, sizeof(buf), 20000);
+            if (n == -EPIPE) {
+                code = 0;
+                break;
+            }
+            if (n < 0 || ipcm_chan_send(out, buf, (size_t)n, 20000) != n)
+                break;
+        }
+    if (out != in)
+        ipcm_chan_close(out);
+    ipcm_chan_close(in);
+    return code;
+}
+
+__attribute__((constructor)) static void exec_helper_hook(void)
+{
+    if (getenv(EXEC_HELPER_ENV))
+        _exit(exec_helper_echo());
+}
+
+extern char **environ;
+
+static void exec_reattach(struct ipcm_check_ctx *ctx)
+{
+    bool q = ctx->shape == IPCM_SHAPE_QUEUE;
+    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, 128, 8);
+    struct ipcm_link *back = q && l ? ipcm_check_link(ctx, IPCM_SHAPE_QUEUE, 128, 8) : NULL;
+    struct ipcm_chan *tx = NULL, *rx = NULL;
+    struct ipcm_process p = {0};
+    char **envp = NULL;
+    size_t n_env = 0;
+
+    if (!l || (q && !back))
+        goto out;
+    while (environ[n_env])
+        n_env++;
+    envp = calloc(n_env + 2, sizeof(*envp));
+    IPCM_CHECK_OP_(ctx, envp != NULL, ==, true, goto out);
+    memcpy(envp, environ, n_env * sizeof(*envp));
+    envp[n_env] = EXEC_HELPER_ENV "=1";
+    const struct ipcm_handover ends[2] = {{l, q ? IPCM_ROLE_RECV : IPCM_ROLE_B},
+                                          {back, IPCM_ROLE_SEND}};
+    char *const argv[] = {"ipcmark-exec-helper", NULL};
+    int r = ipcm_process_spawn_exec(&p, "/proc/self/exe", argv, envp, ends, q ? 2 : 1);
+    IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
+    r = ipcm_chan_open(l, q ? IPCM_ROLE_SEND : IPCM_ROLE_A, &tx);
+    IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
+    if (q) {
+        r = ipcm_chan_open(back, IPCM_ROLE_RECV, &rx);
+        IPCM_CHECK_OP_(ctx, r, ==, 0, goto out);
+    }
+    /* Messages go through the exec'd helper and back, whole and in order. */
+    for (uint64_t seq = 0; seq < 100; seq++) {
+        unsigned char buf[128];
+        uint32_t prod = 0;
+        uint64_t got = ~0ull;
+        size_t len = IPCM_PAYLOAD_HDR + (size_t)(seq % 90);
+        ipcm_payload_make(buf, len, 1, seq);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send(tx, buf, len, IPCM_CHECK_T_OP_MS), ==, (ssize_t)len,
+                       goto out);
+        ssize_t n = ipcm_chan_recv(q ? rx : tx, buf, sizeof(buf), IPCM_CHECK_T_OP_MS);
+        IPCM_CHECK_OP_(ctx, n, ==, (ssize_t)len, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, (size_t)n, &prod, &got), ==, 0, goto out);
+        IPCM_CHECK_OP_(ctx, got, ==, seq, goto out);
+        atomic_fetch_add(&ctx->sh->messages, 1);
+    }
+    /* End-of-stream reaches the helper across the exec: it exits 0. */
+    IPCM_CHECK_OP_(ctx, ipcm_chan_shutdown(tx), ==, 0, goto out);
+    ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS, __FILE__, __LINE__);
+out:
+    ipcm_chan_close(tx);
+    ipcm_chan_close(rx);
+    ipcm_link_destroy(l);
+    ipcm_link_destroy(back);
+    free(envp);
+    if (p.pid > 0)
+        ipcm_check_reap(&p, 0, NULL);
+}
+
 /* ---------------------------------------------------------------- table */
 
 const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
@@ -540,8 +644,8 @@ const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
     {"hygiene.shared_end_concurrent", 61,
      "one pipe end used by two processes at once (inherited over fork): exactly once", IPCM_CHECK_P,
      0, 0, 240000, shared_end_concurrent, NULL, NULL},
-    {"hygiene.exec_reattach", 62, "a fork+exec'd helper re-attaches", IPCM_CHECK_QP, 0, 0, 10000,
-     NULL, "API: ipcm_process_spawn forks only (no exec start mode); fds are O_CLOEXEC", NULL},
+    {"hygiene.exec_reattach", 62, "a fork+exec'd helper re-attaches (token hand-over)",
+     IPCM_CHECK_QP, IPCM_CAP_EXEC, IPCM_CHECK_QUICK, 10000, exec_reattach, NULL, NULL},
     {"hygiene.fd_passing", 64, "pass an fd (also above 256) over the channel", IPCM_CHECK_P,
      IPCM_CAP_FDPASS, IPCM_CHECK_QUICK, 10000, fd_passing, NULL, NULL},
     {0},

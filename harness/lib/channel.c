@@ -197,7 +197,10 @@ void ipcm_chan_close(struct ipcm_chan *c)
     if (!c->closed)
         c->be->close(c);
     c->closed = true;
+    /* An end attached from a token owns its link (ipcm_chan_attach_token). */
+    struct ipcm_link *own = c->owned_link;
     free(c);
+    ipcm_link_destroy(own);
 }
 
 int ipcm_chan_pollfd(const struct ipcm_chan *c)

@@ -853,6 +853,113 @@ IPCM_API int ipcm_cond_wait_for(struct ipcm_sync_end *cond, struct ipcm_sync_end
 IPCM_API int ipcm_cond_notify(struct ipcm_sync_end *cond, unsigned n);
 /* ipcm_cond_notify_all - wake every thread waiting on cond. Returns: 0; -EINVAL. */
 IPCM_API int ipcm_cond_notify_all(struct ipcm_sync_end *cond);
+/* ---------------------------------------------------------------- exec start */
+
+/*
+ * Handing a link to a program started with execve (Python's "spawn" start method). A
+ * link created in the parent is described by a token, a short printable string such as
+ * "ipcm1:pipe:q:recv:4096:64:5,6,-1,-1,7" (backend, shape, the role the program opens,
+ * max_msg, depth, then what the backend needs: its descriptor numbers, queue ids). The
+ * descriptors a token names stay open across the exec and no others do: every
+ * descriptor the library opens is close-on-exec, and ipcm_process_spawn_exec clears
+ * that flag on the handed-over ones in the child alone, between fork and exec. The
+ * backend must declare IPCM_CAP_EXEC (ipcm_backend_caps); the others return -ENOTSUP.
+ * Guide: docs/exec.md.
+ */
+
+/* Room for any token, its terminating NUL included. */
+#define IPCM_TOKEN_MAX 256
+/* The environment variable ipcm_process_spawn_exec sets: the tokens, space-separated,
+ * in the order of its ends[]. */
+#define IPCM_LINK_ENV "IPCMARK_LINK"
+
+/*
+ * ipcm_link_export_token - the token for opening link l in role in an exec'd program,
+ * into buf (len bytes). Call it in the parent before the link's own end is opened here.
+ * A token is valid only in a child that inherited its descriptors
+ * (ipcm_process_spawn_exec does that).
+ * Returns: 0; -ENOTSUP (the backend has no IPCM_CAP_EXEC); -EINVAL (a role that does
+ * not fit the shape); -EBADF (this process already opened an end of l: the descriptors
+ * other roles need are gone); -ENOSPC (buf too small).
+ */
+IPCM_API int ipcm_link_export_token(const struct ipcm_link *l, enum ipcm_role role, char *buf,
+                                    size_t len);
+/*
+ * ipcm_chan_attach_token - in the exec'd program: open the end a token names, in one
+ * call (the link behind it is this end's own: ipcm_chan_close releases both). Like
+ * ipcm_chan_open, it closes what the role must not hold.
+ * Returns: 0; -EINVAL (not a token); -ENOENT (no backend of that name here, built in
+ * or loaded); -ENOTSUP (the backend cannot attach after exec); -EBADF (a descriptor the
+ * token names is not open in this process); -ENOMEM; as ipcm_chan_open.
+ */
+IPCM_API int ipcm_chan_attach_token(const char *token, struct ipcm_chan **out);
+/*
+ * ipcm_chan_attach_env - ipcm_chan_attach_token on the index-th token (from 0) of the
+ * IPCMARK_LINK environment variable. Returns: as ipcm_chan_attach_token; -ENOENT (no
+ * such variable, or fewer tokens).
+ */
+IPCM_API int ipcm_chan_attach_env(unsigned index, struct ipcm_chan **out);
+
+/* One end to hand to an exec'd program: link l, to be opened there in role. */
+struct ipcm_handover {
+    const struct ipcm_link *link;
+    enum ipcm_role role;
+};
+
+/*
+ * ipcm_process_spawn_exec - fork and execve(path, argv, envp) with the ends[0..n_ends)
+ * handed over: their descriptors stay open in the program (and no other descriptor of
+ * this library does) and IPCMARK_LINK holds their tokens (replacing any such entry of
+ * envp; envp NULL: this process's environment). path is used as given (no PATH search).
+ * The program dies with its parent (PR_SET_PDEATHSIG, kept across exec) and is joined,
+ * killed and stopped as a forked worker is. Returns once the exec succeeded or failed:
+ * a program that cannot be started is an error here, not an exit status later.
+ * Safe in a multithreaded program: the child only clears flags and calls execve.
+ * Returns: 0; -EINVAL (argv NULL or empty, n_ends > 0 with ends NULL); -ENOTSUP,
+ * -EBADF as ipcm_link_export_token; -ENOMEM; -EAGAIN from fork; execve's error
+ * (-ENOENT, -EACCES, -ENOEXEC, ...).
+ */
+IPCM_API int ipcm_process_spawn_exec(struct ipcm_process *p, const char *path, char *const argv[],
+                                     char *const envp[], const struct ipcm_handover *ends,
+                                     size_t n_ends);
+
+/* How a pool starts its workers: fork (the default), or fork + execve of a worker
+ * program that calls ipcm_pool_worker_main. */
+enum ipcm_start_method {
+    IPCM_START_FORK,
+    IPCM_START_EXEC,
+};
+
+/* A pool's start method; for IPCM_START_EXEC, the worker program. */
+struct ipcm_pool_start {
+    enum ipcm_start_method method;
+    const char *path;  /* IPCM_START_EXEC: the worker program (no PATH search) */
+    char *const *argv; /* its argv; NULL: {path, NULL} */
+    char *const *envp; /* its environment; NULL: this process's */
+};
+
+/*
+ * ipcm_pool_create_start - ipcm_pool_create with a start method (start NULL: fork).
+ * With IPCM_START_EXEC each worker, replacements included, is the program start->path:
+ * it must call ipcm_pool_worker_main, and runs the task function it passes there; the
+ * fn given to map/apply is then not called in workers (a function pointer means nothing
+ * in another program) and may be NULL; opt->initializer is not run either (the program runs its own
+ * set-up before ipcm_pool_worker_main). The backend must declare IPCM_CAP_EXEC.
+ * Returns: as ipcm_pool_create; -ENOTSUP (exec on a backend without IPCM_CAP_EXEC);
+ * -EINVAL (exec without a path); execve's error (-ENOENT, -EACCES, ...).
+ */
+IPCM_API int ipcm_pool_create_start(struct ipcm_pool **out, unsigned workers,
+                                    const struct ipcm_backend *be,
+                                    const struct ipcm_pool_options *opt,
+                                    const struct ipcm_pool_start *start);
+/*
+ * ipcm_pool_worker_main - the body of an exec'd pool worker program: attach the two
+ * queues its parent handed over (IPCMARK_LINK, IPCMARK_POOL), run fn on every task
+ * until the pool closes, and return the exit status for main to return (0 clean exit,
+ * 2 channel error, 99 started without a pool: not run by ipcm_pool_create_start).
+ * argc and argv are the program's own (unused today, kept for later options).
+ */
+IPCM_API int ipcm_pool_worker_main(int argc, char **argv, ipcm_task_fn fn);
 
 #ifdef __cplusplus
 }

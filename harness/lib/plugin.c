@@ -90,6 +90,8 @@ static const char *missing_op(const struct ipcm_backend *be)
         {be->caps & IPCM_CAP_QSIZE, be->qsize != NULL, "qsize (caps: qsize)"},
         {be->caps & IPCM_CAP_FDPASS, be->send_fd != NULL, "send_fd (caps: fd-passing)"},
         {be->caps & IPCM_CAP_FDPASS, be->recv_fd != NULL, "recv_fd (caps: fd-passing)"},
+        {be->caps & IPCM_CAP_EXEC, be->handover_export != NULL, "handover_export (caps: exec)"},
+        {be->caps & IPCM_CAP_EXEC, be->handover_attach != NULL, "handover_attach (caps: exec)"},
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (ops[i].need && !ops[i].set)

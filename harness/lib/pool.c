@@ -267,6 +267,12 @@ static int pool_wait_started(struct ipcm_pool *p, int start_ms)
 int ipcm_pool_create(struct ipcm_pool **out, unsigned workers, const struct ipcm_backend *be,
                      const struct ipcm_pool_options *opt)
 {
+    return ipcm_pool_create_start(out, workers, be, opt, NULL);
+}
+
+int ipcm_pool_create_start(struct ipcm_pool **out, unsigned workers, const struct ipcm_backend *be,
+                           const struct ipcm_pool_options *opt, const struct ipcm_pool_start *start)
+{
     struct ipcm_limits lim;
     struct ipcm_pool *p = NULL;
     int r;
@@ -276,9 +282,17 @@ int ipcm_pool_create(struct ipcm_pool **out, unsigned workers, const struct ipcm
     *out = NULL;
     if (workers == 0 || !be)
         return -EINVAL;
+    if (start && start->method != IPCM_START_FORK) {
+        if (start->method != IPCM_START_EXEC || !start->path)
+            return -EINVAL;
+        if (!(ipcm_backend_caps(be) & IPCM_CAP_EXEC))
+            return -ENOTSUP;
+    }
     if ((r = ipcm_backend_limits(be, &lim)) < 0)
         return r;
     r = pool_alloc(&p, workers, be, opt, &lim);
+    if (p && start) /* the program, argv and envp must outlive the pool (replacements) */
+        p->start = *start;
     for (unsigned s = 0; r == 0 && s < workers; s++)
         r = pool_spawn(p, s);
     if (r == 0) {

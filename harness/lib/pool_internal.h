@@ -111,6 +111,7 @@ struct ipcm_pool {
     struct ipcm_pool_error err;
     struct ipcm_pool_info info;
     char limit_source[96];
+    struct ipcm_pool_start start; /* how workers start (fork unless create_start said) */
 };
 
 /* What a new worker is given (copied by fork). */
@@ -164,6 +165,18 @@ void pool_out_close(struct pool_out *o, bool last);
 /* The body of a worker process (ipcm_process_spawn's fn; arg is a pool_spawn_arg).
  * Returns the exit code: 0 clean, 1 initializer failed, 2 channel error, 99 setup. */
 int pool_worker_main(const void *arg, size_t len);
+/* The worker loop over ends already open (an exec'd worker's): runs fn on every task
+ * (NULL: the function each frame names, a fork's), closes both ends, returns the exit
+ * code as pool_worker_main. */
+int pool_worker_run(const struct ipcm_pool *p, unsigned slot, struct ipcm_chan *tc,
+                    struct ipcm_chan *rc, ipcm_task_fn fn);
+
+/* ---------------------------------------------------------------- pool_exec.c */
+
+/* Start the worker of slot as the exec'd program p->start.path, handing it the task
+ * queue tl (to receive) and the result queue rl (to send). Returns as
+ * ipcm_process_spawn_exec. */
+int pool_spawn_exec(struct ipcm_pool *p, unsigned slot, struct ipcm_link *tl, struct ipcm_link *rl);
 
 /* ---------------------------------------------------------------- pool_sched.c */
 

@@ -49,7 +49,10 @@ int pool_spawn(struct ipcm_pool *p, unsigned slot)
     }
     struct pool_spawn_arg a = {.pool = p, .slot = slot, .task = tl, .result = rl};
     snprintf(name, sizeof(name), "pool worker %u", slot);
-    r = ipcm_process_spawn(&w->proc, name, pool_worker_main, &a, sizeof(a));
+    if (p->start.method == IPCM_START_EXEC)
+        r = pool_spawn_exec(p, slot, tl, rl);
+    else
+        r = ipcm_process_spawn(&w->proc, name, pool_worker_main, &a, sizeof(a));
     if (r == 0) {
         r = ipcm_chan_open(tl, IPCM_ROLE_SEND, &w->task);
         if (r == 0)
@@ -353,8 +356,12 @@ static void pool_blind_sweep(struct ipcm_pool *p)
         if (w->result && ipcm_chan_pollfd(w->result) < 0)
             pool_drain(p, w);
         struct ipcm_exit ex;
-        if (w->proc.pidfd < 0 && ipcm_process_join(&w->proc, 0, &ex) == 0)
+        pid_t pid = w->proc.pid;
+        if (w->proc.pidfd < 0 && ipcm_process_join(&w->proc, 0, &ex) == 0) {
+            /* The reap cleared the pid; the death's report must still name it. */
+            w->proc.pid = pid;
             pool_worker_ended(p, s, &ex);
+        }
     }
 }
 
@@ -479,7 +486,8 @@ int pool_job_prepare(struct ipcm_pool *p, struct pool_job *job, size_t chunk_siz
         pool_set_error(p, -EBUSY, "an asynchronous map is still running: wait for it or free it");
         return -EBUSY;
     }
-    if (!job->fn || (job->n && !job->in)) {
+    /* An exec'd worker runs its program's own function: fn may be NULL there. */
+    if ((!job->fn && p->start.method != IPCM_START_EXEC) || (job->n && !job->in)) {
         pool_set_error(p, -EINVAL, "map: fn and inputs are required");
         return -EINVAL;
     }

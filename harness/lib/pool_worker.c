@@ -19,6 +19,7 @@ struct worker {
     unsigned char *in, *out, *scratch;
     struct pool_out o;
     unsigned done; /* task frames run (recycling) */
+    ipcm_task_fn fn; /* an exec'd worker's own function, or NULL: the frame's (a fork's) */
 };
 
 static int out_flush(struct ipcm_chan *c, struct pool_out *o)
@@ -38,7 +39,7 @@ static int out_flush(struct ipcm_chan *c, struct pool_out *o)
 static int worker_frame(struct worker *wk, const struct pool_hdr *h, size_t in_len, size_t *pos)
 {
     const struct ipcm_pool *p = wk->p;
-    ipcm_task_fn fn = (ipcm_task_fn)(uintptr_t)h->fn;
+    ipcm_task_fn fn = wk->fn ? wk->fn : (ipcm_task_fn)(uintptr_t)h->fn;
     uint64_t next = h->start;
 
     for (uint32_t i = 0; i <= h->count; i++) {
@@ -136,6 +137,8 @@ static void worker_drop_inherited(struct ipcm_pool *p, unsigned slot)
     }
 }
 
+static int worker_buffers(struct worker *wk);
+
 /* Open our ends of the two queues and the buffers. Returns 0, -ENOMEM or -errno. */
 static int worker_open(struct worker *wk, const struct pool_spawn_arg *a)
 {
@@ -144,6 +147,14 @@ static int worker_open(struct worker *wk, const struct pool_spawn_arg *a)
         r = ipcm_chan_open(a->result, IPCM_ROLE_SEND, &wk->rc);
     ipcm_link_destroy(a->task);
     ipcm_link_destroy(a->result);
+    int b = worker_buffers(wk);
+    return r < 0 ? r : b;
+}
+
+/* The buffers of a worker whose ends are open. Returns 0 or -ENOMEM. */
+static int worker_buffers(struct worker *wk)
+{
+    int r = 0;
     wk->in = malloc(wk->p->max_msg);
     wk->out = malloc(wk->p->max_msg);
     wk->scratch = malloc(wk->p->max_task);
@@ -161,6 +172,22 @@ static int worker_ready(struct worker *wk)
     size_t len = pool_wire_control(wk->out, POOL_READY, st < 0 ? st : 0);
     ssize_t r = ipcm_chan_send(wk->rc, wk->out, len, -1);
     return r < 0 ? (int)r : st < 0 ? st : 0;
+}
+
+int pool_worker_run(const struct ipcm_pool *p, unsigned slot, struct ipcm_chan *tc,
+                    struct ipcm_chan *rc, ipcm_task_fn fn)
+{
+    struct worker wk = {.p = p, .slot = slot, .tc = tc, .rc = rc, .fn = fn};
+    int code = 99;
+
+    if (worker_buffers(&wk) == 0)
+        code = worker_ready(&wk) < 0 ? 1 : worker_loop(&wk);
+    ipcm_chan_close(wk.tc);
+    ipcm_chan_close(wk.rc);
+    free(wk.in);
+    free(wk.out);
+    free(wk.scratch);
+    return code;
 }
 
 int pool_worker_main(const void *arg, size_t len)

@@ -7,13 +7,17 @@
 #include "ipcmark.h"
 
 #include "base.h"
+#include "handover.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +55,136 @@ int ipcm_process_spawn(struct ipcm_process *p, const char *name, ipcm_worker_fn 
         _exit(code & 0xff);
     }
     p->pid = pid;
+    p->pidfd = ipcm_pidfd_open(pid);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- exec start */
+
+extern char **environ;
+
+/* What the exec'd child needs, all built before fork: after fork a multithreaded
+ * parent's child may only make async-signal-safe calls (no malloc, no locks). */
+struct exec_plan {
+    char *link_env; /* "IPCMARK_LINK=tok tok ..." */
+    char **envp;    /* the environment with link_env in it */
+    int keep[IPCM_HANDOVER_MAX_FDS * 8];
+    size_t nkeep;
+};
+
+static void exec_plan_free(struct exec_plan *x)
+{
+    free(x->link_env);
+    free(x->envp);
+}
+
+static int exec_plan_make(struct exec_plan *x, char *const envp[], const struct ipcm_handover *ends,
+                          size_t n_ends)
+{
+    static const char var[] = IPCM_LINK_ENV "=";
+    size_t n_env = 0;
+
+    memset(x, 0, sizeof(*x));
+    if (n_ends > sizeof(x->keep) / sizeof(x->keep[0]) / IPCM_HANDOVER_MAX_FDS)
+        return -EINVAL;
+    x->link_env = malloc(sizeof(var) + n_ends * IPCM_TOKEN_MAX);
+    if (!x->link_env)
+        return -ENOMEM;
+    char *w = stpcpy(x->link_env, var);
+    for (size_t i = 0; i < n_ends; i++) {
+        size_t nfds = 0;
+        if (!ends[i].link)
+            return -EINVAL;
+        if (i)
+            *w++ = ' ';
+        int r = ipcm_handover_token(ends[i].link, ends[i].role, w, IPCM_TOKEN_MAX,
+                                    x->keep + x->nkeep, &nfds);
+        if (r < 0)
+            return r;
+        w += strlen(w);
+        x->nkeep += nfds;
+    }
+    if (!envp)
+        envp = environ;
+    while (envp && envp[n_env])
+        n_env++;
+    x->envp = calloc(n_env + 2, sizeof(*x->envp));
+    if (!x->envp)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n_env; i++)
+        if (strncmp(envp[i], var, sizeof(var) - 1) != 0)
+            x->envp[k++] = envp[i];
+    if (n_ends)
+        x->envp[k++] = x->link_env;
+    return 0;
+}
+
+int ipcm_process_spawn_exec(struct ipcm_process *p, const char *path, char *const argv[],
+                            char *const envp[], const struct ipcm_handover *ends, size_t n_ends)
+{
+    struct exec_plan x;
+    pid_t parent = getpid();
+    int errpipe[2];
+    int r;
+
+    memset(p, 0, sizeof(*p));
+    p->pidfd = -1;
+    if (!path || !argv || !argv[0] || (n_ends && !ends))
+        return -EINVAL;
+    snprintf(p->name, sizeof(p->name), "%s", argv[0]);
+    ipcm_reason_clear();
+    if ((r = exec_plan_make(&x, envp, ends, n_ends)) < 0) {
+        exec_plan_free(&x);
+        return r;
+    }
+    /* The child reports a failed execve here; a successful one closes it (O_CLOEXEC). */
+    if (pipe2(errpipe, O_CLOEXEC) < 0) {
+        r = -errno;
+        exec_plan_free(&x);
+        return r;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        r = ipcm_reason_fork(-errno);
+        close(errpipe[0]);
+        close(errpipe[1]);
+        exec_plan_free(&x);
+        return r;
+    }
+    if (pid == 0) {
+        int e = ECHILD;
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* kept across execve (not set-user-ID) */
+        if (getppid() == parent) {
+            /* Nothing else crosses the exec, not even a descriptor the program opened
+             * without O_CLOEXEC (Python's close_fds); then the handed-over ones alone
+             * lose close-on-exec, here only, so no other child can inherit them. */
+            syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+            for (size_t i = 0; i < x.nkeep; i++)
+                fcntl(x.keep[i], F_SETFD, 0);
+            execve(path, argv, x.envp);
+            e = errno;
+        }
+        while (write(errpipe[1], &e, sizeof(e)) < 0 && errno == EINTR)
+            ;
+        _exit(127);
+    }
+    close(errpipe[1]);
+    exec_plan_free(&x);
+    int e = 0;
+    ssize_t n;
+    while ((n = read(errpipe[0], &e, sizeof(e))) < 0 && errno == EINTR)
+        ;
+    close(errpipe[0]);
+    p->pid = pid;
+    if (n > 0) { /* exec failed: reap the child, report why */
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        p->pid = 0;
+        return -(e ? e : ECHILD);
+    }
     p->pidfd = ipcm_pidfd_open(pid);
     return 0;
 }

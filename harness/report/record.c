@@ -47,9 +47,10 @@ int ipcm_rr_stat_set(struct ipcm_rr_stat *st, const struct ipcm_summary *s, cons
 
 const char *ipcm_rr_case_key(const struct ipcm_rr_case *c, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/%s/%s/%llu/%ux%u/w%u/%s", c->mode, c->backend,
+    snprintf(buf, len, "%s/%s/%s/%llu/%ux%u/w%u/%s%s%s", c->mode, c->backend,
              c->shape[0] ? c->shape : "-", (unsigned long long)c->size, c->producers, c->consumers,
-             c->workers, c->placement[0] ? c->placement : "-");
+             c->workers, c->placement[0] ? c->placement : "-", c->start_method[0] ? "/" : "",
+             c->start_method);
     return buf;
 }
 
@@ -67,7 +68,9 @@ int ipcm_rr_case_cmp(const struct ipcm_rr_case *a, const struct ipcm_rr_case *b)
         return a->consumers < b->consumers ? -1 : 1;
     if (a->workers != b->workers)
         return a->workers < b->workers ? -1 : 1;
-    return strcmp(a->placement, b->placement);
+    if ((r = strcmp(a->placement, b->placement)))
+        return r;
+    return strcmp(a->start_method, b->start_method);
 }
 
 static void free_case(struct ipcm_rr_case *c)

@@ -154,6 +154,9 @@ struct ipcm_rr_case {
     /* "direction" of a remote case (bench --remote): "client-to-server",
      * "server-to-client" or "round-trip"; "" (not written) for a local case. (writer) */
     char direction[IPCM_RR_NAME_LEN];
+    /* How the case started its processes ("fork", "exec"; bench --mode start), "" when
+     * absent. Part of the key when present, so fork and exec cases never pair up. */
+    char start_method[IPCM_RR_NAME_LEN];
 };
 
 /* JSON text the writer copies in verbatim ("config"); jansson's json_t. */

@@ -411,6 +411,8 @@ json_t *ipcm_case_json(const struct ipcm_results *r, const struct ipcm_rr_case *
         return NULL;
     if (c->has_chunk)
         json_object_set_new(o, "chunk", json_integer(c->chunk));
+    if (c->start_method[0])
+        json_object_set_new(o, "start_method", json_string(c->start_method));
     if (c->rate_per_s > 0)
         json_object_set_new(o, "rate_per_s", json_real(c->rate_per_s));
     json_object_set_new(o, "messages_per_repetition",
@@ -687,7 +689,10 @@ void ipcm_record_print_table(const struct ipcm_results *r, FILE *f)
             u++;
         }
         snprintf(sz, sizeof(sz), "%llu%s", v, unit[u]);
-        fprintf(f, "%-10s %-10s %6s %5s %-9s  ", c->mode, c->backend, sz, pc, c->placement);
+        char be[2 * IPCM_RR_NAME_LEN];
+        snprintf(be, sizeof(be), "%s%s%s", c->backend, c->start_method[0] ? "/" : "",
+                 c->start_method); /* bench --mode start: pipe/fork, pipe/exec */
+        fprintf(f, "%-10s %-10s %6s %5s %-9s  ", c->mode, be, sz, pc, c->placement);
         if (c->status != IPCM_RR_OK) {
             fprintf(f, "%s: %s\n", ipcm_rr_status_name(c->status), c->reason);
             continue;

@@ -251,6 +251,8 @@ static int read_case(struct rr_ctx *cx, json_t *o, size_t idx, struct ipcm_rr_ca
         (r = get_key_string(cx, o, "shape", where, false, c->shape, sizeof(c->shape))) < 0 ||
         (r = get_key_string(cx, o, "placement", where, false, c->placement, sizeof(c->placement))) <
             0 ||
+        (r = get_key_string(cx, o, "start_method", where, false, c->start_method,
+                            sizeof(c->start_method))) < 0 ||
         (r = get_key_string(cx, o, "status", where, true, status, sizeof(status))) < 0 ||
         (r = get_uint(cx, o, "size", where, false, IPCM_RR_MAX_SIZE, &size)) < 0 ||
         (r = get_unsigned(cx, o, "producers", where, false, &c->producers)) < 0 ||

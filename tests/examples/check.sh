@@ -63,6 +63,9 @@ run() { # run BINDIR EXAMPLE BACKEND
     pipe)
         expect "$(printf "['Sending something into the pipe !!!!!!!!']\nchild got: 'Thank you'")" \
             "$1/pipe" -b "$3" ;;
+    exec_worker) # exec_worker_parent starts the separate program exec_worker (execve)
+        expect "$(printf "worker says: 'hello' from the pid spawn returned\nsquares: 1 4 9 16 25 36 49 64 81 100")" \
+            "$1/exec_worker_parent" -b "$3" "$1/exec_worker" ;;
     *) fail "no example $2" ;;
     esac
 }
@@ -95,14 +98,14 @@ installed)
     pc=$(dirname "$(find "$tmp/prefix" -name ipcmark.pc)")
     export PKG_CONFIG_PATH="$pc"
     mkdir "$tmp/bin"
-    for ex in process_args pool_map queue pipe; do
+    for ex in process_args pool_map queue pipe exec_worker exec_worker_parent; do
         # as an outside user builds: the installed header and library, nothing of the tree
         cc $san -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(pkg-config --cflags ipcmark) \
             "$src/examples/$ex.c" $(pkg-config --libs ipcmark) -o "$tmp/bin/$ex" ||
             fail "$ex.c did not build against the installed library"
     done
     export LD_LIBRARY_PATH="$pc/.."
-    for ex in process_args pool_map queue pipe; do
+    for ex in process_args pool_map queue pipe exec_worker; do
         run "$tmp/bin" $ex pipe
     done ;;
 *) fail "usage: check.sh run|usage|installed ..." ;;
