@@ -248,6 +248,7 @@ void ipcm_sigpipe_release(struct ipcm_sigpipe_hold *h)
         }
         sp_thread.held = sp_thread.ours = false;
     }
+}
 
 /* ---------------------------------------------------------------- exec hand-over */
 
