@@ -124,8 +124,7 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
         r = ipcm_usage_error("bench", "--messages x --repeat is %llu; at most 10000000 remotely",
                              (unsigned long long)(a->messages * a->repeat));
     /* Reverse latency: the server keeps each round trip of a repetition, within a bound. */
-    if (r == 0 && a->reverse && a->modes[0] == IPCM_RM_LATENCY &&
-        a->messages > IPCM_REMOTE_MAX_RTT)
+    if (r == 0 && a->reverse && a->modes[0] == IPCM_RM_LATENCY && a->messages > IPCM_REMOTE_MAX_RTT)
         r = ipcm_usage_error("bench", "--messages %llu: at most %llu for a --reverse latency",
                              (unsigned long long)a->messages, IPCM_REMOTE_MAX_RTT);
     if (r == 0 && a->json)
@@ -297,11 +296,10 @@ static int one_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode m, uint32_
     if (m == IPCM_RM_LATENCY || m == IPCM_RM_REVERSE_LATENCY) {
         r = m == IPCM_RM_LATENCY ? record_latency(o, rtt, n, repeat)
                                  : record_server_latency(o, srv, repeat);
-        fprintf(out,
-                "tcp       %-10s %6s  round trip median %.1f us, p99 %.1f us (%llu verified%s)\n",
-                mode, sz, o->latency_ns.p50 / 1e3, o->latency_ns.p99 / 1e3,
-                (unsigned long long)(n * repeat),
-                m == IPCM_RM_LATENCY ? "" : "; timed by the server");
+        fprintf(
+            out, "tcp       %-10s %6s  round trip median %.1f us, p99 %.1f us (%llu verified%s)\n",
+            mode, sz, o->latency_ns.p50 / 1e3, o->latency_ns.p99 / 1e3,
+            (unsigned long long)(n * repeat), m == IPCM_RM_LATENCY ? "" : "; timed by the server");
     } else {
         r = record_rate(o, msgs, repeat, size);
         fprintf(out,

@@ -186,9 +186,14 @@ static void server_rtt(struct ipcm_remote_conn *c, const uint8_t *body)
     memcpy(v, body + IPCM_REMOTE_DONE, sizeof(v));
     for (int i = 0; i < 8; i++)
         v[i] = be64toh(v[i]);
-    c->server_rtt = (struct ipcm_remote_pct){.count = v[0], .min = v[1], .p50 = v[2],
-                                             .p90 = v[3], .p99 = v[4], .p999 = v[5],
-                                             .max = v[6], .mean = v[7]};
+    c->server_rtt = (struct ipcm_remote_pct){.count = v[0],
+                                             .min = v[1],
+                                             .p50 = v[2],
+                                             .p90 = v[3],
+                                             .p99 = v[4],
+                                             .p999 = v[5],
+                                             .max = v[6],
+                                             .mean = v[7]};
 }
 
 /* The near side's data phase. */
@@ -259,8 +264,7 @@ int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uin
         return r;
     if (elapsed_ns) /* reverse: the last message verified here ends it, not DONE */
         *elapsed_ns = (mode == IPCM_RM_REVERSE ? t1 : ipcm_now_ns()) - t0;
-    uint32_t done_len =
-        mode == IPCM_RM_REVERSE_LATENCY ? IPCM_REMOTE_DONE_RTT : IPCM_REMOTE_DONE;
+    uint32_t done_len = mode == IPCM_RM_REVERSE_LATENCY ? IPCM_REMOTE_DONE_RTT : IPCM_REMOTE_DONE;
     if (f.type != IPCM_RT_DONE || f.len != done_len)
         return unexpected(c, &f, "DONE");
     if (mode == IPCM_RM_REVERSE_LATENCY)

@@ -27,10 +27,10 @@
 #define IPCM_REMOTE_NONCE 32u              /* = crypto_auth_BYTES */
 #define IPCM_REMOTE_INFO 256u              /* fixed-size host description */
 #define IPCM_REMOTE_CALIB 68u              /* u32 measured, 7 doubles, 2 x i32 CPUs */
-#define IPCM_REMOTE_MAX_RTT 1000000ull     /* bound on a reverse-latency count: the server
-                                            * keeps each round trip (8 MB) */
-#define IPCM_REMOTE_DONE 24u               /* DONE: u64 verified, u64 bad, u64 server ns */
-#define IPCM_REMOTE_DONE_RTT 88u           /* DONE of mode 4: + 8 x u64 percentiles */
+/* The bound on a reverse-latency count: the server keeps each round trip (8 MB). */
+#define IPCM_REMOTE_MAX_RTT 1000000ull
+#define IPCM_REMOTE_DONE 24u     /* DONE: u64 verified, u64 bad, u64 server ns */
+#define IPCM_REMOTE_DONE_RTT 88u /* DONE of mode 4: + 8 x u64 percentiles */
 
 enum ipcm_remote_type {
     IPCM_RT_HELLO = 1,     /* c->s: info[256] of the client's host */

@@ -222,9 +222,17 @@ static int run_rtt_case(int fd, uint32_t size, uint64_t count, char *why, size_t
         return -1;
     }
     qsort(rtt, count, sizeof(*rtt), cmp_u64);
-    uint64_t done[IPCM_REMOTE_DONE_RTT / 8] = {
-        ok,  bad, ns, count, rtt[0], pct(rtt, count, 0.50), pct(rtt, count, 0.90),
-        pct(rtt, count, 0.99), pct(rtt, count, 0.999), rtt[count - 1], sum / count};
+    uint64_t done[IPCM_REMOTE_DONE_RTT / 8] = {ok,
+                                               bad,
+                                               ns,
+                                               count,
+                                               rtt[0],
+                                               pct(rtt, count, 0.50),
+                                               pct(rtt, count, 0.90),
+                                               pct(rtt, count, 0.99),
+                                               pct(rtt, count, 0.999),
+                                               rtt[count - 1],
+                                               sum / count};
     free(rtt);
     for (size_t i = 0; i < sizeof(done) / sizeof(done[0]); i++)
         done[i] = htobe64(done[i]);
@@ -304,8 +312,9 @@ static int case_loop(int fd, const struct ipcm_serve_opts *o, struct client_log 
             continue;
         }
         if (mode == IPCM_RM_REVERSE_LATENCY && count > IPCM_REMOTE_MAX_RTT) {
-            ipcm_remote_error(fd, "reverse latency count %llu over the bound %llu (the server "
-                                  "keeps each round trip)",
+            ipcm_remote_error(fd,
+                              "reverse latency count %llu over the bound %llu (the server "
+                              "keeps each round trip)",
                               (unsigned long long)count, IPCM_REMOTE_MAX_RTT);
             continue;
         }
