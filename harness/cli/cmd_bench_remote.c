@@ -124,7 +124,8 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
         r = ipcm_usage_error("bench", "--messages x --repeat is %llu; at most 10000000 remotely",
                              (unsigned long long)(a->messages * a->repeat));
     /* Reverse latency: the server keeps each round trip of a repetition, within a bound. */
-    if (r == 0 && a->reverse && a->modes[0] == IPCM_RM_LATENCY && a->messages > IPCM_REMOTE_MAX_RTT)
+    bool lat = a->modes[0] == IPCM_RM_LATENCY || (a->nmodes > 1 && a->modes[1] == IPCM_RM_LATENCY);
+    if (r == 0 && a->reverse && lat && a->messages > IPCM_REMOTE_MAX_RTT)
         r = ipcm_usage_error("bench", "--messages %llu: at most %llu for a --reverse latency",
                              (unsigned long long)a->messages, IPCM_REMOTE_MAX_RTT);
     if (r == 0 && a->json)
