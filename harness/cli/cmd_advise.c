@@ -5,8 +5,10 @@
  * burns and the limits that rule a backend out; or decide from a saved run (--from).
  */
 #include "bench.h"
+#include "bench_remote.h"
 #include "cli.h"
 #include "outfile.h"
+#include "remote_net.h"
 #include "results.h"
 #include "results_read.h"
 #include "stats.h"
@@ -40,6 +42,7 @@ struct adv_opts {
     const struct ipcm_backend *be[IPCM_BENCH_MAX_BACKENDS];
     size_t nbe;
     const char *json, *from;
+    const char *remote, *key_file; /* --remote HOST:PORT: the far sides on a server */
 };
 
 /* One backend's standing for the goal. */
@@ -63,17 +66,17 @@ struct adv_verdict {
  * two leaders while their intervals overlap and the budget allows one more.
  */
 enum adv_step {
-    ADV_STEP_CLEAR,   /* the leaders are separated: stop */
-    ADV_STEP_ALONE,   /* fewer than two candidates stand: nothing to separate */
-    ADV_STEP_MORE,    /* run the two leaders again */
-    ADV_STEP_BUDGET,  /* they overlap, but another round would overrun the budget */
-    ADV_STEP_ROUNDS,  /* they overlap after ADV_MAX_ROUNDS rounds */
+    ADV_STEP_CLEAR,  /* the leaders are separated: stop */
+    ADV_STEP_ALONE,  /* fewer than two candidates stand: nothing to separate */
+    ADV_STEP_MORE,   /* run the two leaders again */
+    ADV_STEP_BUDGET, /* they overlap, but another round would overrun the budget */
+    ADV_STEP_ROUNDS, /* they overlap after ADV_MAX_ROUNDS rounds */
 };
 
 struct adv_tally {
-    unsigned rounds;                       /* rounds run; 0 when decided from a file */
-    enum adv_step stop;                    /* why the sweep stopped */
-    char next[2][IPCM_RR_NAME_LEN];        /* the leaders a further round runs ("" none) */
+    unsigned rounds;                /* rounds run; 0 when decided from a file */
+    enum adv_step stop;             /* why the sweep stopped */
+    char next[2][IPCM_RR_NAME_LEN]; /* the leaders a further round runs ("" none) */
     struct {
         char backend[IPCM_RR_NAME_LEN];
         unsigned rounds;
@@ -86,6 +89,7 @@ static void usage(FILE *f)
     fputs("usage: ipcmark advise --size SIZE --producers P --consumers C\n"
           "                      [--goal throughput|latency|cpu] [--rate N/s] [--max-cpus X]\n"
           "                      [--budget S] [-b LIST] [--json FILE] [--from RESULTS.json]\n"
+          "                      [--remote HOST:PORT [--key-file F]]\n"
           "\n"
           "Which IPC mechanism for this workload? Runs P producers x C consumers moving\n"
           "SIZE-byte messages on every backend (closed loop), ranks them for the goal and\n"
@@ -103,8 +107,15 @@ static void usage(FILE *f)
           "  -b, --backends  backends to run, or 'all' (default all)\n"
           "  --json FILE     the bench schema plus \"advice\" ('-': stdout)\n"
           "  --from FILE     decide from a saved bench run instead of running\n"
+          "  --remote H:P    run each candidate that can cross hosts with its far side on\n"
+          "                  `ipcmark serve` at H:P (1 producer x 1 consumer; latency is the\n"
+          "                  round trip; no CPU figures, so not with --goal cpu, --max-cpus\n"
+          "                  or --rate; fixed message counts, --budget unused); the\n"
+          "                  local-only backends are ruled out: they cannot cross hosts\n"
+          "  --key-file F    the key shared with the server (mode 0600); else IPCMARK_KEY\n"
           "\n"
-          "Exit: 0 an answer (possibly: none fits); 2 bad input; 3 nothing could run.\n",
+          "Exit: 0 an answer (possibly: none fits); 1 a remote case failed verification;\n"
+          "2 bad input; 3 nothing could run (--remote: no server, busy, key refused).\n",
           f);
 }
 
@@ -164,8 +175,39 @@ static int one_option(int c, const char *arg, struct adv_opts *o)
     }
     case 'j': o->json = arg; return 0;
     case 'f': o->from = arg; return 0;
+    case 'R': o->remote = arg; return 0;
+    case 'k': o->key_file = arg; return 0;
     default: return IPCM_EXIT_USAGE;
     }
+}
+
+/* --remote's limits: what the remote protocol can run and measure. Returns 0 or 2. */
+static int remote_args_check(const struct adv_opts *o)
+{
+    if (!o->remote)
+        return o->key_file ? ipcm_usage_error(CMD, "--key-file is for --remote HOST:PORT") : 0;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (ipcm_net_parse(o->remote, true, &ss, &len) < 0)
+        return ipcm_usage_error(CMD, "bad --remote '%s' (want HOST:PORT, e.g. 198.18.0.2:7207)",
+                                o->remote);
+    if (o->from)
+        return ipcm_usage_error(CMD, "--remote runs; --from decides from a file: not both");
+    if (o->producers != 1 || o->consumers != 1)
+        return ipcm_usage_error(CMD,
+                                "--remote runs 1 producer x 1 consumer (the server plays one "
+                                "far side), not %ux%u",
+                                o->producers, o->consumers);
+    if (o->size > IPCM_REMOTE_MAX_SIZE)
+        return ipcm_usage_error(CMD, "--size over 16M: the remote protocol's bound");
+    if (o->goal == GOAL_CPU || o->max_cpus > 0 || o->rate > 0)
+        return ipcm_usage_error(CMD,
+                                "%s cannot be used with --remote: a remote run measures no "
+                                "CPU time and has no open loop",
+                                o->rate > 0           ? "--rate"
+                                : o->goal == GOAL_CPU ? "--goal cpu"
+                                                      : "--max-cpus");
+    return 0;
 }
 
 /* Returns 0, -1 after --help, or an exit code after printing the error. */
@@ -181,6 +223,8 @@ static int parse_args(int argc, char **argv, struct adv_opts *o)
                                        {"backends", required_argument, NULL, 'b'},
                                        {"json", required_argument, NULL, 'j'},
                                        {"from", required_argument, NULL, 'f'},
+                                       {"remote", required_argument, NULL, 'R'},
+                                       {"key-file", required_argument, NULL, 'k'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     int c, r;
@@ -206,7 +250,7 @@ static int parse_args(int argc, char **argv, struct adv_opts *o)
     if (!o->nbe)
         for (size_t i = 0; i < ipcm_backend_count() && o->nbe < IPCM_BENCH_MAX_BACKENDS; i++)
             o->be[o->nbe++] = ipcm_backend_at(i);
-    return 0;
+    return remote_args_check(o);
 }
 
 /* --------------------------------------------------------------- decision */
@@ -217,11 +261,11 @@ static bool workload_case(const struct ipcm_rr_case *c, const struct adv_opts *o
            c->producers == o->producers && c->consumers == o->consumers;
 }
 
+/* The latency case beside the workload: --rate's open-loop one, or --remote's round trip. */
 static bool rate_case(const struct ipcm_rr_case *c, const struct adv_opts *o, const char *be)
 {
-    (void)o;
     return strcmp(c->mode, "latency") == 0 && strcmp(c->backend, be) == 0 &&
-           strcmp(c->shape, "queue") == 0;
+           strcmp(c->shape, o->remote ? "pipe" : "queue") == 0;
 }
 
 /* The median and its interval from a metric's samples (the reader leaves ci95 out). */
@@ -285,6 +329,11 @@ static void rule(struct adv_cand *k, const struct adv_opts *o)
                  k->lat ? k->lat->reason : "not measured");
         return;
     }
+    if (o->remote && o->goal == GOAL_LATENCY && (!k->lat || k->lat->status != IPCM_RR_OK)) {
+        snprintf(k->out, sizeof(k->out), "remote round trip: %.150s",
+                 k->lat ? k->lat->reason : "not measured");
+        return;
+    }
     score(k, o);
 }
 
@@ -314,7 +363,7 @@ static void decide(const struct ipcm_results *res, const struct adv_opts *o, str
         struct adv_cand *k = &v->c[v->n++];
         k->backend = c->backend;
         k->tp = c;
-        for (size_t j = 0; o->rate > 0 && j < res->ncases; j++)
+        for (size_t j = 0; (o->rate > 0 || o->remote) && j < res->ncases; j++)
             if (rate_case(&res->cases[j], o, c->backend))
                 k->lat = &res->cases[j];
         rule(k, o);
@@ -521,10 +570,14 @@ static void print_row(const struct adv_cand *k, size_t rank, const struct adv_ca
 {
     const struct ipcm_rr_case *c = k->tp;
     char a[32], b[32], d[32];
-    fprintf(f, "  %zu. %-11s %12s  p99 %9s  CPU %9s/msg  %.2g of %ld CPUs", rank, k->backend,
-            si(c->msgs_per_s.median, "msg/s", a, sizeof(a)), ns_text(p99_of(k), b, sizeof(b)),
-            ns_text(c->cpu_ns_per_msg.present ? c->cpu_ns_per_msg.median : 0, d, sizeof(d)),
-            c->cpus_busy.present ? c->cpus_busy.median : 0.0, cpus);
+    fprintf(f, "  %zu. %-11s %12s  p99 %9s", rank, k->backend,
+            si(c->msgs_per_s.median, "msg/s", a, sizeof(a)), ns_text(p99_of(k), b, sizeof(b)));
+    if (c->cpus_busy.present || c->cpu_ns_per_msg.present)
+        fprintf(f, "  CPU %9s/msg  %.2g of %ld CPUs",
+                ns_text(c->cpu_ns_per_msg.present ? c->cpu_ns_per_msg.median : 0, d, sizeof(d)),
+                c->cpus_busy.present ? c->cpus_busy.median : 0.0, cpus);
+    else /* a remote run: no CPU time is measured on either host */
+        fputs("  CPU not measured", f);
     if (k != best && k->score > 0 && best->score > 0)
         fprintf(f, "  (leader %.2gx)",
                 o->goal == GOAL_THROUGHPUT ? best->score / k->score : k->score / best->score);
@@ -577,7 +630,9 @@ static void print_headline(const struct adv_verdict *v, const struct adv_tally *
         fprintf(f, ", %s %s", o->goal == GOAL_CPU ? "CPU per message" : "p99",
                 ns_text(w->score, a, sizeof(a)));
     if (v->nstand < 2) {
-        fputs(" (the only backend left)\n", f);
+        fputs(o->remote ? "\n  the only candidate that can cross hosts: no ranking to make\n"
+                        : " (the only backend left)\n",
+              f);
         return;
     }
     const struct adv_cand *r = &v->c[1];
@@ -595,7 +650,12 @@ static void print_headline(const struct adv_verdict *v, const struct adv_tally *
 static void print_caveats(const struct adv_verdict *v, const struct adv_opts *o, FILE *f)
 {
     fputs("Caveats:\n", f);
-    if (o->rate > 0)
+    if (o->remote)
+        fprintf(f,
+                "  remote: the far side of each case ran on the server at %s; p99 is the "
+                "round trip of one message, not one-way; no CPU figures\n",
+                o->remote);
+    else if (o->rate > 0)
         fprintf(f,
                 "  --rate: one producer sent at %g/s open loop (p99 from the intended send "
                 "time); the %ux%u figures are closed loop\n",
@@ -663,13 +723,16 @@ static json_t *advice_json(const struct adv_verdict *v, const struct adv_tally *
                                   json_pack("{s:s,s:s}", "backend", k->backend, "why", k->out));
             continue;
         }
-        json_array_append_new(
-            ranked,
-            json_pack("{s:s,s:f,s:[f,f],s:f,s:f,s:f,s:f,s:i,s:i}", "backend", k->backend, "score",
-                      k->score, "score_ci95", k->lo, k->hi, "msgs_per_s", k->tp->msgs_per_s.median,
-                      "p99_ns", p99_of(k), "cpu_ns_per_msg", k->tp->cpu_ns_per_msg.median,
-                      "cpus_busy", k->tp->cpus_busy.median, "rounds", (int)k->rounds,
-                      "repetitions", (int)k->tp->repetitions));
+        json_t *row = json_pack("{s:s,s:f,s:[f,f],s:f,s:f,s:f,s:f,s:i,s:i}", "backend", k->backend,
+                                "score", k->score, "score_ci95", k->lo, k->hi, "msgs_per_s",
+                                k->tp->msgs_per_s.median, "p99_ns", p99_of(k), "cpu_ns_per_msg",
+                                k->tp->cpu_ns_per_msg.median, "cpus_busy", k->tp->cpus_busy.median,
+                                "rounds", (int)k->rounds, "repetitions", (int)k->tp->repetitions);
+        if (row && o->remote && !k->tp->cpu_ns_per_msg.present) /* not measured, not zero */
+            json_object_set_new(row, "cpu_ns_per_msg", json_null());
+        if (row && o->remote && !k->tp->cpus_busy.present)
+            json_object_set_new(row, "cpus_busy", json_null());
+        json_array_append_new(ranked, row);
     }
     json_t *a = json_pack(
         "{s:s,s:I,s:i,s:i,s:s,s:f,s:f,s:b,s:o,s:o}", "goal", goal_names[o->goal], "size",
@@ -678,6 +741,8 @@ static json_t *advice_json(const struct adv_verdict *v, const struct adv_tally *
         o->rate, "max_cpus", o->max_cpus, "clear", v->clear, "ranked", ranked, "ruled_out", out);
     if (a)
         advice_rounds_json(a, v, t);
+    if (a && o->remote) /* both hosts and the path are the record's "remote" */
+        json_object_set_new(a, "remote", json_string(o->remote));
     if (a && v->nstand) {
         json_object_set_new(a, "winner", json_string(v->c[0].backend));
         if (v->nstand > 1) {
@@ -849,6 +914,56 @@ static int run_sweep(const struct adv_opts *o, struct ipcm_results *res, struct 
     return 0;
 }
 
+/* Message counts per repetition for --remote: the remote cases run by count, not time;
+ * about 32 MiB a throughput repetition and 8 MiB of round trips, within bounds. */
+static uint64_t remote_count(uint64_t bytes, uint64_t size, uint64_t lo, uint64_t hi)
+{
+    uint64_t n = bytes / size;
+    return n < lo ? lo : n > hi ? hi : n;
+}
+
+/*
+ * run_remote - the workload (throughput) and its round trip (latency) on every candidate
+ * that can cross hosts, their far side on the server (bench --remote's run); the others
+ * are skipped cases that rule() lists as ruled out. One round: with the server's single
+ * far side (tcp) there is nothing to separate. Returns 0, or an exit code (the run's own
+ * when it failed to connect; *remote_code the run's exit code otherwise).
+ */
+static int run_remote(const struct adv_opts *o, struct ipcm_results *res, struct adv_tally *t,
+                      int *remote_code)
+{
+    struct ipcm_remote_key key;
+    char why[300];
+    if (ipcm_remote_key_load(o->key_file, &key, why, sizeof(why)) < 0) {
+        fprintf(stderr, "ipcmark advise: %s\n", why);
+        return IPCM_EXIT_USAGE;
+    }
+    const enum ipcm_remote_mode modes[2] = {IPCM_RM_THROUGHPUT, IPCM_RM_LATENCY};
+    struct ipcm_remote_plan p = {.cmd = CMD,
+                                 .remote = o->remote,
+                                 .key = &key,
+                                 .be = o->be,
+                                 .nbe = (int)o->nbe,
+                                 .modes = modes,
+                                 .nmodes = 2,
+                                 .sizes = &o->size,
+                                 .nsizes = 1,
+                                 .lat_messages = remote_count(8u << 20, o->size, 20, 1000),
+                                 .tp_messages = remote_count(32u << 20, o->size, 20, 20000),
+                                 .repeat = ADV_REPEAT,
+                                 .timeout_ms = 10000};
+    FILE *out = o->json && strcmp(o->json, "-") == 0 ? stderr : stdout;
+    *remote_code = ipcm_remote_bench(&p, res, out);
+    if (!res->remote_json) { /* no connection: its one line is printed */
+        ipcm_record_fini(res);
+        return *remote_code;
+    }
+    t->rounds = 1;
+    for (size_t i = 0; i < o->nbe; i++)
+        tally_round(t, ipcm_backend_name(o->be[i]));
+    return 0;
+}
+
 int ipcm_cmd_advise(int argc, char **argv)
 {
     struct adv_opts o;
@@ -863,7 +978,11 @@ int ipcm_cmd_advise(int argc, char **argv)
     static struct adv_verdict v; /* large: one per process, not on the stack */
     static struct adv_tally t;
     memset(&t, 0, sizeof(t));
-    if (o.from) {
+    int remote_code = 0;
+    if (o.remote) {
+        if ((r = run_remote(&o, &own, &t, &remote_code)))
+            return r;
+    } else if (o.from) {
         char err[256];
         if (ipcm_results_load(o.from, &res, err, sizeof(err)) < 0)
             return ipcm_usage_error(CMD, "--from %s: %s", o.from, err);
@@ -871,14 +990,16 @@ int ipcm_cmd_advise(int argc, char **argv)
         return r;
     }
     decide(res, &o, &v);
-    if (o.from) /* no run: what the adaptive sweep would do next on these samples */
-        t.stop = next_round(&v, INFINITY, 0, 1, 1, t.next);
+    if (o.from || o.remote) /* no run, or no second: what the sweep would do next */
+        t.stop = next_round(&v, INFINITY, 0, 1, o.remote ? ADV_MAX_ROUNDS : 1, t.next);
     tally_apply(&t, &v);
     FILE *f = o.json && strcmp(o.json, "-") == 0 ? stderr : stdout;
     print_advice(res, &v, &t, &o, f);
     ipcm_record_print_table(res, f);
     fflush(f);
     int code = v.n ? IPCM_EXIT_OK : IPCM_EXIT_ENV;
+    if (remote_code == IPCM_EXIT_FAIL || (remote_code && code == IPCM_EXIT_OK))
+        code = remote_code; /* a failed verification, or a lost connection, is said */
     if (!v.n)
         fprintf(stderr, "ipcmark advise: no case of this workload %s\n",
                 o.from ? "in the file" : "could run");
@@ -889,7 +1010,9 @@ int ipcm_cmd_advise(int argc, char **argv)
     }
     if (o.from)
         ipcm_results_free(res);
-    else
+    else {
+        json_decref(res->remote_json);
         ipcm_record_fini(res);
+    }
     return code;
 }

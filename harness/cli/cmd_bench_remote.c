@@ -4,8 +4,10 @@
  * cross hosts run with their far side on an `ipcmark serve`. The record is the normal
  * results record (ipcmark-results/1: the same case keys and metrics as a local run, so
  * compare, plot and CSV read it) plus "remote": both hosts, the server's calibration and
- * the path (addresses, MTU, a bare TCP ping-pong at the start and the end).
+ * the path (addresses, MTU, a bare TCP ping-pong at the start and the end). The run itself
+ * (ipcm_remote_bench) is shared with `advise --remote`.
  */
+#include "bench_remote.h"
 #include "calibrate.h"
 #include "cli.h"
 #include "remote.h"
@@ -121,6 +123,11 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
     if (r == 0 && a->messages * a->repeat > 10000000)
         r = ipcm_usage_error("bench", "--messages x --repeat is %llu; at most 10000000 remotely",
                              (unsigned long long)(a->messages * a->repeat));
+    /* Reverse latency: the server keeps each round trip of a repetition, within a bound. */
+    bool lat = a->modes[0] == IPCM_RM_LATENCY || (a->nmodes > 1 && a->modes[1] == IPCM_RM_LATENCY);
+    if (r == 0 && a->reverse && lat && a->messages > IPCM_REMOTE_MAX_RTT)
+        r = ipcm_usage_error("bench", "--messages %llu: at most %llu for a --reverse latency",
+                             (unsigned long long)a->messages, IPCM_REMOTE_MAX_RTT);
     if (r == 0 && a->json)
         r = ipcm_output_probe("bench", "--json", a->json);
     if (r == 0 && a->csv)
@@ -155,7 +162,7 @@ static double ping(struct ipcm_remote_conn *c)
 
 static const char *mode_name(enum ipcm_remote_mode m)
 {
-    return m == IPCM_RM_LATENCY ? "latency" : "throughput";
+    return m == IPCM_RM_LATENCY || m == IPCM_RM_REVERSE_LATENCY ? "latency" : "throughput";
 }
 
 /* Latency: per repetition p50 and p99 (the samples compare tests), then the merged
@@ -190,6 +197,33 @@ static int record_latency(struct ipcm_rr_case *o, uint64_t *rtt, uint64_t n, uin
     return 0;
 }
 
+/* Reverse latency: the server's percentiles per repetition (p50/p99 samples as above).
+ * The whole-run figures come from percentiles, not every round trip (the server sends a
+ * bounded summary): each is the repetitions' weighted by their counts, min and max exact. */
+static int record_server_latency(struct ipcm_rr_case *o, const struct ipcm_remote_pct *p,
+                                 uint64_t reps)
+{
+    double p50[100], p99[100], n = 0;
+    struct ipcm_rr_latency *l = &o->latency_ns;
+    *l = (struct ipcm_rr_latency){.present = true, .kind = "round-trip", .min = INFINITY};
+    for (uint64_t k = 0; k < reps; k++)
+        n += (double)p[k].count;
+    for (uint64_t k = 0; k < reps; k++) {
+        double w = (double)p[k].count / (n > 0 ? n : 1);
+        p50[k] = (double)p[k].p50, p99[k] = (double)p[k].p99;
+        l->p50 += w * (double)p[k].p50, l->p90 += w * (double)p[k].p90;
+        l->p99 += w * (double)p[k].p99, l->p999 += w * (double)p[k].p999;
+        l->mean += w * (double)p[k].mean;
+        l->min = fmin(l->min, (double)p[k].min), l->max = fmax(l->max, (double)p[k].max);
+    }
+    l->count = (uint64_t)n;
+    if (ipcm_rr_samples_dup(p50, reps, &l->p50_samples) < 0 ||
+        ipcm_rr_samples_dup(p99, reps, &l->p99_samples) < 0)
+        return -ENOMEM;
+    l->np50 = l->np99 = reps;
+    return 0;
+}
+
 /* Throughput: messages/s and bytes/s per repetition, summarised as a local run does. */
 static int record_rate(struct ipcm_rr_case *o, const double *msgs, uint64_t reps, uint32_t size)
 {
@@ -213,15 +247,16 @@ static void case_head(struct ipcm_rr_case *o, const char *backend, enum ipcm_rem
     memset(o, 0, sizeof(*o));
     snprintf(o->mode, sizeof(o->mode), "%s", mode_name(m));
     snprintf(o->backend, sizeof(o->backend), "%s", backend);
-    bool lat = m == IPCM_RM_LATENCY;
+    bool lat = m == IPCM_RM_LATENCY || m == IPCM_RM_REVERSE_LATENCY;
     snprintf(o->shape, sizeof(o->shape), "%s", lat ? "pipe" : "queue");
     o->size = size;
     o->producers = o->consumers = lat ? 0 : 1;
     snprintf(o->placement, sizeof(o->placement), "unpinned");
     snprintf(o->direction, sizeof(o->direction), "%s",
-             lat       ? "round-trip"
-             : reverse ? "server-to-client"
-                       : "client-to-server");
+             lat && reverse ? "reverse-round-trip"
+             : lat          ? "round-trip"
+             : reverse      ? "server-to-client"
+                            : "client-to-server");
 }
 
 /* One case: repeat repetitions into o. Returns 0, or the case's error (c->why says it). */
@@ -230,16 +265,20 @@ static int one_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode m, uint32_
 {
     uint64_t *rtt = m == IPCM_RM_LATENCY ? malloc(n * repeat * sizeof(*rtt)) : NULL;
     double msgs[100];
+    struct ipcm_remote_pct srv[100];
     int r = m == IPCM_RM_LATENCY && !rtt ? -ENOMEM : 0;
     uint64_t t0 = ipcm_now_ns();
     for (uint64_t k = 0; r == 0 && k < repeat; k++) {
         uint64_t el = 0;
         r = ipcm_remote_case(c, m, size, n, rtt ? rtt + k * n : NULL, &el);
         msgs[k] = (double)n / ((double)(el ? el : 1) / 1e9);
+        srv[k] = c->server_rtt;
     }
     o->seconds = (double)(ipcm_now_ns() - t0) / 1e9;
     o->messages_per_rep = n;
-    const char *mode = m == IPCM_RM_REVERSE ? "reverse" : mode_name(m);
+    const char *mode = m == IPCM_RM_REVERSE           ? "reverse"
+                       : m == IPCM_RM_REVERSE_LATENCY ? "rev-latency"
+                                                      : mode_name(m);
     char sz[32];
     ipcm_format_size(size, sz, sizeof(sz));
     if (r == -ENOMEM)
@@ -255,12 +294,13 @@ static int one_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode m, uint32_
     o->status = IPCM_RR_OK;
     o->repetitions = (unsigned)repeat;
     o->verified.messages = n * repeat;
-    if (m == IPCM_RM_LATENCY) {
-        r = record_latency(o, rtt, n, repeat);
-        fprintf(out,
-                "tcp       %-10s %6s  round trip median %.1f us, p99 %.1f us (%llu verified)\n",
-                mode, sz, o->latency_ns.p50 / 1e3, o->latency_ns.p99 / 1e3,
-                (unsigned long long)(n * repeat));
+    if (m == IPCM_RM_LATENCY || m == IPCM_RM_REVERSE_LATENCY) {
+        r = m == IPCM_RM_LATENCY ? record_latency(o, rtt, n, repeat)
+                                 : record_server_latency(o, srv, repeat);
+        fprintf(
+            out, "tcp       %-10s %6s  round trip median %.1f us, p99 %.1f us (%llu verified%s)\n",
+            mode, sz, o->latency_ns.p50 / 1e3, o->latency_ns.p99 / 1e3,
+            (unsigned long long)(n * repeat), m == IPCM_RM_LATENCY ? "" : "; timed by the server");
     } else {
         r = record_rate(o, msgs, repeat, size);
         fprintf(out,
@@ -333,59 +373,65 @@ static json_t *config_json(const struct remote_args *a, int argc, char **argv)
                      (json_int_t)a->repeat, "reverse", a->reverse, "timeout_ms", a->timeout_ms);
 }
 
-/* Room for every case of the run: tcp's, and the local-only backends' skipped rows. */
-static int cases_alloc(struct ipcm_results *res, const struct remote_args *a)
+const char *ipcm_remote_skip_reason(const struct ipcm_backend *be)
 {
-    res->cases = calloc((size_t)a->nbe * a->nmodes * a->nsizes + 1, sizeof(*res->cases));
+    if (!(ipcm_backend_caps(be) & IPCM_CAP_CROSS_HOST))
+        return "local only: cannot cross hosts (no IPCM_CAP_CROSS_HOST)";
+    if (strcmp(ipcm_backend_name(be), "tcp") != 0)
+        return "can cross hosts, but serve has no far side for it yet";
+    return NULL;
+}
+
+/* Room for every case of the run: tcp's, and the local-only backends' skipped rows. */
+static int cases_alloc(struct ipcm_results *res, const struct ipcm_remote_plan *p)
+{
+    res->cases = calloc((size_t)p->nbe * p->nmodes * p->nsizes + 1, sizeof(*res->cases));
     return res->cases ? 0 : -ENOMEM;
 }
 
 /* The selected backends that cannot run remotely, as skipped cases with the reason. */
-static void record_skipped(struct ipcm_results *res, const struct remote_args *a)
+static void record_skipped(struct ipcm_results *res, const struct ipcm_remote_plan *p)
 {
-    for (int i = 0; i < a->nbe; i++) {
-        const char *name = ipcm_backend_name(a->be[i]);
-        if (strcmp(name, "tcp") == 0)
+    for (int i = 0; i < p->nbe; i++) {
+        const char *why = ipcm_remote_skip_reason(p->be[i]);
+        if (!why)
             continue;
-        bool cross = (ipcm_backend_caps(a->be[i]) & IPCM_CAP_CROSS_HOST) != 0;
-        for (size_t mi = 0; mi < a->nmodes; mi++)
-            for (size_t si = 0; si < a->nsizes; si++) {
+        for (size_t mi = 0; mi < p->nmodes; mi++)
+            for (size_t si = 0; si < p->nsizes; si++) {
                 struct ipcm_rr_case *o = &res->cases[res->ncases++];
-                case_head(o, name, a->modes[mi], a->sizes[si], a->reverse);
+                case_head(o, ipcm_backend_name(p->be[i]), p->modes[mi], p->sizes[si], p->reverse);
                 o->status = IPCM_RR_SKIPPED;
-                snprintf(o->reason, sizeof(o->reason), "%s",
-                         cross ? "can cross hosts, but serve has no far side for it yet"
-                               : "local only (no IPCM_CAP_CROSS_HOST)");
+                snprintf(o->reason, sizeof(o->reason), "%s", why);
             }
     }
 }
 
 /* The tcp cases on an open connection, into res and remote; returns the exit code. */
-static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a,
+static int run_cases(struct ipcm_remote_conn *c, const struct ipcm_remote_plan *p,
                      struct ipcm_results *res, json_t *remote, FILE *out)
 {
     int code = IPCM_EXIT_OK;
     double p0 = ping(c);
     bool lost = p0 < 0; /* then every case is recorded skipped, with the reason */
     if (lost) {
-        fprintf(stderr, "ipcmark bench: %s\n", c->why);
+        fprintf(stderr, "ipcmark %s: %s\n", p->cmd, c->why);
         code = IPCM_EXIT_ENV;
     }
-    for (size_t mi = 0; mi < a->nmodes; mi++)
-        for (size_t si = 0; si < a->nsizes; si++) {
-            enum ipcm_remote_mode m = a->modes[mi];
-            uint64_t n = a->messages ? a->messages : m == IPCM_RM_LATENCY ? 2000 : 20000;
+    for (size_t mi = 0; mi < p->nmodes; mi++)
+        for (size_t si = 0; si < p->nsizes; si++) {
+            enum ipcm_remote_mode m = p->modes[mi];
+            uint64_t n = m == IPCM_RM_LATENCY ? p->lat_messages : p->tp_messages;
             struct ipcm_rr_case *o = &res->cases[res->ncases++];
-            case_head(o, "tcp", m, a->sizes[si], a->reverse);
+            case_head(o, "tcp", m, p->sizes[si], p->reverse);
             if (lost) {
                 fprintf(out, "tcp       skipped: the connection to the server was lost\n");
                 o->status = IPCM_RR_SKIPPED;
                 snprintf(o->reason, sizeof(o->reason), "%.*s", (int)sizeof(o->reason) - 1, c->why);
                 continue;
             }
-            if (m == IPCM_RM_THROUGHPUT && a->reverse)
-                m = IPCM_RM_REVERSE;
-            int r = one_case(c, m, (uint32_t)a->sizes[si], n, a->repeat, o, out);
+            if (p->reverse) /* the server produces, or sends and times */
+                m = m == IPCM_RM_THROUGHPUT ? IPCM_RM_REVERSE : IPCM_RM_REVERSE_LATENCY;
+            int r = one_case(c, m, (uint32_t)p->sizes[si], n, p->repeat, o, out);
             if (r == -EBADMSG)
                 code = IPCM_EXIT_FAIL;
             else if (r < 0) {
@@ -410,38 +456,60 @@ static int run_cases(struct ipcm_remote_conn *c, const struct remote_args *a,
 }
 
 /* Calibrate here, then connect (the server calibrates while we wait for OK: the two never
- * overlap, and a server's idle timeout never sees us calibrating), run, calibrate again,
- * write. Returns the exit code. */
+ * overlap, and a server's idle timeout never sees us calibrating), run, calibrate again. */
+int ipcm_remote_bench(const struct ipcm_remote_plan *p, struct ipcm_results *res, FILE *out)
+{
+    ipcm_record_init(res);
+    ipcm_load_sample(&res->load[0]);
+    ipcm_calibrate(&res->calibration.at[0]);
+    struct ipcm_remote_conn c;
+    int r = ipcm_remote_open(&c, p->remote, p->key, p->timeout_ms);
+    if (r < 0) {
+        fprintf(stderr, "ipcmark %s: %s\n", p->cmd, c.why);
+        ipcm_remote_close(&c);
+        return r == -EINVAL ? IPCM_EXIT_USAGE : IPCM_EXIT_ENV;
+    }
+    res->remote_json = describe(&c, p->reverse, out);
+    int code = IPCM_EXIT_ENV;
+    if (cases_alloc(res, p) < 0)
+        fprintf(stderr, "ipcmark %s: out of memory\n", p->cmd);
+    else {
+        record_skipped(res, p);
+        code = run_cases(&c, p, res, res->remote_json, out);
+    }
+    ipcm_remote_close(&c);
+    ipcm_calibrate(&res->calibration.at[1]);
+    res->calibration.have_end = true;
+    ipcm_load_sample(&res->load[1]);
+    return code;
+}
+
+/* The run, then its record written. Returns the exit code. */
 static int remote_run(const struct remote_args *a, const struct ipcm_remote_key *key, int argc,
                       char **argv)
 {
+    struct ipcm_remote_plan p = {.cmd = "bench",
+                                 .remote = a->remote,
+                                 .key = key,
+                                 .be = a->be,
+                                 .nbe = a->nbe,
+                                 .modes = a->modes,
+                                 .nmodes = a->nmodes,
+                                 .sizes = a->sizes,
+                                 .nsizes = a->nsizes,
+                                 .lat_messages = a->messages ? a->messages : 2000,
+                                 .tp_messages = a->messages ? a->messages : 20000,
+                                 .repeat = a->repeat,
+                                 .timeout_ms = a->timeout_ms,
+                                 .reverse = a->reverse};
     struct ipcm_results res;
-    ipcm_record_init(&res);
-    ipcm_load_sample(&res.load[0]);
-    ipcm_calibrate(&res.calibration.at[0]);
-    struct ipcm_remote_conn c;
-    int r = ipcm_remote_open(&c, a->remote, key, a->timeout_ms);
-    if (r < 0) {
-        fprintf(stderr, "ipcmark bench: %s\n", c.why);
-        ipcm_remote_close(&c);
-        ipcm_record_fini(&res);
-        return r == -EINVAL ? IPCM_EXIT_USAGE : IPCM_EXIT_ENV;
-    }
     bool dash = (a->json && strcmp(a->json, "-") == 0) || (a->csv && strcmp(a->csv, "-") == 0);
-    FILE *out = dash ? stderr : stdout;
-    res.remote_json = describe(&c, a->reverse, out);
-    res.config = config_json(a, argc, argv);
-    int code = IPCM_EXIT_ENV;
-    if (cases_alloc(&res, a) < 0)
-        fprintf(stderr, "ipcmark bench: out of memory\n");
-    else {
-        record_skipped(&res, a);
-        code = run_cases(&c, a, &res, res.remote_json, out);
+    int code = ipcm_remote_bench(&p, &res, dash ? stderr : stdout), r;
+    if (!res.remote_json) { /* no connection: nothing to write */
+        ipcm_record_fini(&res);
+        return code;
     }
-    ipcm_remote_close(&c);
-    ipcm_calibrate(&res.calibration.at[1]);
-    res.calibration.have_end = true;
-    ipcm_load_sample(&res.load[1]);
+    res.config = config_json(a, argc, argv);
     if (a->json && (r = ipcm_record_write_json(&res, a->json)) < 0) {
         fprintf(stderr, "ipcmark bench: cannot write --json %s: %s\n", a->json, strerror(-r));
         code = code ? code : IPCM_EXIT_ENV;
@@ -471,11 +539,9 @@ int ipcm_cmd_bench_remote(int argc, char **argv)
         a.nbe = ipcm_backends_arg("bench", ipcm_backends_default, a.be, MAX_ITEMS);
     bool any = false;
     for (int i = 0; i < a.nbe; i++) {
-        const char *name = ipcm_backend_name(a.be[i]);
-        if (!(ipcm_backend_caps(a.be[i]) & IPCM_CAP_CROSS_HOST))
-            printf("%-9s skipped: local only (no IPCM_CAP_CROSS_HOST)\n", name);
-        else if (strcmp(name, "tcp") != 0)
-            printf("%-9s skipped: can cross hosts, but serve has no far side for it yet\n", name);
+        const char *why = ipcm_remote_skip_reason(a.be[i]);
+        if (why)
+            printf("%-9s skipped: %s\n", ipcm_backend_name(a.be[i]), why);
         else
             any = true;
     }

@@ -157,6 +157,45 @@ static int consume_phase(struct ipcm_remote_conn *c, uint32_t size, uint64_t cou
     return 0;
 }
 
+/* The near side of a reverse-latency data phase: receive, verify and echo each of count
+ * messages (a bad one is echoed as received and counted; the server times, and its own
+ * check of the echo fails it too). */
+static int echo_phase(struct ipcm_remote_conn *c, uint32_t size, uint64_t count, uint8_t *in,
+                      uint64_t *bad, uint64_t *first_bad)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        int r = ipcm_remote_read_all(c->fd, in, size);
+        if (r == 0 && !ipcm_remote_check(in, size, i) && (*bad)++ == 0)
+            *first_bad = i;
+        if (r == 0)
+            r = ipcm_remote_write_all(c->fd, in, size);
+        if (r < 0) {
+            snprintf(c->why, sizeof(c->why), "server %s: %s at message %llu of %llu", c->peer,
+                     r == -ECONNRESET || r == -EPIPE ? "connection lost" : strerror(-r),
+                     (unsigned long long)i, (unsigned long long)count);
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* The server's percentiles from a mode-4 DONE (after the three counts). */
+static void server_rtt(struct ipcm_remote_conn *c, const uint8_t *body)
+{
+    uint64_t v[8];
+    memcpy(v, body + IPCM_REMOTE_DONE, sizeof(v));
+    for (int i = 0; i < 8; i++)
+        v[i] = be64toh(v[i]);
+    c->server_rtt = (struct ipcm_remote_pct){.count = v[0],
+                                             .min = v[1],
+                                             .p50 = v[2],
+                                             .p90 = v[3],
+                                             .p99 = v[4],
+                                             .p999 = v[5],
+                                             .max = v[6],
+                                             .mean = v[7]};
+}
+
 /* The near side's data phase. */
 static int data_phase(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uint32_t size,
                       uint64_t count, uint64_t *rtt_ns, uint8_t *out, uint8_t *in)
@@ -210,6 +249,8 @@ int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uin
         r = -ENOMEM;
     else if (mode == IPCM_RM_REVERSE)
         r = consume_phase(c, size, count, in, &mine_bad, &first_bad);
+    else if (mode == IPCM_RM_REVERSE_LATENCY)
+        r = echo_phase(c, size, count, in, &mine_bad, &first_bad);
     else
         r = data_phase(c, mode, size, count, rtt_ns, out, in);
     uint64_t t1 = ipcm_now_ns();
@@ -223,8 +264,11 @@ int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uin
         return r;
     if (elapsed_ns) /* reverse: the last message verified here ends it, not DONE */
         *elapsed_ns = (mode == IPCM_RM_REVERSE ? t1 : ipcm_now_ns()) - t0;
-    if (f.type != IPCM_RT_DONE || f.len != 24)
+    uint32_t done_len = mode == IPCM_RM_REVERSE_LATENCY ? IPCM_REMOTE_DONE_RTT : IPCM_REMOTE_DONE;
+    if (f.type != IPCM_RT_DONE || f.len != done_len)
         return unexpected(c, &f, "DONE");
+    if (mode == IPCM_RM_REVERSE_LATENCY)
+        server_rtt(c, f.body);
     uint64_t ok, bad;
     memcpy(&ok, f.body, 8);
     memcpy(&bad, f.body + 8, 8);

@@ -16,8 +16,10 @@
 
 /* ---------------------------------------------------------------- protocol */
 
-/* Version 2: OK carries the server's calibration; CASE mode 3 (the server produces). */
-#define IPCM_REMOTE_PROTO 2u               /* the protocol version this build speaks */
+/* Version 2: OK carries the server's calibration; CASE mode 3 (the server produces).
+ * Version 3: CASE mode 4 (reverse latency: the server times), its DONE carries the
+ * server's percentiles. */
+#define IPCM_REMOTE_PROTO 3u               /* the protocol version this build speaks */
 #define IPCM_REMOTE_HDR 16u                /* "IPCR", u16 version, u16 type, u64 body length */
 #define IPCM_REMOTE_MAX_BODY 1024u         /* bound on a control body: larger is refused */
 #define IPCM_REMOTE_MAX_SIZE (16u << 20)   /* bound on a case's message size */
@@ -25,6 +27,10 @@
 #define IPCM_REMOTE_NONCE 32u              /* = crypto_auth_BYTES */
 #define IPCM_REMOTE_INFO 256u              /* fixed-size host description */
 #define IPCM_REMOTE_CALIB 68u              /* u32 measured, 7 doubles, 2 x i32 CPUs */
+/* The bound on a reverse-latency count: the server keeps each round trip (8 MB). */
+#define IPCM_REMOTE_MAX_RTT 1000000ull
+#define IPCM_REMOTE_DONE 24u     /* DONE: u64 verified, u64 bad, u64 server ns */
+#define IPCM_REMOTE_DONE_RTT 88u /* DONE of mode 4: + 8 x u64 percentiles */
 
 enum ipcm_remote_type {
     IPCM_RT_HELLO = 1,     /* c->s: info[256] of the client's host */
@@ -36,13 +42,26 @@ enum ipcm_remote_type {
     IPCM_RT_BUSY = 6,      /* s->c: text, then the server closes */
     IPCM_RT_CASE = 7,      /* c->s: u32 mode, u32 size, u64 count */
     IPCM_RT_READY = 8,     /* s->c: empty; the data phase of the case follows */
-    IPCM_RT_DONE = 9,      /* s->c: u64 verified (reverse: sent), u64 bad, u64 server ns */
+    IPCM_RT_DONE = 9,      /* s->c: u64 verified (reverse: sent), u64 bad, u64 server ns;
+                            * mode 4: then u64 count, min, p50, p90, p99, p999, max, mean
+                            * of the server's round trips (ns) */
     IPCM_RT_BYE = 10,      /* c->s: empty; the run is over */
 };
 
 /* REVERSE: throughput with the server as producer and the client as the verifying
- * consumer (iperf3 -R). */
-enum ipcm_remote_mode { IPCM_RM_LATENCY = 1, IPCM_RM_THROUGHPUT = 2, IPCM_RM_REVERSE = 3 };
+ * consumer (iperf3 -R). REVERSE_LATENCY: the server sends and times each round trip, the
+ * client verifies and echoes; the server reports the percentiles in DONE. */
+enum ipcm_remote_mode {
+    IPCM_RM_LATENCY = 1,
+    IPCM_RM_THROUGHPUT = 2,
+    IPCM_RM_REVERSE = 3,
+    IPCM_RM_REVERSE_LATENCY = 4,
+};
+
+/* The server's round trips of a reverse-latency case (ns; nearest-rank percentiles). */
+struct ipcm_remote_pct {
+    uint64_t count, min, p50, p90, p99, p999, max, mean;
+};
 
 /* A host described in HELLO/CHALLENGE: fixed fields, NUL-padded on the wire. */
 struct ipcm_remote_info {
@@ -128,6 +147,7 @@ struct ipcm_remote_conn {
     bool server_calibrated;             /* server_cal was measured by the server */
     struct ipcm_calibration server_cal; /* the server's own, from OK */
     char why[320];                      /* the reason of the last failure, one line */
+    struct ipcm_remote_pct server_rtt;  /* the last reverse-latency case's, from DONE */
 };
 /*
  * ipcm_remote_open - connect, HELLO, authenticate. Returns 0, or -errno with conn->why
@@ -138,7 +158,8 @@ int ipcm_remote_open(struct ipcm_remote_conn *c, const char *hostport,
 /*
  * ipcm_remote_case - one case with its far side on the server. latency: rtt_ns[count]
  * gets each verified round trip; throughput: *elapsed_ns the time from first send to the
- * server's DONE; reverse: from READY to the last message received and verified here. Returns 0,
+ * server's DONE; reverse: from READY to the last message received and verified here;
+ * reverse latency: c->server_rtt gets the server's percentiles (rtt_ns unused). Returns 0,
  * -EBADMSG (verification failed; why says which message), or -errno (why set).
  */
 int ipcm_remote_case(struct ipcm_remote_conn *c, enum ipcm_remote_mode mode, uint32_t size,

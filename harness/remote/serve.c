@@ -170,6 +170,79 @@ static int run_case(int fd, uint32_t mode, uint32_t size, uint64_t count, char *
     return 0;
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Nearest-rank percentile q of n sorted values (as the client's latency). */
+static uint64_t pct(const uint64_t *v, uint64_t n, double q)
+{
+    uint64_t i = (uint64_t)(q * (double)n);
+    return v[i < n ? i : n - 1];
+}
+
+/* The far side of a reverse-latency case (mode 4): send message i, time until its echo
+ * is back and verified; DONE then carries the percentiles of the round trips. count is
+ * bounded by IPCM_REMOTE_MAX_RTT before this is called. */
+static int run_rtt_case(int fd, uint32_t size, uint64_t count, char *why, size_t wlen)
+{
+    uint8_t *out = malloc(size), *in = malloc(size);
+    uint64_t *rtt = malloc(count * sizeof(*rtt));
+    if (!out || !in || !rtt) {
+        free(out), free(in), free(rtt);
+        snprintf(why, wlen, "cannot allocate %llu round-trip times of %u bytes",
+                 (unsigned long long)count, size);
+        ipcm_remote_error(fd, "%s", why);
+        return -1;
+    }
+    int r = ipcm_remote_send(fd, IPCM_RT_READY, NULL, 0);
+    uint64_t ok = 0, bad = 0, t0 = ipcm_now_ns(), sum = 0;
+    for (uint64_t i = 0; r == 0 && i < count; i++) {
+        ipcm_remote_fill(out, size, i);
+        uint64_t s0 = ipcm_now_ns();
+        if ((r = ipcm_remote_write_all(fd, out, size)) == 0)
+            r = ipcm_remote_read_all(fd, in, size);
+        rtt[i] = ipcm_now_ns() - s0;
+        sum += rtt[i];
+        if (r == 0 && ipcm_remote_check(in, size, i))
+            ok++;
+        else if (r == 0)
+            bad++;
+    }
+    uint64_t ns = ipcm_now_ns() - t0;
+    free(out);
+    free(in);
+    if (r < 0) {
+        free(rtt);
+        snprintf(why, wlen, "case ended: %s",
+                 r == -ECONNRESET || r == -EPIPE ? "client closed the connection mid-case"
+                                                 : strerror(-r));
+        return -1;
+    }
+    qsort(rtt, count, sizeof(*rtt), cmp_u64);
+    uint64_t done[IPCM_REMOTE_DONE_RTT / 8] = {ok,
+                                               bad,
+                                               ns,
+                                               count,
+                                               rtt[0],
+                                               pct(rtt, count, 0.50),
+                                               pct(rtt, count, 0.90),
+                                               pct(rtt, count, 0.99),
+                                               pct(rtt, count, 0.999),
+                                               rtt[count - 1],
+                                               sum / count};
+    free(rtt);
+    for (size_t i = 0; i < sizeof(done) / sizeof(done[0]); i++)
+        done[i] = htobe64(done[i]);
+    if ((r = ipcm_remote_send(fd, IPCM_RT_DONE, done, sizeof(done))) < 0) {
+        snprintf(why, wlen, "send failed: %s", strerror(-r));
+        return -1;
+    }
+    return 0;
+}
+
 /* The client's cases for its line; a repeated case is counted, not listed again. */
 static void log_case(struct client_log *lg, uint32_t mode, uint32_t size, uint64_t count)
 {
@@ -192,7 +265,8 @@ static void log_case(struct client_log *lg, uint32_t mode, uint32_t size, uint64
                  lg->ncases > 1 ? ", " : "",
                  mode == IPCM_RM_LATENCY      ? "latency"
                  : mode == IPCM_RM_THROUGHPUT ? "throughput"
-                                              : "reverse throughput",
+                 : mode == IPCM_RM_REVERSE    ? "reverse throughput"
+                                              : "reverse latency",
                  size, (unsigned long long)count, reps);
     else if (!strstr(lg->cases, "..."))
         snprintf(lg->cases + used, sizeof(lg->cases) - used, ", ...");
@@ -224,8 +298,11 @@ static int case_loop(int fd, const struct ipcm_serve_opts *o, struct client_log 
         memcpy(&size, f.body + 4, 4);
         memcpy(&count, f.body + 8, 8);
         mode = be32toh(mode), size = be32toh(size), count = be64toh(count);
-        if (mode != IPCM_RM_LATENCY && mode != IPCM_RM_THROUGHPUT && mode != IPCM_RM_REVERSE) {
-            ipcm_remote_error(fd, "mode %u not served (latency 1, throughput 2, reverse 3)", mode);
+        if (mode < IPCM_RM_LATENCY || mode > IPCM_RM_REVERSE_LATENCY) {
+            ipcm_remote_error(fd,
+                              "mode %u not served (latency 1, throughput 2, reverse 3, "
+                              "reverse latency 4)",
+                              mode);
             continue; /* a refusal, not an end: the client may ask for another case */
         }
         if (size < 1 || size > IPCM_REMOTE_MAX_SIZE || count < 1 || count > IPCM_REMOTE_MAX_COUNT) {
@@ -234,8 +311,16 @@ static int case_loop(int fd, const struct ipcm_serve_opts *o, struct client_log 
                               IPCM_REMOTE_MAX_COUNT);
             continue;
         }
+        if (mode == IPCM_RM_REVERSE_LATENCY && count > IPCM_REMOTE_MAX_RTT) {
+            ipcm_remote_error(fd,
+                              "reverse latency count %llu over the bound %llu (the server "
+                              "keeps each round trip)",
+                              (unsigned long long)count, IPCM_REMOTE_MAX_RTT);
+            continue;
+        }
         log_case(lg, mode, size, count);
-        if (run_case(fd, mode, size, count, why, wlen) < 0)
+        if ((mode == IPCM_RM_REVERSE_LATENCY ? run_rtt_case(fd, size, count, why, wlen)
+                                             : run_case(fd, mode, size, count, why, wlen)) < 0)
             return -1;
     }
 }

@@ -9,7 +9,7 @@ IPCMARK = os.path.abspath(sys.argv[1])
 SKIP = 77
 KEY = "k3y-that-must-never-be-seen-0123456789"
 HDR = struct.Struct(">4sHHQ")
-PROTO = 2  # the protocol version this build speaks
+PROTO = 3  # the protocol version this build speaks
 OTHER = 9  # one it does not
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA = os.path.join(SRC, "results", "ipcmark-results-1.schema.json")
@@ -551,7 +551,169 @@ def case_compare():
           "vs reverse (exit 1, one line) unless --allow-path-change")
 
 
+def key_file(d):
+    kf = os.path.join(d, "key")
+    with open(kf, "w") as f:
+        f.write(KEY + "\n")
+    os.chmod(kf, 0o600)
+    return kf
+
+
+def raw_client(srv):
+    """A hand-made client through a keyless server's handshake, ready for CASE frames."""
+    s = connect(srv)
+    s.sendall(frame(1, b"\0" * 256))  # HELLO
+    r = read_frame(s)
+    if r is None or r[1] != 2:
+        fail("no CHALLENGE: %r" % (r,))
+    s.sendall(frame(3, b"\0" * 64))  # AUTH: no tag (keyless), a nonce of zeros
+    r = read_frame(s)
+    if r is None or r[1] != 4:
+        fail("no OK: %r" % (r,))
+    return s
+
+
+def case_rev_latency():
+    """--reverse latency: the server sends and times, the client verifies and echoes; the
+    server's percentiles come back in DONE (protocol 3) and are recorded as reverse."""
+    with tempfile.TemporaryDirectory() as d:
+        kf = key_file(d)
+        srv = Server("--once", "--key-file", kf)
+        j = os.path.join(d, "r.json")
+        rc, out, err = bench(srv.addr(), "--key-file", kf, "-b", "tcp,pipe", "--mode",
+                             "latency,throughput", "--messages", "300", "--repeat", "3",
+                             "--reverse", "--json", j)
+        if rc != 0 or "timed by the server" not in out:
+            fail("--reverse latency: rc %d %s %s" % (rc, out, err))
+        validate(j)
+        rec = json.load(open(j))
+        lat = [c for c in rec["cases"] if c["backend"] == "tcp" and c["mode"] == "latency"]
+        if rec["remote"]["direction"] != "reverse" or len(lat) != 1:
+            fail("reverse not recorded: %s" % rec["remote"]["direction"])
+        c, l = lat[0], lat[0].get("latency_ns", {})
+        if c["status"] != "ok" or c["direction"] != "reverse-round-trip" or \
+                c["verified"]["messages"] != 900 or len(l.get("p50_samples", [])) != 3 or \
+                not 0 < l["min"] <= l["p50"] <= l["p99"] <= l["max"] or l["count"] != 900:
+            fail("reverse latency case: %s" % c)
+        if srv.p.wait(10) != 0:
+            fail("serve --once did not exit 0:\n" + srv.text())
+        srv.wait_line(r"reverse latency 64B x300 \(3 times\).*reverse throughput 64B x300.*: ok")
+    # Over the server's bound for a reverse latency: refused before any work, exit 2.
+    r = subprocess.run([IPCMARK, "bench", "--remote", "127.0.0.1:1", "-b", "tcp", "--reverse",
+                        "--messages", "1000001", "--repeat", "1"],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 2 or "at most 1000000" not in r.stderr:
+        fail("--messages over the bound: rc %d %r" % (r.returncode, r.stderr))
+    # A hand-made client: the bound and an unknown mode are refused and the connection
+    # stays usable; an echo of zeros is counted bad by the server's own check.
+    srv = Server("--idle-timeout", "2000")
+    s = raw_client(srv)
+    s.sendall(frame(7, struct.pack(">IIQ", 4, 64, 1000001)))
+    r = read_frame(s)
+    if r is None or r[1] != 5 or b"over the bound" not in r[2]:
+        fail("reverse latency over the bound: %r" % (r,))
+    s.sendall(frame(7, struct.pack(">IIQ", 5, 64, 10)))
+    r = read_frame(s)
+    if r is None or r[1] != 5 or b"not served" not in r[2]:
+        fail("mode 5: %r" % (r,))
+    s.sendall(frame(7, struct.pack(">IIQ", 4, 16, 5)))
+    r = read_frame(s)
+    if r is None or r[1] != 8:
+        fail("no READY: %r" % (r,))
+    for i in range(5):
+        msg = b""
+        while len(msg) < 16:
+            chunk = s.recv(16 - len(msg))
+            if not chunk:
+                fail("server closed mid-case")
+            msg += chunk
+        if struct.unpack("<Q", msg[:8])[0] != i:
+            fail("message %d out of order" % i)
+        s.sendall(b"\0" * 16)
+    r = read_frame(s)
+    if r is None or r[1] != 9 or len(r[2]) != 88:
+        fail("DONE of a reverse latency: %r" % (r,))
+    v = struct.unpack(">11Q", r[2])
+    if v[0] != 0 or v[1] != 5 or v[3] != 5 or not v[4] <= v[5] <= v[8] <= v[9]:
+        fail("server's count of bad echoes or percentiles: %s" % (v,))
+    s.sendall(frame(10))
+    s.close()
+    served_ok(srv)
+    srv.stop()
+    print("ok: reverse latency verified both ways, server-timed percentiles recorded as "
+          "reverse-round-trip; bounds and unknown modes refused, bad echoes counted")
+
+
+def advise(*args, env=None):
+    r = subprocess.run([IPCMARK, "advise"] + list(args), capture_output=True, text=True,
+                       timeout=120, env=env)
+    return r.returncode, r.stdout, r.stderr
+
+
+def case_advise():
+    """advise --remote: tcp runs with its far side on the server, the local-only backends
+    are ruled out (cannot cross hosts), one candidate says so; bad input is one line."""
+    with tempfile.TemporaryDirectory() as d:
+        kf = key_file(d)
+        srv = Server("--once", "--key-file", kf)
+        j = os.path.join(d, "a.json")
+        rc, out, err = advise("--remote", srv.addr(), "--key-file", kf, "--size", "256",
+                              "--producers", "1", "--consumers", "1", "-b", "tcp,pipe",
+                              "--goal", "latency", "--json", j)
+        if rc != 0:
+            fail("advise --remote rc %d: %s %s" % (rc, out, err))
+        for want in ("Recommendation: tcp", "no ranking to make", "pipe ruled out",
+                     "cannot cross hosts", "round trip"):
+            if want not in out:
+                fail("advise --remote output lacks %r:\n%s" % (want, out))
+        if "failed" in out:
+            fail("a local-only backend reported as failed:\n" + out)
+        validate(j)
+        rec = json.load(open(j))
+        a, rem = rec["advice"], rec["remote"]
+        if a["winner"] != "tcp" or a["remote"] != srv.addr() or a["separation"] != "one candidate":
+            fail("advice: %s" % a)
+        if [x["backend"] for x in a["ruled_out"]] != ["pipe"] or \
+                "cannot cross hosts" not in a["ruled_out"][0]["why"]:
+            fail("ruled_out: %s" % a["ruled_out"])
+        if not a["ranked"][0]["p99_ns"] > 0 or a["ranked"][0]["cpu_ns_per_msg"] is not None:
+            fail("ranked: %s" % a["ranked"])
+        if rem["path"]["peer"] != srv.addr() or not rem["server"]["calibration"]:
+            fail("remote not recorded: %s" % rem)
+        tcp = [c for c in rec["cases"] if c["backend"] == "tcp"]
+        if sorted(c["mode"] for c in tcp) != ["latency", "throughput"] or \
+                any(c["status"] != "ok" or not c["verified"]["messages"] for c in tcp):
+            fail("tcp cases: %s" % tcp)
+        if KEY in open(j).read():
+            fail("the key is in the advice file")
+        if srv.p.wait(10) != 0:
+            fail("serve --once did not exit 0:\n" + srv.text())
+        srv.wait_line(r"throughput 256B x\d+ \(5 times\), latency 256B x\d+ \(5 times\)")
+    w = ("--size", "64", "--producers", "1", "--consumers", "1")
+    # Bad input: one line, exit 2, before any work.
+    for args, want in ((("--remote", "127.0.0.1"), "bad --remote"),
+                       (("--remote", "127.0.0.1:1", "--size", "64", "--producers", "3",
+                         "--consumers", "2"), "1 producer x 1 consumer"),
+                       (("--remote", "127.0.0.1:1", "--goal", "cpu") + w, "--goal cpu"),
+                       (("--key-file", "/nonexistent") + w, "--key-file is for --remote")):
+        if "--size" not in args:
+            args = args + w
+        rc, out, err = advise(*args)
+        if rc != 2 or len(err.strip().splitlines()) != 1 or want not in err:
+            fail("advise %s: rc %d err %r" % (" ".join(args), rc, err))
+    # No server: one line, exit 3.
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    port = ls.getsockname()[1]
+    ls.close()
+    rc, out, err = advise("--remote", "127.0.0.1:%d" % port, "-b", "tcp", *w)
+    if rc != 3 or len(err.strip().splitlines()) != 1 or "Connection refused" not in err:
+        fail("advise, no server: rc %d out %r err %r" % (rc, out, err))
+    print("ok: advise --remote ran tcp on the server, ruled out pipe (cannot cross hosts), "
+          "said one candidate; bad address/workload/goal exit 2, no server exit 3")
+
+
 CASES = {"compare": case_compare, "usage": case_usage, "loopback": case_loopback, "hostile": case_hostile, "client": case_client,
-         "netns": case_netns}
+         "netns": case_netns, "rev_latency": case_rev_latency, "advise": case_advise}
 if __name__ == "__main__":
     CASES[sys.argv[2]]()
