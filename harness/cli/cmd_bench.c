@@ -69,8 +69,9 @@ static void usage(FILE *f)
             "      --remote HOST:PORT  run the far side on `ipcmark serve` there (tcp only;\n"
             "                        --mode latency,throughput; key: --key-file F or\n"
             "                        IPCMARK_KEY; docs/remote.md)\n"
-            "      --reverse         with --remote: the server produces, this host consumes\n"
-            "                        and verifies (throughput; like iperf3 -R)\n"
+            "      --reverse         with --remote: the server produces and this host\n"
+            "                        verifies (throughput; like iperf3 -R), or the server\n"
+            "                        sends and times the round trips (latency)\n"
             "  -h, --help            this text\n",
             IPCM_RESULTS_SCHEMA);
 }
