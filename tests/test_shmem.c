@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +345,45 @@ START_TEST(array_with_lock_under_contention)
 }
 END_TEST
 
+static void *lock_and_add(void *arg)
+{
+    struct ipcm_value *v = arg;
+    for (int k = 0; k < 5000; k++) {
+        if (ipcm_value_lock(v, 10000) != 0)
+            return "lock";
+        (*(volatile int64_t *)ipcm_value_ptr(v))++; /* a plain read-modify-write */
+        if (ipcm_value_unlock(v) != 0)
+            return "unlock";
+    }
+    return NULL;
+}
+
+/* One handle, shared by the threads of a process and copied into children. */
+static int threads_in_child(unsigned i, void *arg)
+{
+    (void)i;
+    pthread_t t[2];
+    void *why[2];
+    for (int k = 0; k < 2; k++)
+        if (pthread_create(&t[k], NULL, lock_and_add, arg) != 0)
+            return 1;
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], &why[k]);
+    return why[0] || why[1] ? 2 : 0;
+}
+
+START_TEST(value_lock_excludes_threads_and_processes)
+{
+    int fds0 = ipcm_test_fd_count();
+    struct ipcm_value *v = NULL;
+    ck_assert_int_eq(ipcm_value_create(&v, sizeof(int64_t), true), 0);
+    ck_assert(in_children(3, threads_in_child, v));
+    ck_assert_int_eq(*(int64_t *)ipcm_value_ptr(v), 3 * 2 * 5000);
+    ipcm_value_destroy(v);
+    assert_clean(fds0);
+}
+END_TEST
+
 START_TEST(value_lock_holder_killed_is_reported)
 {
     int fds0 = ipcm_test_fd_count();
@@ -512,6 +552,7 @@ static Suite *shmem_suite(void)
     tcase_add_test(tc, token_attach_after_exec);
     tcase_add_test(tc, counter_is_exact_across_processes);
     tcase_add_test(tc, array_with_lock_under_contention);
+    tcase_add_test(tc, value_lock_excludes_threads_and_processes);
     tcase_add_test(tc, value_lock_holder_killed_is_reported);
     tcase_add_test(tc, bad_names_and_sizes_are_refused_with_a_reason);
     tcase_add_test(tc, nothing_left_after_a_sigkill);

@@ -938,7 +938,7 @@ IPCM_API void ipcm_shm_close(struct ipcm_shm *b);
  * ipcm_shm_unlink - Python's SharedMemory.unlink: remove the name, so no new process can
  * attach it; the memory lives on until the last process closes it. Any attached process
  * may call it; call it once. An anonymous block has no name: 0, nothing done.
- * Returns: 0; -ENOENT (already unlinked); -EACCES.
+ * Returns: 0; -ENOENT (already unlinked); -EACCES; -EINVAL (b NULL).
  */
 IPCM_API int ipcm_shm_unlink(struct ipcm_shm *b);
 /*

@@ -312,8 +312,8 @@ int ipcm_shm_sweep(pid_t pid)
 /*
  * The Lock's end is opened for each hold and closed with it: an end belongs to one
  * thread, and a handle is shared by every thread of a process and copied into every
- * child, so no end can be kept in it. Only the holder writes held*; the tid is read
- * atomically by other threads that ask whether they hold the Lock.
+ * child, so no end can be kept in it. Only the holder writes held*; the pid and tid are
+ * read atomically by other threads that ask whether they hold the Lock.
  */
 struct ipcm_value {
     void *ptr;
@@ -350,7 +350,7 @@ static int value_init(struct ipcm_value *v, size_t size, bool lock)
 static bool value_held_here(const struct ipcm_value *v)
 {
     return __atomic_load_n(&v->held_tid, __ATOMIC_RELAXED) == gettid() &&
-           v->held_pid == getpid();
+           __atomic_load_n(&v->held_pid, __ATOMIC_RELAXED) == getpid();
 }
 
 int ipcm_value_create(struct ipcm_value **out, size_t size, bool lock)
@@ -397,7 +397,7 @@ int ipcm_value_lock(struct ipcm_value *v, int timeout_ms)
         return r;
     }
     v->held = e;
-    v->held_pid = getpid();
+    __atomic_store_n(&v->held_pid, getpid(), __ATOMIC_RELAXED);
     __atomic_store_n(&v->held_tid, gettid(), __ATOMIC_RELAXED);
     return r;
 }
@@ -412,7 +412,7 @@ int ipcm_value_unlock(struct ipcm_value *v)
         return -EPERM;
     struct ipcm_sync_end *e = v->held;
     v->held = NULL;
-    v->held_pid = 0;
+    __atomic_store_n(&v->held_pid, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&v->held_tid, 0, __ATOMIC_RELAXED);
     int r = ipcm_lock_release(e);
     ipcm_sync_close(e);
