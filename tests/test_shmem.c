@@ -377,6 +377,14 @@ START_TEST(value_lock_excludes_threads_and_processes)
     int fds0 = ipcm_test_fd_count();
     struct ipcm_value *v = NULL;
     ck_assert_int_eq(ipcm_value_create(&v, sizeof(int64_t), true), 0);
+    /* Held across a fork: the child is another holder-to-be, not this one. */
+    ck_assert_int_eq(ipcm_value_lock(v, 0), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(ipcm_value_lock(v, 50) == -ETIMEDOUT && ipcm_value_unlock(v) == -EPERM ? 0 : 1);
+    ck_assert_int_eq(reap(pid), 0);
+    ck_assert_int_eq(ipcm_value_unlock(v), 0);
     ck_assert(in_children(3, threads_in_child, v));
     ck_assert_int_eq(*(int64_t *)ipcm_value_ptr(v), 3 * 2 * 5000);
     ipcm_value_destroy(v);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,18 +311,78 @@ int ipcm_shm_sweep(pid_t pid)
 /* ---------------------------------------------------------------- Value and Array */
 
 /*
- * The Lock's end is opened for each hold and closed with it: an end belongs to one
- * thread, and a handle is shared by every thread of a process and copied into every
- * child, so no end can be kept in it. Only the holder writes held*; the pid and tid are
- * read atomically by other threads that ask whether they hold the Lock.
+ * An end of the Lock belongs to one thread, while a handle is shared by the threads of a
+ * process and copied into every child. So the handle keeps one end, for the first thread
+ * of a process that takes the Lock (claimed by a compare-and-swap of one word holding its
+ * pid and tid); other threads open an end for each hold and close it after. Opening an
+ * end costs about a hundred times an uncontended hold (a table search and a robust
+ * mutex), so the common case, one thread per process, keeps it. A child sees its
+ * parent's pid in the word and claims it anew; the copy of the parent's end it inherited
+ * is left alone (closing it could release the parent's hold). Only the holder writes
+ * held and held_by; held_by is read atomically by other threads that ask whether they
+ * hold the Lock.
  */
 struct ipcm_value {
     void *ptr;
     size_t size;
     struct ipcm_sync *lock; /* NULL: created without one */
     struct ipcm_sync_end *held;
-    pid_t held_pid, held_tid;
+    uint64_t held_by; /* pid << 32 | tid of the holder in this process; 0: none */
+    uint64_t kept_by;             /* pid << 32 | tid of the thread kept is for; 0: none */
+    struct ipcm_sync_end *kept;   /* read and written only by that thread */
 };
+
+/*
+ * The calling thread, as pid << 32 | tid. getpid and gettid are system calls (glibc
+ * caches neither), ten of which would cost more than the whole hold, so each thread
+ * keeps its own; a fork's child forgets the one it inherited.
+ */
+static __thread uint64_t me_cached;
+static pthread_once_t me_once = PTHREAD_ONCE_INIT;
+
+static void me_forget(void)
+{
+    me_cached = 0;
+}
+
+static void me_init(void)
+{
+    pthread_atfork(NULL, NULL, me_forget);
+}
+
+static uint64_t me(void)
+{
+    if (!me_cached) {
+        pthread_once(&me_once, me_init); /* before the first fork that must reset it */
+        me_cached = (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+    }
+    return me_cached;
+}
+
+/* This thread's end: the kept one, or a new one. */
+static int end_get(struct ipcm_value *v, struct ipcm_sync_end **e)
+{
+    if (__atomic_load_n(&v->kept_by, __ATOMIC_ACQUIRE) == me()) {
+        *e = v->kept;
+        return 0;
+    }
+    return ipcm_sync_open(v->lock, e);
+}
+
+/* Done with e (not held): keep it if no thread of this process has one kept, else close. */
+static void end_put(struct ipcm_value *v, struct ipcm_sync_end *e)
+{
+    uint64_t mine = me(), was = __atomic_load_n(&v->kept_by, __ATOMIC_ACQUIRE);
+    if (was == mine)
+        return; /* e is the kept one */
+    if ((was >> 32) != (mine >> 32) && /* none, or the parent's: claim it */
+        __atomic_compare_exchange_n(&v->kept_by, &was, mine, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        v->kept = e;
+        return;
+    }
+    ipcm_sync_close(e);
+}
 
 struct ipcm_array {
     struct ipcm_value v; /* first: an array is a value with elements */
@@ -349,8 +410,7 @@ static int value_init(struct ipcm_value *v, size_t size, bool lock)
 
 static bool value_held_here(const struct ipcm_value *v)
 {
-    return __atomic_load_n(&v->held_tid, __ATOMIC_RELAXED) == gettid() &&
-           __atomic_load_n(&v->held_pid, __ATOMIC_RELAXED) == getpid();
+    return __atomic_load_n(&v->held_by, __ATOMIC_RELAXED) == me();
 }
 
 int ipcm_value_create(struct ipcm_value **out, size_t size, bool lock)
@@ -388,17 +448,16 @@ int ipcm_value_lock(struct ipcm_value *v, int timeout_ms)
     if (value_held_here(v))
         return -EDEADLK;
     struct ipcm_sync_end *e;
-    int r = ipcm_sync_open(v->lock, &e);
+    int r = end_get(v, &e);
     if (r < 0)
         return r;
     r = ipcm_lock_acquire(e, timeout_ms);
     if (r < 0 && r != -EOWNERDEAD) {
-        ipcm_sync_close(e);
+        end_put(v, e);
         return r;
     }
     v->held = e;
-    __atomic_store_n(&v->held_pid, getpid(), __ATOMIC_RELAXED);
-    __atomic_store_n(&v->held_tid, gettid(), __ATOMIC_RELAXED);
+    __atomic_store_n(&v->held_by, me(), __ATOMIC_RELAXED);
     return r;
 }
 
@@ -412,10 +471,9 @@ int ipcm_value_unlock(struct ipcm_value *v)
         return -EPERM;
     struct ipcm_sync_end *e = v->held;
     v->held = NULL;
-    __atomic_store_n(&v->held_pid, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&v->held_tid, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&v->held_by, 0, __ATOMIC_RELAXED);
     int r = ipcm_lock_release(e);
-    ipcm_sync_close(e);
+    end_put(v, e);
     return r;
 }
 
@@ -423,6 +481,8 @@ static void value_fini(struct ipcm_value *v)
 {
     if (v->lock && value_held_here(v))
         ipcm_value_unlock(v);
+    if ((__atomic_load_n(&v->kept_by, __ATOMIC_ACQUIRE) >> 32) == (me() >> 32))
+        ipcm_sync_close(v->kept); /* another thread's: its slot waits for that thread's end */
     ipcm_sync_destroy(v->lock);
     ipcm_shared_free(v->ptr, v->size);
 }
