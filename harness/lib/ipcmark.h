@@ -980,7 +980,9 @@ IPCM_API void *ipcm_value_ptr(const struct ipcm_value *v);
 IPCM_API size_t ipcm_value_size(const struct ipcm_value *v);
 /*
  * ipcm_value_lock - take v's Lock (Python's v.get_lock().acquire(timeout=...)), from any
- * thread of any process that has the handle.
+ * thread of any process that has the handle. The first thread of each process that
+ * takes it keeps an end of the Lock (one of the 128 a futex Lock has) until
+ * ipcm_value_destroy; other threads open one for each hold, which costs more.
  * Returns: 0 (held); -EOWNERDEAD (held, but the previous holder died holding it: the
  * value may be half-updated); -EDEADLK (this thread holds it already: not re-entrant);
  * -ETIMEDOUT; -EAGAIN (timeout 0); -ENOLCK (v was created without a Lock); -EMFILE.
