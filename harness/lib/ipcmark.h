@@ -961,6 +961,185 @@ IPCM_API int ipcm_pool_create_start(struct ipcm_pool **out, unsigned workers,
  */
 IPCM_API int ipcm_pool_worker_main(int argc, char **argv, ipcm_task_fn fn);
 
+
+/* ---------------------------------------------------------------- shared memory */
+
+/*
+ * Python's multiprocessing.shared_memory.SharedMemory: a block of bytes mapped by every
+ * process that attaches it. Anonymous (no name anywhere: a memfd, created before fork
+ * and inherited) or named (a file in /dev/shm, attached by name from any process). Both
+ * keep a descriptor open, so either can also be handed to a program started with
+ * execve: give it the token (ipcm_shm_token) and keep the descriptor (ipcm_shm_fd) open
+ * across the exec; it attaches with ipcm_shm_attach_token. The pages are reserved when
+ * the block is created (fallocate), so a full /dev/shm or memory fails the create with
+ * -ENOSPC instead of a SIGBUS at first touch. Every descriptor is O_CLOEXEC.
+ * A failing call records its reason (ipcm_last_error): the rule or the limit it hit.
+ *
+ * Names follow POSIX shm_open, stricter than Python (which prepends the '/'): a leading
+ * '/', no other '/', not "/", "/." or "/..", at most NAME_MAX (255) bytes after the '/'.
+ * Names this library makes are "/ipcmark-<pid>-<16 hex digits>", the prefix every
+ * ipcmark leftover check and sweep looks for.
+ */
+struct ipcm_shm; /* one process's attachment of a block (opaque) */
+
+/* The longest token ipcm_shm_token writes, with its terminating NUL. */
+#define IPCM_SHM_TOKEN_MAX 64
+/*
+ * ipcm_shm_create - a new anonymous block of size bytes, zero-filled (a memfd; no name
+ * in /dev/shm, gone when the last process closes it, a SIGKILL included). Create it
+ * before fork: children inherit the mapping and the handle.
+ * Returns: 0; -EINVAL (size 0); -EFBIG (size over PTRDIFF_MAX, or RLIMIT_FSIZE);
+ * -ENOMEM (size over physical memory, or the mapping failed); -ENOSPC; -EMFILE.
+ * On failure *out is NULL and nothing is left behind.
+ */
+IPCM_API int ipcm_shm_create(struct ipcm_shm **out, size_t size);
+/*
+ * ipcm_shm_create_named - Python's SharedMemory(name, create=True, size): a new block
+ * called name in /dev/shm, zero-filled; name NULL makes one ("/ipcmark-<pid>-<hex>",
+ * see ipcm_shm_name). The creator unlinks it (ipcm_shm_unlink) when no new process needs
+ * to attach; processes attached keep their mappings. If the creator is killed first, a
+ * made name is found by its pid: ipcm_shm_sweep.
+ * Returns: as ipcm_shm_create, and -EINVAL (a name against the rules above); -EEXIST
+ * (the name exists: Python's FileExistsError); -ENOSPC (size over /dev/shm's free space);
+ * -EACCES.
+ */
+IPCM_API int ipcm_shm_create_named(struct ipcm_shm **out, const char *name, size_t size);
+/*
+ * ipcm_shm_attach - Python's SharedMemory(name): attach the existing block called name,
+ * of the size it was created with.
+ * Returns: 0; -ENOENT (no such block: never created, or unlinked); -EINVAL (a bad name,
+ * or a block of size 0: its creator has not sized it yet); -EACCES; -ENOMEM; -EMFILE.
+ */
+IPCM_API int ipcm_shm_attach(struct ipcm_shm **out, const char *name);
+/*
+ * ipcm_shm_token - write b's token, e.g. "ipcm-shm:fd=7,size=4096" (at most
+ * IPCM_SHM_TOKEN_MAX bytes with the NUL), for a program started with execve. The
+ * descriptor it names (ipcm_shm_fd) is O_CLOEXEC: whoever starts the program keeps it
+ * open across the exec (dup2 it in the child, or clear FD_CLOEXEC there).
+ * Returns: the token's length; -ERANGE (len too small; buf is then ""); -EBADF (closed).
+ */
+IPCM_API int ipcm_shm_token(const struct ipcm_shm *b, char *buf, size_t len);
+/*
+ * ipcm_shm_attach_token - in the exec'd program: attach the block a token names. The
+ * handle takes over the descriptor (ipcm_shm_close closes it) and makes it O_CLOEXEC
+ * again, so it goes no further. The token is self-contained: nothing else is needed.
+ * Returns: 0; -EINVAL (not a token, with the reason; or the descriptor is not a block
+ * of at least that size); -EBADF (the descriptor is not open here: not handed over);
+ * -ENOMEM.
+ */
+IPCM_API int ipcm_shm_attach_token(struct ipcm_shm **out, const char *token);
+/* ipcm_shm_ptr - the first byte of the mapping (page-aligned); NULL for NULL. */
+IPCM_API void *ipcm_shm_ptr(const struct ipcm_shm *b);
+/* ipcm_shm_size - the block's size in bytes (Python's SharedMemory.size); 0 for NULL. */
+IPCM_API size_t ipcm_shm_size(const struct ipcm_shm *b);
+/* ipcm_shm_name - "/name" of a named block (Python's .name), NULL for an anonymous one. */
+IPCM_API const char *ipcm_shm_name(const struct ipcm_shm *b);
+/* ipcm_shm_fd - the block's descriptor (for a hand-over by token); -1 for NULL. */
+IPCM_API int ipcm_shm_fd(const struct ipcm_shm *b);
+/*
+ * ipcm_shm_close - Python's SharedMemory.close: unmap, close the descriptor, free the
+ * handle. The name stays (see ipcm_shm_unlink). Accepts NULL.
+ */
+IPCM_API void ipcm_shm_close(struct ipcm_shm *b);
+/*
+ * ipcm_shm_unlink - Python's SharedMemory.unlink: remove the name, so no new process can
+ * attach it; the memory lives on until the last process closes it. Any attached process
+ * may call it; call it once. An anonymous block has no name: 0, nothing done.
+ * Returns: 0; -ENOENT (already unlinked); -EACCES; -EINVAL (b NULL).
+ */
+IPCM_API int ipcm_shm_unlink(struct ipcm_shm *b);
+/*
+ * ipcm_shm_sweep - the cleanup after a crash: unlink every /dev/shm name made for process
+ * pid ("/ipcmark-<pid>-*": its named blocks with made names, and its shm backends'
+ * links). Call it only once pid is dead, from its parent or a runner. Names a user chose
+ * are not found: their creator owns them. Returns how many it removed.
+ */
+IPCM_API int ipcm_shm_sweep(pid_t pid);
+
+/*
+ * Python's multiprocessing.Value and Array: typed shared memory with an optional Lock.
+ * Created before fork (an anonymous shared mapping, no descriptor); children inherit
+ * the handle. The Lock is a Lock (not Python's default RLock) of the default
+ * synchronization implementation ("futex"), so a holder that dies hands the next
+ * locker -EOWNERDEAD instead of a hang.
+ *   Python                               C
+ *   v = Value('q', 0)                    ipcm_value_create(&v, sizeof(int64_t), true)
+ *   v.value                              *(int64_t *)ipcm_value_ptr(v)
+ *   with v.get_lock(): v.value += 1      ipcm_value_lock(v, ms); ...; ipcm_value_unlock(v)
+ *   (no lock-free equivalent)            ipcm_counter_add(v, 1, &now)
+ *   a = Array('d', 10)                   ipcm_array_create(&a, sizeof(double), 10, true)
+ *   a[i] = x; y = a[i]                   ipcm_array_set(a, i, &x, ms); ipcm_array_get(a, i, &y, ms)
+ *   a.get_obj()                          ipcm_array_ptr(a)
+ */
+struct ipcm_value; /* a Value (opaque) */
+struct ipcm_array; /* an Array (opaque) */
+
+/*
+ * ipcm_value_create - size zero-filled shared bytes, with a Lock if lock is true
+ * (Python's Value(typecode, 0, lock=lock)).
+ * Returns: 0; -EINVAL (size 0); -EFBIG (size over PTRDIFF_MAX); -ENOMEM. On failure
+ * *out is NULL.
+ */
+IPCM_API int ipcm_value_create(struct ipcm_value **out, size_t size, bool lock);
+/* ipcm_value_ptr - the shared bytes (page-aligned, so any C type fits); NULL for NULL. */
+IPCM_API void *ipcm_value_ptr(const struct ipcm_value *v);
+/* ipcm_value_size - their size in bytes; 0 for NULL. */
+IPCM_API size_t ipcm_value_size(const struct ipcm_value *v);
+/*
+ * ipcm_value_lock - take v's Lock (Python's v.get_lock().acquire(timeout=...)), from any
+ * thread of any process that has the handle. The first thread of each process that
+ * takes it keeps an end of the Lock (one of the 128 a futex Lock has) until
+ * ipcm_value_destroy; other threads open one for each hold, which costs more.
+ * Returns: 0 (held); -EOWNERDEAD (held, but the previous holder died holding it: the
+ * value may be half-updated); -EDEADLK (this thread holds it already: not re-entrant);
+ * -ETIMEDOUT; -EAGAIN (timeout 0); -ENOLCK (v was created without a Lock); -EMFILE.
+ */
+IPCM_API int ipcm_value_lock(struct ipcm_value *v, int timeout_ms);
+/* ipcm_value_unlock - give the Lock back. Returns: 0; -EPERM (this thread does not hold
+ * it); -ENOLCK (no Lock). */
+IPCM_API int ipcm_value_unlock(struct ipcm_value *v);
+/*
+ * ipcm_value_destroy - release this process's copy (the mapping, and the Lock if this
+ * thread holds it). Other processes keep theirs. Accepts NULL.
+ */
+IPCM_API void ipcm_value_destroy(struct ipcm_value *v);
+/*
+ * ipcm_counter_add - add delta to the int64_t at the start of v, atomically and without
+ * the Lock (one __atomic add: no system call; the Lock, if any, is not taken, so do not
+ * mix it with plain writes under the Lock). *now (may be NULL) gets the sum after it;
+ * delta 0 reads the counter.
+ * Returns: 0; -EINVAL (v NULL or smaller than an int64_t).
+ */
+IPCM_API int ipcm_counter_add(struct ipcm_value *v, int64_t delta, int64_t *now);
+
+/*
+ * ipcm_array_create - n zero-filled elements of elem_size bytes, with a Lock if lock is
+ * true (Python's Array(typecode, n, lock=lock)).
+ * Returns: 0; -EINVAL (elem_size or n 0); -EFBIG (elem_size * n over PTRDIFF_MAX);
+ * -ENOMEM. On failure *out is NULL.
+ */
+IPCM_API int ipcm_array_create(struct ipcm_array **out, size_t elem_size, size_t n, bool lock);
+/* ipcm_array_len - n (Python's len(a)); 0 for NULL. */
+IPCM_API size_t ipcm_array_len(const struct ipcm_array *a);
+/* ipcm_array_ptr - element 0 (Python's a.get_obj()); raw access, no Lock taken. */
+IPCM_API void *ipcm_array_ptr(const struct ipcm_array *a);
+/*
+ * ipcm_array_get / ipcm_array_set - copy element i out to / in from elem_size bytes at
+ * buf. With a Lock, each takes it for the copy (waiting at most timeout_ms), unless this
+ * thread holds it already (ipcm_array_lock), so an element is never seen half-written;
+ * without one, a get racing a set can see a torn element (as with lock=False).
+ * Returns: 0; -ERANGE (i >= n: Python's IndexError); -EINVAL (NULL); -EOWNERDEAD (done,
+ * but a holder died: the element may be half-written); -ETIMEDOUT; -EAGAIN.
+ */
+IPCM_API int ipcm_array_get(struct ipcm_array *a, size_t i, void *buf, int timeout_ms);
+IPCM_API int ipcm_array_set(struct ipcm_array *a, size_t i, const void *buf, int timeout_ms);
+/* ipcm_array_lock / ipcm_array_unlock - as ipcm_value_lock / ipcm_value_unlock, for
+ * updates of several elements at once. */
+IPCM_API int ipcm_array_lock(struct ipcm_array *a, int timeout_ms);
+IPCM_API int ipcm_array_unlock(struct ipcm_array *a);
+/* ipcm_array_destroy - as ipcm_value_destroy. Accepts NULL. */
+IPCM_API void ipcm_array_destroy(struct ipcm_array *a);
+
 #ifdef __cplusplus
 }
 #endif
