@@ -59,6 +59,9 @@ enum ipcm_role {
  * object only this host has (reserved by RULINGS 6 for serve and --remote; no check or
  * bench branches on it yet). tcp. */
 #define IPCM_CAP_CROSS_HOST (1u << 8)
+/* Messages carry a priority: ipcm_chan_send_prio()/ipcm_chan_recv_prio(); a receiver
+ * gets the highest first, FIFO within one. mqueue (mq_timedsend's msg_prio). */
+#define IPCM_CAP_PRIORITY (1u << 9)
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {
