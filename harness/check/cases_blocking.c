@@ -599,7 +599,7 @@ const struct ipcm_check_case ipcm_check_cases_blocking[] = {
      "max_msg above the limit is -EMSGSIZE, depth above it -EINVAL; nothing half-created",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, create_beyond_limits, NULL, NULL},
     {"blocking.partial_write_handling", 31,
-     "every read and write cut to 1..7 B by the test hook: messages reassemble exactly",
+     "reads and writes cut to 1..7 B (test build's I/O hook): messages reassemble",
      IPCM_CHECK_QP, IPCM_CAP_STREAM, 0, 60000, partial_write_handling, NULL, short_io_applies},
     {0},
 };
