@@ -285,8 +285,11 @@ ssize_t ipcm_chan_send_slice(struct ipcm_chan *c, const void *buf, size_t buflen
                                "%s: send_slice: a slice of %zu bytes exceeds the channel's "
                                "max_msg of %zu",
                                c->be->name, size, c->max_msg);
-    /* The slice itself is the message: no copy out of the caller's buffer. */
-    return ipcm_chan_send(c, size ? (const unsigned char *)buf + off : buf, size, timeout_ms);
+    /* The slice itself is the message: no copy out of the caller's buffer. An empty one
+     * is sent from a real address, since mq_send's is declared nonnull. */
+    static const unsigned char empty;
+    return ipcm_chan_send(c, size ? (const unsigned char *)buf + off : (const void *)&empty, size,
+                          timeout_ms);
 }
 
 ssize_t ipcm_chan_recv_slice(struct ipcm_chan *c, void *buf, size_t buflen, size_t off,
