@@ -435,8 +435,81 @@ static int frame_window_room(struct ipcm_frame_chan *fc, struct ipcm_frame_dir *
     }
 }
 
+#ifdef IPCM_TESTING
+#include "testing.h"
+
+/*
+ * The I/O-shrinking hook (testing.h): with it armed, every read and write below moves at
+ * most rmax / wmax bytes (exactly, or 1..max at random from the seed), so the partial
+ * write and read paths run on every message. Per process, inherited over fork; a counter
+ * (not a shared state) feeds the random sizes, so threads may use it too.
+ */
+static struct {
+    _Atomic unsigned rmax, wmax;
+    uint64_t seed;
+    atomic_ullong calls;
+} short_io;
+
+int ipcm_frame_test_short_io(unsigned rmax, unsigned wmax, uint64_t seed)
+{
+    /* Below the header: a pipe's first read then never crosses into the next frame, which
+     * packet mode (cleared while armed: a short read would discard a packet's rest) no
+     * longer prevents. */
+    if ((rmax == 0) != (wmax == 0) || rmax >= IPCM_FRAME_HDR || wmax >= IPCM_FRAME_HDR)
+        return -EINVAL;
+    atomic_store(&short_io.rmax, 0);
+    atomic_store(&short_io.wmax, 0);
+    unsigned long long done = atomic_exchange(&short_io.calls, 0);
+    short_io.seed = seed;
+    atomic_store(&short_io.rmax, rmax);
+    atomic_store(&short_io.wmax, wmax);
+    return done > INT_MAX ? INT_MAX : (int)done;
+}
+
+/* The bytes this call may move: max, or 1..max from the seed (splitmix64). */
+static size_t short_io_len(unsigned max)
+{
+    unsigned long long k = atomic_fetch_add(&short_io.calls, 1);
+    if (!short_io.seed)
+        return max;
+    uint64_t z = short_io.seed + 0x9e3779b97f4a7c15ull * (k + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return 1 + (size_t)((z ^ (z >> 31)) % max);
+}
+
+/* Copy the first n entries of iov into out, cut to at most len bytes in all. */
+static void short_iov(const struct iovec *iov, int n, struct iovec *out, size_t len)
+{
+    for (int i = 0; i < n; i++) {
+        out[i] = iov[i];
+        if (out[i].iov_len > len)
+            out[i].iov_len = len;
+        len -= out[i].iov_len;
+    }
+}
+
+/* Leave packet mode on a pipe's write end: 1-byte reads must not discard packets. */
+static void short_io_unpacket(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_DIRECT))
+        fcntl(fd, F_SETFL, fl & ~O_DIRECT);
+}
+#endif /* IPCM_TESTING */
+
 static ssize_t frame_io_write(struct ipcm_frame_chan *fc, struct iovec *iov, bool block)
 {
+#ifdef IPCM_TESTING
+    struct iovec cut[2];
+    unsigned wmax = atomic_load(&short_io.wmax);
+    if (wmax) {
+        short_iov(iov, 2, cut, short_io_len(wmax));
+        iov = cut;
+        if (fc->kind == IPCM_FRAME_PIPE)
+            short_io_unpacket(fc->wfd);
+    }
+#endif
     if (fc->kind == IPCM_FRAME_PIPE) {
         ssize_t n = writev(fc->wfd, iov, 2);
         if (n < 0 && errno == EPIPE)
@@ -572,6 +645,14 @@ ssize_t ipcm_frame_send(struct ipcm_chan *c, const void *buf, size_t len, int ti
 
 static ssize_t frame_io_read(struct ipcm_frame_chan *fc, struct iovec *iov, int n, bool block)
 {
+#ifdef IPCM_TESTING
+    struct iovec cut[2];
+    unsigned rmax = atomic_load(&short_io.rmax);
+    if (rmax) {
+        short_iov(iov, n, cut, short_io_len(rmax));
+        iov = cut;
+    }
+#endif
     if (fc->kind == IPCM_FRAME_PIPE)
         return readv(block && fc->rfd_block >= 0 ? fc->rfd_block : fc->rfd, iov, n);
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};

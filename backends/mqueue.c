@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <stdio.h>
@@ -212,7 +213,15 @@ static int mqueue_open(struct ipcm_chan *c)
     return 0;
 }
 
-static ssize_t mqueue_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
+/* Priorities mq_send accepts here: 0 .. sysconf(_SC_MQ_PRIO_MAX) - 1 (32768 on Linux). */
+static long mqueue_prio_max(void)
+{
+    long m = sysconf(_SC_MQ_PRIO_MAX);
+    return m > 0 ? m : MQ_PRIO_MAX;
+}
+
+static ssize_t mqueue_send_prio(struct ipcm_chan *c, const void *buf, size_t len, unsigned prio,
+                                int timeout_ms)
 {
     struct mqueue_chan *mc = c->priv;
     struct mqueue_dir *d = &mc->send;
@@ -221,12 +230,18 @@ static ssize_t mqueue_send(struct ipcm_chan *c, const void *buf, size_t len, int
 
     if (d->q == (mqd_t)-1)
         return -EBADF;
+    /* mq_send would say EINVAL too; this says which limit, before anything is queued. */
+    if (prio && (long long)prio >= mqueue_prio_max())
+        return ipcm_reason_set(-EINVAL,
+                               "mqueue: send: priority %u is out of range: MQ_PRIO_MAX is %ld "
+                               "(sysconf(_SC_MQ_PRIO_MAX)), so the highest is %ld",
+                               prio, mqueue_prio_max(), mqueue_prio_max() - 1);
     /* Refuse before queueing: a queue with no receiver left would swallow messages. */
     if (ipcm_life_hup(gone))
         return -EPIPE;
     ipcm_deadline_init(&dl, timeout_ms);
     for (;;) {
-        if (mq_send(d->q, buf, len, 0) == 0)
+        if (mq_send(d->q, buf, len, prio) == 0)
             return (ssize_t)len;
         if (errno == EINTR)
             continue;
@@ -241,7 +256,13 @@ static ssize_t mqueue_send(struct ipcm_chan *c, const void *buf, size_t len, int
     }
 }
 
-static ssize_t mqueue_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
+static ssize_t mqueue_send(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+    return mqueue_send_prio(c, buf, len, 0, timeout_ms);
+}
+
+static ssize_t mqueue_recv_prio(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
+                                int timeout_ms)
 {
     struct mqueue_chan *mc = c->priv;
     struct mqueue_dir *d = mc->recv.q != (mqd_t)-1 ? &mc->recv : &mc->send;
@@ -253,7 +274,7 @@ static ssize_t mqueue_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         return -EBADF;
     ipcm_deadline_init(&dl, timeout_ms);
     for (;;) {
-        ssize_t n = mq_receive(d->q, buf, cap, NULL);
+        ssize_t n = mq_receive(d->q, buf, cap, prio);
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -270,6 +291,11 @@ static ssize_t mqueue_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         if (gone >= 0 && (p[1].revents & (POLLHUP | POLLERR)))
             eof_seen = true; /* try the queue once more: it may hold their last words */
     }
+}
+
+static ssize_t mqueue_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+    return mqueue_recv_prio(c, buf, cap, NULL, timeout_ms);
 }
 
 static int mqueue_shutdown(struct ipcm_chan *c)
@@ -368,7 +394,8 @@ const struct ipcm_backend ipcm_backend_mqueue = {
     .abi = IPCM_BACKEND_ABI,
     .name = "mqueue",
     .summary = "POSIX message queues (mq_open(3)), with life pipes for end-of-stream",
-    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_NAMED | IPCM_CAP_QSIZE | IPCM_CAP_EXEC,
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_POLLFD | IPCM_CAP_NAMED | IPCM_CAP_QSIZE | IPCM_CAP_EXEC |
+            IPCM_CAP_PRIORITY,
     .link_priv = sizeof(struct mqueue_link),
     .chan_priv = sizeof(struct mqueue_chan),
     .limits = mqueue_limits,
@@ -383,4 +410,6 @@ const struct ipcm_backend ipcm_backend_mqueue = {
     .qsize = mqueue_qsize,
     .handover_export = mqueue_handover_export,
     .handover_attach = mqueue_handover_attach,
+    .send_prio = mqueue_send_prio,
+    .recv_prio = mqueue_recv_prio,
 };

@@ -75,6 +75,21 @@ bool ipcm_shm_test_lock_free(void);
  */
 int ipcm_shm_test_open_shared(struct ipcm_link *l, enum ipcm_role role, struct ipcm_chan **out);
 void ipcm_shm_test_close_shared(struct ipcm_chan *c);
+
+/*
+ * ipcm_frame_test_short_io - arm the stream backends' I/O-shrinking hook (frame.c: pipe,
+ * fifo, unix, tcp) in this process and the children it forks afterwards: every read then
+ * moves at most rmax bytes and every write at most wmax (exactly that many when seed is
+ * 0, else 1..max chosen per call from seed), so each frame is written and read in pieces
+ * (CONFORMANCE.md cases 31 and 101). A pipe's write end leaves packet mode while armed.
+ * Arm it before forking the peers, so both sides of a link shrink. (0, 0) disarms.
+ * Returns the number of reads and writes it cut short in this process since it was last
+ * armed (so a test can see it acted), or -EINVAL (only one of the two is 0, or a max
+ * reaches the 8-byte header).
+ * The conformance cases reach it through a weak reference (conform.h): the shipped
+ * library has no such symbol, and there they report n/a.
+ */
+int ipcm_frame_test_short_io(unsigned rmax, unsigned wmax, uint64_t seed);
 #endif /* IPCM_TESTING */
 
 #endif /* IPCM_BACKENDS_TESTING_H */

@@ -162,6 +162,13 @@ struct ipcm_backend {
      * -errno.
      */
     int (*handover_attach)(struct ipcm_link *l, const char *payload);
+    /* send_prio / recv_prio - (IPCM_CAP_PRIORITY) send with priority prio (-EINVAL above
+     * the backend's range, naming it); receive the highest-priority message first and
+     * store its priority in *prio (never NULL here). Otherwise as send / recv. */
+    ssize_t (*send_prio)(struct ipcm_chan *c, const void *buf, size_t len, unsigned prio,
+                         int timeout_ms);
+    ssize_t (*recv_prio)(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
+                         int timeout_ms);
 };
 
 /* The smallest table the loader accepts: version 1 ends with recv_fd. */

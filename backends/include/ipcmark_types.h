@@ -63,6 +63,9 @@ enum ipcm_role {
  * ipcm_chan_attach_token): its kernel objects are reachable through descriptors or ids
  * that survive exec. pipe, fifo, socketpair, unix, tcp, mqueue, sysvmq. */
 #define IPCM_CAP_EXEC (1u << 9)
+/* Messages carry a priority: ipcm_chan_send_prio()/ipcm_chan_recv_prio(); a receiver
+ * gets the highest first, FIFO within one. mqueue (mq_timedsend's msg_prio). */
+#define IPCM_CAP_PRIORITY (1u << 10)
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {

@@ -476,6 +476,97 @@ static void recv_into_offset(struct ipcm_check_ctx *ctx)
         IPCM_CHECK_EQ(ctx, buf[i], 0xee);
 }
 
+/* ---------------------------------------------------------------- 11 */
+
+/* Receive the echo of a slice into a slice of a guarded buffer: the bytes land at the
+ * offset, equal to the slice sent, and nothing around them changes. */
+static bool expect_echo(struct ipcm_check_ctx *ctx, struct ipcm_chan *c, const unsigned char *want,
+                        size_t n, int line)
+{
+    size_t max = ipcm_chan_max_msg(c), len = 3 + max + 5;
+    unsigned char *in = xbuf(len);
+    memset(in, 0xee, len);
+    ssize_t got = ipcm_chan_recv_slice(c, in, len, 3, max, IPCM_CHECK_T_OP_MS);
+    bool ok = got == (ssize_t)n && (n == 0 || memcmp(in + 3, want, n) == 0);
+    for (size_t i = 0; ok && i < len; i++)
+        if ((i < 3 || i >= 3 + n) && in[i] != 0xee)
+            ok = false;
+    if (!ok)
+        ipcm_check_failf(ctx, __FILE__, line, "slice of %zu B came back as %zd B%s", n, got,
+                         got == (ssize_t)n ? ", other bytes or outside it touched" : "");
+    else
+        atomic_fetch_add(&ctx->sh->messages, 1);
+    free(in);
+    return ok;
+}
+
+static void send_slice_validation(struct ipcm_check_ctx *ctx)
+{
+    enum { LEN = 200 };
+    struct ipcm_link *l = ipcm_check_link(ctx, IPCM_SHAPE_PIPE, 256, 0);
+    if (!l)
+        return;
+    struct ipcm_process p;
+    int r = ipcm_check_spawn_end(ctx, &p, "echo", l, IPCM_ROLE_B, w_echo, NULL);
+    struct ipcm_chan *c = NULL;
+    if (r == 0)
+        r = ipcm_chan_open(l, IPCM_ROLE_A, &c);
+    ipcm_link_destroy(l);
+    IPCM_CHECK_EQ(ctx, r, 0);
+    unsigned char buf[LEN];
+    for (size_t i = 0; i < LEN; i++)
+        buf[i] = (unsigned char)(i * 7 + 1);
+    /* Valid slices, edges included: whole, empty at the start and at the end, the last
+     * byte, a middle piece. Each comes back exactly (echoed, received into a slice). */
+    static const size_t ok[][2] = {{0, LEN}, {0, 0}, {LEN, 0}, {LEN - 1, 1}, {17, 100}};
+    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]) && !ipcm_check_failed(ctx); k++) {
+        ipcm_check_phase(ctx, "slice (%zu, %zu)", ok[k][0], ok[k][1]);
+        ssize_t n = ipcm_chan_send_slice(c, buf, LEN, ok[k][0], ok[k][1], IPCM_CHECK_T_OP_MS);
+        IPCM_CHECK_OP_(ctx, n, ==, (ssize_t)ok[k][1], break);
+        if (!expect_echo(ctx, c, buf + ok[k][0], ok[k][1], __LINE__))
+            break;
+    }
+    /* Invalid ones: offset past the end, a size running past it, "negative" values (as
+     * size_t, so off + size would wrap to a small number), a slice above max_msg. Each
+     * fails at once with an argument error naming the numbers, and sends nothing. */
+    static const size_t bad[][2] = {{LEN + 1, 0},          {LEN, 1},        {1, LEN},
+                                    {(size_t)-1, 1},       {1, (size_t)-1}, {(size_t)-8, 16},
+                                    {(size_t)-1, (size_t)-1}};
+    unsigned char big[300] = {0};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]) && !ipcm_check_failed(ctx); k++) {
+        ipcm_check_phase(ctx, "bad slice (%zu, %zu)", bad[k][0], bad[k][1]);
+        ssize_t n = ipcm_chan_send_slice(c, buf, LEN, bad[k][0], bad[k][1], 0);
+        const char *why = ipcm_last_error((int)n);
+        IPCM_CHECK_OP_(ctx, n, ==, -EINVAL, break);
+        IPCM_CHECK_OP_(ctx, why && strstr(why, "offset") && strstr(why, "200 bytes"), !=, 0,
+                       break);
+    }
+    if (!ipcm_check_failed(ctx)) {
+        ssize_t n = ipcm_chan_send_slice(c, big, sizeof(big), 0, 257, 0);
+        const char *why = ipcm_last_error((int)n);
+        IPCM_CHECK_OP_(ctx, n, ==, -EMSGSIZE, );
+        IPCM_CHECK_OP_(ctx, why && strstr(why, "257") && strstr(why, "256"), !=, 0, );
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send_slice(c, NULL, 5, 0, 1, 0), ==, -EINVAL, );
+        /* A receive slice must hold max_msg and lie inside its buffer. */
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv_slice(c, big, sizeof(big), 0, 255, 0), ==, -EMSGSIZE, );
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv_slice(c, big, sizeof(big), 100, 256, 0), ==, -EINVAL, );
+    }
+    /* Nothing was sent by a refused call: the next message echoed is the marker. */
+    if (!ipcm_check_failed(ctx)) {
+        ipcm_check_phase(ctx, "marker after the refused slices");
+        static const unsigned char mark[] = "marker";
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send_slice(c, mark, sizeof(mark), 1, 4, IPCM_CHECK_T_OP_MS),
+                       ==, 4, );
+        if (!ipcm_check_failed(ctx))
+            expect_echo(ctx, c, mark + 1, 4, __LINE__);
+        if (!ipcm_check_failed(ctx))
+            IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, big, sizeof(big), 0), ==, -EAGAIN, );
+    }
+    ipcm_chan_shutdown(c);
+    ipcm_chan_close(c);
+    IPCM_CHECK_JOIN(ctx, &p, IPCM_CHECK_T_OP_MS);
+}
+
 /* ---------------------------------------------------------------- 12, 13, 14, 15 */
 
 static void large_16mib(struct ipcm_check_ctx *ctx)
@@ -672,9 +763,9 @@ const struct ipcm_check_case ipcm_check_cases_delivery[] = {
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, buffer_too_small, NULL, NULL},
     {"delivery.recv_into_offset", 10, "bytes land at the caller's offset, the rest untouched",
      IPCM_CHECK_P, 0, 0, 20000, recv_into_offset, NULL, NULL},
-    {"delivery.send_slice_validation", 11, "send a (offset, size) slice of a buffer", IPCM_CHECK_P,
-     0, 0, 20000, NULL,
-     "API: ipcm_chan_send takes (buf, len); there is no (offset, size) slice to validate", NULL},
+    {"delivery.send_slice_validation", 11,
+     "(offset, size) slices arrive exactly; bad ones -EINVAL, nothing sent", IPCM_CHECK_P, 0,
+     IPCM_CHECK_QUICK, 20000, send_slice_validation, NULL, NULL},
     {"limits.large_16mib", 12, "16 MiB arrives intact, or is refused up front naming the limit",
      IPCM_CHECK_QP, 0, 0, 60000, large_16mib, NULL, NULL},
     {"limits.huge_over_2gib", 13, "a 2 GiB + 16 B message is refused with -EMSGSIZE in the caller",

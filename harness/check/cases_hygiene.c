@@ -638,7 +638,7 @@ const struct ipcm_check_case ipcm_check_cases_hygiene[] = {
     {"hygiene.fd_limit_clear_error", 59, "lowered RLIMIT_NOFILE: -EMFILE, nothing half-created",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, fd_limit_clear_error, NULL, NULL},
     {"hygiene.mq_rlimit_clear_error", 60, "lowered RLIMIT_MSGQUEUE: a clear limit error",
-     IPCM_CHECK_Q, IPCM_CAP_NAMED, 0, 30000, mq_rlimit_clear_error, NULL, NULL},
+     IPCM_CHECK_Q, IPCM_CAP_NAMED, IPCM_CHECK_SCOPED, 30000, mq_rlimit_clear_error, NULL, NULL},
     {"hygiene.use_after_fork", 61, "use, fork, use from both and from a grandchild", IPCM_CHECK_QP,
      0, IPCM_CHECK_QUICK, 30000, use_after_fork, NULL, NULL},
     {"hygiene.shared_end_concurrent", 61,

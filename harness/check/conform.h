@@ -32,6 +32,10 @@
 
 /* Case flags. */
 #define IPCM_CHECK_QUICK (1u << 0) /* part of `ipcmark check --quick` */
+/* The case concerns only the backends that declare its caps and that its applies hook
+ * accepts (one mechanism's specifics: mq priorities, the shm ring): another backend
+ * omits it from its list, its matrix column and its reports, instead of showing n/a. */
+#define IPCM_CHECK_SCOPED (1u << 1)
 
 /* The timeout of a case's single send or receive: far beyond any healthy wait, so only
  * a lost wake-up or a hang runs into it. */
@@ -152,6 +156,13 @@ const char *ipcm_check_applies(const struct ipcm_check_case *c, const struct ipc
  */
 int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
                    struct ipcm_check_result *res);
+/*
+ * ipcm_check_concerns - whether case c concerns env's backend at all: always, unless the
+ * case is IPCM_CHECK_SCOPED and the backend lacks its caps or its applies hook says no.
+ * A case that does not concern a backend is left out of that backend's list (and
+ * ipcm_check_applies gives the reason, so a direct run reports n/a).
+ */
+bool ipcm_check_concerns(const struct ipcm_check_case *c, const struct ipcm_check_env *env);
 /* Whether id matches globs, a comma list of fnmatch(3) patterns (NULL/empty: all). */
 bool ipcm_check_match(const char *id, const char *globs);
 /* "pass", "FAIL", "HANG", "n/a", "todo", "env". */
@@ -411,6 +422,28 @@ int ipcm_check_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, int re
  */
 void ipcm_check_mpmc(struct ipcm_check_ctx *ctx, enum ipcm_shape shape, unsigned np, unsigned nc,
                      uint64_t per, size_t max_msg, unsigned depth, bool random_sizes);
+
+/*
+ * The stream backends' I/O-shrinking hook (backends/testing.h), defined only in the test
+ * build of the backends (libipcmark_testing, which the ctest conformance runs link). A
+ * weak reference: NULL in the shipped ipcmark, whose cases that need it report n/a.
+ */
+__attribute__((weak, visibility("hidden"))) extern int
+ipcm_frame_test_short_io(unsigned rmax, unsigned wmax, uint64_t seed);
+/* The n/a reason of a case that needs the hook where it is absent. */
+#define IPCM_CHECK_NO_SHORT_IO                                                                     \
+    "needs the test build's I/O hook (ipcm_frame_test_short_io in libipcmark_testing): runs "      \
+    "in ctest's conform.<backend>, not in the shipped ipcmark"
+
+/*
+ * ipcm_check_fragmented - cases 31 and 101: with the I/O hook armed (every read at most
+ * rmax bytes, every write at most wmax; exactly, or 1..max at random when seed is not 0),
+ * queue shape: two producers send messages of 32 B up to min(max_msg, 9000) to this
+ * process; pipe shape: this process sends sizes from 0 up and a peer echoes each. Every
+ * message must reassemble exactly (ledger / byte comparison), and the hook must have cut
+ * I/O short in this process. n/a (at run time) where the hook is absent.
+ */
+void ipcm_check_fragmented(struct ipcm_check_ctx *ctx, unsigned rmax, unsigned wmax, uint64_t seed);
 
 /* ---------------------------------------------------------------- groups */
 

@@ -101,19 +101,15 @@ static const char *cap_name(uint32_t bit)
     case IPCM_CAP_FDPASS: return "IPCM_CAP_FDPASS";
     case IPCM_CAP_CROSS_HOST: return "IPCM_CAP_CROSS_HOST";
     case IPCM_CAP_EXEC: return "IPCM_CAP_EXEC";
+    case IPCM_CAP_PRIORITY: return "IPCM_CAP_PRIORITY";
     }
     return "an unnamed capability";
 }
 
-const char *ipcm_check_applies(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
-                               char *why, size_t len)
+/* Why the backend's caps (then the applies hook) rule case c out, or NULL. */
+static const char *caps_or_hook(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
+                                char *why, size_t len)
 {
-    if (env->lim_err < 0) {
-        snprintf(why, len, "backend unavailable on this host: %s", ipcm_strerror(env->lim_err));
-        return why;
-    }
-    if (c->na)
-        return c->na;
     uint32_t missing = c->caps & ~env->caps;
     if (missing) {
         snprintf(why, len, "backend does not declare %s", cap_name(missing & -missing));
@@ -122,6 +118,31 @@ const char *ipcm_check_applies(const struct ipcm_check_case *c, const struct ipc
     if (c->applies)
         return c->applies(env, why, len);
     return NULL;
+}
+
+bool ipcm_check_concerns(const struct ipcm_check_case *c, const struct ipcm_check_env *env)
+{
+    char why[256];
+    return !(c->flags & IPCM_CHECK_SCOPED) || !caps_or_hook(c, env, why, sizeof(why));
+}
+
+const char *ipcm_check_applies(const struct ipcm_check_case *c, const struct ipcm_check_env *env,
+                               char *why, size_t len)
+{
+    /* Scope first: a case about another mechanism is not this backend's n/a. */
+    if ((c->flags & IPCM_CHECK_SCOPED) && caps_or_hook(c, env, why, len)) {
+        char scope[200];
+        snprintf(scope, sizeof(scope), "%s", why);
+        snprintf(why, len, "concerns other backends only (%s)", scope);
+        return why;
+    }
+    if (env->lim_err < 0) {
+        snprintf(why, len, "backend unavailable on this host: %s", ipcm_strerror(env->lim_err));
+        return why;
+    }
+    if (c->na)
+        return c->na;
+    return caps_or_hook(c, env, why, len);
 }
 
 /* Remove and count entries "ipcmark-<pid>-*" in dir; names go into list. */

@@ -577,3 +577,131 @@ int ipcm_check_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, int re
         IPCM_WCHECK_EQ(ctx, ipcm_chan_send(e->c, e->buf, (size_t)n, IPCM_CHECK_T_OP_MS), n);
     }
 }
+
+/* ---------------------------------------------------------------- fragmented streams */
+
+struct frag_arg {
+    uint32_t producer;
+    unsigned per;
+    size_t max;
+    uint64_t seed;
+};
+
+/* Sizes of the fragmented transfers: the edges around the 8-byte header and a payload
+ * header, then random ones up to max (at least min). */
+static size_t frag_size(uint64_t *st, unsigned i, size_t min, size_t max)
+{
+    static const size_t edge[] = {0, 1, 2, 7, 8, 9, 15, 16, 31, 32, 33, 100};
+    size_t n = i < sizeof(edge) / sizeof(edge[0]) ? edge[i] : ipcm_check_rand(st) % (max + 1);
+    return n < min ? min : n > max ? max : n;
+}
+
+static int frag_producer(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
+{
+    const struct frag_arg *a = arg;
+    uint64_t st = a->seed ^ a->producer;
+    for (unsigned i = 0; i < a->per; i++) {
+        size_t n = frag_size(&st, i, IPCM_PAYLOAD_HDR, a->max);
+        IPCM_WCHECK_EQ(ctx, ipcm_check_send_payload(e, n, a->producer, i, IPCM_CHECK_T_OP_MS),
+                       (ssize_t)n);
+    }
+    return 0;
+}
+
+static int frag_echo(struct ipcm_check_ctx *ctx, struct ipcm_check_end *e, const void *arg)
+{
+    (void)arg;
+    return ipcm_check_echo(ctx, e, IPCM_CHECK_T_OP_MS);
+}
+
+/* Queue shape: two producers, this process consumes into a ledger. */
+static void frag_queue(struct ipcm_check_ctx *ctx, struct ipcm_link *l, unsigned per, size_t max)
+{
+    enum { NP = 2 };
+    struct ipcm_process p[NP];
+    struct frag_arg a[NP];
+    unsigned started = 0;
+    struct ipcm_ledger *lg = ipcm_ledger_new(NP, per);
+    struct ipcm_check_end e = {0};
+    uint64_t sent[NP];
+    for (unsigned i = 0; lg && i < NP; i++) {
+        a[i] = (struct frag_arg){.producer = i, .per = per, .max = max, .seed = ctx->seed};
+        if (ipcm_check_spawn_end(ctx, &p[i], "producer", l, IPCM_ROLE_SEND, frag_producer,
+                                 &a[i]) == 0)
+            started++;
+        sent[i] = per;
+    }
+    bool open = lg && started == NP && ipcm_check_end_open(ctx, l, IPCM_ROLE_RECV, &e, __FILE__,
+                                                           __LINE__);
+    ipcm_link_destroy(l);
+    if (open) {
+        ipcm_check_phase(ctx, "consuming %u x %u fragmented messages", NP, per);
+        IPCM_CHECK_OP_(ctx, ipcm_check_consume(ctx, &e, lg), ==, -EPIPE, );
+    }
+    ipcm_check_end_close(&e);
+    for (unsigned i = 0; i < started; i++)
+        ipcm_check_join(ctx, &p[i], IPCM_CHECK_T_OP_MS * 3, __FILE__, __LINE__);
+    if (open && !ipcm_check_failed(ctx))
+        IPCM_CHECK_OP_(ctx, ipcm_ledger_finish(ctx, lg, sent), ==, 0, );
+    if (lg)
+        ipcm_ledger_free(lg);
+    if (!lg)
+        ipcm_check_failf(ctx, __FILE__, __LINE__, "no shared memory for the ledger");
+}
+
+/* Pipe shape: this process sends, the peer echoes every message, sizes from 0 up. */
+static void frag_pipe(struct ipcm_check_ctx *ctx, struct ipcm_link *l, unsigned per, size_t max)
+{
+    struct ipcm_process p;
+    struct ipcm_check_end e = {0};
+    int r = ipcm_check_spawn_end(ctx, &p, "echo", l, IPCM_ROLE_B, frag_echo, NULL);
+    bool open = r == 0 && ipcm_check_end_open(ctx, l, IPCM_ROLE_A, &e, __FILE__, __LINE__);
+    ipcm_link_destroy(l);
+    if (r < 0)
+        ipcm_check_fail_cmp(ctx, __FILE__, __LINE__, "spawn echo", r, 0);
+    unsigned char *out = malloc(max ? max : 1);
+    uint64_t st = ctx->seed;
+    for (unsigned i = 0; open && out && i < per && !ipcm_check_failed(ctx); i++) {
+        size_t n = frag_size(&st, i, 0, max);
+        ipcm_check_phase(ctx, "message %u of %zu B, fragmented", i, n);
+        ipcm_payload_make(out, n, 0, i);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send(e.c, out, n, IPCM_CHECK_T_OP_MS), ==, (ssize_t)n, break);
+        ssize_t got = ipcm_chan_recv(e.c, e.buf, e.max, IPCM_CHECK_T_OP_MS);
+        uint32_t prod = 0;
+        uint64_t seq = i;
+        atomic_fetch_add(&ctx->sh->messages, 1);
+        IPCM_CHECK_OP_(ctx, got, ==, (ssize_t)n, break);
+        if (ipcm_payload_check(e.buf, n, &prod, &seq) < 0 || seq != i ||
+            memcmp(e.buf, out, n) != 0) {
+            atomic_fetch_add(&ctx->sh->corrupt, 1);
+            ipcm_check_failf(ctx, __FILE__, __LINE__, "message %u of %zu B not reassembled", i, n);
+        }
+    }
+    free(out);
+    ipcm_check_end_close(&e);
+    if (r == 0)
+        ipcm_check_join(ctx, &p, IPCM_CHECK_T_OP_MS * 3, __FILE__, __LINE__);
+}
+
+void ipcm_check_fragmented(struct ipcm_check_ctx *ctx, unsigned rmax, unsigned wmax, uint64_t seed)
+{
+    /* Sizes around and above PIPE_BUF reach the non-atomic frame path as well. */
+    size_t max = ctx->lim->max_msg < 9000 ? ctx->lim->max_msg : 9000;
+    unsigned per = ctx->quick ? 40 : 150;
+    if (!ipcm_frame_test_short_io) {
+        ipcm_check_naf(ctx, "%s", IPCM_CHECK_NO_SHORT_IO);
+        return;
+    }
+    struct ipcm_link *l = ipcm_check_link(ctx, ctx->shape, max, 0);
+    if (!l)
+        return;
+    /* Armed before the peers fork, so both sides cut their I/O. */
+    IPCM_CHECK_GE(ctx, ipcm_frame_test_short_io(rmax, wmax, seed), 0);
+    if (ctx->shape == IPCM_SHAPE_QUEUE)
+        frag_queue(ctx, l, per, max);
+    else
+        frag_pipe(ctx, l, per, max);
+    /* The hook must have acted here: at least two reads per message (header, payload). */
+    int cut = ipcm_frame_test_short_io(0, 0, 0);
+    IPCM_CHECK(ctx, cut >= (int)per * 2, "the I/O hook cut only %d reads and writes short", cut);
+}

@@ -27,6 +27,7 @@ struct run {
     const char *names[MAX_BACKENDS];    /* the backends' names, for the reports */
     struct ipcm_check_result *res;      /* ncases x nbe */
     struct ipcm_check_report_row *rows; /* res as the report part sees it */
+    bool *omit; /* ncases x nbe: the case concerns other backends only (IPCM_CHECK_SCOPED) */
     uint64_t seed;
     bool quick;
     double total_s;
@@ -61,18 +62,42 @@ static void shapes_str(unsigned s, char *buf, size_t len)
              s & IPCM_CHECK_P ? "P" : "");
 }
 
+/* For a scoped case, "  [only: a,b]": the selected backends it concerns. */
+static void scope_str(const struct run *r, const struct ipcm_check_env *envs,
+                      const struct ipcm_check_case *c, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (!(c->flags & IPCM_CHECK_SCOPED))
+        return;
+    size_t off = (size_t)snprintf(buf, len, "  [only:");
+    const char *sep = " ";
+    for (size_t b = 0; b < r->nbe && off < len; b++)
+        if (ipcm_check_concerns(c, &envs[b])) {
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", sep, r->names[b]);
+            sep = ",";
+        }
+    if (off < len)
+        snprintf(buf + off, len - off, "%s]", *sep == ' ' ? " none of the selected backends" : "");
+}
+
 static void list_cases(const struct run *r)
 {
+    struct ipcm_check_env envs[MAX_BACKENDS];
+    for (size_t b = 0; b < r->nbe; b++)
+        ipcm_check_env_init(&envs[b], r->be[b], r->seed, r->quick);
     fprintf(r->out, "%-44s %4s %-3s %-5s %s\n", "case", "num", "shp", "quick", "summary");
     for (size_t i = 0; i < r->ncases; i++) {
         const struct ipcm_check_case *c = r->cases[i];
-        char sh[8];
+        char sh[8], scope[160];
         shapes_str(c->shapes, sh, sizeof(sh));
-        fprintf(r->out, "%-44s %4u %-3s %-5s %s%s\n", c->id, c->num, sh,
+        scope_str(r, envs, c, scope, sizeof(scope));
+        fprintf(r->out, "%-44s %4u %-3s %-5s %s%s%s\n", c->id, c->num, sh,
                (c->flags & IPCM_CHECK_QUICK) ? "yes" : "", c->summary,
-               c->fn ? "" : (c->na ? "  [n/a]" : "  [not yet implemented]"));
+               c->fn ? "" : (c->na ? "  [n/a]" : "  [not yet implemented]"), scope);
     }
-    fprintf(r->out, "%zu cases\n", r->ncases);
+    fprintf(r->out, "%zu cases; [only: ...] marks a case about one mechanism, listed and run for\n"
+                    "the backends it names alone (the others omit it, not n/a)\n",
+            r->ncases);
 }
 
 static const char *cell(const struct ipcm_check_result *res)
@@ -91,7 +116,8 @@ static void print_matrix(const struct run *r)
     for (size_t i = 0; i < r->ncases; i++) {
         fprintf(r->out, "%-44s", r->cases[i]->id);
         for (size_t b = 0; b < r->nbe; b++)
-            fprintf(r->out, " %-11s", cell(&r->res[i * r->nbe + b]));
+            fprintf(r->out, " %-11s",
+                    r->omit[i * r->nbe + b] ? "-" : cell(&r->res[i * r->nbe + b]));
         fputc('\n', r->out);
     }
     /* Why each failure failed, then why each n/a does not apply (grouped). */
@@ -99,7 +125,8 @@ static void print_matrix(const struct run *r)
     for (size_t i = 0; i < r->ncases; i++)
         for (size_t b = 0; b < r->nbe; b++) {
             const struct ipcm_check_result *x = &r->res[i * r->nbe + b];
-            if (x->outcome != IPCM_CHECK_FAIL && x->outcome != IPCM_CHECK_HANG)
+            if (r->omit[i * r->nbe + b] ||
+                (x->outcome != IPCM_CHECK_FAIL && x->outcome != IPCM_CHECK_HANG))
                 continue;
             if (!hdr)
                 fprintf(r->out, "\nfailures:\n");
@@ -109,6 +136,17 @@ static void print_matrix(const struct run *r)
         }
     print_grouped(r, IPCM_CHECK_ENV, "environment limits (the case could not run here)");
     print_grouped(r, IPCM_CHECK_NA, "not applicable");
+    for (size_t i = 0; i < r->ncases * r->nbe; i++)
+        if (r->omit[i]) {
+            fprintf(r->out, "\n- : the case concerns another mechanism (not listed there)\n");
+            break;
+        }
+}
+
+/* Whether cell (i, b) has outcome o and is listed (not omitted by scope). */
+static bool listed_as(const struct run *r, size_t i, size_t b, enum ipcm_check_outcome o)
+{
+    return !r->omit[i * r->nbe + b] && r->res[i * r->nbe + b].outcome == o;
 }
 
 /* Why each case of outcome o has it, once per case and reason, with its backends. */
@@ -118,13 +156,13 @@ static void print_grouped(const struct run *r, enum ipcm_check_outcome o, const 
     for (size_t i = 0; i < r->ncases; i++) {
         for (size_t b = 0; b < r->nbe; b++) {
             const struct ipcm_check_result *x = &r->res[i * r->nbe + b];
-            if (x->outcome != o)
+            if (!listed_as(r, i, b, o))
                 continue;
             /* Print a reason once per case, with the backends it holds for. */
             bool seen = false;
             for (size_t k = 0; k < b; k++) {
                 const struct ipcm_check_result *y = &r->res[i * r->nbe + k];
-                if (y->outcome == o && strcmp(y->message, x->message) == 0)
+                if (listed_as(r, i, k, o) && strcmp(y->message, x->message) == 0)
                     seen = true;
             }
             if (seen)
@@ -136,7 +174,7 @@ static void print_grouped(const struct run *r, enum ipcm_check_outcome o, const 
             const char *sep = "";
             for (size_t k = b; k < r->nbe; k++) {
                 const struct ipcm_check_result *y = &r->res[i * r->nbe + k];
-                if (y->outcome == o && strcmp(y->message, x->message) == 0) {
+                if (listed_as(r, i, k, o) && strcmp(y->message, x->message) == 0) {
                     fprintf(r->out, "%s%s", sep, ipcm_backend_name(r->be[k]));
                     sep = ",";
                 }
@@ -235,6 +273,10 @@ static void run_all(struct run *r)
         ipcm_check_env_init(&env, r->be[b], r->seed, r->quick);
         for (size_t i = 0; i < r->ncases; i++) {
             struct ipcm_check_result *x = &r->res[i * r->nbe + b];
+            /* A case about another mechanism is not run here, nor listed. */
+            r->omit[i * r->nbe + b] = !ipcm_check_concerns(r->cases[i], &env);
+            if (r->omit[i * r->nbe + b])
+                continue;
             if (tty)
                 fprintf(stderr, "\r\033[K[%zu/%zu] %s %s", b * r->ncases + i + 1,
                         r->ncases * r->nbe, ipcm_backend_name(r->be[b]), r->cases[i]->id);
@@ -276,6 +318,7 @@ static struct ipcm_check_report to_report(const struct run *r)
                 .duplicated = x->counts.duplicated,
                 .reordered = x->counts.reordered,
                 .corrupt = x->counts.corrupt,
+                .omitted = r->omit[i * r->nbe + b],
             };
         }
     return (struct ipcm_check_report){.backends = r->names,
@@ -345,7 +388,8 @@ int ipcm_cmd_check(int argc, char **argv)
     }
     r.res = calloc(r.ncases * r.nbe, sizeof(*r.res));
     r.rows = calloc(r.ncases * r.nbe, sizeof(*r.rows));
-    if (!r.res || !r.rows) {
+    r.omit = calloc(r.ncases * r.nbe, sizeof(*r.omit));
+    if (!r.res || !r.rows || !r.omit) {
         rc = IPCM_EXIT_ENV;
         goto out;
     }
@@ -358,6 +402,7 @@ int ipcm_cmd_check(int argc, char **argv)
     rc = write_reports(&rep, &a, print_summary(&rep, r.out));
     fflush(r.out);
 out:
+    free(r.omit);
     free(r.rows);
     free(r.res);
     free(r.cases);

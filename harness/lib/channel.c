@@ -253,3 +253,93 @@ enum ipcm_role ipcm_chan_role(const struct ipcm_chan *c)
 {
     return c->role;
 }
+
+/* ---------------------------------------------------------------- slices and priorities */
+
+/* Whether [off, off + size) lies inside a buffer of buflen bytes, without computing
+ * off + size (which a negative value cast to size_t would wrap). */
+static bool slice_fits(size_t buflen, size_t off, size_t size)
+{
+    return off <= buflen && size <= buflen - off;
+}
+
+static int slice_refused(const struct ipcm_chan *c, const char *op, size_t buflen, size_t off,
+                         size_t size)
+{
+    return ipcm_reason_set(-EINVAL,
+                           "%s: %s: slice at offset %zu of %zu bytes does not lie inside a "
+                           "buffer of %zu bytes",
+                           c->be->name, op, off, size, buflen);
+}
+
+ssize_t ipcm_chan_send_slice(struct ipcm_chan *c, const void *buf, size_t buflen, size_t off,
+                             size_t size, int timeout_ms)
+{
+    if (!c || c->closed || !role_sends(c->role))
+        return -EBADF;
+    ipcm_reason_clear();
+    if (!buf && buflen)
+        return ipcm_reason_set(-EINVAL, "%s: send_slice: NULL buffer of %zu bytes", c->be->name,
+                               buflen);
+    if (!slice_fits(buflen, off, size))
+        return slice_refused(c, "send_slice", buflen, off, size);
+    if (size > c->max_msg)
+        return ipcm_reason_set(-EMSGSIZE,
+                               "%s: send_slice: a slice of %zu bytes exceeds the channel's "
+                               "max_msg of %zu",
+                               c->be->name, size, c->max_msg);
+    /* The slice itself is the message: no copy out of the caller's buffer. An empty one
+     * is sent from a real address, since mq_send's is declared nonnull. */
+    static const unsigned char empty;
+    return ipcm_chan_send(c, size ? (const unsigned char *)buf + off : (const void *)&empty, size,
+                          timeout_ms);
+}
+
+ssize_t ipcm_chan_recv_slice(struct ipcm_chan *c, void *buf, size_t buflen, size_t off,
+                             size_t size, int timeout_ms)
+{
+    if (!c || c->closed || !role_receives(c->role))
+        return -EBADF;
+    ipcm_reason_clear();
+    if (!buf)
+        return ipcm_reason_set(-EINVAL, "%s: recv_slice: NULL buffer", c->be->name);
+    if (!slice_fits(buflen, off, size))
+        return slice_refused(c, "recv_slice", buflen, off, size);
+    if (size < c->max_msg)
+        return ipcm_reason_set(-EMSGSIZE,
+                               "%s: recv_slice: a slice of %zu bytes is below the channel's "
+                               "max_msg of %zu (a message is never truncated)",
+                               c->be->name, size, c->max_msg);
+    return ipcm_chan_recv(c, (unsigned char *)buf + off, size, timeout_ms);
+}
+
+ssize_t ipcm_chan_send_prio(struct ipcm_chan *c, const void *buf, size_t len, unsigned prio,
+                            int timeout_ms)
+{
+    if (!c || c->closed || !role_sends(c->role))
+        return -EBADF;
+    ipcm_reason_clear();
+    /* A plugin built before the op existed reads it as NULL (plugin.c). */
+    if (!c->be->send_prio)
+        return -ENOTSUP;
+    if (len > c->max_msg)
+        return -EMSGSIZE;
+    if (!buf && len)
+        return -EINVAL;
+    return c->be->send_prio(c, buf, len, prio, timeout_ms);
+}
+
+ssize_t ipcm_chan_recv_prio(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
+                            int timeout_ms)
+{
+    unsigned ignored;
+    if (!c || c->closed || !role_receives(c->role))
+        return -EBADF;
+    if (!c->be->recv_prio)
+        return -ENOTSUP;
+    if (cap < c->max_msg)
+        return -EMSGSIZE;
+    if (!buf)
+        return -EINVAL;
+    return c->be->recv_prio(c, buf, cap, prio ? prio : &ignored, timeout_ms);
+}

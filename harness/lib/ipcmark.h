@@ -1140,6 +1140,46 @@ IPCM_API int ipcm_array_unlock(struct ipcm_array *a);
 /* ipcm_array_destroy - as ipcm_value_destroy. Accepts NULL. */
 IPCM_API void ipcm_array_destroy(struct ipcm_array *a);
 
+/* ---------------------------------------------------------------- slices and priorities */
+
+/*
+ * ipcm_chan_send_slice - send bytes [off, off + size) of buf (buflen bytes long) as one
+ * message: Python's Connection.send_bytes(buf, offset, size), without copying the slice
+ * out first. off == buflen with size 0 is a valid empty slice.
+ * Returns: size; -EINVAL (buf NULL with buflen > 0, or the slice does not lie inside
+ * the buffer: off > buflen or size > buflen - off, checked without overflow, so a
+ * negative value cast to size_t is refused too), nothing sent and ipcm_last_error
+ * naming the numbers; -EMSGSIZE (size > max_msg, named likewise); as ipcm_chan_send.
+ */
+IPCM_API ssize_t ipcm_chan_send_slice(struct ipcm_chan *c, const void *buf, size_t buflen,
+                                      size_t off, size_t size, int timeout_ms);
+/*
+ * ipcm_chan_recv_slice - receive one whole message into bytes [off, off + size) of buf
+ * (buflen bytes long): Connection.recv_bytes_into(buf, offset). The slice must lie inside
+ * the buffer and hold the channel's max_msg (ipcm_chan_recv's rule, so no message is
+ * ever truncated); bytes outside the message's length are left untouched.
+ * Returns: the message length; -EINVAL (slice outside the buffer, named); -EMSGSIZE (size
+ * below max_msg, named); as ipcm_chan_recv.
+ */
+IPCM_API ssize_t ipcm_chan_recv_slice(struct ipcm_chan *c, void *buf, size_t buflen, size_t off,
+                                      size_t size, int timeout_ms);
+/*
+ * ipcm_chan_send_prio - send one message with priority prio (IPCM_CAP_PRIORITY: POSIX
+ * message queues, where a receiver gets the highest priority first and FIFO within one
+ * priority; ipcm_chan_send is priority 0).
+ * Returns: len; -ENOTSUP (the backend has no priorities); -EINVAL (prio above the
+ * backend's range, e.g. sysconf(_SC_MQ_PRIO_MAX) - 1, named in ipcm_last_error; nothing
+ * queued); as ipcm_chan_send.
+ */
+IPCM_API ssize_t ipcm_chan_send_prio(struct ipcm_chan *c, const void *buf, size_t len,
+                                     unsigned prio, int timeout_ms);
+/*
+ * ipcm_chan_recv_prio - ipcm_chan_recv that also stores the message's priority in *prio
+ * (may be NULL). Returns: as ipcm_chan_recv; -ENOTSUP (the backend has no priorities).
+ */
+IPCM_API ssize_t ipcm_chan_recv_prio(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
+                                     int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

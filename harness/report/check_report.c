@@ -18,7 +18,7 @@ struct ipcm_check_tally ipcm_check_report_tally(const struct ipcm_check_report *
     struct ipcm_check_tally t = {0};
     for (size_t i = 0; i < r->ncases; i++)
         for (size_t k = 0; k < r->nbackends; k++) {
-            if (b != IPCM_CHECK_REPORT_ALL && k != b)
+            if ((b != IPCM_CHECK_REPORT_ALL && k != b) || r->rows[i * r->nbackends + k].omitted)
                 continue;
             switch (r->rows[i * r->nbackends + k].outcome) {
             case IPCM_CHECK_REPORT_PASS: t.pass++; break;
@@ -73,8 +73,9 @@ int ipcm_check_report_write_json(const struct ipcm_check_report *r, const char *
                                   "not_implemented", t.todo, "environment", t.env));
     for (size_t i = 0; i < r->ncases; i++)
         for (size_t b = 0; b < r->nbackends; b++)
-            json_array_append_new(results,
-                                  row_json(&r->rows[i * r->nbackends + b], r->backends[b]));
+            if (!r->rows[i * r->nbackends + b].omitted)
+                json_array_append_new(results,
+                                      row_json(&r->rows[i * r->nbackends + b], r->backends[b]));
     json_object_set_new(root, "results", results);
     struct ipcm_outfile out;
     int err = ipcm_outfile_open(&out, path);
@@ -131,6 +132,17 @@ static void junit_testcase(FILE *f, const struct ipcm_check_report_row *x, const
             x->outcome == IPCM_CHECK_REPORT_HANG ? " type=\"HANG\"" : "");
 }
 
+/* The rows listed for backend column b (b < nbackends), or in all (IPCM_CHECK_REPORT_ALL). */
+static size_t listed(const struct ipcm_check_report *r, size_t b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncases; i++)
+        for (size_t k = 0; k < r->nbackends; k++)
+            if ((b == IPCM_CHECK_REPORT_ALL || k == b) && !r->rows[i * r->nbackends + k].omitted)
+                n++;
+    return n;
+}
+
 int ipcm_check_report_write_junit(const struct ipcm_check_report *r, const char *path)
 {
     struct ipcm_outfile out;
@@ -143,7 +155,7 @@ int ipcm_check_report_write_junit(const struct ipcm_check_report *r, const char 
     fprintf(f,
             "<testsuites name=\"ipcmark check\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\" "
             "time=\"%.3f\">\n",
-            r->ncases * r->nbackends, all.fail + all.hang, all.na + all.todo + all.env,
+            listed(r, IPCM_CHECK_REPORT_ALL), all.fail + all.hang, all.na + all.todo + all.env,
             r->duration_s);
     for (size_t b = 0; b < r->nbackends; b++) {
         struct ipcm_check_tally t = ipcm_check_report_tally(r, b);
@@ -153,11 +165,12 @@ int ipcm_check_report_write_junit(const struct ipcm_check_report *r, const char 
         fprintf(f,
                 "  <testsuite name=\"conform.%s\" tests=\"%zu\" failures=\"%d\" "
                 "skipped=\"%d\" time=\"%.3f\">\n",
-                r->backends[b], r->ncases, t.fail + t.hang, t.na + t.todo + t.env, secs);
+                r->backends[b], listed(r, b), t.fail + t.hang, t.na + t.todo + t.env, secs);
         fprintf(f, "    <properties><property name=\"seed\" value=\"%llu\"/></properties>\n",
                 (unsigned long long)r->seed);
         for (size_t i = 0; i < r->ncases; i++)
-            junit_testcase(f, &r->rows[i * r->nbackends + b], r->backends[b]);
+            if (!r->rows[i * r->nbackends + b].omitted)
+                junit_testcase(f, &r->rows[i * r->nbackends + b], r->backends[b]);
         fprintf(f, "  </testsuite>\n");
     }
     fprintf(f, "</testsuites>\n");

@@ -31,6 +31,9 @@ struct ipcm_check_report_row {
     const char *message; /* why it failed, hung or does not apply ("" when it passed) */
     /* Integrity counts of the case's self-checking payloads. */
     long long messages, lost, duplicated, reordered, corrupt;
+    /* The case concerns other backends only (a scoped case: mq priorities, shm ring):
+     * left out of this backend's results, tallies and JUnit suite, not counted n/a. */
+    bool omitted;
 };
 
 /* A whole run: ncases x nbackends rows, row (case i, backend b) at rows[i * nbackends + b]. */
