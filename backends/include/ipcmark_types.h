@@ -59,6 +59,17 @@ enum ipcm_role {
  * object only this host has (reserved by RULINGS 6 for serve and --remote; no check or
  * bench branches on it yet). tcp. */
 #define IPCM_CAP_CROSS_HOST (1u << 8)
+/* ipcm_chan_ready() says without a system call whether recv would block, and arms the
+ * pollfd only around a real sleep in poll(2), so a ring's streaming path makes no system
+ * call for a poller that is awake (the pool's collector). shm. */
+#define IPCM_CAP_READY (1u << 9)
+
+/* What ipcm_chan_ready() does (IPCM_CAP_READY). */
+enum ipcm_ready_how {
+    IPCM_READY_PEEK = 0,   /* look only: 1 if recv would not block now, else 0 */
+    IPCM_READY_ARM = 1,    /* about to sleep in poll(2) on the pollfd: 1 (do not sleep) or 0 */
+    IPCM_READY_DISARM = 2, /* awake again: later sends need not signal the pollfd */
+};
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {

@@ -111,6 +111,10 @@ struct ipcm_pool {
     struct ipcm_pool_error err;
     struct ipcm_pool_info info;
     char limit_source[96];
+    /* The collector's wait (pool_poll): CPUs online (0: not read yet), and when the
+     * pidfds were last looked at while results flowed without a system call. */
+    unsigned ncpus;
+    uint64_t reap_ns;
 };
 
 /* What a new worker is given (copied by fork). */
