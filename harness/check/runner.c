@@ -100,6 +100,7 @@ static const char *cap_name(uint32_t bit)
     case IPCM_CAP_QSIZE: return "IPCM_CAP_QSIZE";
     case IPCM_CAP_FDPASS: return "IPCM_CAP_FDPASS";
     case IPCM_CAP_CROSS_HOST: return "IPCM_CAP_CROSS_HOST";
+    case IPCM_CAP_READY: return "IPCM_CAP_READY";
     }
     return "an unnamed capability";
 }
