@@ -114,6 +114,7 @@ struct ipcm_pool {
     /* The collector's wait (pool_poll): CPUs online (0: not read yet), and when the
      * pidfds were last looked at while results flowed without a system call. */
     unsigned ncpus;
+    uint32_t spin_ns; /* the collector's adaptive spin budget (0: not set yet) */
     uint64_t reap_ns;
 };
 

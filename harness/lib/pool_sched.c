@@ -17,8 +17,11 @@
 /* pfd_slot marks a worker's pidfd (else its result queue's fd) with this bit. */
 #define POOL_PIDFD_BIT 0x80000000u
 /* How long the collector looks for results without a system call before it sleeps in
- * poll(2): about one futex or eventfd wake-up across CPUs on this kind of VM. */
+ * poll(2): at most about one futex or eventfd wake-up across CPUs on this kind of VM.
+ * Adaptive: doubled when a spin found results, halved when it ended in a sleep anyway
+ * (the workers were asleep themselves, or had no CPU), down to POOL_SPIN_MIN_NS. */
 #define POOL_SPIN_NS 20000u
+#define POOL_SPIN_MIN_NS 1000u
 /* While results flow without a system call, the pidfds are still polled this often, so
  * a death is seen even when the other workers never let the collector sleep. */
 #define POOL_REAP_NS 1000000u
@@ -402,9 +405,11 @@ static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
 {
     if (!p->ncpus)
         p->ncpus = (unsigned)ipcm_cpus_online();
+    if (!p->spin_ns)
+        p->spin_ns = POOL_SPIN_NS;
     bool crowded = p->nworkers + 1 > p->ncpus;
     uint64_t t0 = ipcm_now_ns();
-    uint64_t most = POOL_SPIN_NS;
+    uint64_t most = p->spin_ns;
     if (timeout_ms >= 0 && (uint64_t)timeout_ms * IPCM_NS_PER_MS < most)
         most = (uint64_t)timeout_ms * IPCM_NS_PER_MS;
     for (unsigned i = 1;; i++) {
@@ -416,10 +421,15 @@ static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
         }
         bool mute = false;
         unsigned got = pool_sweep(p, &mute);
+        if (got && p->spin_ns < POOL_SPIN_NS)
+            p->spin_ns *= 2;
         if (got || mute)
             return got;
-        if ((crowded || (i & 7) == 0) && ipcm_ns_since(t0) >= most)
+        if ((crowded || (i & 7) == 0) && ipcm_ns_since(t0) >= most) {
+            if (p->spin_ns > POOL_SPIN_MIN_NS)
+                p->spin_ns /= 2;
             return 0;
+        }
     }
 }
 
@@ -452,11 +462,13 @@ int pool_poll(struct ipcm_pool *p, int timeout_ms)
 
     if (!mute && !got && timeout_ms != 0)
         got = pool_spin(p, timeout_ms);
+    /* Results came: poll(2) only to look at the pidfds, once in POOL_REAP_NS. A caller
+     * that asked not to wait at all (housekeeping: pool_job_start) always looks. */
     uint64_t now = ipcm_now_ns();
-    if (!mute && (got || timeout_ms == 0)) {
-        if (now - p->reap_ns < POOL_REAP_NS)
+    if (!mute && got) {
+        if (timeout_ms != 0 && now - p->reap_ns < POOL_REAP_NS)
             return 0;
-        timeout_ms = 0; /* time to look at the pidfds */
+        timeout_ms = 0;
     }
     p->reap_ns = now;
     unsigned nf = pool_poll_fds(p, &blind);
