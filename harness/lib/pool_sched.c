@@ -22,6 +22,7 @@
  * (the workers were asleep themselves, or had no CPU), down to POOL_SPIN_MIN_NS. */
 #define POOL_SPIN_NS 20000u
 #define POOL_SPIN_MIN_NS 1000u
+#define POOL_PAUSE_NS 2000u /* of which pausing on the CPU, before yielding it */
 /* While results flow without a system call, the pidfds are still polled this often, so
  * a death is seen even when the other workers never let the collector sleep. */
 #define POOL_REAP_NS 1000000u
@@ -413,7 +414,9 @@ static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
     if (timeout_ms >= 0 && (uint64_t)timeout_ms * IPCM_NS_PER_MS < most)
         most = (uint64_t)timeout_ms * IPCM_NS_PER_MS;
     for (unsigned i = 1;; i++) {
-        if (crowded) {
+        /* A worker may share our CPU even when there are enough (other work, or the
+         * scheduler's choice): after a short pause-spin, give the CPU up. */
+        if (crowded || ipcm_ns_since(t0) >= POOL_PAUSE_NS) {
             sched_yield();
         } else {
             for (unsigned k = 0; k < 32; k++)
@@ -425,7 +428,7 @@ static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
             p->spin_ns *= 2;
         if (got || mute)
             return got;
-        if ((crowded || (i & 7) == 0) && ipcm_ns_since(t0) >= most) {
+        if (ipcm_ns_since(t0) >= most) {
             if (p->spin_ns > POOL_SPIN_MIN_NS)
                 p->spin_ns /= 2;
             return 0;
