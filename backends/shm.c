@@ -81,6 +81,11 @@
  * which costs at most one needless wake per disarm. Deadlines are computed once; a
  * wake-up or EINTR never restarts them.
  *
+ * poll(2). A receiving end's pollfd is an epoll instance over an eventfd per direction
+ * (made at create, inherited like the mapping) and the senders' life pipe; a sender
+ * writes the eventfd only while a receiver has armed it for a sleep (see "poll(2) on a
+ * ring" below), so an awake poller costs the stream no system call.
+ *
  * Asymmetric fences (queue shape). A seq_cst store drains the store buffer, so each put
  * would wait for its own payload's cache misses. An end that streams one way therefore
  * switches to release stores and a compiler barrier (shm_choose_publish), after raising
