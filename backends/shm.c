@@ -448,8 +448,10 @@ static inline bool shm_is_broken(const struct shm_ctl *k)
  * system call only around a real sleep in poll(2): a receiver that may sleep sets
  * not_empty.poll (seq_cst) and then re-checks the ring; a sender loads the flag (seq_cst)
  * after its publish and writes the eventfd only if the flag is set and it wins the
- * exchange that clears it. This is argument (3) below with the flag for the waiter
- * count: either the re-check sees the record or the sender signals; a light publisher's
+ * exchange that clears it, and only while its record is still unread (a receiver
+ * that took it and then armed for the next must not be told of it). This is argument
+ * (3) below with the flag for the waiter count: either the re-check sees the record or
+ * the sender signals; a light publisher's
  * fence is supplied by the receiver's membarrier, as for sleepers. A sender that won the
  * exchange owes one write: the receiver counts it (owed) and reads it back before it
  * arms again, so a write that lands late costs at most one spurious wake-up, never a
@@ -457,10 +459,16 @@ static inline bool shm_is_broken(const struct shm_ctl *k)
  * pool) pays nothing while it is awake; one that only polls gets a level fd
  * (shm_poll_settle), at a write and a read per burst of messages.
  */
-static void shm_poll_notify(const struct shm_end *e)
+static void shm_poll_notify(const struct shm_end *e, uint64_t end)
 {
     _Atomic uint32_t *f = &e->k->not_empty.poll;
-    if (atomic_load_explicit(f, SC) && atomic_exchange_explicit(f, 0, SC)) {
+    if (!atomic_load_explicit(f, SC))
+        return;
+    /* The receiver took our record already (it armed after taking it): a signal now
+     * would only make its fd readable over an empty ring. */
+    if ((int64_t)(end - atomic_load_explicit(&e->k->head, SC)) <= 0)
+        return;
+    if (atomic_exchange_explicit(f, 0, SC)) {
         uint64_t one = 1;
         /* EAGAIN only if the counter is saturated: readable anyway. */
         if (write(e->efd, &one, sizeof(one)) < 0)
@@ -1094,8 +1102,11 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
     shm_publish(e, &k->tail, t + need); /* the commit */
     shm_at(IPCM_SHM_AT_PUT_COMMITTED);
     shm_unlock(e, &k->wlock);
+    /* The poller first: a futex wake takes microseconds, in which a spinning or woken
+     * receiver could take the record and arm for the next one, which our signal would
+     * then announce too early. */
+    shm_poll_notify(e, t + need);
     shm_notify(&k->not_empty);
-    shm_poll_notify(e);
     shm_thread_ops[0]++;
     return (ssize_t)len;
 }
