@@ -81,6 +81,11 @@
  * which costs at most one needless wake per disarm. Deadlines are computed once; a
  * wake-up or EINTR never restarts them.
  *
+ * poll(2). A receiving end's pollfd is an epoll instance over an eventfd per direction
+ * (made at create, inherited like the mapping) and the senders' life pipe; a sender
+ * writes the eventfd only while a receiver has armed it for a sleep (see "poll(2) on a
+ * ring" below), so an awake poller costs the stream no system call.
+ *
  * Asymmetric fences (queue shape). A seq_cst store drains the store buffer, so each put
  * would wait for its own payload's cache misses. An end that streams one way therefore
  * switches to release stores and a compiler barrier (shm_choose_publish), after raising
@@ -130,6 +135,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -142,7 +149,7 @@
 #endif
 
 #define SHM_MAGIC 0x6d687369u /* "ishm" */
-#define SHM_VERSION 3u
+#define SHM_VERSION 4u
 #define SHM_ENDIAN 0x01020304u
 #define SHM_LINE 128u /* adjacent-line prefetch pairs 64-byte lines */
 #define SHM_ALIGN 8u  /* record alignment */
@@ -195,6 +202,7 @@ struct shm_wait {
     _Atomic uint32_t epoch;   /* the futex word */
     _Atomic uint32_t waiters; /* registered sleepers; a dead one only costs a wake call */
     _Atomic uint32_t armed;   /* a sleeper wants the next publish to wake someone */
+    _Atomic uint32_t poll;    /* not_empty: a poller wants the next publish to signal efd */
 };
 
 /* One direction's control block. */
@@ -249,6 +257,7 @@ struct shm_link {
      * handed to an exec'd program (shm_handover_export); valid while has_memfd. */
     int memfd;
     bool has_memfd;
+    int efd[2]; /* per direction: the eventfd behind a receiver's pollfd (shm_poll_*) */
 };
 
 /* One direction as one end sees it. */
@@ -275,6 +284,12 @@ struct shm_end {
     bool hold;           /* consumer of a bulk stream: let the backlog build (shm_hold) */
     uint64_t hold_bytes; /* the backlog it waits for */
     uint64_t last_len;   /* length of the last record taken */
+    int efd;             /* the direction's eventfd: senders signal it, receivers clear it */
+    int epfd;            /* receiver: the pollfd (epoll over efd and watch), made on demand */
+    bool polled;         /* receiver: pollfd was handed out; keep it level (shm_poll_settle) */
+    bool explicit_arm;   /* receiver: the caller arms around its sleeps (shm_ready) */
+    bool parmed;         /* receiver: we set not_empty.poll and no sender has taken it since */
+    uint32_t owed;       /* receiver: signals a sender owes efd (took the flag) not yet read */
 };
 
 struct shm_chan {
@@ -430,6 +445,103 @@ static inline bool shm_is_broken(const struct shm_ctl *k)
            atomic_load_explicit(&k->magic, RLX) != SHM_MAGIC;
 }
 
+/* ---------------------------------------------------------------- poll(2) on a ring */
+
+/*
+ * A receiving end's pollfd is an epoll instance over the direction's eventfd and the
+ * senders' life pipe (POLLHUP: end-of-stream, even after a SIGKILL). The eventfd costs a
+ * system call only around a real sleep in poll(2): a receiver that may sleep sets
+ * not_empty.poll (seq_cst) and then re-checks the ring; a sender loads the flag (seq_cst)
+ * after its publish and writes the eventfd only if the flag is set and it wins the
+ * exchange that clears it, and only while its record is still unread (a receiver
+ * that took it and then armed for the next must not be told of it). This is argument
+ * (3) below with the flag for the waiter count: either the re-check sees the record or
+ * the sender signals; a light publisher's
+ * fence is supplied by the receiver's membarrier, as for sleepers. A sender that won the
+ * exchange owes one write: the receiver counts it (owed) and reads it back before it
+ * arms again, so a write that lands late costs at most one spurious wake-up, never a
+ * stuck readable fd. Two modes: a caller that arms around its sleeps (shm_ready, the
+ * pool) pays nothing while it is awake; one that only polls gets a level fd
+ * (shm_poll_settle), at a write and a read per burst of messages.
+ */
+static void shm_poll_notify(const struct shm_end *e, uint64_t end)
+{
+    _Atomic uint32_t *f = &e->k->not_empty.poll;
+    if (!atomic_load_explicit(f, SC))
+        return;
+    /* The receiver took our record already (it armed after taking it): a signal now
+     * would only make its fd readable over an empty ring. */
+    if ((int64_t)(end - atomic_load_explicit(&e->k->head, SC)) <= 0)
+        return;
+    if (atomic_exchange_explicit(f, 0, SC)) {
+        uint64_t one = 1;
+        /* EAGAIN only if the counter is saturated: readable anyway. */
+        if (write(e->efd, &one, sizeof(one)) < 0)
+            return;
+    }
+}
+
+/* recv would not block: a record, end-of-stream the segment records, or a broken ring. */
+static bool shm_rx_ready(const struct shm_end *e, memory_order mo)
+{
+    const struct shm_ctl *k = e->k;
+    return atomic_load_explicit(&k->tail, mo) != atomic_load_explicit(&k->head, RLX) ||
+           atomic_load_explicit(&k->no_senders, RLX) || shm_is_broken(k);
+}
+
+/* Read back the writes senders owe this end (each took the flag from us). */
+static void shm_poll_collect(struct shm_end *e)
+{
+    if (e->parmed && !atomic_load_explicit(&e->k->not_empty.poll, SC)) {
+        e->parmed = false;
+        e->owed++;
+    }
+    if (e->owed) {
+        uint64_t v = 0;
+        if (read(e->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+            e->owed = v >= e->owed ? 0 : e->owed - (uint32_t)v;
+    }
+}
+
+/* Take the flag back. A sender that took it first owes a write. */
+static void shm_poll_disarm(struct shm_end *e)
+{
+    if (e->parmed && !atomic_exchange_explicit(&e->k->not_empty.poll, 0, SC))
+        e->owed++;
+    e->parmed = false;
+}
+
+/* Arm the eventfd for a sleep in poll(2). Returns true (still armed) if the ring turned
+ * out ready after all. */
+static bool shm_poll_arm(struct shm_end *e)
+{
+    shm_poll_collect(e);
+    if (!e->parmed) {
+        atomic_store_explicit(&e->k->not_empty.poll, 1, SC);
+        e->parmed = true;
+    }
+    if (e->fences && atomic_load_explicit(&e->k->light[0], SC))
+        ipcm_fence_heavy(); /* stands in for a light publisher's fence */
+    return shm_rx_ready(e, SC);
+}
+
+/* Level mode: after this end found the ring empty or left it so, make the pollfd
+ * readable exactly when recv would not block. */
+static void shm_poll_settle(struct shm_end *e)
+{
+    if (!e->polled || e->explicit_arm || !shm_poll_arm(e))
+        return;
+    /* Ready after all: the fd must say so. Whoever takes the flag writes. */
+    if (atomic_exchange_explicit(&e->k->not_empty.poll, 0, SC)) {
+        uint64_t one = 1;
+        if (write(e->efd, &one, sizeof(one)) < 0) {
+            /* saturated: readable anyway */
+        }
+    }
+    e->parmed = false;
+    e->owed++;
+}
+
 /* ---------------------------------------------------------------- limits, layout */
 
 static int shm_limits(struct ipcm_limits *out)
@@ -498,6 +610,7 @@ static void shm_link_release(struct shm_link *sl, bool unmap)
             }
         }
         ipcm_life_close(lf);
+        ipcm_close_fd(&sl->efd[d]);
     }
     if (sl->map && unmap)
         munmap(sl->map, sl->map_len);
@@ -521,8 +634,10 @@ static int shm_create(struct ipcm_link *l)
     int err = 0, fd;
 
     sl->ndirs = l->shape == IPCM_SHAPE_PIPE ? 2 : 1;
-    for (unsigned d = 0; d < 2; d++)
+    for (unsigned d = 0; d < 2; d++) {
         ipcm_life_init(&sl->life[d]);
+        sl->efd[d] = -1;
+    }
     if (l->cfg.max_msg > SHM_MSG_MAX || 2 * shm_rec_size(l->cfg.max_msg) > ring)
         return -EMSGSIZE;
     sl->map_len = ctl + sl->ndirs * ring;
@@ -561,6 +676,11 @@ static int shm_create(struct ipcm_link *l)
         if ((err = ipcm_bias_init(&k->wlock)) < 0 || (err = ipcm_bias_init(&k->rlock)) < 0 ||
             (err = ipcm_life_create(&sl->life[d])) < 0)
             goto fail;
+        /* Signalled only while a receiver sleeps in poll(2) (shm_poll_notify). */
+        if ((sl->efd[d] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+            err = -errno;
+            goto fail;
+        }
     }
     for (unsigned e = 0; e < 2; e++)
         if ((err = ipcm_robust_init(&sl->map->end_lock[e])) < 0)
@@ -602,15 +722,18 @@ static void shm_end_close_fds(struct shm_end *e)
     ipcm_close_fd(&e->tok);
     ipcm_close_fd(&e->watch);
     ipcm_close_fd(&e->mine);
+    ipcm_close_fd(&e->efd);
+    ipcm_close_fd(&e->epfd);
 }
 
 static int shm_end_init(struct shm_end *e, struct shm_map *map, size_t map_len,
-                        const struct ipcm_life *lf, unsigned d, bool sends, size_t max_msg)
+                        const struct ipcm_life *lf, int efd, unsigned d, bool sends,
+                        size_t max_msg)
 {
     struct shm_ctl *k = &map->dir[d];
     int err;
 
-    e->tok = e->watch = e->mine = -1;
+    e->tok = e->watch = e->mine = e->efd = e->epfd = -1;
     if ((err = shm_validate(k, map_len, max_msg)) < 0)
         return err;
     e->k = k;
@@ -633,6 +756,8 @@ static int shm_end_init(struct shm_end *e, struct shm_map *map, size_t map_len,
         err = -ENOSYS;
         goto fail;
     }
+    if ((err = shm_dup(efd, &e->efd)) < 0)
+        goto fail;
     if (sends) {
         if ((err = shm_dup(lf->senders[1], &e->tok)) < 0 ||
             (err = shm_dup(lf->receivers[0], &e->watch)) < 0 ||
@@ -676,8 +801,8 @@ static int shm_open_end(struct ipcm_chan *c)
     int tx, rx, err = 0;
 
     sc->end_lock = -1;
-    sc->tx.tok = sc->tx.watch = sc->tx.mine = -1;
-    sc->rx.tok = sc->rx.watch = sc->rx.mine = -1;
+    sc->tx.tok = sc->tx.watch = sc->tx.mine = sc->tx.efd = sc->tx.epfd = -1;
+    sc->rx.tok = sc->rx.watch = sc->rx.mine = sc->rx.efd = sc->rx.epfd = -1;
     if (!sl->map)
         return -EBADF;
     ipcm_role_dirs(c->role, &tx, &rx);
@@ -695,11 +820,11 @@ static int shm_open_end(struct ipcm_chan *c)
             return r == EBUSY ? -EBUSY : -r;
         sc->end_lock = e;
     }
-    if (tx >= 0 && (err = shm_end_init(&sc->tx, sc->map, sc->map_len, &sl->life[tx], (unsigned)tx,
-                                       true, c->max_msg)) < 0)
+    if (tx >= 0 && (err = shm_end_init(&sc->tx, sc->map, sc->map_len, &sl->life[tx], sl->efd[tx],
+                                       (unsigned)tx, true, c->max_msg)) < 0)
         goto fail;
-    if (rx >= 0 && (err = shm_end_init(&sc->rx, sc->map, sc->map_len, &sl->life[rx], (unsigned)rx,
-                                       false, c->max_msg)) < 0)
+    if (rx >= 0 && (err = shm_end_init(&sc->rx, sc->map, sc->map_len, &sl->life[rx], sl->efd[rx],
+                                       (unsigned)rx, false, c->max_msg)) < 0)
         goto fail;
     /* Both shapes: a pipe end inherited over fork may be used by two processes at once. */
     sc->tx.locked = sc->rx.locked = true;
@@ -988,6 +1113,10 @@ static ssize_t shm_put(struct shm_end *e, const void *buf, size_t len, struct sh
     shm_publish(e, &k->tail, t + need); /* the commit */
     shm_at(IPCM_SHM_AT_PUT_COMMITTED);
     shm_unlock(e, &k->wlock);
+    /* The poller first: a futex wake takes microseconds, in which a spinning or woken
+     * receiver could take the record and arm for the next one, which our signal would
+     * then announce too early. */
+    shm_poll_notify(e, t + need);
     shm_notify(&k->not_empty);
     shm_thread_ops[0]++;
     return (ssize_t)len;
@@ -1149,7 +1278,7 @@ static ssize_t shm_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
     struct shm_chan *sc = c->priv;
     struct shm_end *e = sc->rx.k ? &sc->rx : NULL;
     struct shm_dl dl = {.timeout_ms = timeout_ms};
-    bool eof = false;
+    bool eof = false, slept = false;
     uint64_t seen = 0;
 
     (void)cap; /* the harness guarantees cap >= max_msg >= any valid record */
@@ -1161,19 +1290,82 @@ static ssize_t shm_recv(struct ipcm_chan *c, void *buf, size_t cap, int timeout_
         if (shm_is_broken(e->k))
             return -ENOTRECOVERABLE;
         ssize_t r = shm_get(e, buf, &dl, &seen);
-        if (r != SHM_WOULD_WAIT)
+        if (r != SHM_WOULD_WAIT) {
+            if (__builtin_expect(e->polled, 0) && r >= 0 && !shm_rx_ready(e, ACQ))
+                shm_poll_settle(e);
             return r;
+        }
         /* Every sender was gone before this empty look: nothing more can come. */
         if (eof)
             return -EPIPE;
         if (dl.timeout_ms != 0 && shm_spin(e, &e->k->tail, seen, &e->k->prod_cpu))
             continue;
-        if (shm_peers_gone(e)) {
+        /* A sender that closed cleanly set no_senders; only a killed one needs the life
+         * pipe, a system call: a blocking wait looks after its first slice (a tick),
+         * so a pool worker that sleeps between batches makes one call, not two. */
+        if ((dl.timeout_ms == 0 || slept) ? shm_peers_gone(e)
+                                          : atomic_load_explicit(&e->k->no_senders, ACQ)) {
             eof = true; /* look once more: the ring may hold their last words */
             continue;
         }
-        if ((r = shm_sleep(e, &e->k->not_empty, &e->k->tail, seen, &dl)) < 0)
+        if ((r = shm_sleep(e, &e->k->not_empty, &e->k->tail, seen, &dl)) < 0) {
+            shm_poll_settle(e);
             return r;
+        }
+        slept = true;
+    }
+}
+
+/* ---------------------------------------------------------------- pollfd, ready */
+
+static int shm_pollfd(const struct ipcm_chan *c)
+{
+    struct shm_chan *sc = c->priv;
+    struct shm_end *e = &sc->rx;
+
+    if (!e->k || e->efd < 0)
+        return -EBADF;
+    if (e->epfd < 0) {
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0)
+            return -errno;
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = e->efd};
+        int r = epoll_ctl(ep, EPOLL_CTL_ADD, e->efd, &ev);
+        if (r == 0 && e->watch >= 0) {
+            ev.data.fd = e->watch;
+            r = epoll_ctl(ep, EPOLL_CTL_ADD, e->watch, &ev);
+        }
+        if (r < 0) {
+            r = -errno;
+            close(ep);
+            return r;
+        }
+        e->epfd = ep;
+    }
+    e->polled = true;
+    shm_poll_settle(e);
+    return e->epfd;
+}
+
+static int shm_ready(struct ipcm_chan *c, int how)
+{
+    struct shm_chan *sc = c->priv;
+    struct shm_end *e = &sc->rx;
+
+    if (!e->k)
+        return -EBADF;
+    e->explicit_arm = true;
+    switch (how) {
+    case IPCM_READY_PEEK: return shm_rx_ready(e, ACQ);
+    case IPCM_READY_ARM:
+        if (shm_rx_ready(e, ACQ))
+            return 1;
+        if (!shm_poll_arm(e))
+            return 0;
+        shm_poll_disarm(e);
+        return 1;
+    case IPCM_READY_DISARM: shm_poll_disarm(e); return 0;
+    default: return -EINVAL;
     }
 }
 
@@ -1346,7 +1538,7 @@ void ipcm_shm_test_close_shared(struct ipcm_chan *c)
 /* The mapping's memfd and the life pipes travel as descriptors (the library clears
  * close-on-exec in the child alone); the exec'd program maps the memfd again, and open
  * validates the segment's header as it does after fork. */
-#define SHM_HANDOVER_N 9
+#define SHM_HANDOVER_N 11 /* memfd, 2 x 4 life pipes, 2 eventfds */
 static int shm_handover_export(const struct ipcm_link *l, char *buf, size_t len, int *fds,
                                size_t *nfds)
 {
@@ -1357,6 +1549,7 @@ static int shm_handover_export(const struct ipcm_link *l, char *buf, size_t len,
         v[2 + 4 * d] = sl->life[d].senders[1];
         v[3 + 4 * d] = sl->life[d].receivers[0];
         v[4 + 4 * d] = sl->life[d].receivers[1];
+        v[9 + d] = sl->efd[d]; /* a poller's wake-up: the exec'd side signals it too */
     }
     if (v[0] < 0)
         return -EBADF;
@@ -1392,6 +1585,7 @@ static int shm_handover_attach(struct ipcm_link *l, const char *payload)
         sl->life[d].senders[1] = v[2 + 4 * d];
         sl->life[d].receivers[0] = v[3 + 4 * d];
         sl->life[d].receivers[1] = v[4 + 4 * d];
+        sl->efd[d] = v[9 + d];
     }
     return 0;
 }
@@ -1400,7 +1594,8 @@ const struct ipcm_backend ipcm_backend_shm = {
     .abi = IPCM_BACKEND_ABI,
     .name = "shm",
     .summary = "shared-memory ring (memfd), futex waits, robust locks; crash-tolerant MPMC",
-    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_SPINS | IPCM_CAP_EXEC,
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_SPINS | IPCM_CAP_POLLFD | IPCM_CAP_READY |
+            IPCM_CAP_EXEC,
     .link_priv = sizeof(struct shm_link),
     .chan_priv = sizeof(struct shm_chan),
     .limits = shm_limits,
@@ -1411,7 +1606,8 @@ const struct ipcm_backend ipcm_backend_shm = {
     .shutdown = shm_shutdown,
     .close = shm_close,
     .destroy = shm_destroy,
-    .pollfd = NULL,
+    .pollfd = shm_pollfd,
     .handover_export = shm_handover_export,
     .handover_attach = shm_handover_attach,
+    .ready = shm_ready,
 };

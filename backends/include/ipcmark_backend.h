@@ -169,6 +169,19 @@ struct ipcm_backend {
                          int timeout_ms);
     ssize_t (*recv_prio)(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
                          int timeout_ms);
+     * ready - (IPCM_CAP_READY; appended after version 1's recv_fd, so a plugin built
+     * before it has it NULL) on a receiving end, never blocking:
+     * IPCM_READY_PEEK: 1 if recv would not block now (a message, or end-of-stream the
+     * segment already records), else 0, with no system call.
+     * IPCM_READY_ARM: the caller is about to sleep in poll(2) on pollfd: make the next
+     * message (or end-of-stream) make that fd readable; returns 1 instead when recv would
+     * not block already (the caller must not sleep), else 0.
+     * IPCM_READY_DISARM: the caller is awake: senders need not signal the fd any more
+     * (one poller per direction uses ARM/DISARM). Returns 0.
+     * An end on which ready was called keeps pollfd in this explicit mode; without it
+     * pollfd stays readable exactly when recv would not block. Returns -errno on error.
+     */
+    int (*ready)(struct ipcm_chan *c, int how);
 };
 
 /* The smallest table the loader accepts: version 1 ends with recv_fd. */

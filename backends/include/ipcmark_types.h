@@ -66,6 +66,17 @@ enum ipcm_role {
 /* Messages carry a priority: ipcm_chan_send_prio()/ipcm_chan_recv_prio(); a receiver
  * gets the highest first, FIFO within one. mqueue (mq_timedsend's msg_prio). */
 #define IPCM_CAP_PRIORITY (1u << 10)
+/* ipcm_chan_ready() says without a system call whether recv would block, and arms the
+ * pollfd only around a real sleep in poll(2), so a ring's streaming path makes no system
+ * call for a poller that is awake (the pool's collector). shm. */
+#define IPCM_CAP_READY (1u << 11)
+
+/* What ipcm_chan_ready() does (IPCM_CAP_READY). */
+enum ipcm_ready_how {
+    IPCM_READY_PEEK = 0,   /* look only: 1 if recv would not block now, else 0 */
+    IPCM_READY_ARM = 1,    /* about to sleep in poll(2) on the pollfd: 1 (do not sleep) or 0 */
+    IPCM_READY_DISARM = 2, /* awake again: later sends need not signal the pollfd */
+};
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {

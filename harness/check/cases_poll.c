@@ -406,6 +406,56 @@ out:
     }
 }
 
+/* ---------------------------------------------------------------- 127 */
+
+/*
+ * ipcm_chan_ready (IPCM_CAP_READY): a look costs nothing and takes nothing; an armed end's
+ * fd turns readable with the next message; a disarmed end's does not (its senders made no
+ * system call for it, which is the point); arming with a message waiting says "ready"
+ * instead of sleeping.
+ */
+static void armed_only(struct ipcm_check_ctx *ctx)
+{
+    struct ipcm_chan *c = ipcm_check_open_alone(ctx, IPCM_SHAPE_QUEUE, 64, 0);
+    unsigned char buf[64];
+    if (!c)
+        return;
+    int fd = ipcm_chan_pollfd(c);
+    IPCM_CHECK_OP_(ctx, fd, >=, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_PEEK), ==, 0, goto out);
+    IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, (enum ipcm_ready_how)7), ==, -EINVAL, goto out);
+    for (unsigned round = 0; round < 3; round++) {
+        /* Armed: the next message makes the fd readable. */
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_ARM), ==, 0, goto out);
+        IPCM_CHECK_OP_(ctx, poll1(fd, 0), ==, 0, goto out);
+        ipcm_payload_make(buf, 64, 1, 2 * round);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 64, IPCM_CHECK_T_OP_MS), ==, 64, goto out);
+        IPCM_CHECK_OP_(ctx, poll1(fd, IPCM_CHECK_T_OP_MS), ==, 1, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_DISARM), ==, 0, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_PEEK), ==, 1, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_PEEK), ==, 1, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, 64, 0), ==, 64, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_PEEK), ==, 0, goto out);
+        /* Arming again reads back the signal it was given: not readable now. */
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_ARM), ==, 0, goto out);
+        IPCM_CHECK_OP_(ctx, poll1(fd, 0), ==, 0, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_DISARM), ==, 0, goto out);
+        /* Disarmed: a message leaves the fd alone; arming then reports it. */
+        ipcm_payload_make(buf, 64, 1, 2 * round + 1);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_send(c, buf, 64, IPCM_CHECK_T_OP_MS), ==, 64, goto out);
+        IPCM_CHECK_OP_(ctx, poll1(fd, 0), ==, 0, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_ready(c, IPCM_READY_ARM), ==, 1, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, 64, 0), ==, 64, goto out);
+        uint32_t p = 1;
+        uint64_t sq = 2 * round + 1;
+        IPCM_CHECK_OP_(ctx, ipcm_payload_check(buf, 64, &p, &sq), ==, 0, goto out);
+        IPCM_CHECK_OP_(ctx, ipcm_chan_recv(c, buf, 64, 0), ==, -EAGAIN, goto out);
+        atomic_fetch_add(&ctx->sh->messages, 2);
+    }
+out:
+    ipcm_chan_close(c);
+}
+
 /* ---------------------------------------------------------------- table */
 
 const struct ipcm_check_case ipcm_check_cases_poll[] = {
@@ -417,5 +467,7 @@ const struct ipcm_check_case ipcm_check_cases_poll[] = {
      IPCM_CHECK_QP, IPCM_CAP_POLLFD, 0, 30000, wait_many, NULL, NULL},
     {"poll.invalid_handle", 68, "NULL/send-only ends are errors; a reused fd is never touched",
      IPCM_CHECK_QP, IPCM_CAP_POLLFD, IPCM_CHECK_QUICK, 10000, invalid_handle, NULL, NULL},
+    {"poll.armed_only", 127, "ready: a look is free; only an armed end's fd is signalled",
+     IPCM_CHECK_Q, IPCM_CAP_READY, IPCM_CHECK_QUICK, 10000, armed_only, NULL, NULL},
     {0},
 };

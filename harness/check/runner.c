@@ -102,6 +102,7 @@ static const char *cap_name(uint32_t bit)
     case IPCM_CAP_CROSS_HOST: return "IPCM_CAP_CROSS_HOST";
     case IPCM_CAP_EXEC: return "IPCM_CAP_EXEC";
     case IPCM_CAP_PRIORITY: return "IPCM_CAP_PRIORITY";
+    case IPCM_CAP_READY: return "IPCM_CAP_READY";
     }
     return "an unnamed capability";
 }

@@ -17,7 +17,7 @@ static const struct {
     {IPCM_CAP_SPINS, "spins"},           {IPCM_CAP_STREAM, "stream"},
     {IPCM_CAP_QSIZE, "qsize"},           {IPCM_CAP_FDPASS, "fd-passing"},
     {IPCM_CAP_CROSS_HOST, "cross-host"}, {IPCM_CAP_EXEC, "exec"},
-    {IPCM_CAP_PRIORITY, "priority"},
+    {IPCM_CAP_PRIORITY, "priority"}, {IPCM_CAP_READY, "ready"},
 };
 
 /* Comma list of capability names into buf. */

@@ -212,6 +212,17 @@ int ipcm_chan_pollfd(const struct ipcm_chan *c)
     return c->be->pollfd(c);
 }
 
+int ipcm_chan_ready(struct ipcm_chan *c, enum ipcm_ready_how how)
+{
+    if (!c || c->closed || !role_receives(c->role))
+        return -EBADF;
+    if (!(c->be->caps & IPCM_CAP_READY) || !c->be->ready)
+        return -ENOTSUP;
+    if (how != IPCM_READY_PEEK && how != IPCM_READY_ARM && how != IPCM_READY_DISARM)
+        return -EINVAL;
+    return c->be->ready(c, (int)how);
+}
+
 int ipcm_chan_send_fd(struct ipcm_chan *c, int fd, int timeout_ms)
 {
     if (!c || c->closed || !role_sends(c->role))

@@ -1179,6 +1179,16 @@ IPCM_API ssize_t ipcm_chan_send_prio(struct ipcm_chan *c, const void *buf, size_
  */
 IPCM_API ssize_t ipcm_chan_recv_prio(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
                                      int timeout_ms);
+ * ipcm_chan_ready - (IPCM_CAP_READY) on a receiving end: with IPCM_READY_PEEK, 1 if
+ * ipcm_chan_recv would not block now, else 0, without a system call; IPCM_READY_ARM
+ * just before sleeping in poll(2) on ipcm_chan_pollfd (1: something is ready already,
+ * do not sleep; 0: the fd turns readable on the next message or end-of-stream);
+ * IPCM_READY_DISARM once awake (senders then make no system call for the poller).
+ * Arming is for one poller per direction; an end that never calls this keeps the
+ * plain pollfd contract. Returns: 0 or 1; -ENOTSUP without IPCM_CAP_READY; -EBADF
+ * (closed, or an end that cannot receive); -EINVAL (how).
+ */
+IPCM_API int ipcm_chan_ready(struct ipcm_chan *c, enum ipcm_ready_how how);
 
 #ifdef __cplusplus
 }

@@ -112,6 +112,11 @@ struct ipcm_pool {
     struct ipcm_pool_info info;
     char limit_source[96];
     struct ipcm_pool_start start; /* how workers start (fork unless create_start said) */
+    /* The collector's wait (pool_poll): CPUs online (0: not read yet), and when the
+     * pidfds were last looked at while results flowed without a system call. */
+    unsigned ncpus;
+    uint32_t spin_ns; /* the collector's adaptive spin budget (0: not set yet) */
+    uint64_t reap_ns;
 };
 
 /* What a new worker is given (copied by fork). */

@@ -7,6 +7,7 @@
 #include "pool_internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,16 @@
 #define POOL_MAX_START_DEATHS 3 /* replacements in a row dying before ready: broken */
 /* pfd_slot marks a worker's pidfd (else its result queue's fd) with this bit. */
 #define POOL_PIDFD_BIT 0x80000000u
+/* How long the collector looks for results without a system call before it sleeps in
+ * poll(2): at most about one futex or eventfd wake-up across CPUs on this kind of VM.
+ * Adaptive: doubled when a spin found results, halved when it ended in a sleep anyway
+ * (the workers were asleep themselves, or had no CPU), down to POOL_SPIN_MIN_NS. */
+#define POOL_SPIN_NS 20000u
+#define POOL_SPIN_MIN_NS 1000u
+#define POOL_PAUSE_NS 2000u /* of which pausing on the CPU, before yielding it */
+/* While results flow without a system call, the pidfds are still polled this often, so
+ * a death is seen even when the other workers never let the collector sleep. */
+#define POOL_REAP_NS 1000000u
 
 size_t ipcm_pool_default_chunk(size_t n, unsigned workers)
 {
@@ -184,6 +195,10 @@ static int pool_handle(struct ipcm_pool *p, struct pool_worker *w, size_t len)
 static void pool_drain_wait(struct ipcm_pool *p, struct pool_worker *w, int first_wait_ms)
 {
     for (int wait = first_wait_ms; w->result && !w->result_eof; wait = 0) {
+        /* Where the queue can say it is empty without a system call, ask it rather
+         * than make a receive fail (IPCM_CAP_READY). */
+        if (wait == 0 && ipcm_chan_ready(w->result, IPCM_READY_PEEK) == 0)
+            return;
         ssize_t n = ipcm_chan_recv(w->result, p->rbuf, p->max_msg, wait);
         if (n == -EAGAIN || n == -ETIMEDOUT)
             return;
@@ -366,25 +381,126 @@ static void pool_blind_sweep(struct ipcm_pool *p)
 }
 
 /*
- * Backends without a pollable fd, and hosts without pidfds, are swept every
- * millisecond. Results are read before deaths are handled, so that a worker's last
- * results count.
+ * Drain every worker whose result queue says, without a system call, that something
+ * waits (IPCM_CAP_READY). Returns how many had something; *mute: some live worker's
+ * queue cannot say (the collector then needs poll(2) for it).
+ */
+static unsigned pool_sweep(struct ipcm_pool *p, bool *mute)
+{
+    unsigned got = 0;
+    for (unsigned s = 0; s < p->nworkers; s++) {
+        struct pool_worker *w = &p->w[s];
+        if (w->proc.pid <= 0 || !w->result || w->result_eof)
+            continue;
+        int r = ipcm_chan_ready(w->result, IPCM_READY_PEEK);
+        if (r < 0) {
+            *mute = true;
+        } else if (r > 0) {
+            pool_drain(p, w);
+            got++;
+        }
+    }
+    return got;
+}
+
+/*
+ * Nothing is ready: look again without a system call for up to POOL_SPIN_NS (and at
+ * most timeout_ms), since a worker that is running answers sooner than a wake-up could
+ * reach us. With more processes than CPUs the workers need this CPU: give it up
+ * (sched_yield) between looks instead of pausing on it. Returns how many had something.
+ */
+static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
+{
+    if (!p->ncpus)
+        p->ncpus = (unsigned)ipcm_cpus_online();
+    if (!p->spin_ns)
+        p->spin_ns = POOL_SPIN_NS;
+    bool crowded = p->nworkers + 1 > p->ncpus;
+    uint64_t t0 = ipcm_now_ns();
+    uint64_t most = p->spin_ns;
+    if (timeout_ms >= 0 && (uint64_t)timeout_ms * IPCM_NS_PER_MS < most)
+        most = (uint64_t)timeout_ms * IPCM_NS_PER_MS;
+    for (unsigned i = 1;; i++) {
+        /* A worker may share our CPU even when there are enough (other work, or the
+         * scheduler's choice): after a short pause-spin, give the CPU up. */
+        if (crowded || ipcm_ns_since(t0) >= POOL_PAUSE_NS) {
+            sched_yield();
+        } else {
+            for (unsigned k = 0; k < 32; k++)
+                ipcm_cpu_relax();
+        }
+        bool mute = false;
+        unsigned got = pool_sweep(p, &mute);
+        if (got && p->spin_ns < POOL_SPIN_NS)
+            p->spin_ns *= 2;
+        if (got || mute)
+            return got;
+        if (ipcm_ns_since(t0) >= most) {
+            if (p->spin_ns > POOL_SPIN_MIN_NS)
+                p->spin_ns /= 2;
+            return 0;
+        }
+    }
+}
+
+/* Arm (how IPCM_READY_ARM) or disarm every result queue that can be armed. Returns
+ * true if one was ready while arming: the collector must not sleep. */
+static bool pool_arm(struct ipcm_pool *p, enum ipcm_ready_how how)
+{
+    bool ready = false;
+    for (unsigned s = 0; s < p->nworkers; s++) {
+        struct pool_worker *w = &p->w[s];
+        if (w->proc.pid > 0 && w->result && !w->result_eof &&
+            ipcm_chan_ready(w->result, how) > 0)
+            ready = true;
+    }
+    return ready;
+}
+
+/*
+ * Results first, without a system call where every queue can be looked at so
+ * (pool_sweep, pool_spin): while work flows the collector then never enters the kernel,
+ * except to look at the pidfds every POOL_REAP_NS. Only when nothing came does it arm
+ * the queues and sleep in poll(2) on their fds and the pidfds. Backends without a
+ * pollable fd, and hosts without pidfds, are swept every millisecond. Results are read
+ * before deaths are handled, so that a worker's last results count.
  */
 int pool_poll(struct ipcm_pool *p, int timeout_ms)
 {
-    bool blind = false;
+    bool mute = false, blind = false;
+    unsigned got = pool_sweep(p, &mute);
+
+    if (!mute && !got && timeout_ms != 0)
+        got = pool_spin(p, timeout_ms);
+    /* Results came: poll(2) only to look at the pidfds, once in POOL_REAP_NS. A caller
+     * that asked not to wait at all (housekeeping: pool_job_start) always looks. */
+    uint64_t now = ipcm_now_ns();
+    if (!mute && got) {
+        if (timeout_ms != 0 && now - p->reap_ns < POOL_REAP_NS)
+            return 0;
+        timeout_ms = 0;
+    }
+    p->reap_ns = now;
     unsigned nf = pool_poll_fds(p, &blind);
 
     if (blind && timeout_ms != 0)
         timeout_ms = pool_blind_wait(p, timeout_ms);
+    bool armed = !mute && timeout_ms != 0;
+    if (armed && pool_arm(p, IPCM_READY_ARM))
+        timeout_ms = 0;
     int r = poll(p->pfd, nf, timeout_ms);
-    if (r < 0 && errno != EINTR)
-        return -errno;
+    int err = r < 0 ? errno : 0;
+    if (armed)
+        pool_arm(p, IPCM_READY_DISARM);
+    if (r < 0 && err != EINTR)
+        return -err;
     if (r < 0)
         return 0;
     for (unsigned i = 0; i < nf; i++)
         if (p->pfd[i].revents && !(p->pfd_slot[i] & POOL_PIDFD_BIT))
             pool_drain(p, &p->w[p->pfd_slot[i]]);
+    if (!mute)
+        pool_sweep(p, &mute);
     for (unsigned i = 0; i < nf; i++) {
         unsigned s = p->pfd_slot[i] & ~POOL_PIDFD_BIT;
         if (p->pfd[i].revents && (p->pfd_slot[i] & POOL_PIDFD_BIT) && p->w[s].proc.pid > 0)
