@@ -169,6 +169,7 @@ struct ipcm_backend {
                          int timeout_ms);
     ssize_t (*recv_prio)(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
                          int timeout_ms);
+    /*
      * ready - (IPCM_CAP_READY; appended after version 1's recv_fd, so a plugin built
      * before it has it NULL) on a receiving end, never blocking:
      * IPCM_READY_PEEK: 1 if recv would not block now (a message, or end-of-stream the

@@ -467,7 +467,7 @@ const struct ipcm_check_case ipcm_check_cases_poll[] = {
      IPCM_CHECK_QP, IPCM_CAP_POLLFD, 0, 30000, wait_many, NULL, NULL},
     {"poll.invalid_handle", 68, "NULL/send-only ends are errors; a reused fd is never touched",
      IPCM_CHECK_QP, IPCM_CAP_POLLFD, IPCM_CHECK_QUICK, 10000, invalid_handle, NULL, NULL},
-    {"poll.armed_only", 127, "ready: a look is free; only an armed end's fd is signalled",
+    {"poll.armed_only", 132, "ready: a look is free; only an armed end's fd is signalled",
      IPCM_CHECK_Q, IPCM_CAP_READY, IPCM_CHECK_QUICK, 10000, armed_only, NULL, NULL},
     {0},
 };

@@ -1179,6 +1179,7 @@ IPCM_API ssize_t ipcm_chan_send_prio(struct ipcm_chan *c, const void *buf, size_
  */
 IPCM_API ssize_t ipcm_chan_recv_prio(struct ipcm_chan *c, void *buf, size_t cap, unsigned *prio,
                                      int timeout_ms);
+/*
  * ipcm_chan_ready - (IPCM_CAP_READY) on a receiving end: with IPCM_READY_PEEK, 1 if
  * ipcm_chan_recv would not block now, else 0, without a system call; IPCM_READY_ARM
  * just before sleeping in poll(2) on ipcm_chan_pollfd (1: something is ready already,
