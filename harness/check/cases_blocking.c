@@ -555,9 +555,9 @@ static void create_beyond_limits(struct ipcm_check_ctx *ctx)
 
 const struct ipcm_check_case ipcm_check_cases_blocking[] = {
     {"blocking.full_try_put", 17, "fill to capacity; the next try-put is -EAGAIN at once",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 30000, full_try_put, NULL, NULL},
+     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK | IPCM_CHECK_LIBBUF, 30000, full_try_put, NULL, NULL},
     {"blocking.full_put_timeout", 18, "put on a full queue times out after T (0.1, 0.5 s)",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 30000, full_put_timeout, NULL, NULL},
+     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK | IPCM_CHECK_LIBBUF, 30000, full_put_timeout, NULL, NULL},
     {"blocking.empty_try_get", 19, "try-get and poll(0) on an empty channel return at once",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 20000, empty_try_get, NULL, NULL},
     {"blocking.empty_get_timeout", 20, "get and poll on an empty channel time out after T",
@@ -567,7 +567,7 @@ const struct ipcm_check_case ipcm_check_cases_blocking[] = {
      20000, timeout_zero_negative, NULL, NULL},
     {"blocking.blocked_put_released_by_get", 23,
      "a put blocked on a full queue completes promptly after one get; order kept", IPCM_CHECK_Q, 0,
-     IPCM_CHECK_QUICK, 30000, blocked_put_released_by_get, NULL, NULL},
+     IPCM_CHECK_QUICK | IPCM_CHECK_LIBBUF, 30000, blocked_put_released_by_get, NULL, NULL},
     {"blocking.blocked_get_released_by_put", 24, "a get blocked on empty returns the next put",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, blocked_get_released_by_put, NULL, NULL},
     {"blocking.pingpong_no_lost_wakeup", 25,

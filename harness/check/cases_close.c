@@ -536,7 +536,7 @@ const struct ipcm_check_case ipcm_check_cases_close[] = {
      NULL},
     {"close.exit_with_undrained_messages", 42,
      "a producer fills the queue and exits; joined before reading; all data still readable",
-     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK, 30000, exit_with_undrained, NULL, NULL},
+     IPCM_CHECK_Q, 0, IPCM_CHECK_QUICK | IPCM_CHECK_LIBBUF, 30000, exit_with_undrained, NULL, NULL},
     {"close.read_before_reap", 43,
      "a child sends more than the buffer then exits; the parent joins first: no deadlock",
      IPCM_CHECK_P, 0, 0, 30000, read_before_reap, NULL, NULL},

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +117,14 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The pipe end behind read end fd shut down cleanly: its end marker is on the way, so
+ * a reader waits for it rather than for a grace period (see shutdown). */
+static bool clean(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 /* The side behind read end fd is gone: it polls HUP. */
 static bool gone(int fd)
 {
@@ -200,8 +209,16 @@ static void close_others(const int *keep, int n)
 {
     DIR *d = opendir("/proc/self/fd");
     int fds[1024], nf = 0;
-    if (!d)
+    if (!d) { /* no descriptor left to list them with: every possible number */
+        for (int fd = 3; fd < 65536; fd++) {
+            bool k = false;
+            for (int i = 0; i < n && !k; i++)
+                k = keep[i] == fd;
+            if (!k)
+                close(fd);
+        }
         return;
+    }
     for (struct dirent *e; (e = readdir(d)) && nf < 1024;) {
         int fd = atoi(e->d_name);
         bool k = e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d) || fd < 3;
@@ -276,13 +293,11 @@ static bool reply(void *out, struct fifo *w, struct fifo *q, char tag)
     return false;
 }
 
-/* The queue's broker: takes what senders send as soon as it comes, up to BROKER_BYTES,
- * and hands each message to the consumer that asked first. Eager because libzmq drops
- * what a bind-side inbound pipe held at its high-water mark when the sender disconnects
- * (measured: a 1x1 stream of 20000 lost its last ~900 and the bye); so the depth a user
- * asks for bounds each sender's own queue (ZMQ_SNDHWM), not the whole. Runs until no
- * receiver is left. */
-static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int hwm, int ready)
+/* The queue's broker: takes what senders send as soon as it comes, and hands each
+ * message to the consumer that asked first (see "in" below for why it is eager); so the
+ * depth a user asks for bounds each sender's own queue (ZMQ_SNDHWM), not the whole. Runs
+ * until no receiver is left. */
+static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int ready)
 {
     void *c = zmq_ctx_new();
     void *in = zmq_socket(c, ZMQ_PULL), *out = zmq_socket(c, ZMQ_ROUTER);
@@ -292,13 +307,18 @@ static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int h
     bool snd_gone = false;
     int64_t gone_at = 0;
     unsigned byes = 0;
-    zmq_setsockopt(in, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    /* No high-water mark on "in": libzmq drops what a bind-side inbound pipe holds at its
+     * mark when the sender disconnects (a 1x1 stream of 20000 lost its last ~900 and the
+     * bye under load), so the broker's reader must never be the one that stops. */
+    zmq_setsockopt(in, ZMQ_RCVHWM, &zero, sizeof(zero));
     zmq_setsockopt(out, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
     zmq_setsockopt(out, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(in, ZMQ_LINGER, &zero, sizeof(zero));
     if (zmq_bind(in, in_ep) < 0 || zmq_bind(out, out_ep) < 0)
         return;
-    close_fd(&ready); /* the endpoints exist: create returns */
+    if (write(ready, "k", 1) != 1) /* the endpoints exist: create returns */
+        return;
+    close_fd(&ready);
     for (;;) {
         zmq_pollitem_t it[4] = {
             {.socket = out, .events = ZMQ_POLLIN},
@@ -370,13 +390,21 @@ static void helper_main(struct zlink *z, enum ipcm_shape shape, int hwm, int rea
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int fd = 0; fd < 3 && null >= 0; fd++)
         dup2(null, fd); /* not the caller's terminal or output pipes: they would not end */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { /* created at a caller's fd limit: not ours */
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     close_others(keep, 4);
     signal(SIGPIPE, SIG_IGN); /* its own process: ZeroMQ never raises it anyway */
     if (shape == IPCM_SHAPE_QUEUE) {
         endpoint(z->dir, "in", in_ep, sizeof(in_ep));
         endpoint(z->dir, "out", out_ep, sizeof(out_ep));
-        broker(z, in_ep, out_ep, hwm, ready);
+        (void)hwm;
+        broker(z, in_ep, out_ep, ready);
     } else {
+        if (write(ready, "k", 1) != 1)
+            _exit(1);
         close_fd(&ready);
         struct pollfd p[2] = {{.fd = z->fd[LA][0]}, {.fd = z->fd[LB][0]}};
         while (p[0].fd >= 0 || p[1].fd >= 0) {
@@ -413,7 +441,7 @@ static int helper_start(struct zlink *z, enum ipcm_shape shape, int hwm)
     while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
         ;
     struct pollfd p = {.fd = ready[0], .events = POLLIN};
-    int r = poll(&p, 1, 5000) == 1 && read(ready[0], &b, 1) == 0 ? 0 : -ECHILD;
+    int r = poll(&p, 1, 5000) == 1 && read(ready[0], &b, 1) == 1 ? 0 : -ECHILD;
     close(ready[0]);
     close_fd(&z->fd[BRK][1]); /* the helper's alone: its death is our HUP */
     return r;
@@ -597,6 +625,7 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
 {
     struct zchan *zc = c->priv;
     bool queue = zc->queue, last = false;
+    int64_t gone_at = 0;
     int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     int r = sock_here(c);
     if (r < 0)
@@ -626,7 +655,10 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         if (last)
             return -EPIPE;
         long ms = slice(timeout_ms, end);
-        if (gone(zc->watch) || gone(zc->helper))
+        bool dead = gone(zc->watch);
+        if (dead && clean(zc->watch) && !gone_at)
+            gone_at = now_ms(); /* its marker was flushed before it closed: wait for it */
+        if (gone(zc->helper) || (dead && (!gone_at || now_ms() - gone_at > FLUSH_MS)))
             last = true, ms = GRACE_MS; /* died: one more look at what ZeroMQ carries */
         else if (ms < 0)
             return ms;
@@ -650,12 +682,14 @@ static int zmq_shutdown_op(struct ipcm_chan *c)
                !gone(zc->watch) && !gone(zc->helper) && now_ms() < end)
             wait_sock(zc->tx, ZMQ_POLLOUT, zc->watch, zc->helper, SLICE_MS);
         if (zc->queue) { /* flushed before our life pipe goes */
-            sock_close(zc->tx, FLUSH_MS);
+            sock_close(zc->tx, gone(zc->helper) || gone(zc->watch) ? 0 : FLUSH_MS);
             zc->tx = NULL;
         }
     }
-    if (tx)
-        close_fd(&zc->mine);
+    if (tx && zc->queue)
+        close_fd(&zc->mine); /* a pipe end's life ends at close, after the flush */
+    else if (tx && zc->mine >= 0 && write(zc->mine, "c", 1) < 0)
+        close_fd(&zc->mine); /* "c": shut down cleanly, its marker follows (clean()) */
     return 0;
 }
 
@@ -664,10 +698,12 @@ static void zmq_close_op(struct ipcm_chan *c)
     struct zchan *zc = c->priv;
     zmq_shutdown_op(c);
     if (zc->owner == getpid()) { /* a parent's sockets inherited by fork are left alone */
+        /* Nobody left to take a flush: do not wait out the linger for it. */
+        int linger = gone(zc->helper) || gone(zc->watch) ? 0 : FLUSH_MS;
         if (zc->tx && zc->tx != zc->rx)
-            sock_close(zc->tx, FLUSH_MS);
+            sock_close(zc->tx, linger);
         if (zc->rx)
-            sock_close(zc->rx, FLUSH_MS);
+            sock_close(zc->rx, linger);
     }
     zc->tx = zc->rx = NULL;
     close_fd(&zc->mine);
