@@ -600,7 +600,7 @@ static ssize_t zmq_send_op(struct ipcm_chan *c, const void *buf, size_t len, int
 {
     struct zchan *zc = c->priv;
     int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    int r = sock_here(c);
+    int r = zc->shut ? -EBADF : sock_here(c); /* shut down: sends no more */
     if (r < 0)
         return r;
     for (;;) {
