@@ -8,7 +8,7 @@
 set -u
 ipcmark=$1 name=$2 so=$3
 if [ ! -f "$so" ]; then
-    echo "SKIP: $name plugin not built ($so missing: its library was not found at configure)"
+    echo "SKIP: $name plugin not built ($so missing: not enabled at configure, or its library was not found)"
     exit 77
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipcm-plugtest.XXXXXX") || exit 1
