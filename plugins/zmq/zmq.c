@@ -207,29 +207,32 @@ static int recv_msg(void *sock, void *buf, size_t cap, char *tag)
  * pipes (that would hide their peers' deaths) nor anything of its parent's. */
 static void close_others(const int *keep, int n)
 {
-    DIR *d = opendir("/proc/self/fd");
-    int fds[1024], nf = 0;
-    if (!d) { /* no descriptor left to list them with: every possible number */
-        for (int fd = 3; fd < 65536; fd++) {
-            bool k = false;
+    for (int nf = -1; nf != 0;) { /* in rounds of 1024: a caller may hold thousands */
+        DIR *d = opendir("/proc/self/fd");
+        int fds[1024];
+        nf = 0;
+        if (!d) { /* no descriptor left to list them with: every possible number */
+            for (int fd = 3; fd < 65536; fd++) {
+                bool k = false;
+                for (int i = 0; i < n && !k; i++)
+                    k = keep[i] == fd;
+                if (!k)
+                    close(fd);
+            }
+            return;
+        }
+        for (struct dirent *e; (e = readdir(d)) && nf < 1024;) {
+            int fd = atoi(e->d_name);
+            bool k = e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d) || fd < 3;
             for (int i = 0; i < n && !k; i++)
                 k = keep[i] == fd;
             if (!k)
-                close(fd);
+                fds[nf++] = fd;
         }
-        return;
+        closedir(d);
+        for (int i = 0; i < nf; i++)
+            close(fds[i]);
     }
-    for (struct dirent *e; (e = readdir(d)) && nf < 1024;) {
-        int fd = atoi(e->d_name);
-        bool k = e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d) || fd < 3;
-        for (int i = 0; i < n && !k; i++)
-            k = keep[i] == fd;
-        if (!k)
-            fds[nf++] = fd;
-    }
-    closedir(d);
-    for (int i = 0; i < nf; i++)
-        close(fds[i]);
 }
 
 /* A FIFO of messages (the broker's queue, and its waiting consumers' identities). */
