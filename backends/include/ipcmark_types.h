@@ -77,6 +77,14 @@ enum ipcm_ready_how {
     IPCM_READY_ARM = 1,    /* about to sleep in poll(2) on the pollfd: 1 (do not sleep) or 0 */
     IPCM_READY_DISARM = 2, /* awake again: later sends need not signal the pollfd */
 };
+/* Messages pass through a library's own threads and buffers, not the kernel's alone
+ * (plugins over ZeroMQ, nng): send returns once the library holds a message, so one sent
+ * just before its sender is SIGKILLed, or held for a receiver that is killed, can be
+ * lost; the library's depth bounds are its own (high-water marks), not ipcm_config's
+ * depth; an end used before fork cannot always be used by the child. The cases these
+ * affect still run and report what they observed as n/a (RULINGS 1). Bit 12, clear of
+ * the bits other work appends. zmq, nng. */
+#define IPCM_CAP_LIB_BUFFERED (1u << 12)
 
 /* Limits of a backend on this host, read at run time (sysctls, rlimits). */
 struct ipcm_limits {

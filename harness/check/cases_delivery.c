@@ -777,7 +777,7 @@ const struct ipcm_check_case ipcm_check_cases_delivery[] = {
      "a refused put is synchronous and takes no capacity; the next put is delivered", IPCM_CHECK_Q,
      0, IPCM_CHECK_QUICK, 20000, failed_put_keeps_capacity, NULL, NULL},
     {"delivery.put_visible_after_return", 16,
-     "a returned put is visible to a non-blocking get in another process", IPCM_CHECK_Q, 0, 0,
+     "a returned put is visible to a non-blocking get in another process", IPCM_CHECK_Q, 0, IPCM_CHECK_LIBBUF,
      20000, put_visible_after_return, NULL, NULL},
     {0},
 };

@@ -275,7 +275,7 @@ const struct ipcm_check_case ipcm_check_cases_signals[] = {
     {"signals.eintr_blocked_recv", 45, "200 SIGUSR1 (no SA_RESTART) during a blocked recv",
      IPCM_CHECK_QP, 0, IPCM_CHECK_QUICK, 30000, eintr_blocked_recv, NULL, NULL},
     {"signals.eintr_during_large_send", 46, "signals every ms during a large, slow-read send",
-     IPCM_CHECK_QP, 0, 0, 30000, eintr_during_large_send, NULL, NULL},
+     IPCM_CHECK_QP, 0, IPCM_CHECK_LIBBUF, 30000, eintr_during_large_send, NULL, NULL},
     {"signals.eintr_blocked_send_full", 48, "signals during a send blocked on a full channel",
      IPCM_CHECK_QP, 0, 0, 30000, eintr_blocked_send_full, NULL, NULL},
     {0},

@@ -36,6 +36,10 @@
  * accepts (one mechanism's specifics: mq priorities, the shm ring): another backend
  * omits it from its list, its matrix column and its reports, instead of showing n/a. */
 #define IPCM_CHECK_SCOPED (1u << 1)
+/* The property checked is one a library-buffered backend (IPCM_CAP_LIB_BUFFERED) does not
+ * keep: acknowledged messages surviving the sender's death, an exact depth, an end used
+ * across fork. On such a backend a FAIL or HANG is reported as n/a with what was seen. */
+#define IPCM_CHECK_LIBBUF (1u << 4)
 
 /* The timeout of a case's single send or receive: far beyond any healthy wait, so only
  * a lost wake-up or a hang runs into it. */

@@ -103,6 +103,7 @@ static const char *cap_name(uint32_t bit)
     case IPCM_CAP_EXEC: return "IPCM_CAP_EXEC";
     case IPCM_CAP_PRIORITY: return "IPCM_CAP_PRIORITY";
     case IPCM_CAP_READY: return "IPCM_CAP_READY";
+    case IPCM_CAP_LIB_BUFFERED: return "IPCM_CAP_LIB_BUFFERED";
     }
     return "an unnamed capability";
 }
@@ -394,6 +395,16 @@ int ipcm_check_run(const struct ipcm_check_case *c, const struct ipcm_check_env 
     res->duration_s = ipcm_ns_to_s(ipcm_ns_since(t0));
     copy_counts(res, sh);
     judge(res, sh, reaped, status, bound);
+    /* RULINGS 1: what a library-buffered backend disclaims (IPCM_CAP_LIB_BUFFERED) is
+     * observed, not judged: the case ran, and what it saw is the reason of its n/a. */
+    if ((c->flags & IPCM_CHECK_LIBBUF) && (env->caps & IPCM_CAP_LIB_BUFFERED) &&
+        (res->outcome == IPCM_CHECK_FAIL || res->outcome == IPCM_CHECK_HANG)) {
+        char seen[sizeof(res->message)];
+        snprintf(seen, sizeof(seen), "%s", res->message);
+        res->outcome = IPCM_CHECK_NA;
+        snprintf(res->message, sizeof(res->message),
+                 "not declared (library-buffered backend); observed: %.400s", seen);
+    }
     sweep_case_names(res, sh, pid);
     /* System V ids have no attach count: what a killed worker (or a child that
      * inherited a link and outlived its last user) still held is removed here. */

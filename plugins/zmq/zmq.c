@@ -1,53 +1,82 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zmq.c - ZeroMQ as an ipcmark plugin, built against the public ipcmark_backend.h only:
- * ipc:// endpoints in a private 0700 folder; queue = PUSH -> broker -> PULL, pipe = PAIR.
+ * ipc:// endpoints in a private 0700 folder; queue = PUSH -> broker -> DEALER (each
+ * consumer asks the broker's ROUTER for one message at a time), pipe = PAIR.
+ *
+ * ZeroMQ has no end-of-stream, no peer death and no fork safety, so:
+ *  - a link's helper process (forked twice at create, in its own session, holding no
+ *    descriptor but its own) runs the queue's broker, or for a pipe only waits; it
+ *    removes the endpoint folder once every end is gone, even when every other process
+ *    was SIGKILLed, and the creating process keeps no thread and no descriptor of it;
+ *  - end-of-stream is in band: a queue sender says "bye" after its last message and the
+ *    broker answers a consumer's request with an end marker once every sender that ever
+ *    sent has said bye (or is dead) and nothing is left; a pipe end sends the marker on
+ *    shutdown. Markers are two-frame messages, data is one frame, so no byte is added;
+ *  - death comes from life pipes: every holder of a role keeps the write end of its
+ *    role's pipe; the read end polls HUP once each has closed, exited or died;
+ *  - sockets are made in open, after fork, in a context per process that ends with the
+ *    process's last socket (so no ZeroMQ thread or descriptor outlives the ends).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "ipcmark_backend.h"
 
-/*
- * ZeroMQ has no end-of-stream and no peer death, so both come from life pipes, the way
- * the built-in backends do it: every holder of a role keeps the write end of its role's
- * pipe; the read end polls HUP once every holder has closed, exited or died. A queue
- * has no single bind point for many producers and many consumers, so the creating
- * process runs a broker thread (PULL "in" -> PUSH "out"); it closes the eos pipe once
- * every sender is gone and "in" is drained, which is the consumers' end-of-stream.
- */
-#define MAX_MSG (4u << 20) /* a bound ipcmark needs; ZeroMQ itself has none */
-#define SLICE_MS 20        /* how often a blocked call looks at the life pipes */
-#define GRACE_MS 100       /* after a peer is gone: messages still in ZeroMQ's threads */
+#define MAX_MSG (4u << 20)  /* a bound ipcmark needs; ZeroMQ itself has none */
+#define SLICE_MS 50         /* how often a blocked call looks at the life pipes */
+#define GRACE_MS 100        /* after a peer died: what ZeroMQ's threads still carry */
+#define DEAD_SENDER_MS 1000 /* the broker's wait for a bye from a sender that died */
+#define FLUSH_MS 5000       /* linger bound of a closing end */
+#define BROKER_BYTES (256u << 20) /* the most a queue's broker holds */
 
-enum { SND, RCV, EOS, NPIPES }; /* queue: senders', receivers' life; the broker's eos */
+enum { SND, RCV, BRK, NPIPES }; /* queue: senders' and receivers' life; the helper's */
 enum { LA = SND, LB = RCV };    /* pipe: end A's and end B's life */
+
+struct zshared {       /* MAP_SHARED between every process of a link */
+    atomic_uint senders; /* queue sender sockets that have sent (each owes a bye) */
+};
 
 struct zlink {
     char dir[48];      /* the private folder of the endpoints */
     int fd[NPIPES][2]; /* life pipes, [0] read, [1] write */
-    pid_t creator;     /* the process that made dir and runs the broker */
-    int broker_eos;    /* the broker's eos write end (its number in every child too) */
+    struct zshared *sh;
+    bool handed; /* an end of this process holds sh now and unmaps it at close */
 };
 
 struct zchan {
-    void *sock;
-    int mine;  /* the write end of this end's life pipe, held while it may send */
-    int watch; /* read end: HUP when the peer side (or, for a consumer, eos) is gone */
+    void *tx, *rx;    /* a pipe's PAIR is both; a queue end has the ones its role uses */
+    pid_t owner;      /* the process that made them (a forked child makes its own) */
+    int mine;         /* the write end of this end's life pipe, held while it may send */
+    int mine2;        /* a producer-and-consumer queue end holds the receivers' too */
+    int watch;        /* read end: HUP when the peer side is gone */
+    int helper;       /* read end of the helper's life pipe */
+    bool started;     /* queue sender: counted in senders, owes a bye */
+    bool outstanding; /* queue consumer: a request is at the broker */
+    bool eos;         /* the end marker arrived */
+    bool shut;
+    bool queue;       /* the link's shape (the link may be destroyed while ends live) */
+    int hwm;          /* the link's depth, for ZeroMQ's high-water marks */
+    char dir[48];
+    struct zshared *sh;
+    bool own_sh; /* unmap sh at close */
 };
 
 /* ---------------------------------------------------------------- helpers */
 
-/* One context per process: a context does not survive fork, the child makes its own
- * (the parent's copy is left alone, never used here). nsock counts its open sockets. */
 static void *ctx;
 static pid_t ctx_owner;
 static int nsock;
@@ -55,20 +84,20 @@ static int nsock;
 static void *ctx_get(void)
 {
     if (!ctx || ctx_owner != getpid()) {
-        ctx = zmq_ctx_new();
+        ctx = zmq_ctx_new(); /* a context does not survive fork: the parent's is left */
         ctx_owner = getpid();
-        nsock = 0; /* blocky (the default): zmq_ctx_term waits out each socket's linger */
+        nsock = 0;
     }
     return ctx;
 }
 
-/* Close s after up to linger_ms of flushing: when it is this process's last socket the
- * context is ended, which is what waits for the flush. */
+/* Close s after up to linger_ms of flushing; the process's last socket ends the
+ * context, which is what waits for the flush and stops ZeroMQ's threads. */
 static void sock_close(void *s, int linger_ms)
 {
     zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
     zmq_close(s);
-    if (--nsock == 0 && ctx_owner == getpid()) {
+    if (--nsock == 0) {
         zmq_ctx_term(ctx);
         ctx = NULL;
     }
@@ -88,24 +117,26 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The peer side is gone: its life pipe polls HUP (or the fd was never ours). */
+/* The pipe end behind read end fd shut down cleanly: its end marker is on the way, so
+ * a reader waits for it rather than for a grace period (see shutdown). */
+static bool clean(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* The side behind read end fd is gone: it polls HUP. */
 static bool gone(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (fd < 0)
-        return false;
-    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+    return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
-static void endpoint(const struct zlink *z, const char *what, char *buf, size_t len)
+static void endpoint(const char *dir, const char *what, char *buf, size_t len)
 {
-    snprintf(buf, len, "ipc://%s/%s", z->dir, what);
+    snprintf(buf, len, "ipc://%s/%s", dir, what);
 }
 
-/* Remove the endpoints' names and the folder. A connected end stays usable; an end
- * still connecting (ZeroMQ connects in the background) would fail, so this runs only
- * once nobody can still be connecting: when the broker stops, when a pipe's binding end
- * closes, and at exit of the creating process for whatever is left. */
 static void remove_dir(const char *dir)
 {
     static const char *const names[] = {"in", "out", "pair"};
@@ -115,38 +146,6 @@ static void remove_dir(const char *dir)
         unlink(path);
     }
     rmdir(dir);
-}
-
-#define MAX_DIRS 64
-static char created[MAX_DIRS][48]; /* folders this process made, for the exit sweep */
-static pid_t created_by;
-static pthread_mutex_t created_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void sweep(void)
-{
-    if (created_by != getpid())
-        return; /* a child that exits normally leaves the creator's folders alone */
-    for (int i = 0; i < MAX_DIRS; i++)
-        if (created[i][0])
-            remove_dir(created[i]);
-}
-
-static void remember(const char *dir)
-{
-    static bool registered;
-    pthread_mutex_lock(&created_lock);
-    if (created_by != getpid()) {
-        memset(created, 0, sizeof(created));
-        created_by = getpid();
-    }
-    if (!registered)
-        registered = atexit(sweep) == 0;
-    for (int i = 0; i < MAX_DIRS; i++)
-        if (!created[i][0]) {
-            snprintf(created[i], sizeof(created[i]), "%s", dir);
-            break;
-        }
-    pthread_mutex_unlock(&created_lock);
 }
 
 /* Milliseconds to wait in the next slice of a call with a deadline, or -ETIMEDOUT. */
@@ -160,110 +159,295 @@ static long slice(int timeout_ms, int64_t end)
     return left < SLICE_MS ? (long)left : SLICE_MS;
 }
 
-/* ---------------------------------------------------------------- broker */
+/* Wait up to ms for sock (events) or a HUP on either fd. */
+static void wait_sock(void *sock, short events, int fd1, int fd2, long ms)
+{
+    zmq_pollitem_t it[3] = {{.socket = sock, .events = events}};
+    int n = 1;
+    if (fd1 >= 0)
+        it[n++] = (zmq_pollitem_t){.fd = fd1, .events = ZMQ_POLLIN};
+    if (fd2 >= 0)
+        it[n++] = (zmq_pollitem_t){.fd = fd2, .events = ZMQ_POLLIN};
+    zmq_poll(it, n, ms);
+}
 
-struct broker {
-    void *ctx, *in, *out;
-    int snd, rcv, eos; /* dups: senders' and receivers' life read ends, eos write end */
-    char dir[48];
+/* A two-frame marker (end of stream, bye); data messages are one frame. */
+static int send_marker(void *sock, char tag)
+{
+    if (zmq_send(sock, &tag, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -errno;
+    return zmq_send(sock, "", 0, 0) < 0 ? -errno : 0;
+}
+
+/* Receive one message into buf; a marker sets *tag. Returns its length or -errno. */
+static int recv_msg(void *sock, void *buf, size_t cap, char *tag)
+{
+    int more = 0;
+    size_t sz = sizeof(more);
+    int n = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
+    *tag = 0;
+    if (n < 0)
+        return -errno;
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
+    if (!more)
+        return (size_t)n > cap ? -EMSGSIZE : n;
+    *tag = n > 0 ? *(char *)buf : '?';
+    while (more) { /* the marker's empty tail */
+        char skip[8];
+        if (zmq_recv(sock, skip, sizeof(skip), 0) < 0)
+            return -errno;
+        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the helper */
+
+/* Close every descriptor but keep[0..n): the helper must not hold another link's life
+ * pipes (that would hide their peers' deaths) nor anything of its parent's. */
+static void close_others(const int *keep, int n)
+{
+    for (int nf = -1; nf != 0;) { /* in rounds of 1024: a caller may hold thousands */
+        DIR *d = opendir("/proc/self/fd");
+        int fds[1024];
+        nf = 0;
+        if (!d) { /* no descriptor left to list them with: every possible number */
+            for (int fd = 3; fd < 65536; fd++) {
+                bool k = false;
+                for (int i = 0; i < n && !k; i++)
+                    k = keep[i] == fd;
+                if (!k)
+                    close(fd);
+            }
+            return;
+        }
+        for (struct dirent *e; (e = readdir(d)) && nf < 1024;) {
+            int fd = atoi(e->d_name);
+            bool k = e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d) || fd < 3;
+            for (int i = 0; i < n && !k; i++)
+                k = keep[i] == fd;
+            if (!k)
+                fds[nf++] = fd;
+        }
+        closedir(d);
+        for (int i = 0; i < nf; i++)
+            close(fds[i]);
+    }
+}
+
+/* A FIFO of messages (the broker's queue, and its waiting consumers' identities). */
+struct fifo {
+    zmq_msg_t *m;
+    size_t head, n, cap;
 };
 
-/* Forward one message from in to out, waiting for a consumer's room; drop it once no
- * consumer is left. Returns false when the broker should stop. */
-static bool forward(struct broker *b, zmq_msg_t *m)
+static bool fifo_push(struct fifo *f, zmq_msg_t *msg)
 {
-    for (;;) {
-        if (zmq_msg_send(m, b->out, ZMQ_DONTWAIT) >= 0)
-            return true;
-        if (errno != EAGAIN || gone(b->rcv))
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        zmq_msg_t *p = malloc(cap * sizeof(*p));
+        if (!p)
             return false;
-        zmq_pollitem_t it = {.socket = b->out, .events = ZMQ_POLLOUT};
-        zmq_poll(&it, 1, SLICE_MS);
+        for (size_t i = 0; i < f->n; i++)
+            memcpy(&p[i], &f->m[(f->head + i) % f->cap], sizeof(*p)); /* zmq_msg_move */
+        free(f->m);
+        f->m = p, f->head = 0, f->cap = cap;
     }
+    zmq_msg_init(&f->m[(f->head + f->n++) % f->cap]);
+    zmq_msg_move(&f->m[(f->head + f->n - 1) % f->cap], msg);
+    return true;
 }
 
-static void *broker_main(void *arg)
+static zmq_msg_t *fifo_front(struct fifo *f)
 {
-    struct broker *b = arg;
-    zmq_msg_t m;
-    zmq_msg_init(&m);
+    return &f->m[f->head];
+}
+
+static void fifo_pop(struct fifo *f)
+{
+    zmq_msg_close(fifo_front(f));
+    f->head = (f->head + 1) % f->cap, f->n--;
+}
+
+static void fifo_free(struct fifo *f)
+{
+    while (f->n)
+        fifo_pop(f);
+    free(f->m);
+}
+
+/* Send the front message (or, tag set, a marker) to the longest waiting consumer; a
+ * consumer gone is skipped (ROUTER_MANDATORY says so). Returns false when none is left. */
+static bool reply(void *out, struct fifo *w, struct fifo *q, char tag)
+{
+    while (w->n) {
+        int r = zmq_msg_send(fifo_front(w), out, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        fifo_pop(w);
+        if (r < 0)
+            continue; /* EHOSTUNREACH: that consumer left */
+        if (tag)
+            send_marker(out, tag);
+        else if (zmq_msg_send(fifo_front(q), out, 0) >= 0)
+            q->n--, q->head = (q->head + 1) % q->cap; /* sent: the slot is empty now */
+        else
+            fifo_pop(q);
+        return true;
+    }
+    return false;
+}
+
+/* The queue's broker: takes what senders send as soon as it comes, and hands each
+ * message to the consumer that asked first (see "in" below for why it is eager); so the
+ * depth a user asks for bounds each sender's own queue (ZMQ_SNDHWM), not the whole. Runs
+ * until no receiver is left. */
+static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int ready)
+{
+    void *c = zmq_ctx_new();
+    void *in = zmq_socket(c, ZMQ_PULL), *out = zmq_socket(c, ZMQ_ROUTER);
+    int one = 1, zero = 0;
+    struct fifo w = {0}, q = {0};
+    size_t bytes = 0; /* held in q */
+    bool snd_gone = false;
+    int64_t gone_at = 0;
+    unsigned byes = 0;
+    /* No high-water mark on "in": libzmq drops what a bind-side inbound pipe holds at its
+     * mark when the sender disconnects (a 1x1 stream of 20000 lost its last ~900 and the
+     * bye under load), so the broker's reader must never be the one that stops. */
+    zmq_setsockopt(in, ZMQ_RCVHWM, &zero, sizeof(zero));
+    zmq_setsockopt(out, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    zmq_setsockopt(out, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(in, ZMQ_LINGER, &zero, sizeof(zero));
+    if (zmq_bind(in, in_ep) < 0 || zmq_bind(out, out_ep) < 0)
+        return;
+    if (write(ready, "k", 1) != 1) /* the endpoints exist: create returns */
+        return;
+    close_fd(&ready);
     for (;;) {
-        if (zmq_msg_recv(&m, b->in, ZMQ_DONTWAIT) >= 0) {
-            if (!forward(b, &m))
-                break;
-            continue;
-        }
-        if (gone(b->rcv))
+        zmq_pollitem_t it[4] = {
+            {.socket = out, .events = ZMQ_POLLIN},
+            {.fd = z->fd[RCV][0], .events = ZMQ_POLLIN},
+            {.fd = snd_gone ? -1 : z->fd[SND][0], .events = ZMQ_POLLIN}, /* HUP polls */
+            {.socket = in, .events = bytes < BROKER_BYTES ? ZMQ_POLLIN : 0},
+        };
+        zmq_poll(it, 4, snd_gone && w.n ? SLICE_MS : -1);
+        if (gone(z->fd[RCV][0]))
             break;
-        if (b->eos >= 0 && gone(b->snd)) {
-            /* Every sender closed after a linger flush: what is in "in" is all. */
-            zmq_pollitem_t it = {.socket = b->in, .events = ZMQ_POLLIN};
-            if (zmq_poll(&it, 1, GRACE_MS) == 0)
-                close_fd(&b->eos);
-            continue;
+        if (!snd_gone && gone(z->fd[SND][0]))
+            snd_gone = true, gone_at = now_ms();
+        for (;;) { /* requests: [id][empty] */
+            zmq_msg_t id, req;
+            zmq_msg_init(&id);
+            if (zmq_msg_recv(&id, out, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&id);
+                break;
+            }
+            zmq_msg_init(&req);
+            zmq_msg_recv(&req, out, 0);
+            zmq_msg_close(&req);
+            fifo_push(&w, &id);
+            zmq_msg_close(&id);
         }
-        zmq_pollitem_t it = {.socket = b->in, .events = ZMQ_POLLIN};
-        zmq_poll(&it, 1, SLICE_MS);
+        bool empty = false;
+        while (bytes < BROKER_BYTES) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, in, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&m);
+                empty = true;
+                break;
+            }
+            if (zmq_msg_more(&m)) { /* a marker: a sender's bye, after its last message */
+                zmq_msg_recv(&m, in, 0);
+                byes++;
+            } else {
+                bytes += zmq_msg_size(&m);
+                fifo_push(&q, &m);
+            }
+            zmq_msg_close(&m);
+        }
+        while (q.n) {
+            size_t sz = zmq_msg_size(fifo_front(&q));
+            if (!reply(out, &w, &q, 0))
+                break;
+            bytes -= sz;
+        }
+        /* End of stream: no sender can come back, each one that sent said bye (or died
+         * long enough ago), and all is delivered. Every waiting consumer is told. */
+        if (snd_gone && empty && !q.n &&
+            (byes >= atomic_load(&z->sh->senders) || now_ms() - gone_at > DEAD_SENDER_MS))
+            while (reply(out, &w, &q, 'E'))
+                ;
     }
-    zmq_msg_close(&m);
-    close_fd(&b->eos);
-    zmq_close(b->in);
-    zmq_close(b->out);
-    zmq_ctx_term(b->ctx);
-    remove_dir(b->dir); /* no receiver is left to connect */
-    close(b->snd);
-    close(b->rcv);
-    free(b);
-    return NULL;
+    fifo_free(&q);
+    fifo_free(&w);
+    zmq_close(in);
+    zmq_close(out);
+    zmq_ctx_term(c);
 }
 
-/* Start the broker of queue z in this (the creating) process. Returns 0 or -errno. */
-static int broker_start(struct zlink *z)
+/* The helper process: broker (queue) or watcher (pipe); removes the folder at the end. */
+static void helper_main(struct zlink *z, enum ipcm_shape shape, int hwm, int ready)
 {
-    struct broker *b = calloc(1, sizeof(*b));
-    char ep[96];
-    int zero = 0, err = -ENOMEM;
-    if (!b)
-        return -ENOMEM;
-    b->snd = fcntl(z->fd[SND][0], F_DUPFD_CLOEXEC, 3);
-    b->rcv = fcntl(z->fd[RCV][0], F_DUPFD_CLOEXEC, 3);
-    b->eos = z->fd[EOS][1];
-    snprintf(b->dir, sizeof(b->dir), "%s", z->dir);
-    if (b->snd < 0 || b->rcv < 0 || !(b->ctx = zmq_ctx_new()))
-        goto fail;
-    b->in = zmq_socket(b->ctx, ZMQ_PULL);
-    b->out = zmq_socket(b->ctx, ZMQ_PUSH);
-    if (!b->in || !b->out)
-        goto fail;
-    zmq_setsockopt(b->out, ZMQ_LINGER, &zero, sizeof(zero));
-    endpoint(z, "in", ep, sizeof(ep));
-    if (zmq_bind(b->in, ep) < 0)
-        goto fail_errno;
-    endpoint(z, "out", ep, sizeof(ep));
-    if (zmq_bind(b->out, ep) < 0)
-        goto fail_errno;
-    pthread_t t;
-    if ((err = -pthread_create(&t, NULL, broker_main, b)) < 0)
-        goto fail;
-    pthread_detach(t);
-    z->broker_eos = z->fd[EOS][1]; /* the broker's now; children close their copy */
-    z->fd[EOS][1] = -1;
-    return 0;
-fail_errno:
-    err = -errno;
-fail:
-    if (b->in)
-        zmq_close(b->in);
-    if (b->out)
-        zmq_close(b->out);
-    if (b->ctx)
-        zmq_ctx_term(b->ctx);
-    if (b->snd >= 0)
-        close(b->snd);
-    if (b->rcv >= 0)
-        close(b->rcv);
-    free(b);
-    return err;
+    int keep[] = {z->fd[SND][0], z->fd[RCV][0], z->fd[BRK][1], ready};
+    char in_ep[96], out_ep[96];
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3 && null >= 0; fd++)
+        dup2(null, fd); /* not the caller's terminal or output pipes: they would not end */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { /* created at a caller's fd limit: not ours */
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    close_others(keep, 4);
+    signal(SIGPIPE, SIG_IGN); /* its own process: ZeroMQ never raises it anyway */
+    if (shape == IPCM_SHAPE_QUEUE) {
+        endpoint(z->dir, "in", in_ep, sizeof(in_ep));
+        endpoint(z->dir, "out", out_ep, sizeof(out_ep));
+        (void)hwm;
+        broker(z, in_ep, out_ep, ready);
+    } else {
+        if (write(ready, "k", 1) != 1)
+            _exit(1);
+        close_fd(&ready);
+        struct pollfd p[2] = {{.fd = z->fd[LA][0]}, {.fd = z->fd[LB][0]}};
+        while (p[0].fd >= 0 || p[1].fd >= 0) {
+            poll(p, 2, -1);
+            for (int i = 0; i < 2; i++)
+                if (gone(p[i].fd))
+                    p[i].fd = -1; /* poll ignores it from now on */
+        }
+    }
+    remove_dir(z->dir);
+    _exit(0);
+}
+
+/* Fork the helper twice (so it is nobody's child to reap) and wait until it serves. */
+static int helper_start(struct zlink *z, enum ipcm_shape shape, int hwm)
+{
+    int ready[2], st;
+    char b;
+    if (pipe2(ready, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t mid = fork();
+    if (mid < 0) {
+        int err = -errno;
+        close(ready[0]), close(ready[1]);
+        return err;
+    }
+    if (mid == 0) {
+        setsid(); /* a kill of the runner's process group leaves it to clean up */
+        if (fork() == 0)
+            helper_main(z, shape, hwm, ready[1]);
+        _exit(0);
+    }
+    close(ready[1]);
+    while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+        ;
+    struct pollfd p = {.fd = ready[0], .events = POLLIN};
+    int r = poll(&p, 1, 5000) == 1 && read(ready[0], &b, 1) == 1 ? 0 : -ECHILD;
+    close(ready[0]);
+    close_fd(&z->fd[BRK][1]); /* the helper's alone: its death is our HUP */
+    return r;
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -287,10 +471,9 @@ static void zmq_destroy(struct ipcm_link *l)
     for (int i = 0; i < NPIPES; i++)
         for (int k = 0; k < 2; k++)
             close_fd(&z->fd[i][k]);
-    /* The names stay until no end can still be connecting (remove_dir); a folder no
-     * end was ever opened on goes now. */
-    if (z->creator == getpid() && z->dir[0])
-        rmdir(z->dir);
+    if (z->sh && !z->handed)
+        munmap(z->sh, sizeof(*z->sh));
+    z->sh = NULL; /* the folder is the helper's to remove */
 }
 
 static int zmq_create(struct ipcm_link *l)
@@ -300,144 +483,216 @@ static int zmq_create(struct ipcm_link *l)
     int err = 0;
     for (int i = 0; i < NPIPES; i++)
         z->fd[i][0] = z->fd[i][1] = -1;
-    z->creator = getpid();
-    z->broker_eos = -1;
-    snprintf(z->dir, sizeof(z->dir), "%s/ipcm-zmq.XXXXXX",
-             tmp && *tmp && strlen(tmp) < 28 ? tmp : "/tmp");
-    if (!mkdtemp(z->dir)) { /* mkdtemp makes it 0700: no other user can connect */
-        z->dir[0] = '\0';
-        return -errno;
-    }
-    snprintf(l->name, sizeof(l->name), "%s", z->dir);
-    remember(z->dir);
     for (int i = 0; i < NPIPES && !err; i++)
         if (pipe2(z->fd[i], O_CLOEXEC) < 0)
             err = -errno;
-    if (!err && l->shape == IPCM_SHAPE_QUEUE)
-        err = broker_start(z);
-    if (err)
+    z->sh = mmap(NULL, sizeof(*z->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (z->sh == MAP_FAILED)
+        z->sh = NULL, err = err ? err : -ENOMEM;
+    snprintf(z->dir, sizeof(z->dir), "%s/ipcm-zmq.XXXXXX",
+             tmp && *tmp && strlen(tmp) < 28 ? tmp : "/tmp");
+    if (!err && !mkdtemp(z->dir)) /* 0700: no other user can connect */
+        err = -errno;
+    if (err) {
         zmq_destroy(l);
+        return err;
+    }
+    snprintf(l->name, sizeof(l->name), "%s", z->dir);
+    if ((err = helper_start(z, l->shape, (int)l->cfg.depth)) < 0) {
+        remove_dir(z->dir);
+        zmq_destroy(l);
+    }
     return err;
 }
 
-/* Which life pipe an end holds and which it watches. */
-static void roles(const struct ipcm_chan *c, int *hold, int *hold2, int *watch)
-{
-    *hold2 = -1;
-    switch (c->role) {
-    case IPCM_ROLE_SEND: *hold = SND, *watch = RCV; break;
-    case IPCM_ROLE_RECV: *hold = RCV, *watch = EOS; break;
-    case IPCM_ROLE_BOTH: *hold = SND, *hold2 = RCV, *watch = -1; break;
-    case IPCM_ROLE_A: *hold = LA, *watch = LB; break;
-    default: *hold = LB, *watch = LA; break;
-    }
-}
-
-static int open_socket(struct ipcm_chan *c, struct zlink *z)
+/* Make one socket of this process for end c. */
+static int make_socket(struct ipcm_chan *c, int type, const char *what, bool bind, void **out)
 {
     struct zchan *zc = c->priv;
     char ep[96];
-    int type, hwm = (int)c->link->cfg.depth, zero = 0, one = 1;
-    bool bind = c->role == IPCM_ROLE_A;
-    const char *what = "pair";
-    if (c->link->shape == IPCM_SHAPE_PIPE)
-        type = ZMQ_PAIR;
-    else if (c->role == IPCM_ROLE_RECV)
-        type = ZMQ_PULL, what = "out";
-    else
-        type = ZMQ_PUSH, what = "in"; /* BOTH sends on this one, receives on a second */
-    if (!ctx_get() || !(zc->sock = zmq_socket(ctx_get(), type)))
+    int hwm = zc->hwm, zero = 0, ivl = 10;
+    void *s;
+    if (!ctx_get() || !(s = zmq_socket(ctx_get(), type)))
         return -errno;
     nsock++;
-    zmq_setsockopt(zc->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(zc->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(zc->sock, ZMQ_LINGER, &zero, sizeof(zero));
-    /* Queue only to a connection that is up: a message queued to one still being made is
-     * dropped when the socket closes, linger or not. send waits for it instead. */
-    zmq_setsockopt(zc->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
-    endpoint(z, what, ep, sizeof(ep));
-    if ((bind ? zmq_bind(zc->sock, ep) : zmq_connect(zc->sock, ep)) < 0) {
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    endpoint(zc->dir, what, ep, sizeof(ep));
+    if ((bind ? zmq_bind(s, ep) : zmq_connect(s, ep)) < 0) {
         int err = -errno;
-        sock_close(zc->sock, 0);
-        zc->sock = NULL;
+        sock_close(s, 0);
         return err;
     }
+    *out = s;
     return 0;
+}
+
+/* Make this process's sockets of end c. */
+static int open_socket(struct ipcm_chan *c)
+{
+    struct zchan *zc = c->priv;
+    int r = 0;
+    zc->owner = getpid();
+    zc->tx = zc->rx = NULL;
+    zc->started = zc->outstanding = false;
+    if (!zc->queue) {
+        r = make_socket(c, ZMQ_PAIR, "pair", c->role == IPCM_ROLE_A, &zc->tx);
+        zc->rx = zc->tx;
+        return r;
+    }
+    if (c->role != IPCM_ROLE_RECV && !zc->shut)
+        r = make_socket(c, ZMQ_PUSH, "in", false, &zc->tx);
+    if (!r && c->role != IPCM_ROLE_SEND)
+        r = make_socket(c, ZMQ_DEALER, "out", false, &zc->rx);
+    if (r && zc->tx)
+        sock_close(zc->tx, 0), zc->tx = NULL;
+    return r;
+}
+
+/* The socket of c usable in this process: a forked child makes its own (a ZeroMQ
+ * socket does not survive fork); a pipe's binding end cannot (its peer is connected to
+ * the parent's). */
+static int sock_here(struct ipcm_chan *c)
+{
+    struct zchan *zc = c->priv;
+    if (zc->owner == getpid())
+        return 0;
+    if (!zc->queue)
+        return -ENOTSUP;
+    return open_socket(c);
 }
 
 static int zmq_open(struct ipcm_chan *c)
 {
     struct zlink *z = c->link->priv;
     struct zchan *zc = c->priv;
-    int hold, hold2, watch;
-    if (c->role == IPCM_ROLE_BOTH)
-        return -ENOTSUP; /* a PUSH and a PULL in one end: not offered */
-    roles(c, &hold, &hold2, &watch);
+    int hold = -1, watch = -1;
+    switch (c->role) {
+    case IPCM_ROLE_SEND: hold = SND, watch = RCV; break;
+    case IPCM_ROLE_RECV: hold = RCV; break; /* end of stream comes in band */
+    case IPCM_ROLE_BOTH: hold = SND; break; /* and RCV, below */
+    case IPCM_ROLE_A: hold = LA, watch = LB; break;
+    default: hold = LB, watch = LA; break;
+    }
     zc->mine = z->fd[hold][1];
+    zc->mine2 = c->role == IPCM_ROLE_BOTH ? z->fd[RCV][1] : -1;
+    if (c->role == IPCM_ROLE_BOTH)
+        z->fd[RCV][1] = -1;
     zc->watch = watch >= 0 ? z->fd[watch][0] : -1;
+    zc->helper = z->fd[BRK][0];
     z->fd[hold][1] = -1;
     if (watch >= 0)
         z->fd[watch][0] = -1;
+    z->fd[BRK][0] = -1;
     /* Drop what this role must not hold, so that the others' end-of-stream works. */
-    if (getpid() != z->creator)
-        close_fd(&z->broker_eos);
     for (int i = 0; i < NPIPES; i++)
         for (int k = 0; k < 2; k++)
             close_fd(&z->fd[i][k]);
-    return open_socket(c, z);
+    snprintf(zc->dir, sizeof(zc->dir), "%s", z->dir);
+    zc->sh = z->sh;
+    zc->own_sh = !z->handed && c->role != IPCM_ROLE_RECV; /* only senders count */
+    z->handed = z->handed || zc->own_sh;
+    zc->queue = c->link->shape == IPCM_SHAPE_QUEUE;
+    zc->hwm = (int)c->link->cfg.depth;
+    return open_socket(c);
 }
 
 static ssize_t zmq_send_op(struct ipcm_chan *c, const void *buf, size_t len, int timeout_ms)
 {
     struct zchan *zc = c->priv;
     int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int r = zc->shut ? -EBADF : sock_here(c); /* shut down: sends no more */
+    if (r < 0)
+        return r;
     for (;;) {
-        if (gone(zc->watch))
+        if (gone(zc->watch) || gone(zc->helper))
             return -EPIPE; /* ZeroMQ would queue for a peer that will never read */
-        if (zmq_send(zc->sock, buf, len, ZMQ_DONTWAIT) >= 0)
+        if (zc->queue && !zc->started) {
+            atomic_fetch_add(&zc->sh->senders, 1); /* owes the broker a bye */
+            zc->started = true;
+        }
+        if (zmq_send(zc->tx, buf, len, ZMQ_DONTWAIT) >= 0)
             return (ssize_t)len;
         if (errno != EAGAIN && errno != EINTR)
             return -errno;
         long ms = slice(timeout_ms, end);
         if (ms < 0)
             return ms;
-        zmq_pollitem_t it = {.socket = zc->sock, .events = ZMQ_POLLOUT};
-        zmq_poll(&it, 1, ms);
+        wait_sock(zc->tx, ZMQ_POLLOUT, zc->watch, zc->helper, ms);
     }
 }
 
 static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
 {
     struct zchan *zc = c->priv;
+    bool queue = zc->queue, last = false;
+    int64_t gone_at = 0;
     int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    bool last = false;
+    int r = sock_here(c);
+    if (r < 0)
+        return r;
     for (;;) {
-        int n = zmq_recv(zc->sock, buf, cap, ZMQ_DONTWAIT);
-        if (n >= 0)
-            return (size_t)n > cap ? -EMSGSIZE : n;
-        if (errno != EAGAIN && errno != EINTR)
-            return -errno;
+        if (zc->eos)
+            return -EPIPE;
+        if (queue && !zc->outstanding) { /* ask the broker for one message */
+            int dr = zmq_send(zc->rx, "", 0, ZMQ_DONTWAIT);
+                    if (dr >= 0)
+                zc->outstanding = true;
+            else if (errno != EAGAIN && errno != EINTR)
+                return -errno;
+        }
+        char tag;
+        int n = queue && !zc->outstanding ? -EAGAIN : recv_msg(zc->rx, buf, cap, &tag);
+        if (n >= 0 && tag) {
+            zc->eos = true, zc->outstanding = false;
+            continue;
+        }
+        if (n >= 0) {
+            zc->outstanding = false;
+            return n;
+        }
+        if (n != -EAGAIN && n != -EINTR)
+            return n;
         if (last)
             return -EPIPE;
         long ms = slice(timeout_ms, end);
-        if (gone(zc->watch))
-            last = true, ms = GRACE_MS; /* one more look: what ZeroMQ still carries */
+        bool dead = gone(zc->watch);
+        if (dead && clean(zc->watch) && !gone_at)
+            gone_at = now_ms(); /* its marker was flushed before it closed: wait for it */
+        if (gone(zc->helper) || (dead && (!gone_at || now_ms() - gone_at > FLUSH_MS)))
+            last = true, ms = GRACE_MS; /* died: one more look at what ZeroMQ carries */
         else if (ms < 0)
             return ms;
-        zmq_pollitem_t it = {.socket = zc->sock, .events = ZMQ_POLLIN};
-        zmq_poll(&it, 1, ms);
+        wait_sock(zc->rx, zc->outstanding || !queue ? ZMQ_POLLIN : ZMQ_POLLOUT, zc->watch,
+                  zc->helper, ms);
     }
 }
 
 static int zmq_shutdown_op(struct ipcm_chan *c)
 {
     struct zchan *zc = c->priv;
-    if (c->role == IPCM_ROLE_SEND && zc->sock) {
-        /* Flush to the broker first: its end-of-stream follows our life pipe's HUP. */
-        sock_close(zc->sock, 2000);
-        zc->sock = NULL;
+    bool tx = c->role != IPCM_ROLE_RECV;
+    if (zc->shut)
+        return 0;
+    zc->shut = true;
+    if (tx && zc->tx && zc->owner == getpid() &&
+        (!zc->queue || zc->started)) {
+        /* The marker goes after this end's last message (bounded while the peer lives). */
+        int64_t end = now_ms() + FLUSH_MS;
+        while (send_marker(zc->tx, zc->queue ? 'B' : 'E') == -EAGAIN &&
+               !gone(zc->watch) && !gone(zc->helper) && now_ms() < end)
+            wait_sock(zc->tx, ZMQ_POLLOUT, zc->watch, zc->helper, SLICE_MS);
+        if (zc->queue) { /* flushed before our life pipe goes */
+            sock_close(zc->tx, gone(zc->helper) || gone(zc->watch) ? 0 : FLUSH_MS);
+            zc->tx = NULL;
+        }
     }
-    close_fd(&zc->mine);
+    if (tx && zc->queue)
+        close_fd(&zc->mine); /* a pipe end's life ends at close, after the flush */
+    else if (tx && zc->mine >= 0 && write(zc->mine, "c", 1) < 0)
+        close_fd(&zc->mine); /* "c": shut down cleanly, its marker follows (clean()) */
     return 0;
 }
 
@@ -445,19 +700,29 @@ static void zmq_close_op(struct ipcm_chan *c)
 {
     struct zchan *zc = c->priv;
     zmq_shutdown_op(c);
-    if (zc->sock)
-        sock_close(zc->sock, 1000); /* a pipe end's last messages: flushed, bounded */
-    zc->sock = NULL;
-    if (c->role == IPCM_ROLE_A) /* the binding end: B has connected or never will */
-        remove_dir(((struct zlink *)c->link->priv)->dir);
+    if (zc->owner == getpid()) { /* a parent's sockets inherited by fork are left alone */
+        /* Nobody left to take a flush: do not wait out the linger for it. */
+        int linger = gone(zc->helper) || gone(zc->watch) ? 0 : FLUSH_MS;
+        if (zc->tx && zc->tx != zc->rx)
+            sock_close(zc->tx, linger);
+        if (zc->rx)
+            sock_close(zc->rx, linger);
+    }
+    zc->tx = zc->rx = NULL;
+    close_fd(&zc->mine);
+    close_fd(&zc->mine2);
+    if (zc->own_sh)
+        munmap(zc->sh, sizeof(*zc->sh));
+    zc->sh = NULL;
     close_fd(&zc->watch);
+    close_fd(&zc->helper);
 }
 
 static const struct ipcm_backend zmq_backend = {
     IPCM_BACKEND_HEAD,
     .name = "zmq",
-    .summary = "ZeroMQ over ipc://: queue PUSH->broker->PULL, pipe PAIR (plugin)",
-    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_DUPLEX,
+    .summary = "ZeroMQ over ipc://: queue PUSH->broker->DEALER, pipe PAIR (plugin)",
+    .caps = IPCM_CAP_NATIVE_MSG | IPCM_CAP_DUPLEX | IPCM_CAP_LIB_BUFFERED,
     .link_priv = sizeof(struct zlink),
     .chan_priv = sizeof(struct zchan),
     .limits = zmq_limits,
