@@ -18,6 +18,7 @@ static const struct {
     {IPCM_CAP_QSIZE, "qsize"},           {IPCM_CAP_FDPASS, "fd-passing"},
     {IPCM_CAP_CROSS_HOST, "cross-host"}, {IPCM_CAP_EXEC, "exec"},
     {IPCM_CAP_PRIORITY, "priority"}, {IPCM_CAP_READY, "ready"},
+    {IPCM_CAP_LIB_BUFFERED, "lib-buffered"},
 };
 
 /* Comma list of capability names into buf. */
