@@ -218,8 +218,8 @@ static void killed_peer_wakes(struct ipcm_check_ctx *ctx, bool sending)
     struct ipcm_process p = {0};
     struct ipcm_chan *c = NULL;
     int r = l && fs ? ipcm_check_spawn(ctx, &p, "victim", w_die_later, &a, sizeof(a)) : -EINVAL;
-    if (r == 0)
-        r = ipcm_chan_open(l, mine, &c);
+    if (r == 0 && (r = ipcm_chan_open(l, mine, &c)) < 0 && ipcm_check_env_reason(r))
+        ipcm_check_envf(ctx, "open: %s", ipcm_check_env_reason(r)); /* not the recv's fault */
     ipcm_link_destroy(l);
     unsigned char buf[256] = {0};
     ssize_t n = r;
