@@ -84,7 +84,7 @@ static int parse_remote_args(int argc, char **argv, struct remote_args *a)
         {"json", required_argument, NULL, 'j'},     {"reverse", no_argument, NULL, 'V'},
         {"csv", required_argument, NULL, 'c'},      {NULL, 0, NULL, 0}};
     int c, r = 0;
-    uint64_t t;
+    uint64_t t = 0; /* set by the parse before each use; -O3 cannot see it */
     ipcm_getopt_begin();
     while (r == 0 && (c = getopt_long(argc, argv, ":b:", opts, NULL)) != -1) {
         switch (c) {
