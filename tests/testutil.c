@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int ipcm_test_run(Suite *s)
@@ -68,4 +69,27 @@ int ipcm_test_named_leftovers(pid_t pid)
 int ipcm_test_child_count(void)
 {
     return ipcm_check_child_count();
+}
+
+const struct ipcm_sync_impl *ipcm_test_sync_impl(int i)
+{
+    const struct ipcm_sync_impl *im = ipcm_sync_impl_at((size_t)i);
+    ck_assert_ptr_nonnull(im);
+    return im;
+}
+
+pid_t ipcm_test_fork_sync(int (*fn)(struct ipcm_sync *s), struct ipcm_sync *s)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(fn(s));
+    return pid;
+}
+
+int ipcm_test_wait_exit(pid_t pid)
+{
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

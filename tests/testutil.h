@@ -29,4 +29,11 @@ int ipcm_test_named_leftovers(pid_t pid);
 /* Number of children of this process (any state, zombies included). */
 int ipcm_test_child_count(void);
 
+/* The sync implementation of loop test i (asserts that it exists). */
+const struct ipcm_sync_impl *ipcm_test_sync_impl(int i);
+/* Fork a child that runs fn(s) and exits with its value; returns its pid (asserted). */
+pid_t ipcm_test_fork_sync(int (*fn)(struct ipcm_sync *s), struct ipcm_sync *s);
+/* Reap pid (asserted): its exit status, or 128 + the signal that ended it. */
+int ipcm_test_wait_exit(pid_t pid);
+
 #endif /* IPCM_TESTS_TESTUTIL_H */
