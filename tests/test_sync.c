@@ -47,7 +47,8 @@ START_TEST(table_names_caps_and_bad_arguments)
     ck_assert_int_eq(ipcm_sync_create(NULL, IPCM_SYNC_LOCK, 0, &s), -EINVAL);
     ck_assert_ptr_null(s);
     ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(0), IPCM_SYNC_BARRIER, 0, &s), -EINVAL);
-    ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(0), IPCM_SYNC_SEMAPHORE, 70000, &s), -EINVAL);
+    ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(0), IPCM_SYNC_SEMAPHORE, 70000, &s),
+                     -EINVAL);
     ck_assert_int_eq(ipcm_sync_create(ipcm_sync_impl_find("posix"), IPCM_SYNC_EVENT, 0, &s),
                      -ENOTSUP);
     ipcm_sync_destroy(NULL);

@@ -124,7 +124,8 @@ START_TEST(rlock_reentry_and_owner)
     ck_assert_int_eq(ipcm_test_wait_exit(pid), 0);
     ck_assert_int_eq(ipcm_lock_release(a), 0);
     ck_assert_int_eq(ipcm_lock_release(a), 0);
-    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(child_sees_held, s)), 0); /* depth 1: still held */
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(child_sees_held, s)),
+                     0); /* depth 1: still held */
     ck_assert_int_eq(ipcm_lock_release(a), 0);
     ck_assert_int_eq(ipcm_lock_release(a), -EPERM);
     ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(child_takes, s)), 0);
