@@ -93,3 +93,34 @@ int ipcm_test_wait_exit(pid_t pid)
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+static int fds_marked;
+
+void ipcm_test_fds_mark(void)
+{
+    fds_marked = ipcm_test_fd_count();
+}
+
+int ipcm_test_fds_marked(void)
+{
+    return fds_marked;
+}
+
+struct ipcm_pool *ipcm_test_pool_new(unsigned workers, const struct ipcm_backend *be,
+                                     const struct ipcm_pool_options *opt)
+{
+    struct ipcm_pool *p = NULL;
+    int r = ipcm_pool_create(&p, workers, be, opt);
+    ck_assert_msg(r == 0, "pool_create: %s", ipcm_strerror(r));
+    return p;
+}
+
+void ipcm_test_pool_done(struct ipcm_pool *p, int timeout_ms)
+{
+    ck_assert_int_eq(ipcm_pool_close(p), 0);
+    ck_assert_int_eq(ipcm_pool_join(p, timeout_ms), 0);
+    ipcm_pool_destroy(p);
+    ck_assert_int_eq(ipcm_test_child_count(), 0);
+    ck_assert_int_eq(ipcm_test_fd_count(), fds_marked);
+    ck_assert_int_eq(ipcm_test_named_leftovers(getpid()), 0);
+}

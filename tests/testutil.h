@@ -36,4 +36,15 @@ pid_t ipcm_test_fork_sync(int (*fn)(struct ipcm_sync *s), struct ipcm_sync *s);
 /* Reap pid (asserted): its exit status, or 128 + the signal that ended it. */
 int ipcm_test_wait_exit(pid_t pid);
 
+/* The pool suites' hygiene. ipcm_test_fds_mark is a checked fixture's setup: it records
+ * this process's fd count, which ipcm_test_fds_marked returns. */
+void ipcm_test_fds_mark(void);
+int ipcm_test_fds_marked(void);
+/* ipcm_pool_create on be, asserted to succeed. */
+struct ipcm_pool *ipcm_test_pool_new(unsigned workers, const struct ipcm_backend *be,
+                                     const struct ipcm_pool_options *opt);
+/* Close, join (within timeout_ms), destroy, and assert that no worker, no fd beyond the
+ * mark and no named object is left. */
+void ipcm_test_pool_done(struct ipcm_pool *p, int timeout_ms);
+
 #endif /* IPCM_TESTS_TESTUTIL_H */
