@@ -131,48 +131,12 @@ START_TEST(lock_holder_death_is_reported)
 }
 END_TEST
 
-struct counter {
-    struct ipcm_sync *s;
-    long n;
-    atomic_int inside;
-    long value;
-    int bad;
-};
-
-static void *count_thread(void *arg)
-{
-    struct counter *c = arg;
-    struct ipcm_sync_end *e;
-    if (ipcm_sync_open(c->s, &e))
-        return (void *)1;
-    for (long i = 0; i < c->n; i++) {
-        if (ipcm_lock_acquire(e, 10000) != 0)
-            return (void *)1;
-        if (atomic_fetch_add(&c->inside, 1) != 0)
-            c->bad = 1;
-        c->value++;
-        atomic_fetch_sub(&c->inside, 1);
-        ipcm_lock_release(e);
-    }
-    ipcm_sync_close(e);
-    return NULL;
-}
-
 START_TEST(lock_excludes_threads)
 {
-    struct counter c = {.n = 20000};
-    ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(_i), IPCM_SYNC_LOCK, 0, &c.s), 0);
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, count_thread, &c), 0);
-    for (int i = 0; i < 4; i++) {
-        void *ret;
-        pthread_join(t[i], &ret);
-        ck_assert_ptr_null(ret);
-    }
-    ck_assert_int_eq(c.bad, 0);
-    ck_assert_int_eq(c.value, 4 * c.n);
-    ipcm_sync_destroy(c.s);
+    struct ipcm_sync *s;
+    ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(_i), IPCM_SYNC_LOCK, 0, &s), 0);
+    ipcm_test_lock_excludes_threads(s, 20000, 1);
+    ipcm_sync_destroy(s);
 }
 END_TEST
 

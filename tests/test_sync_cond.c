@@ -182,51 +182,15 @@ START_TEST(rlock_holder_death_is_reported)
 }
 END_TEST
 
-struct counter {
-    struct ipcm_sync *s;
-    long value;
-    atomic_int inside;
-    int bad;
-};
-
-static void *rcount_thread(void *arg)
-{
-    struct counter *c = arg;
-    struct ipcm_sync_end *e;
-    if (ipcm_sync_open(c->s, &e))
-        return (void *)1;
-    for (int i = 0; i < 5000; i++) {
-        if (ipcm_lock_acquire(e, T_MS) || ipcm_lock_acquire(e, 0))
-            return (void *)1;
-        if (atomic_fetch_add(&c->inside, 1) != 0)
-            c->bad = 1;
-        c->value++;
-        atomic_fetch_sub(&c->inside, 1);
-        if (ipcm_lock_release(e) || ipcm_lock_release(e))
-            return (void *)1;
-    }
-    ipcm_sync_close(e);
-    return NULL;
-}
-
 START_TEST(rlock_excludes_threads)
 {
-    struct counter c = {0};
-    int r = ipcm_sync_create(ipcm_test_sync_impl(_i), IPCM_SYNC_RLOCK, 0, &c.s);
+    struct ipcm_sync *s;
+    int r = ipcm_sync_create(ipcm_test_sync_impl(_i), IPCM_SYNC_RLOCK, 0, &s);
     if (r == -ENOTSUP)
         return;
     ck_assert_int_eq(r, 0);
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, rcount_thread, &c), 0);
-    for (int i = 0; i < 4; i++) {
-        void *ret;
-        pthread_join(t[i], &ret);
-        ck_assert_ptr_null(ret);
-    }
-    ck_assert_int_eq(c.bad, 0);
-    ck_assert_int_eq(c.value, 4 * 5000);
-    ipcm_sync_destroy(c.s);
+    ipcm_test_lock_excludes_threads(s, 5000, 2); /* each take is a re-entry */
+    ipcm_sync_destroy(s);
 }
 END_TEST
 

@@ -8,6 +8,8 @@
 #include "conform.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,4 +125,50 @@ void ipcm_test_pool_done(struct ipcm_pool *p, int timeout_ms)
     ck_assert_int_eq(ipcm_test_child_count(), 0);
     ck_assert_int_eq(ipcm_test_fd_count(), fds_marked);
     ck_assert_int_eq(ipcm_test_named_leftovers(getpid()), 0);
+}
+
+struct lock_counter {
+    struct ipcm_sync *s;
+    long n;
+    int depth;
+    atomic_int inside;
+    long value;
+    int bad;
+};
+
+static void *lock_count_thread(void *arg)
+{
+    struct lock_counter *c = arg;
+    struct ipcm_sync_end *e;
+    if (ipcm_sync_open(c->s, &e))
+        return (void *)1;
+    for (long i = 0; i < c->n; i++) {
+        for (int d = 0; d < c->depth; d++)
+            if (ipcm_lock_acquire(e, d ? 0 : 10000) != 0)
+                return (void *)1;
+        if (atomic_fetch_add(&c->inside, 1) != 0)
+            c->bad = 1;
+        c->value++;
+        atomic_fetch_sub(&c->inside, 1);
+        for (int d = 0; d < c->depth; d++)
+            if (ipcm_lock_release(e) != 0)
+                return (void *)1;
+    }
+    ipcm_sync_close(e);
+    return NULL;
+}
+
+void ipcm_test_lock_excludes_threads(struct ipcm_sync *s, long n, int depth)
+{
+    struct lock_counter c = {.s = s, .n = n, .depth = depth};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, lock_count_thread, &c), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ret;
+        pthread_join(t[i], &ret);
+        ck_assert_ptr_null(ret);
+    }
+    ck_assert_int_eq(c.bad, 0);
+    ck_assert_int_eq(c.value, 4 * n);
 }

@@ -47,4 +47,10 @@ struct ipcm_pool *ipcm_test_pool_new(unsigned workers, const struct ipcm_backend
  * mark and no named object is left. */
 void ipcm_test_pool_done(struct ipcm_pool *p, int timeout_ms);
 
+/* Four threads each open an end of s (a Lock or an RLock) and n times take it depth
+ * levels deep (the first within 10 s, the others at once), bump a shared counter and
+ * give every level back. Asserts that no thread failed, that none was ever inside with
+ * another and that no increment was lost. */
+void ipcm_test_lock_excludes_threads(struct ipcm_sync *s, long n, int depth);
+
 #endif /* IPCM_TESTS_TESTUTIL_H */
