@@ -146,6 +146,32 @@ int ipcm_frame_link_attach(struct ipcm_frame_link *fl, unsigned ndirs, int memfd
     return 0;
 }
 
+int ipcm_frame_handover_export(const struct ipcm_frame_link *fl, const int *fdv, size_t n,
+                               char *buf, size_t len, int *fds, size_t *nfds)
+{
+    int v[IPCM_HANDOVER_MAX];
+    if (n + 1 > IPCM_HANDOVER_MAX)
+        return -EINVAL;
+    memcpy(v, fdv, n * sizeof(*v));
+    v[n] = fl->memfd;
+    return ipcm_handover_export(v, n + 1, buf, len, fds, nfds);
+}
+
+int ipcm_frame_handover_attach(struct ipcm_frame_link *fl, enum ipcm_shape shape,
+                               const char *payload, int *fdv, size_t n)
+{
+    int v[IPCM_HANDOVER_MAX];
+    if (n + 1 > IPCM_HANDOVER_MAX)
+        return -EINVAL;
+    int r = ipcm_handover_import(payload, v, n + 1);
+    if (r == 0 && v[n] < 0)
+        r = -EINVAL; /* the framing state cannot be rebuilt without its memfd */
+    if (r < 0)
+        return r;
+    memcpy(fdv, v, n * sizeof(*v));
+    return ipcm_frame_link_attach(fl, shape == IPCM_SHAPE_PIPE ? 2u : 1u, v[n]);
+}
+
 void ipcm_frame_open(struct ipcm_frame_chan *fc, struct ipcm_frame_link *fl,
                      enum ipcm_frame_kind kind, int rdir, int rfd, int wdir, int wfd)
 {

@@ -87,6 +87,18 @@ void ipcm_frame_link_destroy(struct ipcm_frame_link *fl);
 int ipcm_frame_link_attach(struct ipcm_frame_link *fl, unsigned ndirs, int memfd);
 
 /*
+ * Exec hand-over of a framed stream link: the backend's descriptors fdv[0..n) travel
+ * followed by fl's memfd. export returns as ipcm_handover_export. attach, in the exec'd
+ * program, parses the payload, checks every descriptor is open, stores them in
+ * fdv[0..n) and maps the framing state for shape (ipcm_frame_link_attach). Returns 0;
+ * -EINVAL (a bad payload, no memfd, n + 1 above IPCM_HANDOVER_MAX); -EBADF; -errno.
+ */
+int ipcm_frame_handover_export(const struct ipcm_frame_link *fl, const int *fdv, size_t n,
+                               char *buf, size_t len, int *fds, size_t *nfds);
+int ipcm_frame_handover_attach(struct ipcm_frame_link *fl, enum ipcm_shape shape,
+                               const char *payload, int *fdv, size_t n);
+
+/*
  * ipcm_frame_open - fill end fc (the head of c->priv) for role: rfd receives on
  * direction rdir, wfd sends on wdir (each -1 where unused), and take the mapping over
  * from fl. Never fails.

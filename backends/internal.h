@@ -74,6 +74,17 @@ void ipcm_fence_heavy(void);
 int ipcm_handover_put(char *buf, size_t len, const int *v, size_t n);
 int ipcm_handover_get(const char *payload, int *v, size_t n);
 int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t room, bool check_open);
+/* The two halves every backend's hand-over shares. ipcm_handover_export fills fds
+ * (room for *nfds, the count set on return) with the descriptors among v[0..n) and buf
+ * with the payload: 0, -ENOSPC. ipcm_handover_import parses n values into v and checks
+ * that each descriptor among them is open in this process: 0, -EINVAL (a bad payload,
+ * or n above IPCM_HANDOVER_MAX), -EBADF. */
+#define IPCM_HANDOVER_MAX 16
+int ipcm_handover_export(const int *v, size_t n, char *buf, size_t len, int *fds, size_t *nfds);
+int ipcm_handover_import(const char *payload, int *v, size_t n);
+/* A life's four descriptors as hand-over values w[0..4), and back. */
+void ipcm_life_handover_vals(const struct ipcm_life *lf, int *w);
+void ipcm_life_handover_set(struct ipcm_life *lf, const int *w);
 
 /* Bumped in every child after fork: state private to one process (a bias) compares it. */
 extern unsigned ipcm_fork_generation;

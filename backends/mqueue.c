@@ -349,10 +349,7 @@ static void mqueue_handover_vals(const struct mqueue_link *ml, int *v)
         const struct mqueue_dir *q = &ml->dir[d];
         int *w = v + 5 * d;
         w[0] = d < ml->ndirs ? (int)q->q : -1;
-        w[1] = q->life.senders[0];
-        w[2] = q->life.senders[1];
-        w[3] = q->life.receivers[0];
-        w[4] = q->life.receivers[1];
+        ipcm_life_handover_vals(&q->life, w + 1);
     }
 }
 
@@ -360,21 +357,15 @@ static int mqueue_handover_export(const struct ipcm_link *l, char *buf, size_t l
                                   size_t *nfds)
 {
     int v[MQUEUE_HANDOVER_N];
-    size_t room = *nfds;
-    *nfds = 0;
     mqueue_handover_vals(l->priv, v);
-    int r = ipcm_handover_fds(v, MQUEUE_HANDOVER_N, fds, nfds, room, false);
-    return r < 0 ? r : ipcm_handover_put(buf, len, v, MQUEUE_HANDOVER_N);
+    return ipcm_handover_export(v, MQUEUE_HANDOVER_N, buf, len, fds, nfds);
 }
 
 static int mqueue_handover_attach(struct ipcm_link *l, const char *payload)
 {
     struct mqueue_link *ml = l->priv;
-    int v[MQUEUE_HANDOVER_N], fds[MQUEUE_HANDOVER_N];
-    size_t nfds = 0;
-    int r = ipcm_handover_get(payload, v, MQUEUE_HANDOVER_N);
-    if (r == 0)
-        r = ipcm_handover_fds(v, MQUEUE_HANDOVER_N, fds, &nfds, MQUEUE_HANDOVER_N, true);
+    int v[MQUEUE_HANDOVER_N];
+    int r = ipcm_handover_import(payload, v, MQUEUE_HANDOVER_N);
     if (r < 0)
         return r;
     ml->ndirs = l->shape == IPCM_SHAPE_PIPE ? 2 : 1;
@@ -382,10 +373,7 @@ static int mqueue_handover_attach(struct ipcm_link *l, const char *payload)
         struct mqueue_dir *q = &ml->dir[d];
         const int *w = v + 5 * d;
         q->q = (mqd_t)w[0];
-        q->life.senders[0] = w[1];
-        q->life.senders[1] = w[2];
-        q->life.receivers[0] = w[3];
-        q->life.receivers[1] = w[4];
+        ipcm_life_handover_set(&q->life, w + 1);
     }
     return 0;
 }

@@ -86,29 +86,13 @@ static int pipe_handover_export(const struct ipcm_link *l, char *buf, size_t len
                                 size_t *nfds)
 {
     const struct pipe_link *xl = l->priv;
-    int v[5] = {xl->fds[0][0], xl->fds[0][1], xl->fds[1][0], xl->fds[1][1], xl->fl.memfd};
-    size_t room = *nfds;
-    *nfds = 0;
-    int r = ipcm_handover_fds(v, 5, fds, nfds, room, false);
-    return r < 0 ? r : ipcm_handover_put(buf, len, v, 5);
+    return ipcm_frame_handover_export(&xl->fl, (const int *)xl->fds, 4, buf, len, fds, nfds);
 }
 
 static int pipe_handover_attach(struct ipcm_link *l, const char *payload)
 {
     struct pipe_link *xl = l->priv;
-    int v[5], fds[5];
-    size_t nfds = 0;
-    int r = ipcm_handover_get(payload, v, 5);
-    if (r == 0)
-        r = ipcm_handover_fds(v, 5, fds, &nfds, 5, true);
-    if (r == 0 && v[4] < 0)
-        r = -EINVAL;
-    if (r < 0)
-        return r;
-    for (unsigned d = 0; d < 2; d++)
-        for (unsigned e = 0; e < 2; e++)
-            xl->fds[d][e] = v[2 * d + e];
-    return ipcm_frame_link_attach(&xl->fl, l->shape == IPCM_SHAPE_PIPE ? 2u : 1u, v[4]);
+    return ipcm_frame_handover_attach(&xl->fl, l->shape, payload, (int *)xl->fds, 4);
 }
 
 const struct ipcm_backend ipcm_backend_pipe = {

@@ -1545,29 +1545,20 @@ static int shm_handover_export(const struct ipcm_link *l, char *buf, size_t len,
     const struct shm_link *sl = l->priv;
     int v[SHM_HANDOVER_N] = {sl->has_memfd ? sl->memfd : -1};
     for (unsigned d = 0; d < 2; d++) {
-        v[1 + 4 * d] = sl->life[d].senders[0];
-        v[2 + 4 * d] = sl->life[d].senders[1];
-        v[3 + 4 * d] = sl->life[d].receivers[0];
-        v[4 + 4 * d] = sl->life[d].receivers[1];
+        ipcm_life_handover_vals(&sl->life[d], v + 1 + 4 * d);
         v[9 + d] = sl->efd[d]; /* a poller's wake-up: the exec'd side signals it too */
     }
     if (v[0] < 0)
         return -EBADF;
-    size_t room = *nfds;
-    *nfds = 0;
-    int r = ipcm_handover_fds(v, SHM_HANDOVER_N, fds, nfds, room, false);
-    return r < 0 ? r : ipcm_handover_put(buf, len, v, SHM_HANDOVER_N);
+    return ipcm_handover_export(v, SHM_HANDOVER_N, buf, len, fds, nfds);
 }
 
 static int shm_handover_attach(struct ipcm_link *l, const char *payload)
 {
     struct shm_link *sl = l->priv;
-    int v[SHM_HANDOVER_N], fds[SHM_HANDOVER_N];
-    size_t nfds = 0;
+    int v[SHM_HANDOVER_N];
     struct stat st;
-    int r = ipcm_handover_get(payload, v, SHM_HANDOVER_N);
-    if (r == 0)
-        r = ipcm_handover_fds(v, SHM_HANDOVER_N, fds, &nfds, SHM_HANDOVER_N, true);
+    int r = ipcm_handover_import(payload, v, SHM_HANDOVER_N);
     if (r == 0 && (v[0] < 0 || fstat(v[0], &st) < 0 || st.st_size < (off_t)sizeof(struct shm_map)))
         r = -EINVAL;
     if (r < 0)
@@ -1581,10 +1572,7 @@ static int shm_handover_attach(struct ipcm_link *l, const char *payload)
     sl->memfd = v[0];
     sl->has_memfd = true;
     for (unsigned d = 0; d < 2; d++) {
-        sl->life[d].senders[0] = v[1 + 4 * d];
-        sl->life[d].senders[1] = v[2 + 4 * d];
-        sl->life[d].receivers[0] = v[3 + 4 * d];
-        sl->life[d].receivers[1] = v[4 + 4 * d];
+        ipcm_life_handover_set(&sl->life[d], v + 1 + 4 * d);
         sl->efd[d] = v[9 + d];
     }
     return 0;

@@ -328,41 +328,24 @@ static int tcp_handover_export(const struct ipcm_link *l, char *buf, size_t len,
                                size_t *nfds)
 {
     const struct tcp_link *tl = l->priv;
-    int v[11] = {tl->sv[0], tl->sv[1]};
-    for (unsigned d = 0; d < 2; d++) {
-        v[2 + 4 * d] = tl->life[d].senders[0];
-        v[3 + 4 * d] = tl->life[d].senders[1];
-        v[4 + 4 * d] = tl->life[d].receivers[0];
-        v[5 + 4 * d] = tl->life[d].receivers[1];
-    }
-    v[10] = tl->fl.memfd;
-    size_t room = *nfds;
-    *nfds = 0;
-    int r = ipcm_handover_fds(v, 11, fds, nfds, room, false);
-    return r < 0 ? r : ipcm_handover_put(buf, len, v, 11);
+    int v[10] = {tl->sv[0], tl->sv[1]};
+    for (unsigned d = 0; d < 2; d++)
+        ipcm_life_handover_vals(&tl->life[d], v + 2 + 4 * d);
+    return ipcm_frame_handover_export(&tl->fl, v, 10, buf, len, fds, nfds);
 }
 
 static int tcp_handover_attach(struct ipcm_link *l, const char *payload)
 {
     struct tcp_link *tl = l->priv;
-    int v[11], fds[11];
-    size_t nfds = 0;
-    int r = ipcm_handover_get(payload, v, 11);
-    if (r == 0)
-        r = ipcm_handover_fds(v, 11, fds, &nfds, 11, true);
-    if (r == 0 && v[10] < 0)
-        r = -EINVAL;
+    int v[10];
+    int r = ipcm_frame_handover_attach(&tl->fl, l->shape, payload, v, 10);
     if (r < 0)
-        return r;
+        return r; /* the library frees the link without destroy: nothing to undo */
     tl->sv[0] = v[0];
     tl->sv[1] = v[1];
-    for (unsigned d = 0; d < 2; d++) {
-        tl->life[d].senders[0] = v[2 + 4 * d];
-        tl->life[d].senders[1] = v[3 + 4 * d];
-        tl->life[d].receivers[0] = v[4 + 4 * d];
-        tl->life[d].receivers[1] = v[5 + 4 * d];
-    }
-    return ipcm_frame_link_attach(&tl->fl, l->shape == IPCM_SHAPE_PIPE ? 2u : 1u, v[10]);
+    for (unsigned d = 0; d < 2; d++)
+        ipcm_life_handover_set(&tl->life[d], v + 2 + 4 * d);
+    return 0;
 }
 
 const struct ipcm_backend ipcm_backend_tcp = {

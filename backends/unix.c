@@ -109,28 +109,13 @@ static int unix_handover_export(const struct ipcm_link *l, char *buf, size_t len
                                 size_t *nfds)
 {
     const struct unix_link *xl = l->priv;
-    int v[3] = {xl->sv[0], xl->sv[1], xl->fl.memfd};
-    size_t room = *nfds;
-    *nfds = 0;
-    int r = ipcm_handover_fds(v, 3, fds, nfds, room, false);
-    return r < 0 ? r : ipcm_handover_put(buf, len, v, 3);
+    return ipcm_frame_handover_export(&xl->fl, xl->sv, 2, buf, len, fds, nfds);
 }
 
 static int unix_handover_attach(struct ipcm_link *l, const char *payload)
 {
     struct unix_link *xl = l->priv;
-    int v[3], fds[3];
-    size_t nfds = 0;
-    int r = ipcm_handover_get(payload, v, 3);
-    if (r == 0)
-        r = ipcm_handover_fds(v, 3, fds, &nfds, 3, true);
-    if (r == 0 && v[2] < 0)
-        r = -EINVAL;
-    if (r < 0)
-        return r;
-    xl->sv[0] = v[0];
-    xl->sv[1] = v[1];
-    return ipcm_frame_link_attach(&xl->fl, l->shape == IPCM_SHAPE_PIPE ? 2u : 1u, v[2]);
+    return ipcm_frame_handover_attach(&xl->fl, l->shape, payload, xl->sv, 2);
 }
 
 const struct ipcm_backend ipcm_backend_unix = {

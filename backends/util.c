@@ -296,3 +296,37 @@ int ipcm_handover_fds(const int *v, size_t n, int *fds, size_t *nfds, size_t roo
     }
     return 0;
 }
+
+int ipcm_handover_export(const int *v, size_t n, char *buf, size_t len, int *fds, size_t *nfds)
+{
+    size_t room = *nfds;
+    *nfds = 0;
+    int r = ipcm_handover_fds(v, n, fds, nfds, room, false);
+    return r < 0 ? r : ipcm_handover_put(buf, len, v, n);
+}
+
+int ipcm_handover_import(const char *payload, int *v, size_t n)
+{
+    int fds[IPCM_HANDOVER_MAX]; /* only the open-descriptor check is wanted here */
+    size_t nfds = 0;
+    if (n > IPCM_HANDOVER_MAX)
+        return -EINVAL;
+    int r = ipcm_handover_get(payload, v, n);
+    return r < 0 ? r : ipcm_handover_fds(v, n, fds, &nfds, n, true);
+}
+
+void ipcm_life_handover_vals(const struct ipcm_life *lf, int *w)
+{
+    w[0] = lf->senders[0];
+    w[1] = lf->senders[1];
+    w[2] = lf->receivers[0];
+    w[3] = lf->receivers[1];
+}
+
+void ipcm_life_handover_set(struct ipcm_life *lf, const int *w)
+{
+    lf->senders[0] = w[0];
+    lf->senders[1] = w[1];
+    lf->receivers[0] = w[2];
+    lf->receivers[1] = w[3];
+}

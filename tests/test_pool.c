@@ -156,36 +156,10 @@ static void map_still_works(struct ipcm_pool *p, size_t n, size_t chunk)
     inputs_free(&ok);
 }
 
-static int fds_before;
-
-static void hygiene_setup(void)
-{
-    fds_before = ipcm_test_fd_count();
-}
-
-static struct ipcm_pool *pool_new(unsigned workers, const struct ipcm_pool_options *opt)
-{
-    struct ipcm_pool *p = NULL;
-    int r = ipcm_pool_create(&p, workers, be, opt);
-    ck_assert_msg(r == 0, "pool_create: %s", ipcm_strerror(r));
-    return p;
-}
-
-/* Close, join, destroy, and check that no worker and no fd is left. */
-static void pool_done(struct ipcm_pool *p)
-{
-    ck_assert_int_eq(ipcm_pool_close(p), 0);
-    ck_assert_int_eq(ipcm_pool_join(p, TIMEOUT_MS), 0);
-    ipcm_pool_destroy(p);
-    ck_assert_int_eq(ipcm_test_child_count(), 0);
-    ck_assert_int_eq(ipcm_test_fd_count(), fds_before);
-    ck_assert_int_eq(ipcm_test_named_leftovers(getpid()), 0);
-}
-
 START_TEST(map_equals_serial_map)
 {
     static const size_t ns[] = {0, 1, 10, 100, 1000};
-    struct ipcm_pool *p = pool_new(3, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(3, be, NULL);
     for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
         const size_t chunks[] = {0, 1, 7, 20, ns[k] ? ns[k] : 1, ns[k] + 5};
         for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
@@ -197,7 +171,7 @@ START_TEST(map_equals_serial_map)
             inputs_free(&in);
         }
     }
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -209,7 +183,7 @@ START_TEST(default_chunksize_is_cpythons_rule)
     ck_assert_uint_eq(ipcm_pool_default_chunk(17, 4), 2);
     ck_assert_uint_eq(ipcm_pool_default_chunk(1000, 2), 125);
     ck_assert_uint_eq(ipcm_pool_default_chunk(1001, 2), 126);
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_info info;
     struct inputs in;
     inputs_make(&in, 1001);
@@ -220,7 +194,7 @@ START_TEST(default_chunksize_is_cpythons_rule)
     ck_assert_uint_eq(info.task_messages, 8);
     check_serial(&in, SIZE_MAX);
     inputs_free(&in);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -242,7 +216,7 @@ static int on_result(size_t index, int status, const void *data, size_t len, voi
 
 START_TEST(map_unordered_yields_every_index_once)
 {
-    struct ipcm_pool *p = pool_new(3, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(3, be, NULL);
     const size_t chunks[] = {1, 0};
     for (int c = 0; c < 2; c++) {
         struct inputs in;
@@ -255,13 +229,13 @@ START_TEST(map_unordered_yields_every_index_once)
         free(s.hit);
         inputs_free(&in);
     }
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 START_TEST(failing_task_names_its_index_and_pool_stays_usable)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_error e;
     for (int round = 0; round < 2; round++) {
         struct inputs in;
@@ -284,14 +258,14 @@ START_TEST(failing_task_names_its_index_and_pool_stays_usable)
         inputs_free(&in);
     }
     map_still_works(p, 50, 0);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* One crash kind: the map fails naming the worker, the pool replaces it. */
 static void crash_case(enum act act, int want_signal, int want_code)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_error e;
     struct ipcm_pool_info info;
     struct inputs in;
@@ -326,7 +300,7 @@ static void crash_case(enum act act, int want_signal, int want_code)
     ck_assert_uint_eq(info.workers_died, 1);
     ck_assert_uint_eq(info.workers_started, 3);
     map_still_works(p, 100, 0);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 
 START_TEST(worker_sigkilled_mid_task_fails_the_map_and_is_replaced)
@@ -368,7 +342,7 @@ static int killer(const void *arg, size_t len)
 
 START_TEST(worker_killed_from_outside_mid_task_never_hangs)
 {
-    struct ipcm_pool *p = pool_new(1, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(1, be, NULL);
     struct ipcm_pool_error e;
     struct ipcm_process kp;
     struct ipcm_exit kex;
@@ -388,13 +362,13 @@ START_TEST(worker_killed_from_outside_mid_task_never_hangs)
     ck_assert_int_ne(ipcm_pool_worker_pid(p, 0), ka.pid);
     inputs_free(&in);
     map_still_works(p, 20, 1);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 START_TEST(crash_with_large_tasks_in_flight_is_an_error_not_a_hang)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_info info;
     ipcm_pool_info(p, &info);
     enum { N = 24 };
@@ -415,7 +389,7 @@ START_TEST(crash_with_large_tasks_in_flight_is_an_error_not_a_hang)
     ck_assert_int_eq(ipcm_pool_map(p, task, b + 6, N - 6, 1, r, TIMEOUT_MS), 0);
     ipcm_pool_results_free(r, N - 6);
     free(buf);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -439,7 +413,7 @@ static void wait_zombie(pid_t pid)
 
 START_TEST(idle_worker_killed_is_replaced_silently)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_process dummy = {.pid = ipcm_pool_worker_pid(p, 1), .pidfd = -1};
     ck_assert_int_eq(ipcm_process_kill(&dummy, SIGKILL), 0);
     /* Wait until it is a zombie, so its death is visible before the map starts (a kill
@@ -447,7 +421,7 @@ START_TEST(idle_worker_killed_is_replaced_silently)
     wait_zombie(dummy.pid);
     map_still_works(p, 200, 1);
     ck_assert_int_ne(ipcm_pool_worker_pid(p, 1), dummy.pid);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -459,7 +433,7 @@ static int stop_after_first(size_t index, int status, const void *data, size_t l
 
 START_TEST(terminate_of_a_busy_pool_returns_within_a_bound)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct inputs in;
     inputs_make(&in, 200);
     for (size_t i = 0; i < in.n; i++)
@@ -475,14 +449,14 @@ START_TEST(terminate_of_a_busy_pool_returns_within_a_bound)
     ck_assert_int_eq(ipcm_test_child_count(), 0);
     ck_assert_int_eq(ipcm_pool_map(p, task, in.b, 1, 1, in.r, TIMEOUT_MS), -ESHUTDOWN);
     ipcm_pool_destroy(p);
-    ck_assert_int_eq(ipcm_test_fd_count(), fds_before);
+    ck_assert_int_eq(ipcm_test_fd_count(), ipcm_test_fds_marked());
     inputs_free(&in);
 }
 END_TEST
 
 START_TEST(map_timeout_leaves_the_pool_usable)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct inputs in;
     inputs_sleeping(&in, 4, 400);
     uint64_t t0 = ipcm_now_ns();
@@ -493,14 +467,14 @@ START_TEST(map_timeout_leaves_the_pool_usable)
     inputs_free(&in);
     /* The late results of the abandoned map are discarded, not mistaken for these. */
     map_still_works(p, 30, 1);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* map_async (Python's Pool.map_async): the same results as map. */
 START_TEST(map_async_equals_serial_map)
 {
-    struct ipcm_pool *p = pool_new(3, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(3, be, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
     inputs_make(&in, 500);
@@ -511,14 +485,14 @@ START_TEST(map_async_equals_serial_map)
     check_serial(&in, SIZE_MAX);
     ipcm_pool_async_free(a);
     inputs_free(&in);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* imap's order: the first results can be taken while later tasks still run. */
 START_TEST(map_async_prefix_comes_first)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
     inputs_make(&in, 40);
@@ -540,14 +514,14 @@ START_TEST(map_async_prefix_comes_first)
     check_serial(&in, SIZE_MAX);
     ipcm_pool_async_free(a);
     inputs_free(&in);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* apply_async: one task, its result collected by the wait. */
 START_TEST(apply_async_runs_one_task)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_async *a = NULL;
     struct ipcm_pool_result res = {0};
     struct tin t = {.x = 41};
@@ -560,14 +534,14 @@ START_TEST(apply_async_runs_one_task)
     ck_assert_uint_eq(y, f_serial(41));
     ipcm_pool_async_free(a);
     ipcm_pool_results_free(&res, 1);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* Case 85: a wait that times out leaves the tasks running; a later wait has them all. */
 START_TEST(map_async_wait_times_out_and_tasks_keep_running)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
     inputs_sleeping(&in, 4, 300);
@@ -586,14 +560,14 @@ START_TEST(map_async_wait_times_out_and_tasks_keep_running)
     check_serial(&other, SIZE_MAX);
     inputs_free(&other);
     inputs_free(&in);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* Freeing a running map cancels it; its late results never reach the next map. */
 START_TEST(map_async_free_cancels_and_pool_stays_usable)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
     inputs_sleeping(&in, 6, 200);
@@ -603,14 +577,14 @@ START_TEST(map_async_free_cancels_and_pool_stays_usable)
         ck_assert_int_eq(in.r[i].status, -ECANCELED);
     map_still_works(p, 30, 1);
     inputs_free(&in);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* A worker that dies during an asynchronous map fails it as it fails a map. */
 START_TEST(map_async_worker_death_is_reported)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
     inputs_make(&in, 40);
@@ -621,14 +595,14 @@ START_TEST(map_async_worker_death_is_reported)
     ipcm_pool_async_free(a);
     inputs_free(&in);
     map_still_works(p, 20, 1);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 /* terminate ends a running asynchronous map: its wait reports the cancellation. */
 START_TEST(terminate_cancels_map_async)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_async *a = NULL;
     struct inputs in;
     inputs_sleeping(&in, 4, 5000);
@@ -639,7 +613,7 @@ START_TEST(terminate_cancels_map_async)
     ipcm_pool_destroy(p);
     inputs_free(&in);
     ck_assert_int_eq(ipcm_test_child_count(), 0);
-    ck_assert_int_eq(ipcm_test_fd_count(), fds_before);
+    ck_assert_int_eq(ipcm_test_fd_count(), ipcm_test_fds_marked());
 }
 END_TEST
 
@@ -652,13 +626,13 @@ static int refuse_terminate(size_t index, int status, const void *data, size_t l
 
 START_TEST(terminate_from_a_callback_is_refused)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct inputs in;
     inputs_make(&in, 20);
     ck_assert_int_eq(
         ipcm_pool_map_unordered(p, task, in.b, in.n, 1, refuse_terminate, p, TIMEOUT_MS), 0);
     inputs_free(&in);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -666,14 +640,14 @@ START_TEST(close_then_join_drains_and_reaps)
 {
     struct ipcm_pool_options opt = {.max_tasks_per_worker = 1};
     for (int k = 0; k < 2; k++) {
-        struct ipcm_pool *p = pool_new(2, k ? &opt : NULL);
+        struct ipcm_pool *p = ipcm_test_pool_new(2, be, k ? &opt : NULL);
         struct inputs in;
         inputs_make(&in, 30);
         ck_assert_int_eq(ipcm_pool_map(p, task, in.b, in.n, 1, in.r, TIMEOUT_MS), 0);
         check_serial(&in, SIZE_MAX);
         inputs_free(&in);
         ck_assert_int_eq(ipcm_pool_join(p, 100), -EINVAL); /* still running */
-        pool_done(p);
+        ipcm_test_pool_done(p, TIMEOUT_MS);
     }
 }
 END_TEST
@@ -683,7 +657,7 @@ START_TEST(use_after_close_or_terminate_is_a_clear_error)
     struct ipcm_pool_error e;
     struct ipcm_pool_result r = {0};
     struct tin t = {.x = 1};
-    struct ipcm_pool *p = pool_new(1, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(1, be, NULL);
     ck_assert_int_eq(ipcm_pool_close(p), 0);
     ck_assert_int_eq(ipcm_pool_apply(p, task, &t, sizeof(t), &r, TIMEOUT_MS), -ESHUTDOWN);
     ipcm_pool_last_error(p, &e);
@@ -693,7 +667,7 @@ START_TEST(use_after_close_or_terminate_is_a_clear_error)
     ck_assert_int_eq(ipcm_pool_terminate(p), 0);
     ipcm_pool_destroy(p);
 
-    p = pool_new(1, NULL);
+    p = ipcm_test_pool_new(1, be, NULL);
     ck_assert_int_eq(ipcm_pool_terminate(p), 0);
     ck_assert_int_eq(ipcm_pool_apply(p, task, &t, sizeof(t), &r, TIMEOUT_MS), -ESHUTDOWN);
     ipcm_pool_last_error(p, &e);
@@ -701,7 +675,7 @@ START_TEST(use_after_close_or_terminate_is_a_clear_error)
     ck_assert_int_eq(ipcm_pool_terminate(p), 0);
     ipcm_pool_destroy(p);
     ck_assert_int_eq(ipcm_test_child_count(), 0);
-    ck_assert_int_eq(ipcm_test_fd_count(), fds_before);
+    ck_assert_int_eq(ipcm_test_fd_count(), ipcm_test_fds_marked());
 }
 END_TEST
 
@@ -710,7 +684,7 @@ START_TEST(recycling_starts_fresh_workers_and_completes_the_backlog)
     const unsigned maxes[] = {1, 3};
     for (int k = 0; k < 2; k++) {
         struct ipcm_pool_options opt = {.max_tasks_per_worker = maxes[k]};
-        struct ipcm_pool *p = pool_new(2, &opt);
+        struct ipcm_pool *p = ipcm_test_pool_new(2, be, &opt);
         struct ipcm_pool_info info;
         struct inputs in;
         inputs_make(&in, 24);
@@ -728,7 +702,7 @@ START_TEST(recycling_starts_fresh_workers_and_completes_the_backlog)
         ck_assert_uint_ge(info.workers_started, 2 + in.n / maxes[k] - 2);
         ck_assert_uint_eq(info.workers_died, 0);
         inputs_free(&in);
-        pool_done(p);
+        ipcm_test_pool_done(p, TIMEOUT_MS);
     }
 }
 END_TEST
@@ -755,7 +729,7 @@ START_TEST(initializer_runs_once_per_worker)
         mmap(NULL, sizeof(*init_calls), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(init_calls, MAP_FAILED);
     struct ipcm_pool_options opt = {.initializer = init_count};
-    struct ipcm_pool *p = pool_new(3, &opt);
+    struct ipcm_pool *p = ipcm_test_pool_new(3, be, &opt);
     ck_assert_int_eq(atomic_load(init_calls), 3);
     struct inputs in;
     inputs_make(&in, 60);
@@ -766,14 +740,14 @@ START_TEST(initializer_runs_once_per_worker)
         ck_assert_int_eq(*(uint32_t *)in.r[i].data, 1);
     inputs_free(&in);
     ck_assert_int_eq(atomic_load(init_calls), 3);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 
     /* A failing initializer: a clear creation error, no respawn loop, nothing left. */
     struct ipcm_pool_options bad = {.initializer = init_fail_third};
     ck_assert_int_eq(ipcm_pool_create(&p, 5, be, &bad), -EACCES);
     ck_assert_ptr_null(p);
     ck_assert_int_eq(ipcm_test_child_count(), 0);
-    ck_assert_int_eq(ipcm_test_fd_count(), fds_before);
+    ck_assert_int_eq(ipcm_test_fd_count(), ipcm_test_fds_marked());
     munmap(init_calls, sizeof(*init_calls));
 }
 END_TEST
@@ -790,7 +764,7 @@ END_TEST
 
 START_TEST(oversize_input_fails_the_map_naming_the_limit)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct ipcm_pool_info info;
     struct ipcm_pool_error e;
     ipcm_pool_info(p, &info);
@@ -825,7 +799,7 @@ START_TEST(oversize_input_fails_the_map_naming_the_limit)
     }
     ipcm_pool_results_free(r5, 5);
     free(buf);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -833,7 +807,7 @@ START_TEST(small_tasks_split_across_messages_keep_their_order)
 {
     /* Chunks of 50 tasks of 100 B with 1 KiB messages: every chunk is split. */
     struct ipcm_pool_options opt = {.max_msg = 1024};
-    struct ipcm_pool *p = pool_new(2, &opt);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, &opt);
     enum { N = 400, SZ = 100 };
     unsigned char *data = malloc(N * SZ);
     struct ipcm_pool_buf b[N];
@@ -850,13 +824,13 @@ START_TEST(small_tasks_split_across_messages_keep_their_order)
     }
     ipcm_pool_results_free(r, N);
     free(data);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 START_TEST(apply_runs_one_task)
 {
-    struct ipcm_pool *p = pool_new(2, NULL);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct tin t = {.x = 41};
     struct ipcm_pool_result r;
     uint32_t y;
@@ -864,7 +838,7 @@ START_TEST(apply_runs_one_task)
     memcpy(&y, r.data, sizeof(y));
     ck_assert_uint_eq(y, f_serial(41));
     ipcm_pool_results_free(&r, 1);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -884,7 +858,7 @@ START_TEST(many_workers_map_and_shut_down)
     ck_assert_int_eq(ipcm_pool_map(p, task, in.b, in.n, 0, in.r, TIMEOUT_MS), 0);
     check_serial(&in, SIZE_MAX);
     inputs_free(&in);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -893,7 +867,7 @@ static Suite *pool_suite(void)
     Suite *s = suite_create("pool");
     TCase *tc = tcase_create("pool");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, hygiene_setup, NULL);
+    tcase_add_checked_fixture(tc, ipcm_test_fds_mark, NULL);
     tcase_add_test(tc, map_equals_serial_map);
     tcase_add_test(tc, default_chunksize_is_cpythons_rule);
     tcase_add_test(tc, map_unordered_yields_every_index_once);

@@ -16,8 +16,6 @@
 #define TIMEOUT_MS 20000
 
 static const struct ipcm_backend *be;
-static int fds_before;
-
 static uint32_t f_serial(uint32_t x)
 {
     return x * 2654435761u + 7;
@@ -88,35 +86,12 @@ static int on_result(size_t index, int status, const void *data, size_t len, voi
     return 0;
 }
 
-static void hygiene_setup(void)
-{
-    fds_before = ipcm_test_fd_count();
-}
-
-static struct ipcm_pool *pool_new(unsigned workers)
-{
-    struct ipcm_pool *p = NULL;
-    int r = ipcm_pool_create(&p, workers, be, NULL);
-    ck_assert_msg(r == 0, "pool_create: %s", ipcm_strerror(r));
-    return p;
-}
-
-static void pool_done(struct ipcm_pool *p)
-{
-    ck_assert_int_eq(ipcm_pool_close(p), 0);
-    ck_assert_int_eq(ipcm_pool_join(p, TIMEOUT_MS), 0);
-    ipcm_pool_destroy(p);
-    ck_assert_int_eq(ipcm_test_child_count(), 0);
-    ck_assert_int_eq(ipcm_test_fd_count(), fds_before);
-    ck_assert_int_eq(ipcm_test_named_leftovers(getpid()), 0);
-}
-
 START_TEST(imap_equals_the_serial_map_in_order)
 {
     static const size_t ns[] = {0, 1, 7, 1000};
     static const size_t chunks[] = {0, 1, 3, 16};
     static const size_t windows[] = {0, 1, 5, 64};
-    struct ipcm_pool *p = pool_new(3);
+    struct ipcm_pool *p = ipcm_test_pool_new(3, be, NULL);
     for (size_t a = 0; a < 4; a++)
         for (size_t c = 0; c < 4; c++)
             for (size_t w = 0; w < 4; w++) {
@@ -130,13 +105,13 @@ START_TEST(imap_equals_the_serial_map_in_order)
                 ck_assert_msg(!s.bad, "n %zu chunk %zu window %zu: wrong value or order", ns[a],
                               chunks[c], windows[w]);
             }
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 START_TEST(imap_unordered_gives_every_index_once)
 {
-    struct ipcm_pool *p = pool_new(3);
+    struct ipcm_pool *p = ipcm_test_pool_new(3, be, NULL);
     struct stream st = {.n = 2000, .fail_at = SIZE_MAX};
     struct seen s = {.hit = calloc(2000, 1), .nhit = 2000};
     ck_assert_int_eq(ipcm_pool_imap_unordered(p, task, next, &st, 4, 40, on_result, &s, TIMEOUT_MS),
@@ -146,7 +121,7 @@ START_TEST(imap_unordered_gives_every_index_once)
     for (size_t i = 0; i < 2000; i++)
         ck_assert_uint_eq(s.hit[i], 1);
     free(s.hit);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -155,7 +130,7 @@ END_TEST
 START_TEST(imap_stream_failing_midway_gives_the_whole_chunks_before_it)
 {
     static const size_t at[] = {0, 3, 7}, chunks[] = {1, 2, 4};
-    struct ipcm_pool *p = pool_new(2);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     for (int twice = 0; twice < 2; twice++)
         for (size_t a = 0; a < 3; a++)
             for (size_t c = 0; c < 3; c++) {
@@ -171,7 +146,7 @@ START_TEST(imap_stream_failing_midway_gives_the_whole_chunks_before_it)
     ck_assert_int_eq(ipcm_pool_imap(p, task, next, &ok, 2, 0, on_result, &s, TIMEOUT_MS), 0);
     ck_assert_uint_eq(s.count, 50);
     ck_assert(!s.bad);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -189,14 +164,14 @@ static int count_status(size_t index, int status, const void *data, size_t len, 
 
 START_TEST(imap_task_error_is_a_status_and_the_stream_goes_on)
 {
-    struct ipcm_pool *p = pool_new(2);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct stream st = {.n = 1000, .fail_at = SIZE_MAX, .poison = 777};
     size_t failed = 0;
     ck_assert_int_eq(ipcm_pool_imap(p, task, next, &st, 8, 256, count_status, &failed, TIMEOUT_MS),
                      0);
     ck_assert_uint_eq(failed, 1);
     ck_assert_uint_eq(st.pulled, 1000);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -254,7 +229,7 @@ static int rss_result(size_t index, int status, const void *data, size_t len, vo
 START_TEST(imap_of_millions_of_inputs_keeps_memory_flat)
 {
     size_t n = strtoul(getenv("IPCM_LAZY_BIG"), NULL, 10);
-    struct ipcm_pool *p = pool_new(2);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     struct stream st = {.n = n, .fail_at = SIZE_MAX};
     struct rss_seen s = {.mark = n / 10, .last = n};
     ck_assert_uint_ge(n, 1000000);
@@ -266,7 +241,7 @@ START_TEST(imap_of_millions_of_inputs_keeps_memory_flat)
            s.at_mark, s.mark, end);
     ck_assert_msg(end - s.at_mark < 8192, MEM_WHAT " grew by %ld KiB from input %zu to %zu",
                   end - s.at_mark, s.mark, n);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -294,7 +269,7 @@ static void on_failed(int result, void *arg)
 
 START_TEST(map_async_callbacks_run_once_in_the_waiting_call)
 {
-    struct ipcm_pool *p = pool_new(2);
+    struct ipcm_pool *p = ipcm_test_pool_new(2, be, NULL);
     uint32_t x[64];
     struct ipcm_pool_buf in[64];
     struct ipcm_pool_result out[64];
@@ -338,13 +313,13 @@ START_TEST(map_async_callbacks_run_once_in_the_waiting_call)
     if (!over)
         ck_assert_int_eq(c.result, -ECANCELED);
     ipcm_pool_results_free(out, 64);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
 START_TEST(apply_async_callback_gets_the_result)
 {
-    struct ipcm_pool *p = pool_new(1);
+    struct ipcm_pool *p = ipcm_test_pool_new(1, be, NULL);
     uint32_t x = 41;
     struct ipcm_pool_result out;
     struct ipcm_pool_async *a;
@@ -356,7 +331,7 @@ START_TEST(apply_async_callback_gets_the_result)
     ck_assert_int_eq(t.result, 0);
     ipcm_pool_async_free(a);
     ipcm_pool_results_free(&out, 1);
-    pool_done(p);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
 }
 END_TEST
 
@@ -365,7 +340,7 @@ static Suite *lazy_suite(void)
     Suite *s = suite_create("pool_lazy");
     TCase *tc = tcase_create("lazy");
     tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, hygiene_setup, NULL);
+    tcase_add_checked_fixture(tc, ipcm_test_fds_mark, NULL);
     tcase_add_test(tc, imap_equals_the_serial_map_in_order);
     tcase_add_test(tc, imap_unordered_gives_every_index_once);
     tcase_add_test(tc, imap_stream_failing_midway_gives_the_whole_chunks_before_it);
@@ -377,7 +352,7 @@ static Suite *lazy_suite(void)
     if (getenv("IPCM_LAZY_BIG")) {
         TCase *big = tcase_create("big");
         tcase_set_timeout(big, 600);
-        tcase_add_checked_fixture(big, hygiene_setup, NULL);
+        tcase_add_checked_fixture(big, ipcm_test_fds_mark, NULL);
         tcase_add_test(big, imap_of_millions_of_inputs_keeps_memory_flat);
         suite_add_tcase(s, big);
     }

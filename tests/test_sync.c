@@ -16,14 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The implementation of the loop test _i. */
-static const struct ipcm_sync_impl *impl_of(int i)
-{
-    const struct ipcm_sync_impl *im = ipcm_sync_impl_at((size_t)i);
-    ck_assert_ptr_nonnull(im);
-    return im;
-}
-
 static bool has(const struct ipcm_sync_impl *im, uint32_t cap)
 {
     return (ipcm_sync_impl_caps(im) & cap) != 0;
@@ -44,23 +36,6 @@ static struct ipcm_sync *make(const struct ipcm_sync_impl *im, enum ipcm_sync_ki
     return s;
 }
 
-/* Pid of a child that ran fn(s) and exited with its value. */
-static pid_t fork_run(int (*fn)(struct ipcm_sync *s), struct ipcm_sync *s)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0)
-        _exit(fn(s));
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st = 0;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 START_TEST(table_names_caps_and_bad_arguments)
 {
     ck_assert_uint_ge(ipcm_sync_impl_count(), 3);
@@ -71,8 +46,9 @@ START_TEST(table_names_caps_and_bad_arguments)
     struct ipcm_sync *s = (struct ipcm_sync *)1;
     ck_assert_int_eq(ipcm_sync_create(NULL, IPCM_SYNC_LOCK, 0, &s), -EINVAL);
     ck_assert_ptr_null(s);
-    ck_assert_int_eq(ipcm_sync_create(impl_of(0), IPCM_SYNC_BARRIER, 0, &s), -EINVAL);
-    ck_assert_int_eq(ipcm_sync_create(impl_of(0), IPCM_SYNC_SEMAPHORE, 70000, &s), -EINVAL);
+    ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(0), IPCM_SYNC_BARRIER, 0, &s), -EINVAL);
+    ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(0), IPCM_SYNC_SEMAPHORE, 70000, &s),
+                     -EINVAL);
     ck_assert_int_eq(ipcm_sync_create(ipcm_sync_impl_find("posix"), IPCM_SYNC_EVENT, 0, &s),
                      -ENOTSUP);
     ipcm_sync_destroy(NULL);
@@ -98,14 +74,14 @@ static int try_held(struct ipcm_sync *s)
 
 START_TEST(lock_contract)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *a, *b, *ev;
     struct ipcm_sync *s = make(im, IPCM_SYNC_LOCK, 0, &a);
     struct ipcm_sync *e = make(ipcm_sync_impl_at(0), IPCM_SYNC_EVENT, 0, &ev);
     ck_assert_int_eq(ipcm_lock_release(a), -EPERM);
     ck_assert_int_eq(ipcm_lock_acquire(a, 0), 0);
     ck_assert_int_eq(ipcm_lock_acquire(a, 0), -EDEADLK);
-    ck_assert_int_eq(wait_exit(fork_run(try_held, s)), 0);
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(try_held, s)), 0);
     ck_assert_int_eq(ipcm_lock_release(a), 0);
     /* Closing an end that holds the Lock releases it. */
     ck_assert_int_eq(ipcm_sync_open(s, &b), 0);
@@ -136,10 +112,10 @@ static int die_holding(struct ipcm_sync *s)
 
 START_TEST(lock_holder_death_is_reported)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *a;
     struct ipcm_sync *s = make(im, IPCM_SYNC_LOCK, 0, &a);
-    ck_assert_int_eq(wait_exit(fork_run(die_holding, s)), 128 + SIGKILL);
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(die_holding, s)), 128 + SIGKILL);
     int r = ipcm_lock_acquire(a, has(im, IPCM_SYNC_CAP_OWNER_DEAD) ? 5000 : 200);
     if (has(im, IPCM_SYNC_CAP_OWNER_DEAD)) {
         ck_assert_int_eq(r, -EOWNERDEAD);
@@ -155,55 +131,19 @@ START_TEST(lock_holder_death_is_reported)
 }
 END_TEST
 
-struct counter {
-    struct ipcm_sync *s;
-    long n;
-    atomic_int inside;
-    long value;
-    int bad;
-};
-
-static void *count_thread(void *arg)
-{
-    struct counter *c = arg;
-    struct ipcm_sync_end *e;
-    if (ipcm_sync_open(c->s, &e))
-        return (void *)1;
-    for (long i = 0; i < c->n; i++) {
-        if (ipcm_lock_acquire(e, 10000) != 0)
-            return (void *)1;
-        if (atomic_fetch_add(&c->inside, 1) != 0)
-            c->bad = 1;
-        c->value++;
-        atomic_fetch_sub(&c->inside, 1);
-        ipcm_lock_release(e);
-    }
-    ipcm_sync_close(e);
-    return NULL;
-}
-
 START_TEST(lock_excludes_threads)
 {
-    struct counter c = {.n = 20000};
-    ck_assert_int_eq(ipcm_sync_create(impl_of(_i), IPCM_SYNC_LOCK, 0, &c.s), 0);
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, count_thread, &c), 0);
-    for (int i = 0; i < 4; i++) {
-        void *ret;
-        pthread_join(t[i], &ret);
-        ck_assert_ptr_null(ret);
-    }
-    ck_assert_int_eq(c.bad, 0);
-    ck_assert_int_eq(c.value, 4 * c.n);
-    ipcm_sync_destroy(c.s);
+    struct ipcm_sync *s;
+    ck_assert_int_eq(ipcm_sync_create(ipcm_test_sync_impl(_i), IPCM_SYNC_LOCK, 0, &s), 0);
+    ipcm_test_lock_excludes_threads(s, 20000, 1);
+    ipcm_sync_destroy(s);
 }
 END_TEST
 
 START_TEST(event_contract)
 {
     struct ipcm_sync_end *e;
-    struct ipcm_sync *s = make(impl_of(_i), IPCM_SYNC_EVENT, 0, &e);
+    struct ipcm_sync *s = make(ipcm_test_sync_impl(_i), IPCM_SYNC_EVENT, 0, &e);
     if (!s)
         return;
     ck_assert_int_eq(ipcm_event_is_set(e), 0);
@@ -222,7 +162,7 @@ END_TEST
 
 START_TEST(semaphore_contract)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *e;
     struct ipcm_sync *s = make(im, IPCM_SYNC_SEMAPHORE, 2, &e);
     if (!s)
@@ -272,7 +212,7 @@ static void *barrier_thread(void *arg)
 START_TEST(barrier_rounds_with_threads)
 {
     struct rounds r = {.rounds = 300};
-    int c = ipcm_sync_create(impl_of(_i), IPCM_SYNC_BARRIER, 4, &r.s);
+    int c = ipcm_sync_create(ipcm_test_sync_impl(_i), IPCM_SYNC_BARRIER, 4, &r.s);
     if (c == -ENOTSUP)
         return;
     ck_assert_int_eq(c, 0);
@@ -298,13 +238,13 @@ static int barrier_wait_child(struct ipcm_sync *s)
 START_TEST(barrier_timeout_breaks_and_reset_repairs)
 {
     struct ipcm_sync_end *e;
-    struct ipcm_sync *s = make(impl_of(_i), IPCM_SYNC_BARRIER, 3, &e);
+    struct ipcm_sync *s = make(ipcm_test_sync_impl(_i), IPCM_SYNC_BARRIER, 3, &e);
     if (!s)
         return;
-    pid_t kid = fork_run(barrier_wait_child, s);
+    pid_t kid = ipcm_test_fork_sync(barrier_wait_child, s);
     ipcm_sleep_ms(50);
     ck_assert_int_eq(ipcm_barrier_wait(e, 100), -ETIMEDOUT);
-    ck_assert_int_eq(wait_exit(kid), 0); /* the other waiter saw it broken */
+    ck_assert_int_eq(ipcm_test_wait_exit(kid), 0); /* the other waiter saw it broken */
     ck_assert_int_eq(ipcm_barrier_wait(e, 0), -EPIPE);
     ck_assert_int_eq(ipcm_barrier_reset(e), 0);
     /* Repaired: one party of three waits again (and times out). */
@@ -332,7 +272,7 @@ START_TEST(futex_ends_of_dead_processes_are_reclaimed)
     struct ipcm_sync *s;
     ck_assert_int_eq(ipcm_sync_create(ipcm_sync_impl_find("futex"), IPCM_SYNC_EVENT, 0, &s), 0);
     for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(wait_exit(fork_run(open_and_die, s)), 128 + SIGKILL);
+        ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(open_and_die, s)), 128 + SIGKILL);
     struct ipcm_sync_end *e[128];
     for (int i = 0; i < 128; i++)
         ck_assert_int_eq(ipcm_sync_open(s, &e[i]), 0);
@@ -359,19 +299,19 @@ static int late_party(struct ipcm_sync *s)
  * again (a regression seen under load: the next slow round broke). */
 START_TEST(barrier_dead_party_breaks_once)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     if (!has(im, IPCM_SYNC_CAP_PARTY_DEAD))
         return;
     struct ipcm_sync_end *e;
     struct ipcm_sync *s = make(im, IPCM_SYNC_BARRIER, 2, &e);
-    ck_assert_int_eq(wait_exit(fork_run(open_and_die, s)), 128 + SIGKILL);
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(open_and_die, s)), 128 + SIGKILL);
     uint64_t t0 = ipcm_now_ns();
     ck_assert_int_eq(ipcm_barrier_wait(e, 5000), -EPIPE);
     ck_assert_uint_lt(ipcm_ns_since(t0), 2500 * IPCM_NS_PER_MS);
     ck_assert_int_eq(ipcm_barrier_reset(e), 0);
-    pid_t kid = fork_run(late_party, s);
+    pid_t kid = ipcm_test_fork_sync(late_party, s);
     ck_assert_int_ge(ipcm_barrier_wait(e, 5000), 0);
-    ck_assert_int_eq(wait_exit(kid), 0);
+    ck_assert_int_eq(ipcm_test_wait_exit(kid), 0);
     ipcm_sync_close(e);
     ipcm_sync_destroy(s);
 }

@@ -18,13 +18,6 @@
 
 #define T_MS 10000 /* a wait that must not time out */
 
-static const struct ipcm_sync_impl *impl_of(int i)
-{
-    const struct ipcm_sync_impl *im = ipcm_sync_impl_at((size_t)i);
-    ck_assert_ptr_nonnull(im);
-    return im;
-}
-
 static bool has(const struct ipcm_sync_impl *im, uint32_t cap)
 {
     return (ipcm_sync_impl_caps(im) & cap) != 0;
@@ -44,13 +37,6 @@ static struct ipcm_sync *make(const struct ipcm_sync_impl *im, enum ipcm_sync_ki
     ck_assert_int_eq(ipcm_sync_kind(s), k);
     ck_assert_int_eq(ipcm_sync_open(s, e), 0);
     return s;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st = 0;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* ---------------------------------------------------------------- RLock */
@@ -88,15 +74,6 @@ static int child_copy_not_owner(struct ipcm_sync_end *copy)
     return ipcm_lock_depth(copy) == 0 ? 0 : 2;
 }
 
-static pid_t fork_on(int (*fn)(struct ipcm_sync *), struct ipcm_sync *s)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0)
-        _exit(fn(s));
-    return pid;
-}
-
 struct other_thread {
     struct ipcm_sync_end *held_end; /* the main thread's end */
     struct ipcm_sync *s;
@@ -118,7 +95,7 @@ static void *other_thread_main(void *arg)
 
 START_TEST(rlock_reentry_and_owner)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *a;
     struct ipcm_sync *s = make(im, IPCM_SYNC_RLOCK, &a);
     if (!s)
@@ -129,7 +106,7 @@ START_TEST(rlock_reentry_and_owner)
         ck_assert_int_eq(ipcm_lock_acquire(a, 0), 0);
         ck_assert_int_eq(ipcm_lock_depth(a), i);
     }
-    ck_assert_int_eq(wait_exit(fork_on(child_sees_held, s)), 0);
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(child_sees_held, s)), 0);
     /* Another thread: neither through our end nor through its own. */
     struct other_thread o = {.held_end = a, .s = s};
     pthread_t t;
@@ -144,13 +121,14 @@ START_TEST(rlock_reentry_and_owner)
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
         _exit(child_copy_not_owner(a));
-    ck_assert_int_eq(wait_exit(pid), 0);
+    ck_assert_int_eq(ipcm_test_wait_exit(pid), 0);
     ck_assert_int_eq(ipcm_lock_release(a), 0);
     ck_assert_int_eq(ipcm_lock_release(a), 0);
-    ck_assert_int_eq(wait_exit(fork_on(child_sees_held, s)), 0); /* depth 1: still held */
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(child_sees_held, s)),
+                     0); /* depth 1: still held */
     ck_assert_int_eq(ipcm_lock_release(a), 0);
     ck_assert_int_eq(ipcm_lock_release(a), -EPERM);
-    ck_assert_int_eq(wait_exit(fork_on(child_takes, s)), 0);
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(child_takes, s)), 0);
     /* Closing the owner's end releases every level. */
     struct ipcm_sync_end *b;
     ck_assert_int_eq(ipcm_sync_open(s, &b), 0);
@@ -176,12 +154,12 @@ static int die_holding_twice(struct ipcm_sync *s)
 
 START_TEST(rlock_holder_death_is_reported)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *a;
     struct ipcm_sync *s = make(im, IPCM_SYNC_RLOCK, &a);
     if (!s)
         return;
-    ck_assert_int_eq(wait_exit(fork_on(die_holding_twice, s)), 128 + SIGKILL);
+    ck_assert_int_eq(ipcm_test_wait_exit(ipcm_test_fork_sync(die_holding_twice, s)), 128 + SIGKILL);
     bool decl = has(im, IPCM_SYNC_CAP_OWNER_DEAD);
     int r = ipcm_lock_acquire(a, decl ? 5000 : 200);
     if (decl) {
@@ -204,51 +182,15 @@ START_TEST(rlock_holder_death_is_reported)
 }
 END_TEST
 
-struct counter {
-    struct ipcm_sync *s;
-    long value;
-    atomic_int inside;
-    int bad;
-};
-
-static void *rcount_thread(void *arg)
-{
-    struct counter *c = arg;
-    struct ipcm_sync_end *e;
-    if (ipcm_sync_open(c->s, &e))
-        return (void *)1;
-    for (int i = 0; i < 5000; i++) {
-        if (ipcm_lock_acquire(e, T_MS) || ipcm_lock_acquire(e, 0))
-            return (void *)1;
-        if (atomic_fetch_add(&c->inside, 1) != 0)
-            c->bad = 1;
-        c->value++;
-        atomic_fetch_sub(&c->inside, 1);
-        if (ipcm_lock_release(e) || ipcm_lock_release(e))
-            return (void *)1;
-    }
-    ipcm_sync_close(e);
-    return NULL;
-}
-
 START_TEST(rlock_excludes_threads)
 {
-    struct counter c = {0};
-    int r = ipcm_sync_create(impl_of(_i), IPCM_SYNC_RLOCK, 0, &c.s);
+    struct ipcm_sync *s;
+    int r = ipcm_sync_create(ipcm_test_sync_impl(_i), IPCM_SYNC_RLOCK, 0, &s);
     if (r == -ENOTSUP)
         return;
     ck_assert_int_eq(r, 0);
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, rcount_thread, &c), 0);
-    for (int i = 0; i < 4; i++) {
-        void *ret;
-        pthread_join(t[i], &ret);
-        ck_assert_ptr_null(ret);
-    }
-    ck_assert_int_eq(c.bad, 0);
-    ck_assert_int_eq(c.value, 4 * 5000);
-    ipcm_sync_destroy(c.s);
+    ipcm_test_lock_excludes_threads(s, 5000, 2); /* each take is a re-entry */
+    ipcm_sync_destroy(s);
 }
 END_TEST
 
@@ -256,7 +198,7 @@ END_TEST
 
 START_TEST(cond_contract_and_timeout)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *l, *c, *rl;
     struct ipcm_sync *ls = make(im, IPCM_SYNC_LOCK, &l);
     if (!ls)
@@ -349,7 +291,7 @@ static void until_got(struct tickets *t, int n)
 
 START_TEST(cond_notify_one_then_all_threads)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct tickets t = {0};
     struct ipcm_sync_end *l, *c;
     if (!(t.l = make(im, IPCM_SYNC_RLOCK, &l)))
@@ -389,7 +331,7 @@ static int ticket_child(struct ipcm_sync *unused)
 
 START_TEST(cond_waiter_killed_processes)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *l, *c;
     struct tickets *t = shared_tickets = ipcm_shared_alloc(sizeof(*t));
     ck_assert_ptr_nonnull(t);
@@ -400,17 +342,17 @@ START_TEST(cond_waiter_killed_processes)
     t->c = make(im, IPCM_SYNC_CONDITION, &c);
     pid_t kid[4];
     for (int i = 0; i < 4; i++)
-        kid[i] = fork_on(ticket_child, NULL);
+        kid[i] = ipcm_test_fork_sync(ticket_child, NULL);
     uint64_t t0 = ipcm_now_ns();
     while (atomic_load(&t->waiting) < 4 && ipcm_ns_since(t0) < T_MS * IPCM_NS_PER_MS)
         ipcm_sleep_ms(1);
     ck_assert_int_eq(atomic_load(&t->waiting), 4);
     ipcm_sleep_ms(50); /* asleep in the wait, not holding the lock */
     kill(kid[0], SIGKILL);
-    ck_assert_int_eq(wait_exit(kid[0]), 128 + SIGKILL);
+    ck_assert_int_eq(ipcm_test_wait_exit(kid[0]), 128 + SIGKILL);
     give(t, l, c, 3, true);
     for (int i = 1; i < 4; i++)
-        ck_assert_int_eq(wait_exit(kid[i]), 0);
+        ck_assert_int_eq(ipcm_test_wait_exit(kid[i]), 0);
     ck_assert_int_eq(atomic_load(&t->got), 3);
     ck_assert_int_eq(ipcm_lock_acquire(l, 1000), 0); /* the lock is whole */
     ck_assert_int_eq(ipcm_lock_release(l), 0);
@@ -443,7 +385,7 @@ static void *hog_thread(void *arg)
 /* The lock cannot be re-taken in time: -ENOLCK, not held, and never a hang. */
 START_TEST(cond_relock_refused_is_enolck)
 {
-    const struct ipcm_sync_impl *im = impl_of(_i);
+    const struct ipcm_sync_impl *im = ipcm_test_sync_impl(_i);
     struct ipcm_sync_end *l, *c;
     struct hog h = {0};
     if (!(h.l = make(im, IPCM_SYNC_LOCK, &l)))

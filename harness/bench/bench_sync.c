@@ -107,18 +107,23 @@ static int sy_fail(const struct sy_arg *a, int r)
     return 1;
 }
 
-/* ---------------------------------------------------------------- hand-off */
+/*
+ * The two sides of a two-process case. One step is one round of the case: 0 to go on,
+ * a negative errno to fail, and (Q only) 1 for "P is done". The loops are always inlined
+ * with a constant step, which the compiler then inlines too, so the timed region holds
+ * the step's own code and no indirect call.
+ */
+typedef int (*sy_step_fn)(void *ctx, uint64_t k);
+#define SY_INLINE static inline __attribute__((always_inline))
 
-static int handoff_p(const void *varg, size_t len)
+/* P: WARM_STEPS untimed steps, then timed ones until sy_more says stop; the CPU mark,
+ * start_ns, end_ns and count cover the timed ones, and with record each timed step's
+ * time goes into the histogram. Returns 0 with *kend the step it stopped at, or the
+ * step's error. */
+SY_INLINE int sy_p_loop(const struct sy_arg *a, sy_step_fn step, void *ctx, bool record,
+                        uint64_t *kend)
 {
-    const struct sy_arg *a = varg;
     struct sy_shared *sh = a->sh;
-    struct ipcm_sync_end *l[3];
-    (void)len;
-    if (sy_attach(a, 3, l) < 0 || ipcm_lock_acquire(l[0], 0) || ipcm_lock_acquire(l[1], 0))
-        return sy_fail(a, -EBUSY);
-    if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
-        return sy_fail(a, -EPIPE);
     uint64_t k = 0, i = 0, start = 0, now = 0;
     struct ipcm_bench_cpu cpu0 = {0};
     for (;; k++) {
@@ -129,52 +134,102 @@ static int handoff_p(const void *varg, size_t len)
         }
         if (timed && !sy_more(a->p, i, a->p->messages, start, now))
             break;
-        uint64_t t0 = now;
-        if (!timed)
-            t0 = ipcm_now_ns();
-        ipcm_lock_release(l[k % 3]);
-        int r = ipcm_lock_acquire(l[(k + 2) % 3], -1); /* the join deadline watches */
+        uint64_t t0 = 0;
+        if (record)
+            t0 = timed ? now : ipcm_now_ns();
+        int r = step(ctx, k);
         now = ipcm_now_ns();
         if (r != 0)
-            return sy_fail(a, r);
-        if (timed) {
+            return r;
+        if (record && timed)
             ipcm_hist_record(&sh->hist, now - t0);
-            i++;
-        }
+        i += timed;
     }
     sh->end_ns = now;
     sh->count = i;
     ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
+    *kend = k;
+    return 0;
+}
+
+/* Q: steps until one says P is done; its CPU mark begins as P's timed steps do.
+ * Returns 0, or the step's error. */
+SY_INLINE int sy_q_loop(const struct sy_arg *a, sy_step_fn step, void *ctx)
+{
+    struct ipcm_bench_cpu cpu0 = {0};
+    for (uint64_t k = 0;; k++) {
+        if (k == WARM_STEPS) /* as P's timed steps begin */
+            ipcm_bench_cpu_mark(&cpu0);
+        int r = step(ctx, k);
+        if (r < 0)
+            return r;
+        if (r > 0)
+            break;
+    }
+    ipcm_bench_cpu_since(&cpu0, &a->sh->cpu[a->id]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- hand-off */
+
+struct sy_handoff {
+    struct ipcm_sync_end *l[3];
+    struct sy_shared *sh;
+};
+
+static int handoff_p_step(void *ctx, uint64_t k)
+{
+    struct sy_handoff *h = ctx;
+    ipcm_lock_release(h->l[k % 3]);
+    return ipcm_lock_acquire(h->l[(k + 2) % 3], -1); /* the join deadline watches */
+}
+
+static int handoff_p(const void *varg, size_t len)
+{
+    const struct sy_arg *a = varg;
+    struct sy_handoff h = {.sh = a->sh};
+    uint64_t k;
+    (void)len;
+    if (sy_attach(a, 3, h.l) < 0 || ipcm_lock_acquire(h.l[0], 0) || ipcm_lock_acquire(h.l[1], 0))
+        return sy_fail(a, -EBUSY);
+    if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
+        return sy_fail(a, -EPIPE);
+    int r = sy_p_loop(a, handoff_p_step, &h, true, &k);
+    if (r != 0)
+        return sy_fail(a, r);
     /* Q stops at the step that takes the first Lock we hold now. */
-    atomic_store(&sh->stop_at, k + 1);
+    atomic_store(&a->sh->stop_at, k + 1);
     for (unsigned j = 0; j < 3; j++)
-        ipcm_sync_close(l[j]); /* releases what it holds */
+        ipcm_sync_close(h.l[j]); /* releases what it holds */
+    return 0;
+}
+
+static int handoff_q_step(void *ctx, uint64_t k)
+{
+    struct sy_handoff *h = ctx;
+    int r = ipcm_lock_acquire(h->l[k % 3], -1);
+    if (r != 0)
+        return r;
+    if (k >= atomic_load(&h->sh->stop_at))
+        return 1;
+    ipcm_lock_release(h->l[(k + 2) % 3]);
     return 0;
 }
 
 static int handoff_q(const void *varg, size_t len)
 {
     const struct sy_arg *a = varg;
-    struct ipcm_sync_end *l[3];
+    struct sy_handoff h = {.sh = a->sh};
     (void)len;
-    if (sy_attach(a, 3, l) < 0 || ipcm_lock_acquire(l[2], 0))
+    if (sy_attach(a, 3, h.l) < 0 || ipcm_lock_acquire(h.l[2], 0))
         return sy_fail(a, -EBUSY);
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
-    struct ipcm_bench_cpu cpu0 = {0};
-    for (uint64_t k = 0;; k++) {
-        if (k == WARM_STEPS) /* as P's timed steps begin */
-            ipcm_bench_cpu_mark(&cpu0);
-        int r = ipcm_lock_acquire(l[k % 3], -1);
-        if (r != 0)
-            return sy_fail(a, r);
-        if (k >= atomic_load(&a->sh->stop_at))
-            break;
-        ipcm_lock_release(l[(k + 2) % 3]);
-    }
-    ipcm_bench_cpu_since(&cpu0, &a->sh->cpu[a->id]);
+    int r = sy_q_loop(a, handoff_q_step, &h);
+    if (r != 0)
+        return sy_fail(a, r);
     for (unsigned j = 0; j < 3; j++)
-        ipcm_sync_close(l[j]);
+        ipcm_sync_close(h.l[j]);
     return 0;
 }
 
@@ -192,131 +247,122 @@ static void raw_pass(_Atomic uint32_t *w, uint32_t v)
     syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+static int raw_p_step(void *ctx, uint64_t k)
+{
+    struct sy_shared *sh = ctx;
+    (void)k;
+    raw_pass(&sh->turn, 1);
+    raw_wait(&sh->turn, 1); /* the join deadline watches */
+    return 0;
+}
+
 static int raw_p(const void *varg, size_t len)
 {
     const struct sy_arg *a = varg;
     struct sy_shared *sh = a->sh;
+    uint64_t k;
     (void)len;
     ipcm_pin_self(ipcm_bench_cpu_of(a->p, a->id));
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
-    uint64_t k = 0, i = 0, start = 0, now = 0;
-    struct ipcm_bench_cpu cpu0 = {0};
-    for (;; k++) {
-        bool timed = k >= WARM_STEPS;
-        if (k == WARM_STEPS) {
-            ipcm_bench_cpu_mark(&cpu0);
-            sh->start_ns = start = now = ipcm_now_ns();
-        }
-        if (timed && !sy_more(a->p, i, a->p->messages, start, now))
-            break;
-        uint64_t t0 = timed ? now : ipcm_now_ns();
-        raw_pass(&sh->turn, 1);
-        raw_wait(&sh->turn, 1); /* the join deadline watches */
-        now = ipcm_now_ns();
-        if (timed) {
-            ipcm_hist_record(&sh->hist, now - t0);
-            i++;
-        }
-    }
-    sh->end_ns = now;
-    sh->count = i;
-    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
+    sy_p_loop(a, raw_p_step, sh, true, &k); /* the step cannot fail */
     atomic_store(&sh->stop_at, 0);
     raw_pass(&sh->turn, 1);
+    return 0;
+}
+
+static int raw_q_step(void *ctx, uint64_t k)
+{
+    struct sy_shared *sh = ctx;
+    (void)k;
+    raw_wait(&sh->turn, 0);
+    if (atomic_load(&sh->stop_at) != UINT64_MAX)
+        return 1;
+    raw_pass(&sh->turn, 0);
     return 0;
 }
 
 static int raw_q(const void *varg, size_t len)
 {
     const struct sy_arg *a = varg;
-    struct sy_shared *sh = a->sh;
     (void)len;
     ipcm_pin_self(ipcm_bench_cpu_of(a->p, a->id));
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
-    struct ipcm_bench_cpu cpu0 = {0};
-    for (uint64_t k = 0;; k++) {
-        if (k == WARM_STEPS)
-            ipcm_bench_cpu_mark(&cpu0);
-        raw_wait(&sh->turn, 0);
-        if (atomic_load(&sh->stop_at) != UINT64_MAX)
-            break;
-        raw_pass(&sh->turn, 0);
-    }
-    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
+    sy_q_loop(a, raw_q_step, a->sh); /* the step cannot fail */
     return 0;
 }
 
 /* ---------------------------------------------------------------- event wake */
 
+struct sy_wake {
+    struct ipcm_sync_end *ev[2];
+    struct sy_shared *sh;
+};
+
+static int event_p_step(void *ctx, uint64_t k)
+{
+    struct sy_wake *w = ctx;
+    (void)k;
+    atomic_store(&w->sh->set_ns, ipcm_now_ns());
+    ipcm_event_set(w->ev[0]);
+    int r = ipcm_event_wait(w->ev[1], -1); /* the join deadline watches */
+    if (r != 0)
+        return r;
+    ipcm_event_clear(w->ev[1]);
+    return 0;
+}
+
 static int event_p(const void *varg, size_t len)
 {
     const struct sy_arg *a = varg;
-    struct sy_shared *sh = a->sh;
-    struct ipcm_sync_end *ev[2];
+    struct sy_wake w = {.sh = a->sh};
+    uint64_t k;
     (void)len;
-    if (sy_attach(a, 2, ev) < 0)
+    if (sy_attach(a, 2, w.ev) < 0)
         return 1;
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
-    uint64_t k = 0, i = 0, start = 0, now = 0;
-    struct ipcm_bench_cpu cpu0 = {0};
-    for (;; k++) {
-        bool timed = k >= WARM_STEPS;
-        if (k == WARM_STEPS) {
-            ipcm_bench_cpu_mark(&cpu0);
-            sh->start_ns = start = now = ipcm_now_ns();
-        }
-        if (timed && !sy_more(a->p, i, a->p->messages, start, now))
-            break;
-        atomic_store(&sh->set_ns, ipcm_now_ns());
-        ipcm_event_set(ev[0]);
-        int r = ipcm_event_wait(ev[1], -1); /* the join deadline watches */
-        if (r != 0)
-            return sy_fail(a, r);
-        ipcm_event_clear(ev[1]);
-        now = ipcm_now_ns();
-        i += timed;
-    }
-    sh->end_ns = now;
-    sh->count = i;
-    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
-    atomic_store(&sh->stop_at, 0); /* Q's next wake is the last */
-    ipcm_event_set(ev[0]);
+    int r = sy_p_loop(a, event_p_step, &w, false, &k); /* Q records the wake */
+    if (r != 0)
+        return sy_fail(a, r);
+    atomic_store(&a->sh->stop_at, 0); /* Q's next wake is the last */
+    ipcm_event_set(w.ev[0]);
     for (unsigned j = 0; j < 2; j++)
-        ipcm_sync_close(ev[j]);
+        ipcm_sync_close(w.ev[j]);
+    return 0;
+}
+
+static int event_q_step(void *ctx, uint64_t k)
+{
+    struct sy_wake *w = ctx;
+    int r = ipcm_event_wait(w->ev[0], -1);
+    uint64_t now = ipcm_now_ns();
+    if (r != 0)
+        return r;
+    if (atomic_load(&w->sh->stop_at) != UINT64_MAX)
+        return 1;
+    if (k >= WARM_STEPS)
+        ipcm_hist_record(&w->sh->hist, now - atomic_load(&w->sh->set_ns));
+    ipcm_event_clear(w->ev[0]);
+    ipcm_event_set(w->ev[1]);
     return 0;
 }
 
 static int event_q(const void *varg, size_t len)
 {
     const struct sy_arg *a = varg;
-    struct sy_shared *sh = a->sh;
-    struct ipcm_sync_end *ev[2];
+    struct sy_wake w = {.sh = a->sh};
     (void)len;
-    if (sy_attach(a, 2, ev) < 0)
+    if (sy_attach(a, 2, w.ev) < 0)
         return 1;
     if (ipcm_gate_worker(a->gate, a->p->timeout_ms) < 0)
         return sy_fail(a, -EPIPE);
-    struct ipcm_bench_cpu cpu0 = {0};
-    for (uint64_t k = 0;; k++) {
-        if (k == WARM_STEPS) /* as P's timed steps begin */
-            ipcm_bench_cpu_mark(&cpu0);
-        int r = ipcm_event_wait(ev[0], -1);
-        uint64_t now = ipcm_now_ns();
-        if (r != 0)
-            return sy_fail(a, r);
-        if (atomic_load(&sh->stop_at) != UINT64_MAX)
-            break;
-        if (k >= WARM_STEPS)
-            ipcm_hist_record(&sh->hist, now - atomic_load(&sh->set_ns));
-        ipcm_event_clear(ev[0]);
-        ipcm_event_set(ev[1]);
-    }
-    ipcm_bench_cpu_since(&cpu0, &sh->cpu[a->id]);
+    int r = sy_q_loop(a, event_q_step, &w);
+    if (r != 0)
+        return sy_fail(a, r);
     for (unsigned j = 0; j < 2; j++)
-        ipcm_sync_close(ev[j]);
+        ipcm_sync_close(w.ev[j]);
     return 0;
 }
 

@@ -174,36 +174,34 @@ static int worker_ready(struct worker *wk)
     return r < 0 ? (int)r : st < 0 ? st : 0;
 }
 
+/* Serve once the worker's ends and buffers are in place (setup is 0; else the -errno of
+ * setting them up), then release them. Returns the exit code: 0, 1 or 99. */
+static int worker_serve(struct worker *wk, int setup)
+{
+    int code = 99;
+    if (setup == 0)
+        code = worker_ready(wk) < 0 ? 1 : worker_loop(wk);
+    ipcm_chan_close(wk->tc);
+    ipcm_chan_close(wk->rc);
+    free(wk->in);
+    free(wk->out);
+    free(wk->scratch);
+    return code;
+}
+
 int pool_worker_run(const struct ipcm_pool *p, unsigned slot, struct ipcm_chan *tc,
                     struct ipcm_chan *rc, ipcm_task_fn fn)
 {
     struct worker wk = {.p = p, .slot = slot, .tc = tc, .rc = rc, .fn = fn};
-    int code = 99;
-
-    if (worker_buffers(&wk) == 0)
-        code = worker_ready(&wk) < 0 ? 1 : worker_loop(&wk);
-    ipcm_chan_close(wk.tc);
-    ipcm_chan_close(wk.rc);
-    free(wk.in);
-    free(wk.out);
-    free(wk.scratch);
-    return code;
+    return worker_serve(&wk, worker_buffers(&wk));
 }
 
 int pool_worker_main(const void *arg, size_t len)
 {
     const struct pool_spawn_arg *a = arg;
     struct worker wk = {.p = a->pool, .slot = a->slot};
-    int code = 99;
     (void)len;
 
     worker_drop_inherited(a->pool, a->slot);
-    if (worker_open(&wk, a) == 0)
-        code = worker_ready(&wk) < 0 ? 1 : worker_loop(&wk);
-    ipcm_chan_close(wk.tc);
-    ipcm_chan_close(wk.rc);
-    free(wk.in);
-    free(wk.out);
-    free(wk.scratch);
-    return code;
+    return worker_serve(&wk, worker_open(&wk, a));
 }
