@@ -378,6 +378,66 @@ START_TEST(failed_skipped_and_changed_cases)
 }
 END_TEST
 
+/* One pipe case with its rate and, when cpu_ns > 0, its CPU time per message. */
+static struct ipcm_results *doc_cpu(double rate, double cpu_ns)
+{
+    char buf[1024], cpu[128] = "", err[256];
+    if (cpu_ns > 0)
+        snprintf(cpu, sizeof(cpu), ",\"cpu_ns_per_msg\":{\"median\":%f,\"samples\":[%f]}", cpu_ns,
+                 cpu_ns);
+    snprintf(buf, sizeof(buf),
+             "{\"schema\":\"ipcmark-results/1\",\"host\":{\"cpu_model\":\"c\",\"cpus_online\":2,"
+             "\"kernel\":\"6.1\"},\"cases\":[{\"mode\":\"throughput\",\"backend\":\"pipe\","
+             "\"shape\":\"queue\",\"size\":64,\"producers\":1,\"consumers\":1,\"workers\":0,"
+             "\"placement\":\"custom\",\"status\":\"ok\",\"reason\":\"\",\"repetitions\":1,"
+             "\"msgs_per_s\":{\"median\":%f,\"samples\":[%f]}%s}]}",
+             rate, rate, cpu);
+    struct ipcm_results *r;
+    ck_assert_msg(ipcm_results_parse(buf, strlen(buf), &r, err, sizeof(err)) == 0, "%s", err);
+    return r;
+}
+
+/* 30 rounds where the current build's wall rate is 30% lower (another process shared its
+ * CPU) at the same CPU time per message; base_cpu 0: a baseline that records no CPU. */
+static enum ipcm_ab_verdict judge_contended(bool cpu, double base_cpu, char *metric, size_t len)
+{
+    struct ipcm_ab_opts o = {.threshold = 0.05, .alpha = 0.05, .cpu = cpu};
+    struct ipcm_ab_run *run = calloc(1, sizeof(*run));
+    char err[256];
+    ipcm_ab_init(run, &o);
+    rng_state = 5;
+    for (size_t i = 0; i < 31; i++) {
+        double noise = 1 + 0.01 * gauss();
+        struct ipcm_results *rb = doc_cpu(4e5 * noise, base_cpu * noise);
+        struct ipcm_results *rc = doc_cpu(4e5 / 1.3 * noise, 2500 * noise);
+        struct ipcm_ab_round r = {.warmup = i == 0};
+        ck_assert_int_eq(ipcm_ab_add_round(run, &r, rb, rc, err, sizeof(err)), 0);
+        ipcm_results_free(rb);
+        ipcm_results_free(rc);
+        if (i == 0)
+            ck_assert_int_eq(ipcm_ab_plan_make(30, 1, 0.05, &run->plan), 0);
+        else if (ipcm_ab_look(run, i == 30) == 1)
+            break;
+    }
+    enum ipcm_ab_verdict v = run->cases[0].verdict;
+    snprintf(metric, len, "%s", run->cases[0].metric);
+    ipcm_ab_fini(run);
+    free(run);
+    return v;
+}
+
+START_TEST(cpu_metric_judges_cpu_time)
+{
+    char metric[16];
+    ck_assert_int_eq(judge_contended(true, 2500, metric, sizeof(metric)), IPCM_AB_UNCHANGED);
+    ck_assert_str_eq(metric, "cpu/msg");
+    ck_assert_int_eq(judge_contended(false, 2500, metric, sizeof(metric)), IPCM_AB_REGRESSION);
+    ck_assert_str_eq(metric, "msgs/s");
+    /* A baseline without CPU figures pairs with nothing: no ratio, never a verdict. */
+    ck_assert_int_eq(judge_contended(true, 0, metric, sizeof(metric)), IPCM_AB_UNDECIDED);
+}
+END_TEST
+
 START_TEST(nothing_decided_fails_the_gate)
 {
     struct ipcm_ab_run *run = calloc(1, sizeof(*run));
@@ -414,6 +474,7 @@ static Suite *ab_suite(void)
     tcase_add_test(rd, rounds_give_verdicts_and_every_round_in_json);
     tcase_add_test(rd, failed_skipped_and_changed_cases);
     tcase_add_test(rd, nothing_decided_fails_the_gate);
+    tcase_add_test(rd, cpu_metric_judges_cpu_time);
     suite_add_tcase(s, sr);
     suite_add_tcase(s, seq);
     suite_add_tcase(s, rd);

@@ -91,10 +91,19 @@ static void tally(struct ipcm_ab_run *run)
         run->count[run->cases[i].verdict]++;
 }
 
-/* The one value of a case this round, and whether it is a rate; NAN when it has none. */
-static double case_value(const struct ipcm_rr_case *c, const char **metric, bool *rate)
+/* The one value of a case this round, and whether it is a rate; NAN when it has none.
+ * With cpu, the CPU time per operation where the case records it. */
+static double case_value(const struct ipcm_rr_case *c, bool cpu, const char **metric, bool *rate)
 {
     const struct ipcm_rr_stat *st = NULL;
+    if (cpu && c->cpu_ns_per_msg.present) {
+        *metric = c->tasks_per_s.present ? "cpu/task"
+                  : c->msgs_per_s.present ? "cpu/msg"
+                                          : "cpu/trip";
+        *rate = false;
+        st = &c->cpu_ns_per_msg;
+        return st->nsamples ? st->samples[0] : st->median;
+    }
     if (c->tasks_per_s.present)
         st = &c->tasks_per_s, *metric = "tasks/s";
     else if (c->msgs_per_s.present)
@@ -130,7 +139,7 @@ static int add_cases(struct ipcm_ab_run *run, const struct ipcm_results *cur, ch
         struct ipcm_ab_case *c = &run->cases[run->ncases++];
         const char *metric;
         ipcm_rr_case_key(&cur->cases[i], c->key, sizeof(c->key));
-        case_value(&cur->cases[i], &metric, &c->rate);
+        case_value(&cur->cases[i], run->opts.cpu, &metric, &c->rate);
         snprintf(c->metric, sizeof(c->metric), "%s", metric);
         c->base = malloc(IPCM_AB_MAX_ROUNDS * sizeof(double));
         c->cur = malloc(IPCM_AB_MAX_ROUNDS * sizeof(double));
@@ -190,8 +199,14 @@ int ipcm_ab_add_round(struct ipcm_ab_run *run, const struct ipcm_ab_round *round
             return -EPROTO;
         }
         case_status(c, b, k, n);
-        c->cur[n] = case_value(k, &metric, &rate);
-        c->base[n] = b ? case_value(b, &metric, &rate) : NAN;
+        /* A value of another metric (a baseline that records no CPU time) pairs with
+         * nothing: the round has no ratio for this case. */
+        c->cur[n] = case_value(k, run->opts.cpu, &metric, &rate);
+        if (strcmp(metric, c->metric) != 0)
+            c->cur[n] = NAN;
+        c->base[n] = b ? case_value(b, run->opts.cpu, &metric, &rate) : NAN;
+        if (b && strcmp(metric, c->metric) != 0)
+            c->base[n] = NAN;
         /* Cost ratio: time per message (1 / rate) or latency, current over baseline. */
         double lr = c->rate ? log(c->base[n] / c->cur[n]) : log(c->cur[n] / c->base[n]);
         if (!round->warmup)

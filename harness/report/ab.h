@@ -71,7 +71,7 @@ int ipcm_ab_judge(const double *logr, size_t n, double t, double level, struct i
 /* One case followed through the rounds. */
 struct ipcm_ab_case {
     char key[160];      /* ipcm_rr_case_key of the case */
-    char metric[16];    /* "msgs/s", "tasks/s", "lat p50" */
+    char metric[16];    /* "msgs/s", "tasks/s", "lat p50"; "cpu/msg", "cpu/task", "cpu/trip" */
     bool rate;          /* a rate (cost = 1/value), else a time */
     double *base, *cur; /* value per round (warm-up rounds included), NAN where none */
     double *logr;       /* log cost ratio per measured round, NAN where none */
@@ -95,6 +95,11 @@ struct ipcm_ab_opts {
     double budget_s;  /* wall-clock budget */
     unsigned warmup_rounds;
     size_t max_rounds; /* measured rounds at most */
+    /* Judge the CPU time per message, task or round trip (all participants, user +
+     * system) where a case records it, else its wall-clock metric. Other processes on
+     * the CPU stretch the wall time of a run by their share and leave its CPU time
+     * nearly alone; waiting (a sleep, a missed wake-up) shows in wall time only. */
+    bool cpu;
 };
 
 struct ipcm_ab_run {

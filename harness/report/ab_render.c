@@ -57,9 +57,10 @@ static void method_text(const struct ipcm_ab_run *run, char *buf, size_t len)
     snprintf(buf, len,
              "%zu rounds measured (+%zu warm-up), order A B / B A alternating, %.1f s; "
              "looks planned at %s rounds; each interval %.2f%% (alpha %g over %u looks x %zu "
-             "cases, Bonferroni); threshold %g%%",
+             "cases, Bonferroni); threshold %g%%; judged on %s",
              run->measured, run->nrounds - run->measured, run->wall_s, looks, 100 * p->level,
-             run->opts.alpha, p->nlooks, p->ncases, 100 * run->opts.threshold);
+             run->opts.alpha, p->nlooks, p->ncases, 100 * run->opts.threshold,
+             run->opts.cpu ? "CPU time (--metric cpu)" : "wall time (--metric wall)");
 }
 
 int ipcm_ab_write_table(const struct ipcm_ab_run *run, FILE *f)
@@ -84,9 +85,10 @@ int ipcm_ab_write_table(const struct ipcm_ab_run *run, FILE *f)
     }
     summary_line(run, buf, sizeof(buf));
     fprintf(f,
-            "\ncost: time per message (or per task, or latency), current / baseline - 1;\n"
+            "\ncost: %s per message (or per task, or %s), current / baseline - 1;\n"
             "positive is slower. %s\nresult: %s\n",
-            buf, result_text(run));
+            run->opts.cpu ? "CPU time" : "time", run->opts.cpu ? "round trip" : "latency", buf,
+            result_text(run));
     return ferror(f) ? -EIO : 0;
 }
 
@@ -114,7 +116,8 @@ int ipcm_ab_write_markdown(const struct ipcm_ab_run *run, FILE *f)
                 ipcm_ab_verdict_name(k->verdict), k->note[0] ? " (" : "", k->note,
                 k->note[0] ? ")" : "");
     }
-    fprintf(f, "\nCost is time per message (or per task, or latency); positive is slower.\n");
+    fprintf(f, "\nCost is %s per message (or per task, or %s); positive is slower.\n",
+            run->opts.cpu ? "CPU time" : "time", run->opts.cpu ? "round trip" : "latency");
     return ferror(f) ? -EIO : 0;
 }
 
@@ -159,10 +162,11 @@ int ipcm_ab_write_json(const struct ipcm_ab_run *run, FILE *f)
     for (size_t i = 0; cases && i < run->ncases; i++)
         json_array_append_new(cases, case_json(run, &run->cases[i]));
     json_t *root = json_pack(
-        "{s:s,s:s,s:s,s:{s:f,s:f,s:f,s:I},s:{s:o,s:f,s:I},s:I,s:I,s:f,s:s,s:o,s:o,s:s,s:b}",
+        "{s:s,s:s,s:s,s:{s:f,s:f,s:f,s:I,s:s},s:{s:o,s:f,s:I},s:I,s:I,s:f,s:s,s:o,s:o,s:s,s:b}",
         "schema", "ipcmark-ab/1", "baseline", run->base_label, "current", run->cur_label, "options",
         "threshold", run->opts.threshold, "alpha", run->opts.alpha, "budget_s", run->opts.budget_s,
-        "warmup_rounds", (json_int_t)run->opts.warmup_rounds, "plan", "looks", looks,
+        "warmup_rounds", (json_int_t)run->opts.warmup_rounds, "metric",
+        run->opts.cpu ? "cpu" : "wall", "plan", "looks", looks,
         "interval_level", run->plan.level, "cases", (json_int_t)run->plan.ncases, "rounds_measured",
         (json_int_t)run->measured, "looks_done", (json_int_t)run->looks_done, "wall_s", run->wall_s,
         "stopped", run->stop, "rounds", rounds, "cases", cases, "result", result_text(run),
