@@ -23,12 +23,14 @@
 #define POOL_SPIN_NS 20000u
 #define POOL_SPIN_MIN_NS 1000u
 #define POOL_PAUSE_NS 2000u /* of which pausing on the CPU, before yielding it */
-/* A yield that kept us off the CPU this long handed it to other work (the scheduler
- * queues a yielder behind every runnable task, for up to a whole slice: 47 ms seen here
- * beside one busy process), not to a worker that answers in microseconds. The collector
- * then stops yielding: it sleeps in poll(2), where a worker's signal wakes it at once,
- * for POOL_NO_YIELD_MIN_NS, doubled (up to POOL_NO_YIELD_MAX_NS) each time the first
- * yield after such a pause is slow again, so a busy host costs one slow yield a second. */
+/* With a CPU for every worker, the collector yields only in case a worker shares its
+ * CPU anyway; a yield that then kept it off the CPU this long handed the CPU to other
+ * work (the scheduler queues a yielder behind every runnable task, for up to a whole
+ * slice: 47 ms seen here at 1 worker beside one busy process), not to a worker that
+ * answers in microseconds. The collector then stops yielding: it sleeps in poll(2),
+ * where a worker's signal wakes it at once, for POOL_NO_YIELD_MIN_NS, doubled (up to
+ * POOL_NO_YIELD_MAX_NS) each time the first yield after such a pause is slow again, so
+ * a busy host costs about one slow yield a second. */
 #define POOL_YIELD_SLOW_NS 200000u
 #define POOL_NO_YIELD_MIN_NS 50000000u
 #define POOL_NO_YIELD_MAX_NS 1000000000u
@@ -440,8 +442,9 @@ static bool pool_yield(struct ipcm_pool *p)
  * Nothing is ready: look again without a system call for up to POOL_SPIN_NS (and at
  * most timeout_ms), since a worker that is running answers sooner than a wake-up could
  * reach us. With more processes than CPUs the workers need this CPU: give it up
- * (sched_yield) between looks instead of pausing on it; while yields are paused (other
- * work took the CPU on one, pool_yield), sleep at once. Returns how many had something.
+ * (sched_yield) between looks instead of pausing on it. With enough CPUs, pause a
+ * little, then yield (pool_yield), or sleep once yields went to other work. Returns how
+ * many had something.
  */
 static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
 {
@@ -457,7 +460,9 @@ static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
     for (unsigned i = 1;; i++) {
         /* A worker may share our CPU even when there are enough (other work, or the
          * scheduler's choice): after a short pause-spin, give the CPU up. */
-        if (crowded || ipcm_ns_since(t0) >= POOL_PAUSE_NS) {
+        if (crowded) {
+            sched_yield();
+        } else if (ipcm_ns_since(t0) >= POOL_PAUSE_NS) {
             if (!pool_yield(p))
                 return 0;
         } else {
