@@ -6,12 +6,14 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -862,6 +864,52 @@ START_TEST(many_workers_map_and_shut_down)
 }
 END_TEST
 
+/*
+ * The collector gives its CPU up (sched_yield) in case a worker shares it; beside a busy
+ * process on the same CPU such a yield loses the CPU for a whole slice, and the
+ * collector must then sleep in poll(2) instead (pool_yield). Everything here is
+ * pinned to one CPU with a process that never sleeps: the maps must still complete and
+ * be right (never a hang, never a lost result).
+ */
+START_TEST(map_beside_a_busy_process_on_one_cpu)
+{
+    cpu_set_t old, one;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof(old), &old), 0);
+    int cpu = -1;
+    for (int c = 0; c < CPU_SETSIZE && cpu < 0; c++)
+        if (CPU_ISSET(c, &old))
+            cpu = c;
+    ck_assert_int_ge(cpu, 0);
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+    pid_t busy = fork();
+    ck_assert_int_ge(busy, 0);
+    if (busy == 0) {
+        /* Bounded even if nobody kills it. */
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        do
+            clock_gettime(CLOCK_MONOTONIC, &t);
+        while (t.tv_sec - t0.tv_sec < 30);
+        _exit(0);
+    }
+    /* One worker: on two or more CPUs the collector yields only in case a worker shares
+     * its CPU, and here the busy process does. */
+    struct ipcm_pool *p = ipcm_test_pool_new(1, be, NULL);
+    /* Only a collector that can look without a system call (IPCM_CAP_READY) yields; the
+     * others sleep in a receive or poll(2), slowly beside a busy process: fewer tasks. */
+    size_t n = ipcm_backend_caps(be) & IPCM_CAP_READY ? 20000 : 2000;
+    for (int round = 0; round < 3; round++)
+        map_still_works(p, n, 1);
+    kill(busy, SIGKILL);
+    int st;
+    ck_assert_int_eq(waitpid(busy, &st, 0), busy);
+    ipcm_test_pool_done(p, TIMEOUT_MS);
+    ck_assert_int_eq(sched_setaffinity(0, sizeof(old), &old), 0);
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
@@ -898,6 +946,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, small_tasks_split_across_messages_keep_their_order);
     tcase_add_test(tc, apply_runs_one_task);
     tcase_add_test(tc, many_workers_map_and_shut_down);
+    tcase_add_test(tc, map_beside_a_busy_process_on_one_cpu);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -117,6 +117,8 @@ struct ipcm_pool {
     unsigned ncpus;
     uint32_t spin_ns; /* the collector's adaptive spin budget (0: not set yet) */
     uint64_t reap_ns;
+    uint64_t no_yield_until; /* a yield lost the CPU for long: sleep instead until then */
+    uint64_t no_yield_ns;    /* how long the next such pause lasts (doubles, 0: not set) */
 };
 
 /* What a new worker is given (copied by fork). */

@@ -23,6 +23,17 @@
 #define POOL_SPIN_NS 20000u
 #define POOL_SPIN_MIN_NS 1000u
 #define POOL_PAUSE_NS 2000u /* of which pausing on the CPU, before yielding it */
+/* With a CPU for every worker, the collector yields only in case a worker shares its
+ * CPU anyway; a yield that then kept it off the CPU this long handed the CPU to other
+ * work (the scheduler queues a yielder behind every runnable task, for up to a whole
+ * slice: 47 ms seen here at 1 worker beside one busy process), not to a worker that
+ * answers in microseconds. The collector then stops yielding: it sleeps in poll(2),
+ * where a worker's signal wakes it at once, for POOL_NO_YIELD_MIN_NS, doubled (up to
+ * POOL_NO_YIELD_MAX_NS) each time the first yield after such a pause is slow again, so
+ * a busy host costs about one slow yield a second. */
+#define POOL_YIELD_SLOW_NS 200000u
+#define POOL_NO_YIELD_MIN_NS 50000000u
+#define POOL_NO_YIELD_MAX_NS 1000000000u
 /* While results flow without a system call, the pidfds are still polled this often, so
  * a death is seen even when the other workers never let the collector sleep. */
 #define POOL_REAP_NS 1000000u
@@ -404,10 +415,36 @@ static unsigned pool_sweep(struct ipcm_pool *p, bool *mute)
 }
 
 /*
+ * Give the CPU up to whichever worker shares it, unless yielding is paused. Returns
+ * false while it is (the caller sleeps in poll(2) instead). A slow yield starts or
+ * lengthens a pause (POOL_YIELD_SLOW_NS); fast yields well after the last pause ended
+ * start the next pause from its shortest again.
+ */
+static bool pool_yield(struct ipcm_pool *p)
+{
+    uint64_t y0 = ipcm_now_ns();
+    if (y0 < p->no_yield_until)
+        return false;
+    sched_yield();
+    uint64_t y1 = ipcm_now_ns();
+    if (y1 - y0 >= POOL_YIELD_SLOW_NS) {
+        p->no_yield_ns = !p->no_yield_ns                          ? POOL_NO_YIELD_MIN_NS
+                         : p->no_yield_ns < POOL_NO_YIELD_MAX_NS / 2 ? p->no_yield_ns * 2
+                                                                     : POOL_NO_YIELD_MAX_NS;
+        p->no_yield_until = y1 + p->no_yield_ns;
+    } else if (p->no_yield_ns && y1 >= p->no_yield_until + POOL_NO_YIELD_MIN_NS) {
+        p->no_yield_ns = 0;
+    }
+    return true;
+}
+
+/*
  * Nothing is ready: look again without a system call for up to POOL_SPIN_NS (and at
  * most timeout_ms), since a worker that is running answers sooner than a wake-up could
  * reach us. With more processes than CPUs the workers need this CPU: give it up
- * (sched_yield) between looks instead of pausing on it. Returns how many had something.
+ * (sched_yield) between looks instead of pausing on it. With enough CPUs, pause a
+ * little, then yield (pool_yield), or sleep once yields went to other work. Returns how
+ * many had something.
  */
 static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
 {
@@ -423,8 +460,11 @@ static unsigned pool_spin(struct ipcm_pool *p, int timeout_ms)
     for (unsigned i = 1;; i++) {
         /* A worker may share our CPU even when there are enough (other work, or the
          * scheduler's choice): after a short pause-spin, give the CPU up. */
-        if (crowded || ipcm_ns_since(t0) >= POOL_PAUSE_NS) {
+        if (crowded) {
             sched_yield();
+        } else if (ipcm_ns_since(t0) >= POOL_PAUSE_NS) {
+            if (!pool_yield(p))
+                return 0;
         } else {
             for (unsigned k = 0; k < 32; k++)
                 ipcm_cpu_relax();
