@@ -32,6 +32,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +54,7 @@
 #define DEAD_SENDER_MS 1000       /* the broker's wait for a bye from a sender that died */
 #define FLUSH_MS 5000             /* bound of a closing end's flush */
 #define BROKER_BYTES (256u << 20) /* the most a queue's broker holds */
+#define FINI_PAUSE_MS 20          /* see sock_close */
 #define NSLOTS 4096               /* queue senders whose bye is acknowledged */
 
 enum { SND, RCV, BRK, NPIPES }; /* queue: senders' and receivers' life; the helper's */
@@ -71,8 +74,7 @@ struct nlink {
 
 struct nchan {
     nng_socket tx, rx; /* a pipe's PAIR is both; a queue end has the ones its role uses */
-    int txfd, rxfd;    /* nng's pollable descriptors: can send, can receive */
-    int reqfd;         /* queue consumer: can send a request */
+    int txto, rxto;    /* the send timeout of tx, receive timeout of rx, as last set */
     pid_t owner;       /* the process that made them (a forked child makes its own) */
     int mine;          /* the write end of this end's life pipe, held while it may send */
     int mine2;         /* a producer-and-consumer queue end holds the receivers' too */
@@ -147,12 +149,46 @@ static int nerr(int e)
     }
 }
 
-/* Close s; the process's last socket ends nng's threads and descriptors. */
+/* Close the descriptors nng_fini left: nng 1.5 sometimes keeps a connection of a closed
+ * socket open (one that was still being set up). Ours are the AF_UNIX sockets whose
+ * peer or own address lies in one of this plugin's endpoint folders. */
+static void close_leftovers(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int fds[64], n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) && n < 64;) {
+        int fd = atoi(e->d_name);
+        struct sockaddr_un sa;
+        socklen_t len = sizeof(sa);
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
+            continue;
+        for (int peer = 0; peer < 2; peer++, len = sizeof(sa)) {
+            memset(&sa, 0, sizeof(sa));
+            int r = peer ? getpeername(fd, (struct sockaddr *)&sa, &len)
+                         : getsockname(fd, (struct sockaddr *)&sa, &len);
+            if (r == 0 && sa.sun_family == AF_UNIX && strstr(sa.sun_path, "/ipcm-nng.")) {
+                fds[n++] = fd;
+                break;
+            }
+        }
+    }
+    if (d)
+        closedir(d);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
+
+/* Close s; the process's last socket ends nng's threads and descriptors. nng 1.5's
+ * nng_fini does not wait for what its threads still finish of a closed socket (a thread
+ * then locks a destroyed mutex and panics), so it comes after a pause. */
 static void sock_close(nng_socket s)
 {
     N.nng_close(s);
-    if (--nsock == 0)
+    if (--nsock == 0) {
+        nanosleep(&(struct timespec){.tv_nsec = FINI_PAUSE_MS * 1000000L}, NULL);
         N.nng_fini();
+        close_leftovers();
+    }
 }
 
 static void close_fd(int *fd)
@@ -210,17 +246,21 @@ static long slice(int timeout_ms, int64_t end)
     return left < SLICE_MS ? (long)left : SLICE_MS;
 }
 
-/* Wait up to ms for nng's descriptor sfd (readable = ready) or a HUP on either fd. */
-static void wait_fd(int sfd, int fd1, int fd2, long ms)
+/* Send *m on s, or receive into *m, waiting up to ms (0: not at all). nng's pollable
+ * descriptors (NNG_OPT_RECVFD) are not used: nng 1.5 never closes them. */
+static int xfer(nng_socket s, nng_msg **m, bool send, long ms, int *cache)
 {
-    struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
-                          {.fd = fd1, .events = POLLIN},
-                          {.fd = fd2, .events = POLLIN}};
-    poll(p, 3, (int)ms);
+    if (ms > 0 && ms != *cache) {
+        N.nng_socket_set_ms(s, send ? NNG_OPT_SENDTIMEO : NNG_OPT_RECVTIMEO, (nng_duration)ms);
+        *cache = (int)ms;
+    }
+    int flags = ms > 0 ? 0 : NNG_FLAG_NONBLOCK;
+    int e = send ? N.nng_sendmsg(s, *m, flags) : N.nng_recvmsg(s, m, flags);
+    return e == NNG_ETIMEDOUT ? -EAGAIN : nerr(e);
 }
 
-/* Send a tagged message (tag, then len bytes of buf) without blocking. */
-static int send_tagged(nng_socket s, char tag, const void *buf, size_t len)
+/* Send a tagged message (tag, then len bytes of buf) within ms. */
+static int send_tagged(nng_socket s, char tag, const void *buf, size_t len, long ms, int *cache)
 {
     nng_msg *m;
     int e = N.nng_msg_alloc(&m, len + 1);
@@ -230,21 +270,20 @@ static int send_tagged(nng_socket s, char tag, const void *buf, size_t len)
     b[0] = tag;
     if (len)
         memcpy(b + 1, buf, len);
-    if ((e = N.nng_sendmsg(s, m, NNG_FLAG_NONBLOCK))) {
+    if ((e = xfer(s, &m, true, ms, cache)) < 0)
         N.nng_msg_free(m);
-        return nerr(e);
-    }
-    return 0;
+    return e;
 }
 
-/* Receive one message into buf; a marker sets *tag. Returns its length or -errno. */
-static int recv_tagged(nng_socket s, void *buf, size_t cap, char *tag)
+/* Receive one message into buf within ms; a marker sets *tag. Returns its length or
+ * -errno. */
+static int recv_tagged(nng_socket s, void *buf, size_t cap, char *tag, long ms, int *cache)
 {
     nng_msg *m;
-    int e = N.nng_recvmsg(s, &m, NNG_FLAG_NONBLOCK);
+    int e = xfer(s, &m, false, ms, cache);
     *tag = 0;
     if (e)
-        return nerr(e);
+        return e;
     size_t n = N.nng_msg_len(m);
     const char *b = N.nng_msg_body(m);
     int r = 0;
@@ -587,9 +626,9 @@ static int nng_create(struct ipcm_link *l)
 
 enum kind { K_PAIR, K_PUSH, K_REQ };
 
-/* Make one socket of this process for end c; *rfd and *sfd get its pollable descriptors. */
+/* Make one socket of this process for end c. */
 static int make_socket(struct ipcm_chan *c, enum kind k, const char *what, bool bind,
-                       nng_socket *out, int *rfd, int *sfd)
+                       nng_socket *out)
 {
     struct nchan *zc = c->priv;
     char ep[96];
@@ -603,12 +642,12 @@ static int make_socket(struct ipcm_chan *c, enum kind k, const char *what, bool 
         return nerr(e);
     nsock++;
     sock_opts(s, zc->hwm);
+    /* A PAIR hands a message straight to its connection: once the end marker is taken,
+     * all before it is written, which is the only flush nng_close leaves us. */
+    if (k == K_PAIR)
+        N.nng_socket_set_int(s, NNG_OPT_SENDBUF, 0);
     endpoint(zc->dir, what, ep, sizeof(ep));
     e = bind ? N.nng_listen(s, ep, NULL, 0) : N.nng_dial(s, ep, NULL, NNG_FLAG_NONBLOCK);
-    if (!e && rfd)
-        e = N.nng_socket_get_int(s, NNG_OPT_RECVFD, rfd);
-    if (!e && sfd)
-        e = N.nng_socket_get_int(s, NNG_OPT_SENDFD, sfd);
     if (e) {
         sock_close(s);
         return nerr(e);
@@ -624,19 +663,17 @@ static int open_socket(struct ipcm_chan *c)
     int r = 0;
     zc->owner = getpid();
     zc->tx = zc->rx = (nng_socket)NNG_SOCKET_INITIALIZER;
-    zc->txfd = zc->rxfd = zc->reqfd = -1;
+    zc->txto = zc->rxto = -2;
     zc->started = zc->outstanding = false;
     if (!zc->queue) {
-        r = make_socket(c, K_PAIR, "pair", c->role == IPCM_ROLE_A, &zc->tx, &zc->rxfd,
-                        &zc->txfd);
+        r = make_socket(c, K_PAIR, "pair", c->role == IPCM_ROLE_A, &zc->tx);
         zc->rx = zc->tx;
         return r;
     }
     if (c->role != IPCM_ROLE_RECV && !zc->shut)
-        r = make_socket(c, K_PUSH, "in", false, &zc->tx, NULL, &zc->txfd);
-    if (!r && c->role != IPCM_ROLE_SEND) {
-        r = make_socket(c, K_REQ, "out", false, &zc->rx, &zc->rxfd, &zc->reqfd);
-    }
+        r = make_socket(c, K_PUSH, "in", false, &zc->tx);
+    if (!r && c->role != IPCM_ROLE_SEND)
+        r = make_socket(c, K_REQ, "out", false, &zc->rx);
     if (r && zc->tx.id)
         sock_close(zc->tx), zc->tx = (nng_socket)NNG_SOCKET_INITIALIZER;
     return r;
@@ -696,37 +733,35 @@ static ssize_t nng_send_op(struct ipcm_chan *c, const void *buf, size_t len, int
     int r = zc->shut ? -EBADF : sock_here(c); /* shut down: sends no more */
     if (r < 0)
         return r;
-    for (;;) {
+    for (long ms = 0;;) { /* first a try, then slices, looking at the life pipes between */
         if (gone(zc->watch) || gone(zc->helper))
             return -EPIPE; /* nng would queue for a peer that will never read */
         if (zc->queue && !zc->started) {
             zc->slot = atomic_fetch_add(&zc->sh->senders, 1); /* owes the broker a bye */
             zc->started = true;
         }
-        if ((r = send_tagged(zc->tx, 'D', buf, len)) == 0)
+        if ((r = send_tagged(zc->tx, 'D', buf, len, ms, &zc->txto)) == 0)
             return (ssize_t)len;
         if (r != -EAGAIN && r != -EINTR)
             return r;
-        long ms = slice(timeout_ms, end);
-        if (ms < 0)
+        if ((ms = slice(timeout_ms, end)) < 0)
             return ms;
-        wait_fd(zc->txfd, zc->watch, zc->helper, ms);
     }
 }
 
 /* Queue consumer: ask the broker for one message (raw REQ: the request id is ours). */
-static int request(struct nchan *zc)
+static int request(struct nchan *zc, long ms)
 {
     nng_msg *m;
     int e = N.nng_msg_alloc(&m, 0);
     if (e)
         return nerr(e);
-    zc->reqid = (zc->reqid + 1) & 0x7fffffffu;
-    N.nng_msg_header_append_u32(m, 0x80000000u | zc->reqid);
-    if ((e = N.nng_sendmsg(zc->rx, m, NNG_FLAG_NONBLOCK))) {
+    N.nng_msg_header_append_u32(m, 0x80000000u | ((zc->reqid + 1) & 0x7fffffffu));
+    if ((e = xfer(zc->rx, &m, true, ms, &zc->txto)) < 0) {
         N.nng_msg_free(m);
-        return nerr(e);
+        return e;
     }
+    zc->reqid++;
     zc->outstanding = true;
     return 0;
 }
@@ -740,13 +775,18 @@ static ssize_t nng_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
     int r = sock_here(c);
     if (r < 0)
         return r;
-    for (;;) {
+    for (long ms = 0;;) { /* first a try, then slices, looking at the life pipes between */
         if (zc->eos)
             return -EPIPE;
-        if (queue && !zc->outstanding && (r = request(zc)) < 0 && r != -EAGAIN)
-            return r;
-        char tag;
-        int n = queue && !zc->outstanding ? -EAGAIN : recv_tagged(zc->rx, buf, cap, &tag);
+        int n = -EAGAIN;
+        char tag = 0;
+        if (queue && !zc->outstanding) {
+            if ((r = request(zc, ms)) < 0 && r != -EAGAIN)
+                return r;
+            ms = 0; /* the reply is looked for at once, then in the next slice */
+        }
+        if (!queue || zc->outstanding)
+            n = recv_tagged(zc->rx, buf, cap, &tag, ms, &zc->rxto);
         if (n >= 0 && tag) {
             zc->eos = true, zc->outstanding = false;
             continue;
@@ -759,7 +799,7 @@ static ssize_t nng_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
             return n;
         if (last)
             return -EPIPE;
-        long ms = slice(timeout_ms, end);
+        ms = slice(timeout_ms, end);
         bool dead = gone(zc->watch);
         if (dead && clean(zc->watch) && !gone_at)
             gone_at = now_ms(); /* its marker was flushed before it closed: wait for it */
@@ -767,7 +807,6 @@ static ssize_t nng_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
             last = true, ms = GRACE_MS; /* died: one more look at what nng carries */
         else if (ms < 0)
             return ms;
-        wait_fd(zc->outstanding || !queue ? zc->rxfd : zc->reqfd, zc->watch, zc->helper, ms);
     }
 }
 
@@ -779,12 +818,15 @@ static int nng_shutdown_op(struct ipcm_chan *c)
         return 0;
     zc->shut = true;
     if (tx && zc->tx.id && zc->owner == getpid() && (!zc->queue || zc->started)) {
-        /* The marker goes after this end's last message (bounded while the peer lives). */
+        /* The marker goes after this end's last message (bounded while the peer lives);
+         * a pipe sends it twice: the second taken means the first is written. */
         int64_t end = now_ms() + FLUSH_MS;
         uint32_t slot = zc->slot;
-        while (send_tagged(zc->tx, zc->queue ? 'B' : 'E', &slot, zc->queue ? 4 : 0) == -EAGAIN &&
-               !gone(zc->watch) && !gone(zc->helper) && now_ms() < end)
-            wait_fd(zc->txfd, zc->watch, zc->helper, SLICE_MS);
+        for (int i = 0; i < (zc->queue ? 1 : 2); i++)
+            while (send_tagged(zc->tx, zc->queue ? 'B' : 'E', &slot, zc->queue ? 4 : 0,
+                               SLICE_MS, &zc->txto) == -EAGAIN &&
+                   !gone(zc->watch) && !gone(zc->helper) && now_ms() < end)
+                ;
         if (zc->queue) { /* nng_close does not linger: wait until the broker has the bye */
             while (slot < NSLOTS && !atomic_load(&zc->sh->acked[slot]) && !gone(zc->helper) &&
                    now_ms() < end)
