@@ -11,7 +11,7 @@
  * ("nng is not fork-reentrant safe"). So nng is never linked: each process that uses it
  * loads its own fresh copy with dlmopen(LM_ID_NEWLM), the first time it needs one; a
  * copy inherited through fork is left unused. A process's last socket ends its copy's
- * threads (nng_fini), so no nng thread or descriptor outlives the ends.
+ * threads (nng_fini) and unloads it, so no nng thread or descriptor outlives the ends.
  *
  * Messages carry one tag byte in front ('D' data, 'E' end of stream, 'B' a queue
  * sender's bye with its slot), since nng has no multi-part messages. nng_close does not
@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,6 +56,7 @@
 #define FLUSH_MS 5000             /* bound of a closing end's flush */
 #define BROKER_BYTES (256u << 20) /* the most a queue's broker holds */
 #define FINI_PAUSE_MS 20          /* see sock_close */
+#define CLOSE_MS 2000             /* see struct closer */
 #define NSLOTS 4096               /* queue senders whose bye is acknowledged */
 
 enum { SND, RCV, BRK, NPIPES }; /* queue: senders' and receivers' life; the helper's */
@@ -108,7 +110,8 @@ static struct {
 #define FN_PTR(f) __typeof__(f) *f;
     NNG_FNS(FN_PTR)
 } N;
-static pid_t api_pid; /* the process whose copy N points into */
+static void *api_handle; /* this process's copy of nng */
+static pid_t api_pid;     /* the process whose copy N points into */
 static int nsock;     /* its open sockets */
 
 /* This process's own copy of nng, loaded on first use (see the top of the file). */
@@ -123,6 +126,7 @@ static int api_get(void)
     if (!(*(void **)&N.f = dlsym(h, #f)))                                                          \
         return -ENOSYS;
     NNG_FNS(FN_LOAD)
+    api_handle = h;
     api_pid = getpid();
     nsock = 0;
     return 0;
@@ -147,6 +151,13 @@ static int nerr(int e)
     case NNG_ENOSPC: return -ENOSPC;
     default: return -EIO;
     }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Close the descriptors nng_fini left: nng 1.5 sometimes keeps a connection of a closed
@@ -178,16 +189,57 @@ static void close_leftovers(void)
         close(fds[i]);
 }
 
+/* nng_close of nng 1.5 now and then never returns (seen on a PAIR whose peer closed at
+ * the same moment); it runs in a thread of its own, and one that does not finish within
+ * CLOSE_MS leaves this process's copy of nng stuck: it is abandoned (not ended, since
+ * nng_fini would wait as well) and the next socket loads a fresh one. */
+struct closer {
+    __typeof__(nng_close) *close;
+    nng_socket s;
+    atomic_bool done;
+};
+
+static void *closer_main(void *arg)
+{
+    struct closer *k = arg;
+    k->close(k->s);
+    atomic_store(&k->done, true);
+    return NULL;
+}
+
+static bool api_stuck; /* a close of this copy never finished */
+
 /* Close s; the process's last socket ends nng's threads and descriptors. nng 1.5's
  * nng_fini does not wait for what its threads still finish of a closed socket (a thread
  * then locks a destroyed mutex and panics), so it comes after a pause. */
 static void sock_close(nng_socket s)
 {
-    N.nng_close(s);
+    struct closer *k = malloc(sizeof(*k));
+    pthread_t t;
+    if (k && (k->close = N.nng_close, k->s = s, atomic_init(&k->done, false),
+              pthread_create(&t, NULL, closer_main, k) == 0)) {
+        pthread_detach(t);
+        int64_t end = now_ms() + CLOSE_MS;
+        while (!atomic_load(&k->done) && now_ms() < end)
+            nanosleep(&(struct timespec){.tv_nsec = 200000}, NULL);
+        if (atomic_load(&k->done))
+            free(k);
+        else
+            api_stuck = true; /* k stays with the thread */
+    } else {
+        free(k);
+        N.nng_close(s);
+    }
     if (--nsock == 0) {
-        nanosleep(&(struct timespec){.tv_nsec = FINI_PAUSE_MS * 1000000L}, NULL);
-        N.nng_fini();
-        close_leftovers();
+        if (!api_stuck) {
+            nanosleep(&(struct timespec){.tv_nsec = FINI_PAUSE_MS * 1000000L}, NULL);
+            N.nng_fini();
+            close_leftovers();
+            /* nng 1.5 started again after nng_fini can hang in nng_close: the next
+             * socket gets a fresh copy (dlclose frees the namespace; no thread is left). */
+            dlclose(api_handle);
+        }
+        api_handle = NULL, api_pid = 0, api_stuck = false;
     }
 }
 
@@ -196,13 +248,6 @@ static void close_fd(int *fd)
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The pipe end behind read end fd shut down cleanly: its end marker is on the way. */
