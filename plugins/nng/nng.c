@@ -863,15 +863,15 @@ static int nng_shutdown_op(struct ipcm_chan *c)
         return 0;
     zc->shut = true;
     if (tx && zc->tx.id && zc->owner == getpid() && (!zc->queue || zc->started)) {
-        /* The marker goes after this end's last message (bounded while the peer lives);
-         * a pipe sends it twice: the second taken means the first is written. */
+        /* The marker goes after this end's last message (bounded while the peer lives).
+         * A PAIR end's marker taken means all before it is written; the marker itself
+         * may be lost at close (then the reader's wait for it ends after FLUSH_MS). */
         int64_t end = now_ms() + FLUSH_MS;
         uint32_t slot = zc->slot;
-        for (int i = 0; i < (zc->queue ? 1 : 2); i++)
-            while (send_tagged(zc->tx, zc->queue ? 'B' : 'E', &slot, zc->queue ? 4 : 0,
-                               SLICE_MS, &zc->txto) == -EAGAIN &&
-                   !gone(zc->watch) && !gone(zc->helper) && now_ms() < end)
-                ;
+        while (send_tagged(zc->tx, zc->queue ? 'B' : 'E', &slot, zc->queue ? 4 : 0, SLICE_MS,
+                           &zc->txto) == -EAGAIN &&
+               !gone(zc->watch) && !gone(zc->helper) && now_ms() < end)
+            ;
         if (zc->queue) { /* nng_close does not linger: wait until the broker has the bye */
             while (slot < NSLOTS && !atomic_load(&zc->sh->acked[slot]) && !gone(zc->helper) &&
                    now_ms() < end)
