@@ -11,7 +11,7 @@
  * ("nng is not fork-reentrant safe"). So nng is never linked: each process that uses it
  * loads its own fresh copy with dlmopen(LM_ID_NEWLM), the first time it needs one; a
  * copy inherited through fork is left unused. A process's last socket ends its copy's
- * threads (nng_fini) and unloads it, so no nng thread or descriptor outlives the ends.
+ * threads (nng_fini), so no nng thread or descriptor outlives the ends.
  *
  * Messages carry one tag byte in front ('D' data, 'E' end of stream, 'B' a queue
  * sender's bye with its slot), since nng has no multi-part messages. nng_close does not
@@ -55,7 +55,7 @@
 #define DEAD_SENDER_MS 1000       /* the broker's wait for a bye from a sender that died */
 #define FLUSH_MS 5000             /* bound of a closing end's flush */
 #define BROKER_BYTES (256u << 20) /* the most a queue's broker holds */
-#define FINI_PAUSE_MS 20          /* see sock_close */
+#define FINI_PAUSE_MS 5           /* see sock_close */
 #define CLOSE_MS 2000             /* see struct closer */
 #define NSLOTS 4096               /* queue senders whose bye is acknowledged */
 
@@ -110,7 +110,6 @@ static struct {
 #define FN_PTR(f) __typeof__(f) *f;
     NNG_FNS(FN_PTR)
 } N;
-static void *api_handle; /* this process's copy of nng */
 static pid_t api_pid;     /* the process whose copy N points into */
 static int nsock;     /* its open sockets */
 
@@ -126,7 +125,6 @@ static int api_get(void)
     if (!(*(void **)&N.f = dlsym(h, #f)))                                                          \
         return -ENOSYS;
     NNG_FNS(FN_LOAD)
-    api_handle = h;
     api_pid = getpid();
     nsock = 0;
     return 0;
@@ -230,16 +228,12 @@ static void sock_close(nng_socket s)
         free(k);
         N.nng_close(s);
     }
-    if (--nsock == 0) {
-        if (!api_stuck) {
-            nanosleep(&(struct timespec){.tv_nsec = FINI_PAUSE_MS * 1000000L}, NULL);
-            N.nng_fini();
-            close_leftovers();
-            /* nng 1.5 started again after nng_fini can hang in nng_close: the next
-             * socket gets a fresh copy (dlclose frees the namespace; no thread is left). */
-            dlclose(api_handle);
-        }
-        api_handle = NULL, api_pid = 0, api_stuck = false;
+    if (--nsock == 0 && api_stuck) {
+        api_pid = 0, api_stuck = false; /* abandoned: the next socket loads a fresh copy */
+    } else if (nsock == 0) {
+        nanosleep(&(struct timespec){.tv_nsec = FINI_PAUSE_MS * 1000000L}, NULL);
+        N.nng_fini(); /* the next socket starts it again */
+        close_leftovers();
     }
 }
 
