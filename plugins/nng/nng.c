@@ -56,6 +56,7 @@
 #define FLUSH_MS 5000             /* bound of a closing end's flush */
 #define BROKER_BYTES (256u << 20) /* the most a queue's broker holds */
 #define FINI_PAUSE_MS 5           /* see sock_close */
+#define PEER_CLOSE_MS 200         /* see nng_close_op */
 #define CLOSE_MS 2000             /* see struct closer */
 #define NSLOTS 4096               /* queue senders whose bye is acknowledged */
 
@@ -113,11 +114,26 @@ static struct {
 static pid_t api_pid;     /* the process whose copy N points into */
 static int nsock;     /* its open sockets */
 
+static void close_leftovers(void);
+
+/* A child forked while this process's nng was running closes its copies of nng's
+ * connections: a duplicate kept open in a child hides the close from the peer, and the
+ * parent's epoll keeps reporting a connection it closed; nng_close then never returns. */
+static void atfork_child(void)
+{
+    if (nsock > 0)
+        close_leftovers();
+    nsock = 0;
+}
+
 /* This process's own copy of nng, loaded on first use (see the top of the file). */
 static int api_get(void)
 {
+    static bool registered; /* inherited through fork, like the registration */
     if (api_pid == getpid())
         return 0;
+    if (!registered && pthread_atfork(NULL, NULL, atfork_child) == 0)
+        registered = true;
     void *h = dlmopen(LM_ID_NEWLM, NNG_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h)
         return -ENOSYS;
@@ -217,9 +233,13 @@ static void sock_close(nng_socket s)
     if (k && (k->close = N.nng_close, k->s = s, atomic_init(&k->done, false),
               pthread_create(&t, NULL, closer_main, k) == 0)) {
         pthread_detach(t);
-        int64_t end = now_ms() + CLOSE_MS;
-        while (!atomic_load(&k->done) && now_ms() < end)
-            nanosleep(&(struct timespec){.tv_nsec = 200000}, NULL);
+        for (int round = 0; round < 2 && !atomic_load(&k->done); round++) {
+            if (round) /* its connection's descriptors closed under it: some then finish */
+                close_leftovers();
+            int64_t end = now_ms() + (round ? CLOSE_MS : CLOSE_MS / 4);
+            while (!atomic_load(&k->done) && now_ms() < end)
+                nanosleep(&(struct timespec){.tv_nsec = 200000}, NULL);
+        }
         if (atomic_load(&k->done))
             free(k);
         else
@@ -886,6 +906,11 @@ static void nng_close_op(struct ipcm_chan *c)
     struct nchan *zc = c->priv;
     nng_shutdown_op(c);
     if (zc->owner == getpid()) { /* a parent's sockets inherited by fork are left alone */
+        /* A PAIR closed while its peer closes too can hang nng_close (nng 1.5): let a
+         * peer that is closing (it got our end marker) finish first, for a moment. */
+        int64_t end = now_ms() + PEER_CLOSE_MS;
+        while (!zc->queue && zc->watch >= 0 && !gone(zc->watch) && now_ms() < end)
+            nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
         if (zc->tx.id && zc->tx.id != zc->rx.id)
             sock_close(zc->tx);
         if (zc->rx.id)
