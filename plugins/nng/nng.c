@@ -57,6 +57,7 @@
 #define BROKER_BYTES (256u << 20) /* the most a queue's broker holds */
 #define FINI_PAUSE_MS 5           /* see sock_close */
 #define PEER_CLOSE_MS 200         /* see nng_close_op */
+#define ANSWER_MS 200             /* see nng_recv_op */
 #define CLOSE_MS 2000             /* see struct closer */
 #define NSLOTS 4096               /* queue senders whose bye is acknowledged */
 
@@ -65,6 +66,8 @@ enum { LA = SND, LB = RCV };    /* pipe: end A's and end B's life */
 
 struct nshared {         /* MAP_SHARED between every process of a link */
     atomic_uint senders; /* queue sender sockets that have sent (each owes a bye) */
+    atomic_uint held;    /* queue: messages the broker holds now */
+    atomic_bool ended;   /* queue: the broker answers with end-of-stream */
     atomic_uchar acked[NSLOTS]; /* the broker has the bye of sender slot i */
 };
 
@@ -72,7 +75,6 @@ struct nlink {
     char dir[48];      /* the private folder of the endpoints */
     int fd[NPIPES][2]; /* life pipes, [0] read, [1] write */
     struct nshared *sh;
-    bool handed; /* an end of this process holds sh now and unmaps it at close */
 };
 
 struct nchan {
@@ -93,7 +95,6 @@ struct nchan {
     int hwm;    /* the link's depth, for nng's buffers */
     char dir[48];
     struct nshared *sh;
-    bool own_sh; /* unmap sh at close */
 };
 
 /* ---------------------------------------------------------------- nng, per process */
@@ -550,12 +551,15 @@ static void broker(struct nlink *z, const char *in_ep, const char *out_ep, int r
                 break;
             bytes -= sz;
         }
+        atomic_store(&z->sh->held, (unsigned)q.n);
         /* End of stream: no sender can come back, each one that sent said bye (or died
          * long enough ago), and all is delivered. Every waiting consumer is told. */
         if (snd_gone && empty && !q.n &&
-            (byes >= atomic_load(&z->sh->senders) || now_ms() - gone_at > DEAD_SENDER_MS))
+            (byes >= atomic_load(&z->sh->senders) || now_ms() - gone_at > DEAD_SENDER_MS)) {
+            atomic_store(&z->sh->ended, true);
             while (reply(out, &w, &q, 'E'))
                 ;
+        }
     }
     fifo_free(&q);
     fifo_free(&w);
@@ -649,7 +653,7 @@ static void nng_destroy(struct ipcm_link *l)
     for (int i = 0; i < NPIPES; i++)
         for (int k = 0; k < 2; k++)
             close_fd(&z->fd[i][k]);
-    if (z->sh && !z->handed)
+    if (z->sh)
         munmap(z->sh, sizeof(*z->sh));
     z->sh = NULL; /* the folder is the helper's to remove */
 }
@@ -777,9 +781,13 @@ static int nng_open(struct ipcm_chan *c)
         for (int k = 0; k < 2; k++)
             close_fd(&z->fd[i][k]);
     snprintf(zc->dir, sizeof(zc->dir), "%s", z->dir);
-    zc->sh = z->sh;
-    zc->own_sh = !z->handed && c->role != IPCM_ROLE_RECV; /* only senders count */
-    z->handed = z->handed || zc->own_sh;
+    /* The end's own mapping of the shared page (mremap of a shared mapping with old
+     * size 0 maps the same pages again), so that it outlives destroy of the link. */
+    zc->sh = mremap(z->sh, 0, sizeof(*z->sh), MREMAP_MAYMOVE);
+    if (zc->sh == MAP_FAILED) {
+        zc->sh = NULL;
+        return -errno;
+    }
     zc->queue = c->link->shape == IPCM_SHAPE_QUEUE;
     zc->hwm = (int)c->link->cfg.depth;
     return open_socket(c);
@@ -858,6 +866,12 @@ static ssize_t nng_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
             return n;
         if (last)
             return -EPIPE;
+        if (queue && timeout_ms == 0 && zc->outstanding &&
+            (atomic_load(&zc->sh->held) || atomic_load(&zc->sh->ended))) {
+            /* The broker holds a message (or the end) for whoever asked: a try-get waits
+             * for the answer's round trip, so what was sent before it is seen. */
+            timeout_ms = ANSWER_MS, end = now_ms() + ANSWER_MS;
+        }
         ms = slice(timeout_ms, end);
         bool dead = gone(zc->watch);
         if (dead && clean(zc->watch) && !gone_at)
@@ -919,7 +933,7 @@ static void nng_close_op(struct ipcm_chan *c)
     zc->tx = zc->rx = (nng_socket)NNG_SOCKET_INITIALIZER;
     close_fd(&zc->mine);
     close_fd(&zc->mine2);
-    if (zc->own_sh)
+    if (zc->sh)
         munmap(zc->sh, sizeof(*zc->sh));
     zc->sh = NULL;
     close_fd(&zc->watch);
