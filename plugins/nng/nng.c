@@ -836,7 +836,7 @@ static int request(struct nchan *zc, long ms)
 static ssize_t nng_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
 {
     struct nchan *zc = c->priv;
-    bool queue = zc->queue, last = false;
+    bool queue = zc->queue, last = false, try_get = timeout_ms == 0;
     int64_t gone_at = 0;
     int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     int r = sock_here(c);
@@ -879,7 +879,7 @@ static ssize_t nng_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         if (gone(zc->helper) || (dead && (!gone_at || now_ms() - gone_at > FLUSH_MS)))
             last = true, ms = GRACE_MS; /* died: one more look at what nng carries */
         else if (ms < 0)
-            return ms;
+            return try_get ? -EAGAIN : ms;
     }
 }
 
