@@ -13,6 +13,13 @@
  * copy inherited through fork is left unused. A process's last socket ends its copy's
  * threads (nng_fini), so no nng thread or descriptor outlives the ends.
  *
+ * nng 1.5's own troubles, each met where it bites: its pollable descriptors
+ * (NNG_OPT_RECVFD) are never closed, so calls wait in nng with its timeouts, in slices;
+ * nng_fini does not wait for its threads' last work (a pause first) and can leave a
+ * connection open (closed after it); a connection duplicated into a forked child keeps
+ * the parent's nng_close from returning (children close their copies, atfork); an
+ * nng_close that hangs all the same is bounded (struct closer).
+ *
  * Messages carry one tag byte in front ('D' data, 'E' end of stream, 'B' a queue
  * sender's bye with its slot), since nng has no multi-part messages. nng_close does not
  * linger, so a queue sender waits at shutdown until the broker has seen its bye.
