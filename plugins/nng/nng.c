@@ -438,13 +438,6 @@ static nng_msg *fifo_take(struct fifo *f)
     return m;
 }
 
-static void fifo_free(struct fifo *f)
-{
-    while (f->n)
-        N.nng_msg_free(fifo_take(f));
-    free(f->m);
-}
-
 /* The consumer that sent request req is still connected. */
 static bool alive(nng_msg *req)
 {
@@ -568,11 +561,8 @@ static void broker(struct nlink *z, const char *in_ep, const char *out_ep, int r
                 ;
         }
     }
-    fifo_free(&q);
-    fifo_free(&w);
-    N.nng_close(in);
-    N.nng_close(out);
-    N.nng_fini();
+    /* No nng_close or nng_fini: either can hang in nng 1.5 (then the folder would stay);
+     * the helper exits next, which ends nng's threads and descriptors. */
 }
 
 /* The helper process: broker (queue) or watcher (pipe); removes the folder at the end. */
