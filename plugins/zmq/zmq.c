@@ -40,6 +40,7 @@
 #define SLICE_MS 50         /* how often a blocked call looks at the life pipes */
 #define GRACE_MS 100        /* after a peer died: what ZeroMQ's threads still carry */
 #define DEAD_SENDER_MS 1000 /* the broker's wait for a bye from a sender that died */
+#define ANSWER_MS 200       /* see zmq_recv_op */
 #define FLUSH_MS 5000       /* linger bound of a closing end */
 #define BROKER_BYTES (256u << 20) /* the most a queue's broker holds */
 
@@ -48,13 +49,14 @@ enum { LA = SND, LB = RCV };    /* pipe: end A's and end B's life */
 
 struct zshared {       /* MAP_SHARED between every process of a link */
     atomic_uint senders; /* queue sender sockets that have sent (each owes a bye) */
+    atomic_uint held;    /* queue: messages the broker holds now */
+    atomic_bool ended;   /* queue: the broker answers with end-of-stream */
 };
 
 struct zlink {
     char dir[48];      /* the private folder of the endpoints */
     int fd[NPIPES][2]; /* life pipes, [0] read, [1] write */
     struct zshared *sh;
-    bool handed; /* an end of this process holds sh now and unmaps it at close */
 };
 
 struct zchan {
@@ -71,8 +73,7 @@ struct zchan {
     bool queue;       /* the link's shape (the link may be destroyed while ends live) */
     int hwm;          /* the link's depth, for ZeroMQ's high-water marks */
     char dir[48];
-    struct zshared *sh;
-    bool own_sh; /* unmap sh at close */
+    struct zshared *sh; /* this end's own mapping of the link's page */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -371,12 +372,15 @@ static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int r
                 break;
             bytes -= sz;
         }
+        atomic_store(&z->sh->held, (unsigned)q.n);
         /* End of stream: no sender can come back, each one that sent said bye (or died
          * long enough ago), and all is delivered. Every waiting consumer is told. */
         if (snd_gone && empty && !q.n &&
-            (byes >= atomic_load(&z->sh->senders) || now_ms() - gone_at > DEAD_SENDER_MS))
+            (byes >= atomic_load(&z->sh->senders) || now_ms() - gone_at > DEAD_SENDER_MS)) {
+            atomic_store(&z->sh->ended, true);
             while (reply(out, &w, &q, 'E'))
                 ;
+        }
     }
     fifo_free(&q);
     fifo_free(&w);
@@ -471,7 +475,7 @@ static void zmq_destroy(struct ipcm_link *l)
     for (int i = 0; i < NPIPES; i++)
         for (int k = 0; k < 2; k++)
             close_fd(&z->fd[i][k]);
-    if (z->sh && !z->handed)
+    if (z->sh)
         munmap(z->sh, sizeof(*z->sh));
     z->sh = NULL; /* the folder is the helper's to remove */
 }
@@ -591,9 +595,13 @@ static int zmq_open(struct ipcm_chan *c)
         for (int k = 0; k < 2; k++)
             close_fd(&z->fd[i][k]);
     snprintf(zc->dir, sizeof(zc->dir), "%s", z->dir);
-    zc->sh = z->sh;
-    zc->own_sh = !z->handed && c->role != IPCM_ROLE_RECV; /* only senders count */
-    z->handed = z->handed || zc->own_sh;
+    /* The end's own mapping of the shared page (mremap of a shared mapping with old
+     * size 0 maps the same pages again), so that it outlives destroy of the link. */
+    zc->sh = mremap(z->sh, 0, sizeof(*z->sh), MREMAP_MAYMOVE);
+    if (zc->sh == MAP_FAILED) {
+        zc->sh = NULL;
+        return -errno;
+    }
     zc->queue = c->link->shape == IPCM_SHAPE_QUEUE;
     zc->hwm = (int)c->link->cfg.depth;
     return open_socket(c);
@@ -627,7 +635,7 @@ static ssize_t zmq_send_op(struct ipcm_chan *c, const void *buf, size_t len, int
 static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeout_ms)
 {
     struct zchan *zc = c->priv;
-    bool queue = zc->queue, last = false;
+    bool queue = zc->queue, last = false, try_get = timeout_ms == 0;
     int64_t gone_at = 0;
     int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     int r = sock_here(c);
@@ -657,6 +665,13 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
             return n;
         if (last)
             return -EPIPE;
+        if (queue && timeout_ms == 0 && zc->outstanding &&
+            (atomic_load(&zc->sh->held) || atomic_load(&zc->sh->ended))) {
+            /* The broker holds a message (or the end) for whoever asked: a try-get waits
+             * for the answer's round trip, so what was sent before it is seen (a pool
+             * reads a dead worker's last results so). */
+            timeout_ms = ANSWER_MS, end = now_ms() + ANSWER_MS;
+        }
         long ms = slice(timeout_ms, end);
         bool dead = gone(zc->watch);
         if (dead && clean(zc->watch) && !gone_at)
@@ -664,7 +679,7 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         if (gone(zc->helper) || (dead && (!gone_at || now_ms() - gone_at > FLUSH_MS)))
             last = true, ms = GRACE_MS; /* died: one more look at what ZeroMQ carries */
         else if (ms < 0)
-            return ms;
+            return try_get ? -EAGAIN : ms;
         wait_sock(zc->rx, zc->outstanding || !queue ? ZMQ_POLLIN : ZMQ_POLLOUT, zc->watch,
                   zc->helper, ms);
     }
@@ -711,7 +726,7 @@ static void zmq_close_op(struct ipcm_chan *c)
     zc->tx = zc->rx = NULL;
     close_fd(&zc->mine);
     close_fd(&zc->mine2);
-    if (zc->own_sh)
+    if (zc->sh)
         munmap(zc->sh, sizeof(*zc->sh));
     zc->sh = NULL;
     close_fd(&zc->watch);
