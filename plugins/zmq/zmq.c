@@ -61,6 +61,8 @@ struct zshared {       /* MAP_SHARED between every process of a link */
     atomic_uint senders; /* queue sender sockets that have sent (each owes a bye) */
     atomic_uint held;    /* queue: messages the broker holds now */
     atomic_bool ended;   /* queue: the broker answers with end-of-stream */
+    atomic_uint sent;    /* queue: data messages ZeroMQ took from senders */
+    atomic_uint got;     /* queue: data messages consumers received */
 };
 
 struct zlink {
@@ -659,8 +661,11 @@ static ssize_t zmq_send_op(struct ipcm_chan *c, const void *buf, size_t len, int
             atomic_fetch_add(&zc->sh->senders, 1); /* owes the broker a bye */
             zc->started = true;
         }
-        if (Z.zmq_send(zc->tx, buf, len, ZMQ_DONTWAIT) >= 0)
+        if (Z.zmq_send(zc->tx, buf, len, ZMQ_DONTWAIT) >= 0) {
+            if (zc->queue)
+                atomic_fetch_add(&zc->sh->sent, 1);
             return (ssize_t)len;
+        }
         if ((r = Z.zmq_errno()) != EAGAIN && r != EINTR)
             return -r;
         long ms = slice(timeout_ms, end);
@@ -695,6 +700,8 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
             continue;
         }
         if (n >= 0) {
+            if (queue)
+                atomic_fetch_add(&zc->sh->got, 1);
             zc->outstanding = false;
             return n;
         }
@@ -703,10 +710,13 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         if (last)
             return -EPIPE;
         if (queue && timeout_ms == 0 && zc->outstanding &&
-            (atomic_load(&zc->sh->held) || atomic_load(&zc->sh->ended))) {
-            /* The broker holds a message (or the end) for whoever asked: a try-get waits
-             * for the answer's round trip, so what was sent before it is seen (a pool
-             * reads a dead worker's last results so). */
+            (atomic_load(&zc->sh->held) || atomic_load(&zc->sh->ended) ||
+             atomic_load(&zc->sh->sent) != atomic_load(&zc->sh->got))) {
+            /* A message is on its way (in a sender's ZeroMQ, the socket, or the broker)
+             * or the end is: a try-get waits for the answer's round trip, so what was
+             * sent before it is seen (a pool reads a worker's last result so after the
+             * worker exited, before the broker read it). A message lost with a killed
+             * sender costs each later try-get this wait, bounded. */
             timeout_ms = ANSWER_MS, end = now_ms() + ANSWER_MS;
         }
         long ms = slice(timeout_ms, end);
