@@ -132,7 +132,10 @@ static void sock_close(void *s, int linger_ms)
     Z.zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
     Z.zmq_close(s);
     if (--nsock == 0) {
-        Z.zmq_ctx_term(ctx);
+        /* A signal ends the wait with EINTR and leaves the context (its threads and five
+         * descriptors) alive; the linger's deadline stays, so a restart is bounded. */
+        while (Z.zmq_ctx_term(ctx) < 0 && Z.zmq_errno() == EINTR)
+            ;
         ctx = NULL;
     }
 }
