@@ -16,9 +16,18 @@
  *  - death comes from life pipes: every holder of a role keeps the write end of its
  *    role's pipe; the read end polls HUP once each has closed, exited or died;
  *  - sockets are made in open, after fork, in a context per process that ends with the
- *    process's last socket (so no ZeroMQ thread or descriptor outlives the ends).
+ *    process's last socket (so no ZeroMQ thread or descriptor outlives the ends);
+ *  - libzmq is never linked: each process that uses it (an end, a forked worker, the
+ *    helper above all) loads its own fresh copy with dlmopen(LM_ID_NEWLM) the first time
+ *    it needs one, with its own libc. A copy inherited through fork is left unused: its
+ *    locks are as the parent's threads held them at the fork (a helper forked while
+ *    libzmq's threads ran hung for good in rand()'s lock, inside libzmq).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dlmopen */
+#endif
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,6 +45,7 @@
 
 #include "ipcmark_backend.h"
 
+#define ZMQ_SONAME "libzmq.so.5" /* libzmq 4.x's ABI */
 #define MAX_MSG (4u << 20)  /* a bound ipcmark needs; ZeroMQ itself has none */
 #define SLICE_MS 50         /* how often a blocked call looks at the life pipes */
 #define GRACE_MS 100        /* after a peer died: what ZeroMQ's threads still carry */
@@ -51,6 +61,8 @@ struct zshared {       /* MAP_SHARED between every process of a link */
     atomic_uint senders; /* queue sender sockets that have sent (each owes a bye) */
     atomic_uint held;    /* queue: messages the broker holds now */
     atomic_bool ended;   /* queue: the broker answers with end-of-stream */
+    atomic_uint sent;    /* queue: data messages ZeroMQ took from senders */
+    atomic_uint got;     /* queue: data messages consumers received */
 };
 
 struct zlink {
@@ -76,30 +88,55 @@ struct zchan {
     struct zshared *sh; /* this end's own mapping of the link's page */
 };
 
-/* ---------------------------------------------------------------- helpers */
+/* ---------------------------------------------------------------- libzmq, per process */
 
-static void *ctx;
-static pid_t ctx_owner;
-static int nsock;
+#define ZMQ_FNS(X)                                                                                 \
+    X(zmq_version) X(zmq_errno) X(zmq_ctx_new) X(zmq_ctx_term) X(zmq_socket) X(zmq_close)          \
+    X(zmq_setsockopt) X(zmq_getsockopt) X(zmq_bind) X(zmq_connect) X(zmq_send) X(zmq_recv)        \
+    X(zmq_poll) X(zmq_msg_init) X(zmq_msg_move) X(zmq_msg_close) X(zmq_msg_send)                  \
+    X(zmq_msg_recv) X(zmq_msg_more) X(zmq_msg_size)
 
-static void *ctx_get(void)
+static struct {
+#define FN_PTR(f) __typeof__(f) *f;
+    ZMQ_FNS(FN_PTR)
+} Z;
+static pid_t api_pid; /* the process whose copy Z points into */
+static void *ctx;     /* this process's context, in that copy */
+static int nsock;     /* its open sockets */
+
+/* This process's own copy of libzmq, loaded on first use (see the top of the file):
+ * its own libc and C++ runtime too, so no lock that a parent's thread held at fork.
+ * glibc 2.36 fits 11 copies in a process (static TLS), inherited ones included: one
+ * per generation of forks that use ZeroMQ, 4 in ipcmark's deepest (a pool's broker). */
+static int api_get(void)
 {
-    if (!ctx || ctx_owner != getpid()) {
-        ctx = zmq_ctx_new(); /* a context does not survive fork: the parent's is left */
-        ctx_owner = getpid();
-        nsock = 0;
-    }
-    return ctx;
+    if (api_pid == getpid())
+        return 0;
+    void *h = dlmopen(LM_ID_NEWLM, ZMQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return -ENOSYS;
+#define FN_LOAD(f)                                                                                 \
+    if (!(*(void **)&Z.f = dlsym(h, #f)))                                                          \
+        return -ENOSYS;
+    ZMQ_FNS(FN_LOAD)
+    api_pid = getpid();
+    ctx = NULL, nsock = 0; /* a parent's, in the copy it loaded: left alone */
+    return 0;
 }
+
+/* ---------------------------------------------------------------- helpers */
 
 /* Close s after up to linger_ms of flushing; the process's last socket ends the
  * context, which is what waits for the flush and stops ZeroMQ's threads. */
 static void sock_close(void *s, int linger_ms)
 {
-    zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
-    zmq_close(s);
+    Z.zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
+    Z.zmq_close(s);
     if (--nsock == 0) {
-        zmq_ctx_term(ctx);
+        /* A signal ends the wait with EINTR and leaves the context (its threads and five
+         * descriptors) alive; the linger's deadline stays, so a restart is bounded. */
+        while (Z.zmq_ctx_term(ctx) < 0 && Z.zmq_errno() == EINTR)
+            ;
         ctx = NULL;
     }
 }
@@ -169,15 +206,15 @@ static void wait_sock(void *sock, short events, int fd1, int fd2, long ms)
         it[n++] = (zmq_pollitem_t){.fd = fd1, .events = ZMQ_POLLIN};
     if (fd2 >= 0)
         it[n++] = (zmq_pollitem_t){.fd = fd2, .events = ZMQ_POLLIN};
-    zmq_poll(it, n, ms);
+    Z.zmq_poll(it, n, ms);
 }
 
 /* A two-frame marker (end of stream, bye); data messages are one frame. */
 static int send_marker(void *sock, char tag)
 {
-    if (zmq_send(sock, &tag, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -errno;
-    return zmq_send(sock, "", 0, 0) < 0 ? -errno : 0;
+    if (Z.zmq_send(sock, &tag, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -Z.zmq_errno();
+    return Z.zmq_send(sock, "", 0, 0) < 0 ? -Z.zmq_errno() : 0;
 }
 
 /* Receive one message into buf; a marker sets *tag. Returns its length or -errno. */
@@ -185,19 +222,19 @@ static int recv_msg(void *sock, void *buf, size_t cap, char *tag)
 {
     int more = 0;
     size_t sz = sizeof(more);
-    int n = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
+    int n = Z.zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
     *tag = 0;
     if (n < 0)
-        return -errno;
-    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
+        return -Z.zmq_errno();
+    Z.zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
     if (!more)
         return (size_t)n > cap ? -EMSGSIZE : n;
     *tag = n > 0 ? *(char *)buf : '?';
     while (more) { /* the marker's empty tail */
         char skip[8];
-        if (zmq_recv(sock, skip, sizeof(skip), 0) < 0)
-            return -errno;
-        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
+        if (Z.zmq_recv(sock, skip, sizeof(skip), 0) < 0)
+            return -Z.zmq_errno();
+        Z.zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
     }
     return 0;
 }
@@ -254,8 +291,8 @@ static bool fifo_push(struct fifo *f, zmq_msg_t *msg)
         free(f->m);
         f->m = p, f->head = 0, f->cap = cap;
     }
-    zmq_msg_init(&f->m[(f->head + f->n++) % f->cap]);
-    zmq_msg_move(&f->m[(f->head + f->n - 1) % f->cap], msg);
+    Z.zmq_msg_init(&f->m[(f->head + f->n++) % f->cap]);
+    Z.zmq_msg_move(&f->m[(f->head + f->n - 1) % f->cap], msg);
     return true;
 }
 
@@ -266,7 +303,7 @@ static zmq_msg_t *fifo_front(struct fifo *f)
 
 static void fifo_pop(struct fifo *f)
 {
-    zmq_msg_close(fifo_front(f));
+    Z.zmq_msg_close(fifo_front(f));
     f->head = (f->head + 1) % f->cap, f->n--;
 }
 
@@ -282,13 +319,13 @@ static void fifo_free(struct fifo *f)
 static bool reply(void *out, struct fifo *w, struct fifo *q, char tag)
 {
     while (w->n) {
-        int r = zmq_msg_send(fifo_front(w), out, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        int r = Z.zmq_msg_send(fifo_front(w), out, ZMQ_SNDMORE | ZMQ_DONTWAIT);
         fifo_pop(w);
         if (r < 0)
             continue; /* EHOSTUNREACH: that consumer left */
         if (tag)
             send_marker(out, tag);
-        else if (zmq_msg_send(fifo_front(q), out, 0) >= 0)
+        else if (Z.zmq_msg_send(fifo_front(q), out, 0) >= 0)
             q->n--, q->head = (q->head + 1) % q->cap; /* sent: the slot is empty now */
         else
             fifo_pop(q);
@@ -303,8 +340,10 @@ static bool reply(void *out, struct fifo *w, struct fifo *q, char tag)
  * until no receiver is left. */
 static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int ready)
 {
-    void *c = zmq_ctx_new();
-    void *in = zmq_socket(c, ZMQ_PULL), *out = zmq_socket(c, ZMQ_ROUTER);
+    if (api_get() < 0) /* the helper's own copy: the creator's may be mid-call in a thread */
+        return;
+    void *c = Z.zmq_ctx_new();
+    void *in = Z.zmq_socket(c, ZMQ_PULL), *out = Z.zmq_socket(c, ZMQ_ROUTER);
     int one = 1, zero = 0;
     struct fifo w = {0}, q = {0};
     size_t bytes = 0; /* held in q */
@@ -314,11 +353,11 @@ static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int r
     /* No high-water mark on "in": libzmq drops what a bind-side inbound pipe holds at its
      * mark when the sender disconnects (a 1x1 stream of 20000 lost its last ~900 and the
      * bye under load), so the broker's reader must never be the one that stops. */
-    zmq_setsockopt(in, ZMQ_RCVHWM, &zero, sizeof(zero));
-    zmq_setsockopt(out, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
-    zmq_setsockopt(out, ZMQ_LINGER, &zero, sizeof(zero));
-    zmq_setsockopt(in, ZMQ_LINGER, &zero, sizeof(zero));
-    if (zmq_bind(in, in_ep) < 0 || zmq_bind(out, out_ep) < 0)
+    Z.zmq_setsockopt(in, ZMQ_RCVHWM, &zero, sizeof(zero));
+    Z.zmq_setsockopt(out, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    Z.zmq_setsockopt(out, ZMQ_LINGER, &zero, sizeof(zero));
+    Z.zmq_setsockopt(in, ZMQ_LINGER, &zero, sizeof(zero));
+    if (Z.zmq_bind(in, in_ep) < 0 || Z.zmq_bind(out, out_ep) < 0)
         return;
     if (write(ready, "k", 1) != 1) /* the endpoints exist: create returns */
         return;
@@ -330,44 +369,44 @@ static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int r
             {.fd = snd_gone ? -1 : z->fd[SND][0], .events = ZMQ_POLLIN}, /* HUP polls */
             {.socket = in, .events = bytes < BROKER_BYTES ? ZMQ_POLLIN : 0},
         };
-        zmq_poll(it, 4, snd_gone && w.n ? SLICE_MS : -1);
+        Z.zmq_poll(it, 4, snd_gone && w.n ? SLICE_MS : -1);
         if (gone(z->fd[RCV][0]))
             break;
         if (!snd_gone && gone(z->fd[SND][0]))
             snd_gone = true, gone_at = now_ms();
         for (;;) { /* requests: [id][empty] */
             zmq_msg_t id, req;
-            zmq_msg_init(&id);
-            if (zmq_msg_recv(&id, out, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&id);
+            Z.zmq_msg_init(&id);
+            if (Z.zmq_msg_recv(&id, out, ZMQ_DONTWAIT) < 0) {
+                Z.zmq_msg_close(&id);
                 break;
             }
-            zmq_msg_init(&req);
-            zmq_msg_recv(&req, out, 0);
-            zmq_msg_close(&req);
+            Z.zmq_msg_init(&req);
+            Z.zmq_msg_recv(&req, out, 0);
+            Z.zmq_msg_close(&req);
             fifo_push(&w, &id);
-            zmq_msg_close(&id);
+            Z.zmq_msg_close(&id);
         }
         bool empty = false;
         while (bytes < BROKER_BYTES) {
             zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, in, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&m);
+            Z.zmq_msg_init(&m);
+            if (Z.zmq_msg_recv(&m, in, ZMQ_DONTWAIT) < 0) {
+                Z.zmq_msg_close(&m);
                 empty = true;
                 break;
             }
-            if (zmq_msg_more(&m)) { /* a marker: a sender's bye, after its last message */
-                zmq_msg_recv(&m, in, 0);
+            if (Z.zmq_msg_more(&m)) { /* a marker: a sender's bye, after its last message */
+                Z.zmq_msg_recv(&m, in, 0);
                 byes++;
             } else {
-                bytes += zmq_msg_size(&m);
+                bytes += Z.zmq_msg_size(&m);
                 fifo_push(&q, &m);
             }
-            zmq_msg_close(&m);
+            Z.zmq_msg_close(&m);
         }
         while (q.n) {
-            size_t sz = zmq_msg_size(fifo_front(&q));
+            size_t sz = Z.zmq_msg_size(fifo_front(&q));
             if (!reply(out, &w, &q, 0))
                 break;
             bytes -= sz;
@@ -384,9 +423,9 @@ static void broker(struct zlink *z, const char *in_ep, const char *out_ep, int r
     }
     fifo_free(&q);
     fifo_free(&w);
-    zmq_close(in);
-    zmq_close(out);
-    zmq_ctx_term(c);
+    Z.zmq_close(in);
+    Z.zmq_close(out);
+    Z.zmq_ctx_term(c);
 }
 
 /* The helper process: broker (queue) or watcher (pipe); removes the folder at the end. */
@@ -516,16 +555,21 @@ static int make_socket(struct ipcm_chan *c, int type, const char *what, bool bin
     char ep[96];
     int hwm = zc->hwm, zero = 0, ivl = 10;
     void *s;
-    if (!ctx_get() || !(s = zmq_socket(ctx_get(), type)))
-        return -errno;
+    int e = api_get();
+    if (e)
+        return e;
+    if (!ctx && !(ctx = Z.zmq_ctx_new())) /* per copy, so per process: see api_get */
+        return -Z.zmq_errno();
+    if (!(s = Z.zmq_socket(ctx, type)))
+        return -Z.zmq_errno();
     nsock++;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
-    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    Z.zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    Z.zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    Z.zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    Z.zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
     endpoint(zc->dir, what, ep, sizeof(ep));
-    if ((bind ? zmq_bind(s, ep) : zmq_connect(s, ep)) < 0) {
-        int err = -errno;
+    if ((bind ? Z.zmq_bind(s, ep) : Z.zmq_connect(s, ep)) < 0) {
+        int err = -Z.zmq_errno();
         sock_close(s, 0);
         return err;
     }
@@ -621,10 +665,13 @@ static ssize_t zmq_send_op(struct ipcm_chan *c, const void *buf, size_t len, int
             atomic_fetch_add(&zc->sh->senders, 1); /* owes the broker a bye */
             zc->started = true;
         }
-        if (zmq_send(zc->tx, buf, len, ZMQ_DONTWAIT) >= 0)
+        if (Z.zmq_send(zc->tx, buf, len, ZMQ_DONTWAIT) >= 0) {
+            if (zc->queue)
+                atomic_fetch_add(&zc->sh->sent, 1);
             return (ssize_t)len;
-        if (errno != EAGAIN && errno != EINTR)
-            return -errno;
+        }
+        if ((r = Z.zmq_errno()) != EAGAIN && r != EINTR)
+            return -r;
         long ms = slice(timeout_ms, end);
         if (ms < 0)
             return ms;
@@ -645,11 +692,10 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         if (zc->eos)
             return -EPIPE;
         if (queue && !zc->outstanding) { /* ask the broker for one message */
-            int dr = zmq_send(zc->rx, "", 0, ZMQ_DONTWAIT);
-                    if (dr >= 0)
+            if (Z.zmq_send(zc->rx, "", 0, ZMQ_DONTWAIT) >= 0)
                 zc->outstanding = true;
-            else if (errno != EAGAIN && errno != EINTR)
-                return -errno;
+            else if ((r = Z.zmq_errno()) != EAGAIN && r != EINTR)
+                return -r;
         }
         char tag;
         int n = queue && !zc->outstanding ? -EAGAIN : recv_msg(zc->rx, buf, cap, &tag);
@@ -658,6 +704,8 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
             continue;
         }
         if (n >= 0) {
+            if (queue)
+                atomic_fetch_add(&zc->sh->got, 1);
             zc->outstanding = false;
             return n;
         }
@@ -666,10 +714,13 @@ static ssize_t zmq_recv_op(struct ipcm_chan *c, void *buf, size_t cap, int timeo
         if (last)
             return -EPIPE;
         if (queue && timeout_ms == 0 && zc->outstanding &&
-            (atomic_load(&zc->sh->held) || atomic_load(&zc->sh->ended))) {
-            /* The broker holds a message (or the end) for whoever asked: a try-get waits
-             * for the answer's round trip, so what was sent before it is seen (a pool
-             * reads a dead worker's last results so). */
+            (atomic_load(&zc->sh->held) || atomic_load(&zc->sh->ended) ||
+             atomic_load(&zc->sh->sent) != atomic_load(&zc->sh->got))) {
+            /* A message is on its way (in a sender's ZeroMQ, the socket, or the broker)
+             * or the end is: a try-get waits for the answer's round trip, so what was
+             * sent before it is seen (a pool reads a worker's last result so after the
+             * worker exited, before the broker read it). A message lost with a killed
+             * sender costs each later try-get this wait, bounded. */
             timeout_ms = ANSWER_MS, end = now_ms() + ANSWER_MS;
         }
         long ms = slice(timeout_ms, end);
@@ -753,7 +804,11 @@ static const struct ipcm_backend zmq_backend = {
 const struct ipcm_backend *ipcm_backend_plugin_v1(int host_abi, const char **reason)
 {
     int major, minor, patch;
-    zmq_version(&major, &minor, &patch);
+    if (api_get() < 0) { /* loaded, not started: libzmq starts with its first context */
+        *reason = "cannot load " ZMQ_SONAME " (Debian: libzmq5)";
+        return NULL;
+    }
+    Z.zmq_version(&major, &minor, &patch);
     if (major < 4) {
         *reason = "needs libzmq 4 or later";
         return NULL;
