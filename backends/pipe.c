@@ -5,7 +5,7 @@
  * One pipe per direction, in packet mode (pipe2 O_DIRECT, Linux >= 3.4): each write of
  * up to PIPE_BUF bytes is one packet, a larger one is cut into PIPE_BUF packets, and a
  * read returns at most one packet. So a reader takes the header and up to 4088 payload
- * bytes in one readv; small messages cost one syscall on each side, a 64 KiB frame 17
+ * bytes in one read; small messages cost one syscall on each side, a 64 KiB frame 17
  * reads, the price of the mode. The pipe is sized at create time (F_SETPIPE_SZ) to hold
  * several frames. End-of-stream is the pipe's own: read() returns 0 once every write
  * end is closed, which includes the ends of killed processes.
