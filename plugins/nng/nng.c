@@ -302,6 +302,40 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* A helper ended by a signal must still remove the folder: `pkill -f "ipcmark check"`
+ * also matches the helpers, forks of the runner, and used to leave a folder with its
+ * endpoints behind. SIGTERM, SIGINT and SIGHUP remove it, then end the helper as the
+ * signal would. The paths are made beforehand: the handler calls only async-signal-safe
+ * functions (unlink, rmdir, signal, raise). */
+static char helper_paths[4][96]; /* the three endpoints, then the folder */
+
+static void helper_on_signal(int sig)
+{
+    for (int i = 0; i < 3; i++)
+        unlink(helper_paths[i]);
+    rmdir(helper_paths[3]);
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns */
+}
+
+static void helper_catch_signals(const char *dir)
+{
+    static const char *const names[] = {"in", "out", "pair"};
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++)
+        snprintf(helper_paths[i], sizeof(helper_paths[i]), "%.47s/%s", dir, names[i]);
+    snprintf(helper_paths[3], sizeof(helper_paths[3]), "%.47s", dir);
+    struct sigaction sa = {.sa_handler = helper_on_signal};
+    sigfillset(&sa.sa_mask);
+    sigset_t set; /* unblocked: the creator's thread may have blocked them */
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        sigaction(sigs[i], &sa, NULL);
+        sigaddset(&set, sigs[i]);
+    }
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* Milliseconds to wait in the next slice of a call with a deadline, or -ETIMEDOUT. */
 static long slice(int timeout_ms, int64_t end)
 {
@@ -579,6 +613,7 @@ static void helper_main(struct nlink *z, enum ipcm_shape shape, int ready)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     close_others(keep, 4);
+    helper_catch_signals(z->dir);
     signal(SIGPIPE, SIG_IGN); /* its own process */
     if (shape == IPCM_SHAPE_QUEUE) {
         endpoint(z->dir, "in", in_ep, sizeof(in_ep));
