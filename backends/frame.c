@@ -3,10 +3,11 @@
  * frame.c - length-framed messages on a byte stream (pipe, FIFO, AF_UNIX or TCP stream
  * socket): the one implementation of the framing discipline the stream backends share.
  *
- * Framing: an 8-byte header (length, magic) then the payload, written with one write
- * (a pipe frame of one packet, copied together), writev or sendmsg. A byte stream keeps no boundaries and interleaves concurrent writers, so every
- * direction has two process-shared robust mutexes in a small shared mapping: one
- * serialises writers, one readers.
+ * Framing: an 8-byte header (length, magic) then the payload, written with one write (a
+ * pipe frame that fits one packet, copied into one buffer), writev or sendmsg. A byte
+ * stream keeps no boundaries and interleaves concurrent writers, so every direction has
+ * two process-shared robust mutexes in a small shared mapping: one serialises writers,
+ * one readers.
  *
  * Frame or nothing: a frame up to the direction's atomic_max is one write the kernel
  * makes all-or-nothing (a pipe write of at most PIPE_BUF; an AF_UNIX stream send that
