@@ -231,6 +231,20 @@ static void *closer_main(void *arg)
 
 static bool api_stuck; /* a close of this copy never finished */
 
+/* Give up on this process's copy of nng after a close that never returned, and say so
+ * once on stderr (write(2): no stdio state is shared with the host), since the copy
+ * keeps its descriptors for the life of the process: whoever counts them sees why. */
+static void abandon_copy(void)
+{
+    static const char msg[] =
+        "nng plugin: nng_close did not return within 2.5 s (nng 1.5 close deadlock, "
+        "nanomsg/nng#1543); this process's copy of nng is abandoned with its descriptors\n";
+    if (!api_stuck && write(2, msg, sizeof(msg) - 1) < 0) {
+        /* nothing to do: the message is advice */
+    }
+    api_stuck = true;
+}
+
 /* Close s; the process's last socket ends nng's threads and descriptors. nng 1.5's
  * nng_fini does not wait for what its threads still finish of a closed socket (a thread
  * then locks a destroyed mutex and panics), so it comes after a pause. */
@@ -251,7 +265,7 @@ static void sock_close(nng_socket s)
         if (atomic_load(&k->done))
             free(k);
         else
-            api_stuck = true; /* k stays with the thread */
+            abandon_copy(); /* k stays with the thread */
     } else {
         free(k);
         N.nng_close(s);
