@@ -175,40 +175,48 @@ static void endpoint(const char *dir, const char *what, char *buf, size_t len)
     snprintf(buf, len, "ipc://%s/%s", dir, what);
 }
 
-static void remove_dir(const char *dir)
+/* The endpoints' paths in folder dir, then the folder's own. */
+static void dir_paths(const char *dir, char paths[4][96])
 {
     static const char *const names[] = {"in", "out", "pair"};
-    char path[96];
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(path, sizeof(path), "%.47s/%s", dir, names[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    for (int i = 0; i < 3; i++)
+        snprintf(paths[i], sizeof(paths[i]), "%.47s/%s", dir, names[i]);
+    snprintf(paths[3], sizeof(paths[3]), "%.47s", dir);
+}
+
+/* Only unlink and rmdir: async-signal-safe, so helper_on_signal uses it too. */
+static void remove_paths(char paths[4][96])
+{
+    for (int i = 0; i < 3; i++)
+        unlink(paths[i]);
+    rmdir(paths[3]);
+}
+
+static void remove_dir(const char *dir)
+{
+    char paths[4][96];
+    dir_paths(dir, paths);
+    remove_paths(paths);
 }
 
 /* A helper ended by a signal must still remove the folder: `pkill -f "ipcmark check"`
  * also matches the helpers, forks of the runner, and used to leave a folder with its
  * endpoints behind. SIGTERM, SIGINT and SIGHUP remove it, then end the helper as the
- * signal would. The paths are made beforehand: the handler calls only async-signal-safe
- * functions (unlink, rmdir, signal, raise). */
+ * signal would. The paths are made beforehand, so the handler calls only
+ * async-signal-safe functions (unlink, rmdir, signal, raise). */
 static char helper_paths[4][96]; /* the three endpoints, then the folder */
 
 static void helper_on_signal(int sig)
 {
-    for (int i = 0; i < 3; i++)
-        unlink(helper_paths[i]);
-    rmdir(helper_paths[3]);
+    remove_paths(helper_paths);
     signal(sig, SIG_DFL);
     raise(sig); /* delivered when the handler returns */
 }
 
 static void helper_catch_signals(const char *dir)
 {
-    static const char *const names[] = {"in", "out", "pair"};
     static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-    for (int i = 0; i < 3; i++)
-        snprintf(helper_paths[i], sizeof(helper_paths[i]), "%.47s/%s", dir, names[i]);
-    snprintf(helper_paths[3], sizeof(helper_paths[3]), "%.47s", dir);
+    dir_paths(dir, helper_paths);
     struct sigaction sa = {.sa_handler = helper_on_signal};
     sigfillset(&sa.sa_mask);
     sigset_t set; /* unblocked: the creator's thread may have blocked them */
